@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The project's test command (the README's, and what .ci/run runs):
+# formatting, vet, shellcheck, and every Go test with the race detector.
+# It installs the Debian packages the tests drive (shellcheck, bsd-mailx)
+# when they are missing and it can.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+command -v bsd-mailx >/dev/null 2>&1 || need+=(bsd-mailx)
+if [ "${#need[@]}" -gt 0 ]; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	echo "test.sh: installing ${need[*]} from apt" >&2
+	if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null; }; then
+		echo "test.sh: could not install ${need[*]}; install them and run again" >&2
+		exit 1
+	fi
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== shellcheck"
+shellcheck scripts/*.sh .ci/run
+
+echo "== go test -race"
+go test -race -count=1 ./...
