@@ -1,0 +1,21 @@
+// Command m365send sends mail through Microsoft 365 with modern
+// authentication. See the README for usage.
+//
+// The command holds no protocol or auth logic: it parses arguments, wires
+// config, token and sender together, prints results and maps errors to
+// sysexits(3) exit codes.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Env: os.Getenv})
+	stop()
+	os.Exit(code)
+}
