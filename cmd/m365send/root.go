@@ -69,7 +69,6 @@ func (a *app) newRootCmd() *cobra.Command {
 // fail prints err as one line saying what happened and, where known, one
 // line saying what to do, and returns the sysexits code for it.
 func (a *app) fail(err error) int {
-	// Filled in by the CLI issue (#4): exit.go maps errors to codes.
-	_, _ = io.WriteString(a.io.Err, "m365send: "+err.Error()+"\n")
-	return 70
+	printError(a.io.Err, "m365send", err)
+	return exitCodeFor(err)
 }
