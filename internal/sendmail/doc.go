@@ -1,0 +1,35 @@
+// Package sendmail implements the sendmail(8) command-line interface that
+// legacy programs (cron, mail(1), PHP's mail(), git send-email, monitoring
+// agents) use to hand a message to the local mail system: sendmail's own
+// option syntax, reading the message on standard input, choosing the
+// envelope recipients, and the few header changes sendmail itself makes.
+//
+// It does no I/O beyond reading the message and knows nothing of Microsoft
+// 365: the command (cmd/m365send) loads the profile, calls Parse and
+// Message.Bytes, and submits the result with the sender package.
+//
+// The flow is:
+//
+//	opts, err := sendmail.ParseArgs(args)            // *UsageError: exit 64
+//	raw, err := sendmail.ReadMessage(stdin, opts.IgnoreDots)
+//	msg, err := sendmail.Parse(raw, opts)            // *MessageError: exit 65
+//	data, err := msg.Bytes(sendmail.FinishOptions{Mailbox: ..., FromName: ...})
+//
+// Behaviour chosen where sendmail implementations differ (documented in
+// the README):
+//
+//   - With -t, recipients named as arguments are added to those in the
+//     To, Cc and Bcc headers (Postfix and msmtp do this; classic sendmail
+//     and Exim instead remove them). Duplicates are sent once.
+//   - Options may follow recipients, as with GNU getopt, until "--".
+//   - Without -i, a line holding only "." ends the message; other lines
+//     that start with a dot are kept as they are (no dot-unstuffing, as in
+//     Postfix). With -i (or -oi) a lone dot is an ordinary line.
+//   - A Bcc header is always removed from the message that is sent, with or
+//     without -t; its addresses are envelope recipients only with -t.
+//   - A leading Unix "From " line (mbox separator) is dropped, as Postfix
+//     and sendmail do.
+//   - When the first line is not a header at all, the whole input is the
+//     body (as sendmail does for `echo hi | sendmail root`); a line without
+//     a colon after the first header, before the blank line, is an error.
+package sendmail
