@@ -20,7 +20,11 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 echo "== gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	unformatted=$(git ls-files -z '*.go' | xargs -0 -r gofmt -l)
+else
+	unformatted=$(find . -name '*.go' -print0 | xargs -0 -r gofmt -l)
+fi
 if [ -n "$unformatted" ]; then
 	echo "gofmt would change:" >&2
 	echo "$unformatted" >&2
