@@ -3,18 +3,56 @@
 // they overlap) and then by flags; it validates them and resolves secrets
 // from an environment variable, a file or a command.
 //
-// API CONTRACT (skeleton): the exported names below are what the CLI builds
-// against. Bodies are filled in by the CLI issue (#4).
+// It does not obtain tokens or send mail (see the token and sender
+// packages); it only says, with the file, line and key, what is wrong with
+// a configuration and how to fix it.
+//
+// A file looks like this:
+//
+//	default_profile = "alerts"
+//
+//	[profiles.alerts]
+//	flow = "client_credentials"
+//	tenant = "contoso.onmicrosoft.com"
+//	client_id = "00000000-0000-0000-0000-000000000000"
+//	client_secret_env = "ALERTS_SECRET"
+//	mailbox = "alerts@contoso.com"
+//
+// Secrets never sit in the file itself: they come from an environment
+// variable, a file, a command, a certificate or a federated token file.
 package config
 
 import (
-	"context"
-	"errors"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 )
+
+// Flows a profile can use.
+const (
+	FlowClientCredentials = "client_credentials"
+	FlowDeviceCode        = "device_code"
+)
+
+// DefaultProfileName is the profile used when neither --profile,
+// $M365SEND_PROFILE nor the file's default_profile names one.
+const DefaultProfileName = "default"
+
+// DefaultSMTPPort is the client submission port (STARTTLS).
+const DefaultSMTPPort = 587
+
+// defaultSecretCommandTimeout bounds client_secret_command.
+const defaultSecretCommandTimeout = 30 * time.Second
 
 // Profile is one fully merged, validated profile.
 type Profile struct {
 	Name string
+	// File is the configuration file the profile was read from, or "" when
+	// it came from the environment and flags alone.
+	File string
 
 	Flow     string // client_credentials | device_code
 	Tenant   string
@@ -36,42 +74,93 @@ type Profile struct {
 	CAFile        string
 
 	RatePerMinute int
-	// CacheDir holds the token cache files (one per profile).
+	// CacheDir holds the token cache files (one per profile); "" keeps
+	// tokens in memory only (no cache directory could be determined).
 	CacheDir string
 
 	// clientSecret holds AZURE_CLIENT_SECRET when that is where the secret
 	// came from; it is never printed.
+	clientSecret string
+	// env is the lookup the profile was loaded with (for client_secret_env).
+	env func(string) string
+	// secretTimeout bounds client_secret_command (tests shorten it).
+	secretTimeout time.Duration
 }
 
-// LoadOptions says where to look. Env is required (os.Getenv in main, a map
-// in tests) so that nothing reads the process environment behind the
-// caller's back.
-type LoadOptions struct {
-	File      string              // --config; "" means $M365SEND_CONFIG, then $XDG_CONFIG_HOME/m365send/config.toml
-	Profile   string              // --profile; "" means $M365SEND_PROFILE, then default_profile
-	Env       func(string) string // environment lookup
-	Overrides map[string]string   // flag values by config key (e.g. "mailbox")
+// String describes the profile without any secret.
+func (p *Profile) String() string {
+	return fmt.Sprintf("profile %s (%s, tenant %s, client %s)", p.Name, p.Flow, p.Tenant, p.ClientID)
 }
 
-// Load reads, merges and validates the selected profile. A missing file is
-// fine when the environment supplies the profile.
-func Load(opts LoadOptions) (*Profile, error) { return nil, errors.New("not implemented") }
+// GoString is String, so that %#v cannot print the resolved secret either.
+func (p *Profile) GoString() string { return p.String() }
 
-// Secret resolves the client secret (environment variable, file, or
-// command), or "" when the profile uses a certificate, a federated token or
-// the device code.
-func (p *Profile) Secret(ctx context.Context) (string, error) {
-	return "", errors.New("not implemented")
+// CacheFile is the profile's token cache file, CacheDir/<name>.json, or ""
+// when there is no cache directory.
+func (p *Profile) CacheFile() string {
+	if p.CacheDir == "" {
+		return ""
+	}
+	return filepath.Join(p.CacheDir, cacheFileName(p.Name))
 }
 
-// Error is a configuration problem, naming the file, line and key where
-// known, and what to do.
-type Error struct {
-	File string
-	Line int
-	Key  string
-	Msg  string
-	Hint string
+// cacheFileName makes a profile name safe as a file name.
+func cacheFileName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	s := b.String()
+	if s == "" || strings.Trim(s, ".") == "" {
+		s = "_" + s
+	}
+	return s + ".json"
 }
 
-func (e *Error) Error() string { return "not implemented" }
+// CredentialSource says where the client credential comes from, for
+// diagnostics: "AZURE_CLIENT_SECRET", "client_secret_env NAME",
+// "client_secret_file PATH", "client_secret_command", "certificate_file
+// PATH", "federated_token_file PATH", or "" (device code).
+func (p *Profile) CredentialSource() string {
+	switch {
+	case p.clientSecret != "":
+		return "AZURE_CLIENT_SECRET"
+	case p.ClientSecretEnv != "":
+		return "client_secret_env " + p.ClientSecretEnv
+	case p.ClientSecretFile != "":
+		return "client_secret_file " + p.ClientSecretFile
+	case len(p.ClientSecretCommand) > 0:
+		return "client_secret_command " + p.ClientSecretCommand[0]
+	case p.CertificateFile != "":
+		return "certificate_file " + p.CertificateFile
+	case p.FederatedTokenFile != "":
+		return "federated_token_file " + p.FederatedTokenFile
+	}
+	return ""
+}
+
+// RootCAs returns the certificate pool that Entra ID and SMTP servers are
+// verified against: the system roots (which honour SSL_CERT_FILE) plus the
+// profile's ca_file. Verification is never turned off.
+func (p *Profile) RootCAs() (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if p.CAFile == "" {
+		return pool, nil
+	}
+	pem, err := os.ReadFile(p.CAFile)
+	if err != nil {
+		return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("read %s: %v", p.CAFile, unwrapPathError(err)), Hint: "point ca_file at a readable PEM file of CA certificates", Err: err}
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("%s holds no PEM certificate", p.CAFile), Hint: "ca_file must contain -----BEGIN CERTIFICATE----- blocks"}
+	}
+	return pool, nil
+}

@@ -1,0 +1,44 @@
+package config_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/m365send/m365send/config"
+)
+
+// A container needs no file: the environment alone makes a profile.
+func ExampleLoad() {
+	env := map[string]string{
+		"AZURE_TENANT_ID":     "contoso.onmicrosoft.com",
+		"AZURE_CLIENT_ID":     "00000000-0000-0000-0000-0000000000aa",
+		"AZURE_CLIENT_SECRET": "example-secret",
+		"M365SEND_MAILBOX":    "alerts@contoso.com",
+		"M365SEND_CACHE_DIR":  "/var/cache/m365send",
+	}
+	p, err := config.Load(config.LoadOptions{Env: func(k string) string { return env[k] }})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	secret, _ := p.Secret(context.Background())
+	fmt.Println(p.Name, p.Flow, p.Mailbox, p.SMTPPort, p.CacheFile(), secret != "")
+	// Output: default client_credentials alerts@contoso.com 587 /var/cache/m365send/default.json true
+}
+
+// Errors name where the bad value came from and what to do.
+func ExampleError() {
+	env := map[string]string{
+		"AZURE_TENANT_ID":    "contoso.onmicrosoft.com",
+		"AZURE_CLIENT_ID":    "00000000-0000-0000-0000-0000000000aa",
+		"M365SEND_SMTP_PORT": "465",
+	}
+	_, err := config.Load(config.LoadOptions{Env: func(k string) string { return env[k] }})
+	if e, ok := err.(*config.Error); ok {
+		fmt.Println(e)
+		fmt.Println("hint:", e.Hint)
+	}
+	// Output:
+	// M365SEND_SMTP_PORT: port 465 (implicit TLS) is not supported
+	// hint: Office 365 doesn't support 465; use 587 STARTTLS
+}

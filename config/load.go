@@ -1,0 +1,587 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// LoadOptions says where to look. Env is required (os.Getenv in main, a map
+// in tests) so that nothing reads the process environment behind the
+// caller's back; a nil Env is an empty environment.
+type LoadOptions struct {
+	File      string              // --config; "" means $M365SEND_CONFIG, then $XDG_CONFIG_HOME/m365send/config.toml, then $HOME/.config/m365send/config.toml
+	Profile   string              // --profile; "" means $M365SEND_PROFILE, then default_profile, then "default"
+	Env       func(string) string // environment lookup
+	Overrides map[string]string   // flag values by config key (e.g. "mailbox")
+}
+
+// layers, lowest precedence first.
+const (
+	layerDefault = iota
+	layerFile
+	layerEnv
+	layerFlag
+)
+
+// origin is where a value came from, for error messages.
+type origin struct {
+	layer int
+	file  string
+	line  int
+	key   string // profiles.NAME.KEY, the environment variable, or --flag
+}
+
+func (o origin) name() string { return o.key }
+
+// setting is one value and where it came from.
+type setting struct {
+	val  string
+	argv []string // client_secret_command only
+	from origin
+}
+
+// keyDef describes one profile key.
+type keyDef struct {
+	name       string
+	env        string // environment variable, or ""
+	credential bool   // one of the mutually exclusive client credentials
+}
+
+// secretKey is the pseudo-key for AZURE_CLIENT_SECRET, the only way a
+// literal secret enters a profile.
+const secretKey = "client_secret"
+
+// profileKeys lists every key a [profiles.NAME] table may hold.
+func profileKeys() []keyDef {
+	return []keyDef{
+		{name: "flow", env: "M365SEND_FLOW"},
+		{name: "tenant", env: "AZURE_TENANT_ID"},
+		{name: "client_id", env: "AZURE_CLIENT_ID"},
+		{name: "client_secret_env", credential: true},
+		{name: "client_secret_file", env: "M365SEND_CLIENT_SECRET_FILE", credential: true},
+		{name: "client_secret_command", credential: true},
+		{name: "certificate_file", env: "AZURE_CLIENT_CERTIFICATE_PATH", credential: true},
+		{name: "federated_token_file", env: "AZURE_FEDERATED_TOKEN_FILE", credential: true},
+		{name: "mailbox", env: "M365SEND_MAILBOX"},
+		{name: "from_name", env: "M365SEND_FROM_NAME"},
+		{name: "cloud", env: "M365SEND_CLOUD"},
+		{name: "smtp_host", env: "M365SEND_SMTP_HOST"},
+		{name: "smtp_port", env: "M365SEND_SMTP_PORT"},
+		{name: "authority_host", env: "M365SEND_AUTHORITY_HOST"},
+		{name: "ca_file", env: "M365SEND_CA_FILE"},
+		{name: "rate_per_minute", env: "M365SEND_RATE_PER_MINUTE"},
+		{name: "cache_dir", env: "M365SEND_CACHE_DIR"},
+	}
+}
+
+func keyNames() []string {
+	var names []string
+	for _, k := range profileKeys() {
+		names = append(names, k.name)
+	}
+	return names
+}
+
+func isCredential(key string) bool {
+	if key == secretKey {
+		return true
+	}
+	for _, k := range profileKeys() {
+		if k.name == key {
+			return k.credential
+		}
+	}
+	return false
+}
+
+// fileData is the TOML file.
+type fileData struct {
+	DefaultProfile string                 `toml:"default_profile"`
+	Profiles       map[string]fileProfile `toml:"profiles"`
+}
+
+// fileProfile is one [profiles.NAME] table.
+type fileProfile struct {
+	Flow                string   `toml:"flow"`
+	Tenant              string   `toml:"tenant"`
+	ClientID            string   `toml:"client_id"`
+	ClientSecretEnv     string   `toml:"client_secret_env"`
+	ClientSecretFile    string   `toml:"client_secret_file"`
+	ClientSecretCommand []string `toml:"client_secret_command"`
+	CertificateFile     string   `toml:"certificate_file"`
+	FederatedTokenFile  string   `toml:"federated_token_file"`
+	Mailbox             string   `toml:"mailbox"`
+	FromName            string   `toml:"from_name"`
+	Cloud               string   `toml:"cloud"`
+	SMTPHost            string   `toml:"smtp_host"`
+	SMTPPort            int      `toml:"smtp_port"`
+	AuthorityHost       string   `toml:"authority_host"`
+	CAFile              string   `toml:"ca_file"`
+	RatePerMinute       int      `toml:"rate_per_minute"`
+	CacheDir            string   `toml:"cache_dir"`
+}
+
+// value returns the file's value for key as a string (or argv).
+func (fp *fileProfile) value(key string) (string, []string) {
+	switch key {
+	case "flow":
+		return fp.Flow, nil
+	case "tenant":
+		return fp.Tenant, nil
+	case "client_id":
+		return fp.ClientID, nil
+	case "client_secret_env":
+		return fp.ClientSecretEnv, nil
+	case "client_secret_file":
+		return fp.ClientSecretFile, nil
+	case "client_secret_command":
+		return "", fp.ClientSecretCommand
+	case "certificate_file":
+		return fp.CertificateFile, nil
+	case "federated_token_file":
+		return fp.FederatedTokenFile, nil
+	case "mailbox":
+		return fp.Mailbox, nil
+	case "from_name":
+		return fp.FromName, nil
+	case "cloud":
+		return fp.Cloud, nil
+	case "smtp_host":
+		return fp.SMTPHost, nil
+	case "smtp_port":
+		return strconv.Itoa(fp.SMTPPort), nil
+	case "authority_host":
+		return fp.AuthorityHost, nil
+	case "ca_file":
+		return fp.CAFile, nil
+	case "rate_per_minute":
+		return strconv.Itoa(fp.RatePerMinute), nil
+	case "cache_dir":
+		return fp.CacheDir, nil
+	}
+	return "", nil
+}
+
+// loaded is a parsed configuration file.
+type loaded struct {
+	path  string
+	data  fileData
+	md    toml.MetaData
+	lines map[string]int // dotted key → line
+}
+
+func (l *loaded) origin(key ...string) origin {
+	k := strings.Join(key, ".")
+	return origin{layer: layerFile, file: l.path, line: l.lines[k], key: k}
+}
+
+// Load reads, merges and validates the selected profile. A missing file is
+// fine when the environment supplies the profile.
+func Load(opts LoadOptions) (*Profile, error) {
+	env := opts.Env
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+
+	path, explicit := configPath(opts.File, env)
+	var file *loaded
+	if path != "" {
+		f, err := readFile(path, explicit)
+		if err != nil {
+			return nil, err
+		}
+		file = f
+	}
+
+	name, nameFrom, err := selectProfile(opts.Profile, env, file)
+	if err != nil {
+		return nil, err
+	}
+
+	set := map[string]setting{}
+	// Layer 1: the file.
+	if file != nil {
+		if fp, ok := file.data.Profiles[name]; ok {
+			var layer []string
+			for _, k := range profileKeys() {
+				if !file.md.IsDefined("profiles", name, k.name) {
+					continue
+				}
+				v, argv := fp.value(k.name)
+				layer = append(layer, k.name)
+				set[k.name] = setting{val: v, argv: argv, from: file.origin("profiles", name, k.name)}
+			}
+			if err := checkCredentialLayer(set, layer); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Layer 2: the environment.
+	var envLayer []string
+	envSet := map[string]setting{}
+	for _, k := range profileKeys() {
+		if k.env == "" {
+			continue
+		}
+		if v := env(k.env); v != "" {
+			envSet[k.name] = setting{val: v, from: origin{layer: layerEnv, key: k.env}}
+			envLayer = append(envLayer, k.name)
+		}
+	}
+	if v := env("AZURE_CLIENT_SECRET"); v != "" {
+		envSet[secretKey] = setting{val: v, from: origin{layer: layerEnv, key: "AZURE_CLIENT_SECRET"}}
+		envLayer = append(envLayer, secretKey)
+	}
+	if err := overlay(set, envSet, envLayer); err != nil {
+		return nil, err
+	}
+	// Layer 3: flags.
+	var flagLayer []string
+	flagSet := map[string]setting{}
+	okKeys := map[string]bool{}
+	for _, k := range keyNames() {
+		okKeys[k] = true
+	}
+	over := make([]string, 0, len(opts.Overrides))
+	for k := range opts.Overrides {
+		over = append(over, k)
+	}
+	sort.Strings(over)
+	for _, k := range over {
+		v := opts.Overrides[k]
+		flag := "--" + strings.ReplaceAll(k, "_", "-")
+		if !okKeys[k] || k == "client_secret_command" {
+			return nil, &Error{Key: flag, Msg: fmt.Sprintf("no configuration key %q can be set from a flag", k)}
+		}
+		if v == "" {
+			continue
+		}
+		flagSet[k] = setting{val: v, from: origin{layer: layerFlag, key: flag}}
+		flagLayer = append(flagLayer, k)
+	}
+	if err := overlay(set, flagSet, flagLayer); err != nil {
+		return nil, err
+	}
+
+	p, err := build(name, nameFrom, file, set, env)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// overlay puts layer's settings over set. A layer that names a client
+// credential replaces every credential of the layers below it, so that,
+// say, AZURE_CLIENT_CERTIFICATE_PATH overrides a file's client_secret_env.
+func overlay(set, layer map[string]setting, keys []string) error {
+	if err := checkCredentialLayer(layer, keys); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if isCredential(k) {
+			for old := range set {
+				if isCredential(old) {
+					delete(set, old)
+				}
+			}
+			break
+		}
+	}
+	for _, k := range keys {
+		set[k] = layer[k]
+	}
+	return nil
+}
+
+// checkCredentialLayer refuses two client credentials set at the same
+// level (a secret and a certificate, or two secret sources).
+func checkCredentialLayer(set map[string]setting, keys []string) error {
+	var creds []string
+	for _, k := range keys {
+		if isCredential(k) {
+			creds = append(creds, k)
+		}
+	}
+	if len(creds) < 2 {
+		return nil
+	}
+	a, b := set[creds[0]], set[creds[1]]
+	what := "two client credentials are"
+	if isSecretKey(creds[0]) != isSecretKey(creds[1]) {
+		what = "a client secret and a certificate are"
+		if creds[0] == "federated_token_file" || creds[1] == "federated_token_file" {
+			what = "two kinds of client credential are"
+		}
+	}
+	o := b.from
+	return errorf(o, "keep exactly one; a certificate (certificate_file) is preferred over a secret",
+		"%s both set (%s and %s)", what, a.from.name(), b.from.name())
+}
+
+func isSecretKey(k string) bool {
+	return k == secretKey || strings.HasPrefix(k, "client_secret")
+}
+
+// configPath returns the file to read and whether the user named it (a
+// named file must exist; the default one may be absent).
+func configPath(flag string, env func(string) string) (string, bool) {
+	if flag != "" {
+		return flag, true
+	}
+	if p := env("M365SEND_CONFIG"); p != "" {
+		return p, true
+	}
+	if x := env("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "m365send", "config.toml"), false
+	}
+	if h := env("HOME"); h != "" {
+		return filepath.Join(h, ".config", "m365send", "config.toml"), false
+	}
+	return "", false
+}
+
+// readFile reads and decodes the configuration file. It returns nil, nil
+// for an absent default file.
+func readFile(path string, explicit bool) (*loaded, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read configuration: %v", unwrapPathError(err)),
+			Hint: "check --config / $M365SEND_CONFIG, or create the file (see `m365send help send`)", Err: err}
+	}
+	if fi.IsDir() {
+		return nil, &Error{File: path, Msg: "is a directory, not a configuration file"}
+	}
+	if err := checkPrivate(path, fi, "configuration file"); err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read configuration: %v", unwrapPathError(err)), Err: err}
+	}
+	l := &loaded{path: path, lines: keyLines(raw)}
+	md, err := toml.NewDecoder(bytes.NewReader(raw)).Decode(&l.data)
+	if err != nil {
+		return nil, tomlError(path, err)
+	}
+	l.md = md
+	if err := l.checkKeys(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// checkPrivate refuses a file that group or others can access.
+func checkPrivate(path string, fi fs.FileInfo, what string) error {
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	return &Error{File: path,
+		Msg:  fmt.Sprintf("%s is accessible by group or others (mode %04o)", what, fi.Mode().Perm()),
+		Hint: "chmod 600 " + shellQuote(path)}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,=", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+var typeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// tomlError turns a decoder error into an *Error with the file, line and
+// key.
+func tomlError(path string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return &Error{File: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message, Hint: pe.Usage, Err: err}
+	}
+	if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		msg := m[3]
+		if strings.Contains(msg, "incompatible types") {
+			msg = "wrong type: " + strings.TrimPrefix(msg, "incompatible types: ")
+		}
+		return &Error{File: path, Line: line, Key: m[2], Msg: msg, Err: err}
+	}
+	return &Error{File: path, Msg: strings.TrimPrefix(err.Error(), "toml: "), Err: err}
+}
+
+// checkKeys refuses keys the program does not know, with a suggestion, and
+// secrets written into the file.
+func (l *loaded) checkKeys() error {
+	for _, k := range l.md.Undecoded() {
+		o := l.origin(k...)
+		last := k[len(k)-1]
+		if looksSecret(last) {
+			return errorf(o, "put the secret in an environment variable, a 0600 file or a command: use client_secret_env, client_secret_file or client_secret_command",
+				"secrets never sit in the TOML; use client_secret_env/_file/_command")
+		}
+		switch {
+		case len(k) == 1:
+			hint := didYouMean(last, []string{"default_profile", "profiles"})
+			if hint == "" {
+				hint = "top-level keys are default_profile and [profiles.NAME] tables"
+			}
+			return errorf(o, hint, "unknown key")
+		case len(k) == 3 && k[0] == "profiles":
+			hint := didYouMean(last, keyNames())
+			if hint == "" {
+				hint = "known keys: " + strings.Join(keyNames(), ", ")
+			}
+			return errorf(o, hint, "unknown key")
+		default:
+			return errorf(o, "profiles are flat tables: [profiles.NAME] with key = value lines", "unknown key")
+		}
+	}
+	return nil
+}
+
+// looksSecret reports whether an unknown key looks like a literal secret.
+func looksSecret(key string) bool {
+	k := strings.ToLower(key)
+	for _, w := range []string{"secret", "password", "passwd", "token", "private_key"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// selectProfile picks the profile name: --profile, $M365SEND_PROFILE, the
+// file's default_profile, then "default".
+func selectProfile(flag string, env func(string) string, file *loaded) (string, origin, error) {
+	var name string
+	var from origin
+	switch {
+	case flag != "":
+		name, from = flag, origin{layer: layerFlag, key: "--profile"}
+	case env("M365SEND_PROFILE") != "":
+		name, from = env("M365SEND_PROFILE"), origin{layer: layerEnv, key: "M365SEND_PROFILE"}
+	case file != nil && file.data.DefaultProfile != "":
+		name, from = file.data.DefaultProfile, file.origin("default_profile")
+	default:
+		return DefaultProfileName, origin{layer: layerDefault}, nil
+	}
+	if file == nil {
+		return name, from, nil
+	}
+	if _, ok := file.data.Profiles[name]; ok {
+		return name, from, nil
+	}
+	names := file.profileNames()
+	hint := didYouMean(name, names)
+	if hint == "" && len(names) > 0 {
+		hint = "profiles in " + file.path + ": " + strings.Join(names, ", ")
+	}
+	if hint == "" {
+		hint = "add a [profiles." + name + "] table"
+	}
+	e := errorf(from, hint, "no profile %q in %s", name, file.path)
+	if from.layer != layerFile {
+		e.File, e.Line = "", 0
+	}
+	return "", origin{}, e
+}
+
+func (l *loaded) profileNames() []string {
+	var names []string
+	for n := range l.data.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+var headerRE = regexp.MustCompile(`^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$`)
+var keyRE = regexp.MustCompile(`^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=`)
+
+// keyLines maps each dotted key (and table) of a TOML document to the line
+// it is defined on, for error messages: the decoder does not expose key
+// positions. Multi-line values are skipped over roughly; a key it cannot
+// place gets no line number, nothing worse.
+func keyLines(raw []byte) map[string]int {
+	lines := map[string]int{}
+	table := ""
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	n := 0
+	inMulti := ""
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if inMulti != "" {
+			if strings.Contains(line, inMulti) {
+				inMulti = ""
+			}
+			continue
+		}
+		if m := headerRE.FindStringSubmatch(line); m != nil {
+			table = joinKey(m[1])
+			if _, ok := lines[table]; !ok {
+				lines[table] = n
+			}
+			continue
+		}
+		if m := keyRE.FindStringSubmatch(line); m != nil {
+			k := joinKey(m[1])
+			if table != "" {
+				k = table + "." + k
+			}
+			if _, ok := lines[k]; !ok {
+				lines[k] = n
+			}
+			rest := line[len(m[0]):]
+			for _, q := range []string{`"""`, `'''`} {
+				if strings.Count(rest, q) == 1 {
+					inMulti = q
+				}
+			}
+		}
+	}
+	return lines
+}
+
+// joinKey normalises a dotted TOML key: unquoted parts joined by dots.
+func joinKey(k string) string {
+	var parts []string
+	for len(k) > 0 {
+		k = strings.TrimSpace(k)
+		var part string
+		switch {
+		case strings.HasPrefix(k, `"`) || strings.HasPrefix(k, `'`):
+			end := strings.IndexByte(k[1:], k[0])
+			if end < 0 {
+				return k
+			}
+			part, k = k[1:end+1], k[end+2:]
+		default:
+			end := strings.IndexByte(k, '.')
+			if end < 0 {
+				end = len(k)
+			}
+			part, k = strings.TrimSpace(k[:end]), k[end:]
+		}
+		parts = append(parts, part)
+		k = strings.TrimSpace(k)
+		k = strings.TrimPrefix(k, ".")
+	}
+	return strings.Join(parts, ".")
+}

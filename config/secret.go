@@ -1,0 +1,120 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Secret resolves the client secret (AZURE_CLIENT_SECRET, the variable
+// named by client_secret_env, client_secret_file, or the output of
+// client_secret_command), or "" when the profile uses a certificate, a
+// federated token or the device code. Errors are *Error and never contain
+// the secret.
+func (p *Profile) Secret(ctx context.Context) (string, error) {
+	switch {
+	case p.clientSecret != "":
+		return p.clientSecret, nil
+	case p.ClientSecretEnv != "":
+		v := ""
+		if p.env != nil {
+			v = p.env(p.ClientSecretEnv)
+		}
+		if v == "" {
+			return "", &Error{File: p.File, Key: "client_secret_env",
+				Msg:  fmt.Sprintf("environment variable %s (named by client_secret_env) is empty or not set", p.ClientSecretEnv),
+				Hint: fmt.Sprintf("export %s=<the client secret's Value from the app registration>", p.ClientSecretEnv)}
+		}
+		return strings.TrimSpace(v), nil
+	case p.ClientSecretFile != "":
+		if err := checkSecretFile(p.ClientSecretFile, "client secret file"); err != nil {
+			return "", err
+		}
+		b, err := os.ReadFile(p.ClientSecretFile)
+		if err != nil {
+			return "", &Error{File: p.ClientSecretFile, Msg: fmt.Sprintf("client secret file: %v", unwrapPathError(err)), Err: err}
+		}
+		s := strings.TrimSpace(string(b))
+		if s == "" {
+			return "", &Error{File: p.ClientSecretFile, Msg: "client secret file is empty", Hint: "write the client secret's Value into it (one line)"}
+		}
+		return s, nil
+	case len(p.ClientSecretCommand) > 0:
+		return p.runSecretCommand(ctx)
+	}
+	return "", nil
+}
+
+// runSecretCommand runs client_secret_command without a shell and returns
+// its trimmed standard output.
+func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
+	timeout := p.secretTimeout
+	if timeout <= 0 {
+		timeout = defaultSecretCommandTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	argv := p.ClientSecretCommand
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 4096}
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	name := argv[0]
+	if err != nil {
+		e := &Error{File: p.File, Key: "client_secret_command", Err: err,
+			Hint: "run the command by hand to see what it prints; it must print only the secret on stdout"}
+		switch {
+		case ctx.Err() == context.DeadlineExceeded:
+			e.Msg = fmt.Sprintf("%s did not finish within %s", name, timeout)
+		case errors.Is(err, exec.ErrNotFound):
+			e.Msg = fmt.Sprintf("%s: command not found", name)
+			e.Hint = "client_secret_command runs without a shell: give the program's path and its arguments as a list"
+		default:
+			e.Msg = fmt.Sprintf("%s failed: %v", name, err)
+			if last := lastLine(stderr.String()); last != "" {
+				e.Msg += ": " + last
+			}
+		}
+		return "", e
+	}
+	s := strings.TrimSpace(stdout.String())
+	if s == "" {
+		return "", &Error{File: p.File, Key: "client_secret_command", Msg: fmt.Sprintf("%s printed nothing on stdout", name),
+			Hint: "the command must print the secret on stdout"}
+	}
+	return s, nil
+}
+
+// lastLine returns the last non-empty line of s, shortened.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	l := strings.TrimSpace(lines[len(lines)-1])
+	if len(l) > 200 {
+		l = l[:200] + "…"
+	}
+	return l
+}
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(b []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		if len(b) > room {
+			l.buf.Write(b[:room])
+		} else {
+			l.buf.Write(b)
+		}
+	}
+	return len(b), nil
+}

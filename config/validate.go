@@ -1,0 +1,365 @@
+package config
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Clouds lists the cloud names a profile may use.
+func Clouds() []string { return []string{"global", "usgov", "usgovdod", "china"} }
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// IsGUID reports whether s is a GUID such as an application (client) or
+// tenant ID.
+func IsGUID(s string) bool { return guidRE.MatchString(s) }
+
+// isDomain reports whether s looks like a DNS domain with at least two labels.
+func isDomain(s string) bool {
+	if len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// build turns the merged settings into a validated Profile.
+func build(name string, nameFrom origin, file *loaded, set map[string]setting, env func(string) string) (*Profile, error) {
+	p := &Profile{Name: name, env: env, secretTimeout: defaultSecretCommandTimeout}
+	if file != nil {
+		p.File = file.path
+	}
+	get := func(k string) string { return set[k].val }
+	missing := func(key, envName, what string) *Error {
+		where := "set " + key + " in [profiles." + name + "]"
+		if envName != "" {
+			where += " or $" + envName
+		}
+		e := &Error{Key: key, Msg: fmt.Sprintf("no %s for profile %q", what, name), Hint: where}
+		if file != nil {
+			e.File = file.path
+			if l, ok := file.lines["profiles."+name]; ok {
+				e.Line = l
+			}
+		} else {
+			e.Hint += " (no configuration file found; set M365SEND_CONFIG or use --config to name one)"
+		}
+		if file != nil && nameFrom.layer == layerDefault && len(file.data.Profiles) > 0 {
+			e.Hint = "no profile selected: pass --profile, set $M365SEND_PROFILE or default_profile (profiles: " +
+				strings.Join(file.profileNames(), ", ") + ")"
+		}
+		return e
+	}
+
+	// flow
+	p.Flow = get("flow")
+	hasCred := false
+	for k := range set {
+		if isCredential(k) {
+			hasCred = true
+		}
+	}
+	switch p.Flow {
+	case "":
+		p.Flow = FlowDeviceCode
+		if hasCred {
+			p.Flow = FlowClientCredentials
+		}
+	case FlowClientCredentials, FlowDeviceCode:
+	default:
+		hint := didYouMean(p.Flow, []string{FlowClientCredentials, FlowDeviceCode})
+		if hint == "" {
+			hint = `flow is "client_credentials" (an app) or "device_code" (a person)`
+		}
+		return nil, errorf(set["flow"].from, hint, "unknown flow %q", p.Flow)
+	}
+
+	// tenant
+	p.Tenant = get("tenant")
+	switch t := strings.ToLower(p.Tenant); {
+	case t == "":
+		return nil, missing("tenant", "AZURE_TENANT_ID", "tenant")
+	case t == "common" || t == "organizations" || t == "consumers":
+		if p.Flow == FlowClientCredentials || t == "consumers" {
+			return nil, errorf(set["tenant"].from, "use your tenant's ID (a GUID) or its domain, such as contoso.onmicrosoft.com",
+				"tenant %q cannot be used here; Entra ID needs a specific tenant (AADSTS9001023)", p.Tenant)
+		}
+	case IsGUID(t), isDomain(t):
+	default:
+		return nil, errorf(set["tenant"].from, "use the directory (tenant) ID, a GUID, or a verified domain such as contoso.onmicrosoft.com",
+			"malformed tenant %q: not a GUID or a domain", p.Tenant)
+	}
+
+	// client_id
+	p.ClientID = get("client_id")
+	switch {
+	case p.ClientID == "":
+		return nil, missing("client_id", "AZURE_CLIENT_ID", "client_id (application ID)")
+	case !IsGUID(p.ClientID):
+		return nil, errorf(set["client_id"].from, "copy the Application (client) ID from the app registration's Overview page",
+			"malformed client_id %q: not a GUID", p.ClientID)
+	}
+
+	// credentials
+	if err := p.setCredential(set); err != nil {
+		return nil, err
+	}
+
+	// mailbox, from_name
+	if m := get("mailbox"); m != "" {
+		if err := checkAddress(m); err != nil {
+			return nil, errorf(set["mailbox"].from, "mailbox is a plain address such as alerts@contoso.com", "malformed mailbox %q: %v", m, err)
+		}
+		p.Mailbox = m
+	}
+	p.FromName = get("from_name")
+	if strings.ContainsAny(p.FromName, "\r\n") {
+		return nil, errorf(set["from_name"].from, "", "from_name must be one line")
+	}
+
+	// cloud and endpoints
+	p.Cloud = strings.ToLower(get("cloud"))
+	if p.Cloud == "" {
+		p.Cloud = "global"
+	}
+	if !contains(Clouds(), p.Cloud) {
+		hint := didYouMean(p.Cloud, Clouds())
+		if hint == "" {
+			hint = "cloud is one of " + strings.Join(Clouds(), ", ")
+		}
+		return nil, errorf(set["cloud"].from, hint, "unknown cloud %q", get("cloud"))
+	}
+	if h := get("smtp_host"); h != "" {
+		if err := checkHost(h); err != nil {
+			return nil, errorf(set["smtp_host"].from, "smtp_host is a bare host name such as smtp.office365.com; the port goes in smtp_port", "malformed smtp_host %q: %v", h, err)
+		}
+		p.SMTPHost = h
+	}
+	if s, ok := set["smtp_port"]; ok {
+		port, err := strconv.Atoi(s.val)
+		switch {
+		case err != nil || port < 0 || port > 65535:
+			return nil, errorf(s.from, "smtp_port is a number; Office 365 uses 587", "malformed smtp_port %q", s.val)
+		case port == 465:
+			return nil, errorf(s.from, "Office 365 doesn't support 465; use 587 STARTTLS", "port 465 (implicit TLS) is not supported")
+		}
+		p.SMTPPort = port
+	}
+	if p.SMTPPort == 0 {
+		p.SMTPPort = DefaultSMTPPort
+	}
+	if a := get("authority_host"); a != "" {
+		if err := checkAuthority(a); err != nil {
+			return nil, errorf(set["authority_host"].from, `authority_host is "host[:port]" or an https:// URL, such as login.microsoftonline.us`, "malformed authority_host %q: %v", a, err)
+		}
+		p.AuthorityHost = a
+	}
+	if c, ok := set["ca_file"]; ok && c.val != "" {
+		if err := checkCAFile(c.val); err != nil {
+			return nil, errorf(c.from, "ca_file is a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)", "%v", err)
+		}
+		p.CAFile = c.val
+	}
+	if r, ok := set["rate_per_minute"]; ok {
+		n, err := strconv.Atoi(r.val)
+		if err != nil {
+			return nil, errorf(r.from, "rate_per_minute is a whole number (Exchange Online allows 30 per mailbox); negative turns pacing off", "malformed rate_per_minute %q", r.val)
+		}
+		p.RatePerMinute = n
+	}
+
+	// cache_dir
+	p.CacheDir = get("cache_dir")
+	if p.CacheDir == "" {
+		if x := env("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+			p.CacheDir = filepath.Join(x, "m365send")
+		} else if h := env("HOME"); h != "" {
+			p.CacheDir = filepath.Join(h, ".cache", "m365send")
+		}
+	}
+	return p, nil
+}
+
+// setCredential validates and records the client credential.
+func (p *Profile) setCredential(set map[string]setting) error {
+	var key string
+	for k := range set {
+		if isCredential(k) {
+			key = k // overlay and checkCredentialLayer leave at most one
+		}
+	}
+	if p.Flow == FlowDeviceCode {
+		if key == "" {
+			return nil
+		}
+		s := set[key]
+		if s.from.layer == layerEnv {
+			// AZURE_* variables are often set for other tools; a device-code
+			// profile has no use for them.
+			return nil
+		}
+		return errorf(s.from, "remove it, or set flow = \"client_credentials\"", "device_code profiles sign a person in and take no client credential")
+	}
+	if key == "" {
+		e := &Error{Key: "client_secret_env", Msg: fmt.Sprintf("profile %q uses client_credentials but has no client credential", p.Name),
+			Hint: "set certificate_file (preferred), client_secret_env, client_secret_file, client_secret_command or federated_token_file (or AZURE_CLIENT_CERTIFICATE_PATH / AZURE_CLIENT_SECRET)"}
+		e.File = p.File
+		return e
+	}
+	s := set[key]
+	switch key {
+	case secretKey:
+		p.clientSecret = s.val
+	case "client_secret_env":
+		if !envNameRE.MatchString(s.val) {
+			return errorf(s.from, "client_secret_env names an environment variable (such as ALERTS_SECRET) that holds the secret; it is not the secret itself",
+				"malformed client_secret_env %q: not an environment variable name", redactIfLong(s.val))
+		}
+		p.ClientSecretEnv = s.val
+	case "client_secret_file":
+		if err := checkSecretFile(s.val, "client secret file"); err != nil {
+			return err
+		}
+		p.ClientSecretFile = s.val
+	case "client_secret_command":
+		if len(s.argv) == 0 || s.argv[0] == "" {
+			return errorf(s.from, `client_secret_command is an argv list, such as ["pass", "show", "m365/alerts"]`, "empty client_secret_command")
+		}
+		p.ClientSecretCommand = s.argv
+	case "certificate_file":
+		if err := checkSecretFile(s.val, "certificate file (it holds the private key)"); err != nil {
+			return err
+		}
+		p.CertificateFile = s.val
+	case "federated_token_file":
+		// Projected service-account tokens are commonly mode 0644 inside a
+		// container; they are short-lived, so no mode check here.
+		if _, err := os.Stat(s.val); err != nil {
+			return errorf(s.from, "point it at the projected token file (AKS: /var/run/secrets/azure/tokens/azure-identity-token)",
+				"federated_token_file %s: %v", s.val, unwrapPathError(err))
+		}
+		p.FederatedTokenFile = s.val
+	}
+	return nil
+}
+
+// redactIfLong keeps a value out of messages when it might be a secret
+// pasted into the wrong key.
+func redactIfLong(s string) string {
+	if len(s) > 24 {
+		return s[:4] + "…(redacted)"
+	}
+	return s
+}
+
+// checkSecretFile checks that a file holding a secret exists and is private.
+func checkSecretFile(path, what string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return &Error{File: path, Msg: fmt.Sprintf("%s: %v", what, unwrapPathError(err)), Err: err}
+	}
+	if fi.IsDir() {
+		return &Error{File: path, Msg: what + " is a directory"}
+	}
+	return checkPrivate(path, fi, what)
+}
+
+// checkAddress accepts a plain addr-spec (no display name, no brackets).
+func checkAddress(s string) error {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "mail: "))
+	}
+	if a.Name != "" || a.Address != s {
+		return fmt.Errorf("a bare address is needed, without a name or <>")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || !strings.Contains(s[at+1:], ".") && s[at+1:] != "localhost" {
+		return fmt.Errorf("the domain needs a dot")
+	}
+	return nil
+}
+
+// checkHost accepts a DNS name or an IP address, without a port.
+func checkHost(h string) error {
+	if strings.Contains(h, "://") {
+		return fmt.Errorf("a host name, not a URL")
+	}
+	if net.ParseIP(h) != nil {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(h); err == nil {
+		return fmt.Errorf("the port does not belong here")
+	}
+	if h == "localhost" || isDomain(h) {
+		return nil
+	}
+	return fmt.Errorf("not a host name")
+}
+
+// checkAuthority accepts "host[:port]" or an https URL.
+func checkAuthority(a string) error {
+	if strings.Contains(a, "://") {
+		u, err := url.Parse(a)
+		if err != nil {
+			return err
+		}
+		if u.Scheme != "https" {
+			return fmt.Errorf("Entra ID is only reached over https")
+		}
+		if u.Host == "" {
+			return fmt.Errorf("no host")
+		}
+		return nil
+	}
+	host := a
+	if h, port, err := net.SplitHostPort(a); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+			return fmt.Errorf("bad port %q", port)
+		}
+		host = h
+	}
+	if strings.ContainsAny(host, "/ ") {
+		return fmt.Errorf("not a host")
+	}
+	return checkHost(host)
+}
+
+// checkCAFile checks that path holds at least one PEM certificate.
+func checkCAFile(path string) error {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("ca_file %s: %v", path, unwrapPathError(err))
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return fmt.Errorf("ca_file %s holds no PEM certificate", path)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
