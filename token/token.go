@@ -6,17 +6,24 @@
 // tokens out through an oauth2.TokenSource. It does not send mail; see the
 // sender package.
 //
-// API CONTRACT (skeleton): the exported names below are what the CLI and the
-// sender build against. Bodies are filled in by the token issue (#2).
+// A Source is configured with a Config and hands out tokens; it keeps them
+// in a cache file shared safely between processes (see Source). Failures
+// from Entra ID come back as *Error with the AADSTS code and a hint.
 package token
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 	"golang.org/x/oauth2"
 )
 
@@ -42,11 +49,6 @@ type Cloud struct {
 	Resource string
 	// SMTPHost is the client submission host, such as smtp.office365.com.
 	SMTPHost string
-}
-
-// LookupCloud returns the cloud with the given name; "" means global.
-func LookupCloud(name string) (Cloud, error) {
-	return Cloud{}, errors.New("not implemented")
 }
 
 // AppScope is the app-only scope: the resource + "/.default".
@@ -99,15 +101,120 @@ type Config struct {
 
 // Source hands out access tokens for one profile. It is safe for
 // concurrent use and implements oauth2.TokenSource.
-type Source struct{}
+//
+// Every acquisition takes the profile's file lock, reloads the cache file,
+// asks Entra ID only if no cached token has MinValidity left, saves the
+// cache and unlocks, so concurrent processes share one token. Within a
+// process the last token is also kept in memory while it has MinValidity
+// left.
+type Source struct {
+	cfg       Config
+	cloud     Cloud
+	authority string
+	scopes    []string
+	log       *slog.Logger
+	sleep     func(ctx context.Context, d time.Duration) error
+
+	mu    sync.Mutex // serialises acquisitions; guards the fields below
+	store *store
+	conf  *confidential.Client
+	pub   *public.Client
+	memo  *oauth2.Token
+	// noMemo turns the in-memory shortcut off (benchmarks of the file path).
+	noMemo bool
+}
 
 var _ oauth2.TokenSource = (*Source)(nil)
 
+// DefaultMinValidity is the least validity a cached access token must have
+// left to be used: Office 365 HVE refuses tokens closer to expiry.
+const DefaultMinValidity = 10 * time.Minute
+
+// maxAttempts is how often a temporary failure (5xx, 429, network) is
+// tried in all before it is reported.
+const maxAttempts = 3
+
 // New validates cfg and returns a Source. It does no I/O.
-func New(cfg Config) (*Source, error) { return nil, errors.New("not implemented") }
+func New(cfg Config) (*Source, error) {
+	switch cfg.Flow {
+	case FlowClientCredentials, FlowDeviceCode:
+	case "":
+		return nil, errors.New("token: no flow: set client_credentials or device_code")
+	default:
+		return nil, fmt.Errorf("token: unknown flow %q (want client_credentials or device_code)", cfg.Flow)
+	}
+	if strings.TrimSpace(cfg.Tenant) == "" {
+		return nil, errors.New("token: no tenant: set the tenant's domain or GUID")
+	}
+	if strings.ContainsAny(cfg.Tenant, "/?#") {
+		return nil, fmt.Errorf("token: tenant %q is not a domain or GUID", cfg.Tenant)
+	}
+	if strings.TrimSpace(cfg.ClientID) == "" {
+		return nil, errors.New("token: no client ID")
+	}
+	if cfg.Flow == FlowClientCredentials {
+		n := 0
+		for _, v := range []string{cfg.ClientSecret, cfg.CertificateFile, cfg.FederatedTokenFile} {
+			if v != "" {
+				n++
+			}
+		}
+		switch {
+		case n == 0:
+			return nil, errors.New("token: client credentials need a client secret, a certificate file or a federated token file")
+		case n > 1:
+			return nil, errors.New("token: set only one of client secret, certificate file and federated token file")
+		}
+	}
+	cloud, err := LookupCloud(cfg.Cloud)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	host := cloud.AuthorityHost
+	if cfg.AuthorityHost != "" {
+		host = cfg.AuthorityHost
+	}
+	base, err := authorityBase(host)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	if cfg.MinValidity < DefaultMinValidity {
+		cfg.MinValidity = DefaultMinValidity
+	}
+	if cfg.HTTPClient == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		cfg.HTTPClient = &http.Client{Transport: t}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Source{
+		cfg:       cfg,
+		cloud:     cloud,
+		authority: base + "/" + cfg.Tenant,
+		log:       log,
+		sleep:     sleepCtx,
+		store: &store{
+			path:        cfg.CacheFile,
+			minValidity: cfg.MinValidity,
+			log:         log,
+			now:         time.Now,
+		},
+	}
+	if cfg.Flow == FlowClientCredentials {
+		s.scopes = []string{cloud.AppScope()}
+	} else {
+		s.scopes = []string{cloud.DelegatedScope()}
+	}
+	return s, nil
+}
 
 // Scopes returns the scopes the source requests.
-func (s *Source) Scopes() []string { return nil }
+func (s *Source) Scopes() []string { return slices.Clone(s.scopes) }
+
+// Cloud returns the cloud the source gets tokens for.
+func (s *Source) Cloud() Cloud { return s.cloud }
 
 // Token returns a cached token with enough validity left, or a new one.
 func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
@@ -115,23 +222,134 @@ func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.
 // TokenContext is Token with a context. For FlowDeviceCode it never prompts:
 // with no signed-in account it returns an error matching ErrLoginRequired.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
-	return nil, errors.New("not implemented")
+	return s.acquire(ctx, false)
 }
 
 // Refresh ignores any cached access token and obtains a fresh one (used
 // after Office 365 refuses a token with 535 5.7.3).
 func (s *Source) Refresh(ctx context.Context) (*oauth2.Token, error) {
-	return nil, errors.New("not implemented")
+	return s.acquire(ctx, true)
 }
 
 // Login runs the device-code flow, showing the code through
 // Config.DeviceCodePrompt, and caches the account and refresh token.
 func (s *Source) Login(ctx context.Context) (*oauth2.Token, error) {
-	return nil, errors.New("not implemented")
+	if s.cfg.Flow != FlowDeviceCode {
+		return nil, fmt.Errorf("token: login is for device_code profiles; %s profiles need no sign-in", s.cfg.Flow)
+	}
+	if s.cfg.DeviceCodePrompt == nil {
+		return nil, errors.New("token: login needs a DeviceCodePrompt to show the code")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.memo = nil
+	var tok *oauth2.Token
+	err := s.locked(ctx, false, func() error {
+		var err error
+		tok, err = s.login(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.remember(tok)
+	return tok, nil
 }
 
 // Logout forgets every cached token of this profile.
-func (s *Source) Logout(ctx context.Context) error { return errors.New("not implemented") }
+func (s *Source) Logout(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.memo = nil
+	return s.locked(ctx, false, func() error {
+		if err := s.store.clear(); err != nil {
+			return fmt.Errorf("token: %w", err)
+		}
+		return nil
+	})
+}
+
+// acquire returns a token, from memory, the cache or Entra ID.
+func (s *Source) acquire(ctx context.Context, force bool) (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !force && !s.noMemo && s.memo != nil && time.Until(s.memo.Expiry) >= s.cfg.MinValidity {
+		return copyToken(s.memo), nil
+	}
+	s.memo = nil
+	var tok *oauth2.Token
+	err := s.locked(ctx, force, func() error {
+		var err error
+		for attempt := 1; ; attempt++ {
+			if s.cfg.Flow == FlowClientCredentials {
+				tok, err = s.clientCredentials(ctx)
+			} else {
+				tok, err = s.silent(ctx)
+			}
+			var te *Error
+			if err == nil || attempt >= maxAttempts || !errors.As(err, &te) || !te.Temporary {
+				return err
+			}
+			wait := te.RetryAfter
+			if wait <= 0 {
+				wait = time.Duration(attempt) * 500 * time.Millisecond
+			}
+			if wait > maxRetryWait {
+				return err
+			}
+			s.log.Info("Entra ID failed temporarily; retrying", "attempt", attempt, "wait", wait, "error", err.Error())
+			if serr := s.sleep(ctx, wait); serr != nil {
+				return err
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.remember(tok)
+	return copyToken(tok), nil
+}
+
+// maxRetryWait is the longest Retry-After worth waiting for within one
+// call; beyond it the error is reported (with RetryAfter set).
+const maxRetryWait = 10 * time.Second
+
+// locked runs f holding the profile's file lock (when there is a cache
+// file) with the cache's force flag set as given.
+func (s *Source) locked(ctx context.Context, force bool, f func() error) error {
+	if err := s.store.prepare(); err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	if s.store.path != "" {
+		l, err := lockFile(ctx, s.store.lockPath())
+		if err != nil {
+			return fmt.Errorf("token: %w", err)
+		}
+		defer l.unlock()
+	}
+	s.store.force = force
+	defer func() { s.store.force = false }()
+	return f()
+}
+
+// remember keeps tok in memory for later calls.
+func (s *Source) remember(tok *oauth2.Token) { s.memo = copyToken(tok) }
+
+func copyToken(t *oauth2.Token) *oauth2.Token {
+	cp := *t
+	return &cp
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // ErrLoginRequired means a device-code profile has no usable sign-in:
 // run `m365send login`.
@@ -150,26 +368,12 @@ type Error struct {
 	// Temporary is true for failures worth retrying later (5xx, 429,
 	// network errors).
 	Temporary bool
+	// RetryAfter is how long Entra ID asked to wait (429/503 Retry-After),
+	// or 0.
+	RetryAfter time.Duration
 	// Err is the underlying error.
 	Err error
 }
 
-func (e *Error) Error() string { return "not implemented" }
+// Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
-
-// Claims are the claims of an access token that matter for SMTP, decoded
-// without verifying the signature (for diagnostics only).
-type Claims struct {
-	Audience  string
-	Issuer    string
-	TenantID  string
-	ObjectID  string
-	UPN       string
-	Roles     []string
-	Scopes    []string
-	IssuedAt  time.Time
-	ExpiresAt time.Time
-}
-
-// ParseClaims decodes an access token's payload without verifying it.
-func ParseClaims(accessToken string) (Claims, error) { return Claims{}, errors.New("not implemented") }

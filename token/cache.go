@@ -1,0 +1,256 @@
+package token
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+)
+
+// store is MSAL's cache.ExportReplace backed by one file (or by memory when
+// path is ""). It does no locking of its own: Source holds the file lock
+// around every MSAL call, so each Replace reads what the last process
+// wrote and each Export happens under the same lock.
+//
+// Replace also drops cached access tokens that have less than minValidity
+// left (MSAL itself would hand them out until 5 minutes before expiry), and
+// all of them while force is set, so MSAL goes back to Entra ID.
+type store struct {
+	path        string
+	minValidity time.Duration
+	log         *slog.Logger
+	now         func() time.Time
+
+	// The fields below are guarded by Source.mu.
+	force bool
+	mem   []byte
+	// afterTempWrite, if set, runs after the temp file is written and
+	// synced but before it replaces the cache (tests kill the process here).
+	afterTempWrite func()
+}
+
+var _ cache.ExportReplace = (*store)(nil)
+
+// lockPath is the lock file beside the cache file.
+func (s *store) lockPath() string { return s.path + ".lock" }
+
+// prepare creates the cache folder (0700) if needed and refuses a folder
+// others can write to, or a cache file others can read.
+func (s *store) prepare() error {
+	if s.path == "" {
+		return nil
+	}
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create token cache folder: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("token cache folder: %w", err)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%w: folder %s can be written by others (mode %04o): run chmod 700 %s",
+			ErrInsecureCache, dir, fi.Mode().Perm(), dir)
+	}
+	return s.checkFile()
+}
+
+// checkFile refuses a cache file that others can read or write.
+func (s *store) checkFile() error {
+	fi, err := os.Lstat(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("token cache: %w", err)
+	}
+	if fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("%w: %s can be read by others (mode %04o): run chmod 600 %s",
+			ErrInsecureCache, s.path, fi.Mode().Perm(), s.path)
+	}
+	return nil
+}
+
+// Replace loads the stored cache into MSAL.
+func (s *store) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	data, err := s.read()
+	if err != nil {
+		return err
+	}
+	filtered, ferr := s.filter(data)
+	if ferr == nil {
+		ferr = u.Unmarshal(filtered)
+	}
+	if ferr != nil {
+		s.setAside(ferr)
+		return u.Unmarshal([]byte("{}"))
+	}
+	return nil
+}
+
+// Export stores MSAL's cache.
+func (s *store) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHints) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	data, err := m.Marshal()
+	if err != nil {
+		return fmt.Errorf("serialize token cache: %w", err)
+	}
+	if s.path == "" {
+		s.mem = data
+		return nil
+	}
+	return s.write(data)
+}
+
+// read returns the stored bytes ("{}" when there are none). An unreadable
+// file is set aside like a corrupt one; a file others can read is refused.
+func (s *store) read() ([]byte, error) {
+	if s.path == "" {
+		if s.mem == nil {
+			return []byte("{}"), nil
+		}
+		return s.mem, nil
+	}
+	if err := s.checkFile(); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return []byte("{}"), nil
+	case err != nil:
+		s.setAside(err)
+		return []byte("{}"), nil
+	case len(bytes.TrimSpace(data)) == 0:
+		return []byte("{}"), nil
+	}
+	return data, nil
+}
+
+// filter drops access tokens that are too close to expiry (or all of them
+// when force is set). It fails only on data that is not a cache.
+func (s *store) filter(data []byte) ([]byte, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("token cache is not JSON: %w", err)
+	}
+	raw, ok := top["AccessToken"]
+	if !ok {
+		return data, nil
+	}
+	var ats map[string]struct {
+		ExpiresOn json.RawMessage `json:"expires_on"`
+	}
+	if err := json.Unmarshal(raw, &ats); err != nil {
+		return nil, fmt.Errorf("token cache access tokens: %w", err)
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, fmt.Errorf("token cache access tokens: %w", err)
+	}
+	limit := s.now().Add(s.minValidity).Unix()
+	changed := false
+	for k, at := range ats {
+		exp, err := strconv.ParseInt(string(bytes.Trim(at.ExpiresOn, `"`)), 10, 64)
+		if s.force || err != nil || exp < limit {
+			delete(all, k)
+			changed = true
+		}
+	}
+	if !changed {
+		return data, nil
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		return nil, err
+	}
+	top["AccessToken"] = b
+	return json.Marshal(top)
+}
+
+// setAside moves a corrupt or unreadable cache file out of the way so the
+// flow can start over, and says so.
+func (s *store) setAside(cause error) {
+	if s.path == "" {
+		s.mem = nil
+		s.log.Warn("token cache was corrupt; starting over", "error", cause.Error())
+		return
+	}
+	aside := s.path + ".corrupt-" + s.now().UTC().Format("20060102T150405.000000000Z")
+	if err := os.Rename(s.path, aside); err != nil {
+		s.log.Warn("token cache is corrupt and could not be moved aside; ignoring it",
+			"path", s.path, "error", err.Error())
+		return
+	}
+	s.log.Warn("token cache was corrupt or unreadable; moved it aside and starting over",
+		"path", s.path, "moved_to", aside, "error", oneLine(cause.Error()))
+}
+
+// write replaces the cache file atomically: a temp file in the same folder
+// (0600), fsync, rename over the old file, fsync the folder. A crash at any
+// point leaves either the old or the new cache, never a mix.
+func (s *store) write(data []byte) error {
+	dir := filepath.Dir(s.path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write token cache: %w", err)
+	}
+	tmpName := tmp.Name()
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tmp.Close()
+			_ = os.Remove(tmpName)
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("write token cache: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write token cache: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write token cache: %w", err)
+	}
+	if s.afterTempWrite != nil {
+		s.afterTempWrite()
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write token cache: %w", err)
+	}
+	if err := os.Rename(tmpName, s.path); err != nil {
+		return fmt.Errorf("write token cache: %w", err)
+	}
+	committed = true
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// clear forgets every cached token.
+func (s *store) clear() error {
+	s.mem = nil
+	if s.path == "" {
+		return nil
+	}
+	if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove token cache: %w", err)
+	}
+	return nil
+}

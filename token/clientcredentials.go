@@ -1,0 +1,49 @@
+package token
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"golang.org/x/oauth2"
+)
+
+// confidentialClient builds the MSAL confidential client on first use (it
+// reads the certificate file). Called with s.mu held.
+func (s *Source) confidentialClient() (*confidential.Client, error) {
+	if s.conf != nil {
+		return s.conf, nil
+	}
+	cred, err := s.cfg.credential()
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	c, err := confidential.New(s.authority, s.cfg.ClientID, cred,
+		confidential.WithCache(s.store),
+		confidential.WithHTTPClient(s.cfg.HTTPClient),
+		confidential.WithInstanceDiscovery(s.instanceDiscovery()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	s.conf = &c
+	return s.conf, nil
+}
+
+// instanceDiscovery is on only for the clouds' own hosts: a custom
+// authority host (tests, private clouds) is used as given.
+func (s *Source) instanceDiscovery() bool { return s.cfg.AuthorityHost == "" }
+
+// clientCredentials gets an app-only token (cached or new). Called with
+// the file lock held.
+func (s *Source) clientCredentials(ctx context.Context) (*oauth2.Token, error) {
+	c, err := s.confidentialClient()
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.AcquireTokenByCredential(ctx, s.scopes)
+	if err != nil {
+		return nil, wrapErr("token: client credentials", err)
+	}
+	return &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn}, nil
+}

@@ -1,0 +1,219 @@
+package entratest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// App is a confidential client (an app registration with its service
+// principal) allowed to use client credentials.
+type App struct {
+	// ClientID is the application (client) ID.
+	ClientID string
+	// ObjectID is the service principal's object ID, put in the oid claim
+	// (default: derived from ClientID).
+	ObjectID string
+	// Secret, if set, is a valid client secret.
+	Secret string
+	// SecretExpired makes the secret answer AADSTS7000222.
+	SecretExpired bool
+	// Certificate, if set, is a certificate whose key may sign client
+	// assertions. CertificatePEM is the same in PEM form.
+	Certificate    *x509.Certificate
+	CertificatePEM []byte
+	// FederatedIssuer and FederatedSubject, if set, accept federated
+	// (workload identity) assertions with this iss and sub, signed by the
+	// authority's federation key (see FederatedAssertion).
+	FederatedIssuer  string
+	FederatedSubject string
+	// Roles are the application permissions granted (nil: SMTP.SendAsApp;
+	// an empty non-nil slice grants none).
+	Roles []string
+	// Mailboxes the service principal may send as (empty: any).
+	Mailboxes []string
+}
+
+// User is a person who can approve device codes.
+type User struct {
+	// UPN is the user principal name, such as adele@contoso.com.
+	UPN string
+	// ObjectID is the user's object ID (default: derived from UPN).
+	ObjectID string
+	// Mailboxes are shared mailboxes the user may also send as.
+	Mailboxes []string
+}
+
+// AddApp registers a confidential client, replacing one with the same
+// client ID.
+func (a *Authority) AddApp(app App) error {
+	if app.ClientID == "" {
+		return errors.New("entratest: AddApp: empty ClientID")
+	}
+	if app.Certificate == nil && len(app.CertificatePEM) > 0 {
+		cert, err := parseCertPEM(app.CertificatePEM)
+		if err != nil {
+			return fmt.Errorf("entratest: AddApp: %w", err)
+		}
+		app.Certificate = cert
+	}
+	if app.Certificate != nil {
+		if _, ok := app.Certificate.PublicKey.(*rsa.PublicKey); !ok {
+			return errors.New("entratest: AddApp: certificate key must be RSA, as Entra ID requires")
+		}
+	}
+	if app.Roles == nil {
+		app.Roles = []string{DefaultRole}
+	}
+	if app.ObjectID == "" {
+		app.ObjectID = derivedGUID("sp:" + strings.ToLower(app.ClientID))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.apps[strings.ToLower(app.ClientID)] = &app
+	return nil
+}
+
+// AddPublicClient registers a public client (device code flow).
+func (a *Authority) AddPublicClient(clientID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.public[strings.ToLower(clientID)] = true
+}
+
+// AddUser registers a user, replacing one with the same UPN.
+func (a *Authority) AddUser(u User) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.addUserLocked(u)
+}
+
+func (a *Authority) addUserLocked(u User) *User {
+	if u.ObjectID == "" {
+		u.ObjectID = derivedGUID("user:" + strings.ToLower(u.UPN))
+	}
+	a.users[strings.ToLower(u.UPN)] = &u
+	return &u
+}
+
+func (a *Authority) app(clientID string) *App {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if app, ok := a.apps[strings.ToLower(clientID)]; ok {
+		cp := *app
+		return &cp
+	}
+	return nil
+}
+
+func (a *Authority) isPublic(clientID string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.public[strings.ToLower(clientID)]
+}
+
+// NewCertificate makes a self-signed RSA certificate and its PKCS#8 private
+// key, both PEM-encoded, for certificate credentials: register certPEM with
+// App.CertificatePEM and give the client certPEM + keyPEM.
+func NewCertificate(commonName string) (certPEM, keyPEM []byte, err error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, fmt.Errorf("entratest: generate key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return nil, nil, fmt.Errorf("entratest: serial: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: commonName},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("entratest: create certificate: %w", err)
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("entratest: marshal key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), nil
+}
+
+func parseCertPEM(b []byte) (*x509.Certificate, error) {
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			return nil, errors.New("no CERTIFICATE block in PEM")
+		}
+		if block.Type == "CERTIFICATE" {
+			return x509.ParseCertificate(block.Bytes)
+		}
+	}
+}
+
+// FederatedAssertion returns a workload-identity assertion (like the token
+// Kubernetes projects into AZURE_FEDERATED_TOKEN_FILE) with the given issuer
+// and subject, audience api://AzureADTokenExchange, valid for an hour and
+// signed by the authority's federation key. An App whose FederatedIssuer and
+// FederatedSubject match accepts it as client_assertion.
+func (a *Authority) FederatedAssertion(issuer, subject string) (string, error) {
+	now := time.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+		"iss": issuer,
+		"sub": subject,
+		"aud": []string{FederatedAudience},
+		"iat": now.Unix(),
+		"nbf": now.Unix(),
+		"exp": now.Add(time.Hour).Unix(),
+		"jti": newGUID(),
+	})
+	tok.Header["kid"] = "federation"
+	s, err := tok.SignedString(a.fedKey)
+	if err != nil {
+		return "", fmt.Errorf("entratest: sign federated assertion: %w", err)
+	}
+	return s, nil
+}
+
+// derivedGUID makes a stable GUID-shaped ID from s.
+func derivedGUID(s string) string {
+	h := sha1.Sum([]byte(s))
+	x := hex.EncodeToString(h[:16])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// newGUID makes a random GUID-shaped ID.
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	x := hex.EncodeToString(b[:])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// randomString returns n random characters from an unambiguous alphabet.
+func randomString(n int) string {
+	const alphabet = "BCDFGHJKLMNPQRSTVWXZ23456789"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

@@ -1,0 +1,403 @@
+// Package entratest is an in-process fake Microsoft Entra ID authority for
+// tests and the sandbox, served over HTTPS on loopback like
+// net/http/httptest.
+//
+// It answers what MSAL Go really asks for (OpenID metadata per tenant, the
+// v2.0 token and device-code endpoints), checks what Entra ID checks (client
+// secrets, certificate and federated client assertions, scopes, tenant,
+// device-code state, refresh tokens) and answers wrong input with the OAuth
+// error JSON Entra ID sends, AADSTS code included. Access tokens are RS256
+// JWTs shaped like Entra's; Verify checks them the way Exchange Online would,
+// so a fake SMTP server can accept or refuse them.
+//
+// Tests drive it through methods: approve or decline device codes, revoke or
+// expire refresh tokens, inject faults (HTTP status, Retry-After, delays,
+// dropped connections) and count what it was asked.
+//
+// It is not a security boundary and must never face a real network.
+package entratest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/m365send/m365send/internal/testca"
+)
+
+// Default values used when the matching Options field is empty.
+const (
+	DefaultTenantDomain = "contoso.onmicrosoft.com"
+	DefaultTenantID     = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	DefaultResource     = "https://outlook.office365.com"
+	DefaultLifetime     = 75 * time.Minute
+	// DefaultRole is the application permission SMTP needs.
+	DefaultRole = "SMTP.SendAsApp"
+	// DelegatedScope is the delegated permission SMTP needs.
+	DelegatedScope = "SMTP.Send"
+	// FederatedAudience is the audience a federated (workload identity)
+	// assertion must carry.
+	FederatedAudience = "api://AzureADTokenExchange"
+)
+
+// Endpoint names, for Requests and Fault.Endpoint.
+const (
+	EndpointOpenIDConfiguration = "openid-configuration"
+	EndpointToken               = "token"
+	EndpointDeviceCode          = "devicecode"
+	EndpointKeys                = "keys"
+	EndpointDeviceLogin         = "devicelogin"
+)
+
+// Grant types, as sent in the grant_type form field.
+const (
+	GrantClientCredentials = "client_credentials"
+	GrantRefreshToken      = "refresh_token"
+	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+)
+
+// Options configures an Authority. Every zero value is a working default.
+type Options struct {
+	// CA issues the server certificate (nil: a fresh throwaway CA).
+	CA *testca.CA
+	// TenantDomain is the tenant's domain (default contoso.onmicrosoft.com).
+	TenantDomain string
+	// TenantID is the tenant's GUID (default DefaultTenantID).
+	TenantID string
+	// Resource is the Exchange Online resource tokens are issued for
+	// (default https://outlook.office365.com).
+	Resource string
+	// AccessTokenLifetime is the lifetime of issued access tokens
+	// (default 75 minutes).
+	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime is the lifetime of refresh tokens (default 90
+	// days).
+	RefreshTokenLifetime time.Duration
+	// DeviceCodeLifetime is how long a device code can be redeemed
+	// (default 15 minutes).
+	DeviceCodeLifetime time.Duration
+	// PendingPolls is how many polls of each device code are answered
+	// authorization_pending before an approval takes effect (default 0:
+	// the first poll after approval succeeds).
+	PendingPolls int
+	// SlowDownPolls is how many polls of each device code are answered
+	// slow_down before anything else.
+	SlowDownPolls int
+	// AutoApprove, if set, approves every device code for this UPN after
+	// its first poll (which is answered authorization_pending).
+	AutoApprove string
+	// Logger receives one line per request (nil: discard). It never logs
+	// secrets, assertions or tokens.
+	Logger *slog.Logger
+}
+
+// Authority is a running fake Entra ID. It is safe for concurrent use.
+type Authority struct {
+	opts   Options
+	ca     *testca.CA
+	srv    *httptest.Server
+	key    *rsa.PrivateKey
+	fedKey *rsa.PrivateKey
+	kid    string
+	log    *slog.Logger
+
+	mu            sync.Mutex
+	apps          map[string]*App // by lower-case client ID
+	public        map[string]bool
+	users         map[string]*User // by lower-case UPN
+	deviceCodes   map[string]*deviceCode
+	refreshTokens map[string]*refreshToken
+	faults        []*Fault
+	failClients   map[string]int
+	counts        map[countKey]int
+	onDeviceCode  []func(userCode string)
+	closed        bool
+}
+
+type countKey struct{ endpoint, grant string }
+
+// New starts an Authority on 127.0.0.1 with an ephemeral port.
+func New(opts Options) (*Authority, error) {
+	if opts.TenantDomain == "" {
+		opts.TenantDomain = DefaultTenantDomain
+	}
+	if opts.TenantID == "" {
+		opts.TenantID = DefaultTenantID
+	}
+	if opts.Resource == "" {
+		opts.Resource = DefaultResource
+	}
+	opts.Resource = strings.TrimRight(opts.Resource, "/")
+	if opts.AccessTokenLifetime <= 0 {
+		opts.AccessTokenLifetime = DefaultLifetime
+	}
+	if opts.RefreshTokenLifetime <= 0 {
+		opts.RefreshTokenLifetime = 90 * 24 * time.Hour
+	}
+	if opts.DeviceCodeLifetime <= 0 {
+		opts.DeviceCodeLifetime = 15 * time.Minute
+	}
+	ca := opts.CA
+	if ca == nil {
+		var err error
+		if ca, err = testca.New(); err != nil {
+			return nil, fmt.Errorf("entratest: %w", err)
+		}
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("entratest: signing key: %w", err)
+	}
+	fedKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("entratest: federation key: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &Authority{
+		opts:          opts,
+		ca:            ca,
+		key:           key,
+		fedKey:        fedKey,
+		kid:           "entratest-" + randomString(8),
+		log:           log,
+		apps:          map[string]*App{},
+		public:        map[string]bool{},
+		users:         map[string]*User{},
+		deviceCodes:   map[string]*deviceCode{},
+		refreshTokens: map[string]*refreshToken{},
+		failClients:   map[string]int{},
+		counts:        map[countKey]int{},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("entratest: listen: %w", err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(a.serveHTTP))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.TLS = ca.ServerTLSConfig()
+	srv.Config.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	srv.StartTLS()
+	a.srv = srv
+	return a, nil
+}
+
+// Close stops the server and closes its connections.
+func (a *Authority) Close() {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	a.srv.CloseClientConnections()
+	a.srv.Close()
+}
+
+// URL is the authority's base URL, "https://127.0.0.1:PORT"; use it as
+// token.Config.AuthorityHost.
+func (a *Authority) URL() string { return a.srv.URL }
+
+// CA is the certificate authority that signed the server certificate.
+func (a *Authority) CA() *testca.CA { return a.ca }
+
+// TenantID is the tenant's GUID.
+func (a *Authority) TenantID() string { return a.opts.TenantID }
+
+// TenantDomain is the tenant's domain name.
+func (a *Authority) TenantDomain() string { return a.opts.TenantDomain }
+
+// Resource is the Exchange resource tokens are issued for.
+func (a *Authority) Resource() string { return a.opts.Resource }
+
+// HTTPClient returns a client that trusts the authority's CA (and nothing
+// else).
+func (a *Authority) HTTPClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			TLSClientConfig:   a.ca.ClientTLSConfig(),
+			ForceAttemptHTTP2: true,
+		},
+		Timeout: time.Minute,
+	}
+}
+
+// Requests counts the requests received on endpoint (EndpointToken,
+// EndpointDeviceCode, EndpointOpenIDConfiguration, ...). grantType filters
+// token requests by grant_type ("" counts all; "device_code" is accepted for
+// GrantDeviceCode). Requests answered with an injected fault count too.
+func (a *Authority) Requests(endpoint, grantType string) int {
+	if grantType == "device_code" {
+		grantType = GrantDeviceCode
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for k, v := range a.counts {
+		if k.endpoint == endpoint && (grantType == "" || k.grant == grantType) {
+			n += v
+		}
+	}
+	return n
+}
+
+// ResetRequests sets every request counter back to zero.
+func (a *Authority) ResetRequests() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.counts)
+}
+
+// serveHTTP routes /{tenant}/... requests.
+func (a *Authority) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) == 1 && parts[0] == EndpointDeviceLogin {
+		a.count(EndpointDeviceLogin, "")
+		a.serveDeviceLogin(w, r)
+		return
+	}
+	if len(parts) < 2 {
+		http.NotFound(w, r)
+		return
+	}
+	tenant, rest := parts[0], strings.Join(parts[1:], "/")
+	var endpoint string
+	switch rest {
+	case "v2.0/.well-known/openid-configuration":
+		endpoint = EndpointOpenIDConfiguration
+	case "oauth2/v2.0/token":
+		endpoint = EndpointToken
+	case "oauth2/v2.0/devicecode":
+		endpoint = EndpointDeviceCode
+	case "discovery/v2.0/keys":
+		endpoint = EndpointKeys
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	grant := ""
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		grant = r.PostForm.Get("grant_type")
+	}
+	a.count(endpoint, grant)
+	a.log.Debug("entratest request", "method", r.Method, "endpoint", endpoint, "tenant", tenant,
+		"grant_type", grant, "client_id", r.PostForm.Get("client_id"))
+
+	if f := a.takeFault(endpoint); f != nil {
+		if a.applyFault(w, r, f) {
+			return
+		}
+	}
+
+	tid, known := a.resolveTenant(tenant)
+	switch endpoint {
+	case EndpointOpenIDConfiguration:
+		if r.Method != http.MethodGet {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if !known && !isMultiTenant(tenant) {
+			a.writeOAuthError(w, 90002, "", tenant)
+			return
+		}
+		a.serveOpenIDConfiguration(w, tenant)
+	case EndpointKeys:
+		a.serveKeys(w)
+	case EndpointToken, EndpointDeviceCode:
+		if r.Method != http.MethodPost {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if !known && !isMultiTenant(tenant) {
+			a.writeOAuthError(w, 90002, "", tenant)
+			return
+		}
+		if endpoint == EndpointToken {
+			a.serveToken(w, r, tenant, tid)
+		} else {
+			a.serveDeviceCode(w, r, tenant, tid)
+		}
+	}
+}
+
+func (a *Authority) count(endpoint, grant string) {
+	a.mu.Lock()
+	a.counts[countKey{endpoint, grant}]++
+	a.mu.Unlock()
+}
+
+// resolveTenant maps a tenant path segment (domain or GUID, any case) to the
+// tenant ID.
+func (a *Authority) resolveTenant(tenant string) (string, bool) {
+	if strings.EqualFold(tenant, a.opts.TenantDomain) || strings.EqualFold(tenant, a.opts.TenantID) {
+		return a.opts.TenantID, true
+	}
+	return "", false
+}
+
+func isMultiTenant(tenant string) bool {
+	switch strings.ToLower(tenant) {
+	case "common", "organizations", "consumers":
+		return true
+	}
+	return false
+}
+
+func (a *Authority) serveOpenIDConfiguration(w http.ResponseWriter, tenant string) {
+	base := a.URL() + "/" + tenant
+	issuerTenant := a.opts.TenantID
+	if isMultiTenant(tenant) {
+		issuerTenant = "{tenantid}"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_endpoint":                        base + "/oauth2/v2.0/token",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"jwks_uri":                              base + "/discovery/v2.0/keys",
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"issuer":                                a.URL() + "/" + issuerTenant + "/v2.0",
+		"request_uri_parameter_supported":       false,
+		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+		"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
+		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
+		"tenant_region_scope":                   "EU",
+		"cloud_instance_name":                   "entratest",
+	})
+}
+
+// writeBody is a small helper for handlers that ignore write errors: the
+// client has gone away and there is nobody to tell.
+func writeBody(w io.Writer, b []byte) { _, _ = w.Write(b) }
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TLSConfig returns a client TLS configuration trusting the authority's CA.
+func (a *Authority) TLSConfig() *tls.Config { return a.ca.ClientTLSConfig() }

@@ -1,0 +1,514 @@
+package entratest
+
+import (
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// reservedScopes are the OpenID scopes MSAL adds to user flows.
+var reservedScopes = []string{"openid", "profile", "offline_access", "email"}
+
+type refreshToken struct {
+	clientID string
+	upn      string
+	tenantID string
+	scopes   []string
+	expires  time.Time
+	issued   time.Time
+	revoked  bool
+	inactive bool
+}
+
+// serveToken answers POST /{tenant}/oauth2/v2.0/token.
+func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request, tenant, tid string) {
+	form := r.PostForm
+	clientID := form.Get("client_id")
+	if clientID == "" {
+		a.writeOAuthError(w, 900144, "", tenant, "", "client_id")
+		return
+	}
+	if code := a.failureFor(clientID); code != 0 {
+		a.writeOAuthError(w, code, clientID, tenant, time.Now().UTC().Format(time.RFC3339))
+		return
+	}
+	switch form.Get("grant_type") {
+	case GrantClientCredentials:
+		if isMultiTenant(tenant) {
+			a.writeOAuthError(w, 9001023, clientID, tenant)
+			return
+		}
+		a.clientCredentials(w, r, tenant, tid)
+	case GrantDeviceCode:
+		a.pollDeviceCode(w, r, tenant)
+	case GrantRefreshToken:
+		a.redeemRefreshToken(w, r, tenant)
+	case "":
+		a.writeOAuthError(w, 900144, clientID, tenant, "", "grant_type")
+	default:
+		a.writeOAuthError(w, 70003, clientID, tenant)
+	}
+}
+
+func (a *Authority) clientCredentials(w http.ResponseWriter, r *http.Request, tenant, tid string) {
+	form := r.PostForm
+	clientID := form.Get("client_id")
+	app := a.app(clientID)
+	if app == nil {
+		a.writeOAuthError(w, 700016, clientID, tenant)
+		return
+	}
+	acr := "1"
+	switch {
+	case form.Get("client_secret") != "":
+		if app.Secret == "" || subtle.ConstantTimeCompare([]byte(form.Get("client_secret")), []byte(app.Secret)) != 1 {
+			a.writeOAuthError(w, 7000215, clientID, tenant)
+			return
+		}
+		if app.SecretExpired {
+			a.writeOAuthError(w, 7000222, clientID, tenant)
+			return
+		}
+	case form.Get("client_assertion") != "":
+		if form.Get("client_assertion_type") != assertionType {
+			a.writeOAuthError(w, 900144, clientID, tenant, "", "client_assertion_type")
+			return
+		}
+		if code := a.checkAssertion(app, form.Get("client_assertion"), tenant); code != 0 {
+			a.writeOAuthError(w, code, clientID, tenant)
+			return
+		}
+		acr = "2"
+	default:
+		a.writeOAuthError(w, 7000218, clientID, tenant)
+		return
+	}
+	resource, code := a.appScope(form.Get("scope"))
+	if code != 0 {
+		a.writeOAuthError(w, code, clientID, tenant)
+		return
+	}
+	now := time.Now()
+	claims := a.baseClaims(now, resource, tid, clientID)
+	claims["oid"] = app.ObjectID
+	claims["sub"] = app.ObjectID
+	claims["appidacr"] = acr
+	claims["idtyp"] = "app"
+	if len(app.Roles) > 0 {
+		claims["roles"] = slices.Clone(app.Roles)
+	}
+	at, err := a.sign(claims)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	secs := int(a.opts.AccessTokenLifetime / time.Second)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_type":     "Bearer",
+		"expires_in":     secs,
+		"ext_expires_in": secs,
+		"access_token":   at,
+	})
+}
+
+// checkAssertion validates a client assertion (certificate or federated)
+// and returns 0 or the AADSTS code to refuse it with.
+func (a *Authority) checkAssertion(app *App, assertion, tenant string) int {
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"RS256", "PS256"}), jwt.WithExpirationRequired())
+	var claims jwt.MapClaims
+	// A federated assertion is recognised by its issuer, before any key is
+	// chosen.
+	unverified, _, err := parser.ParseUnverified(assertion, jwt.MapClaims{})
+	if err != nil {
+		return 700027
+	}
+	iss, _ := unverified.Claims.GetIssuer()
+	if app.FederatedIssuer != "" && iss != app.ClientID {
+		if iss != app.FederatedIssuer {
+			return 700211
+		}
+		tok, err := parser.ParseWithClaims(assertion, jwt.MapClaims{}, func(*jwt.Token) (any, error) {
+			return &a.fedKey.PublicKey, nil
+		})
+		if err != nil {
+			if errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenNotValidYet) {
+				return 700024
+			}
+			return 700027
+		}
+		claims = tok.Claims.(jwt.MapClaims)
+		if sub, _ := claims.GetSubject(); sub != app.FederatedSubject {
+			return 700213
+		}
+		if aud, _ := claims.GetAudience(); !slices.Contains(aud, FederatedAudience) {
+			return 700212
+		}
+		return 0
+	}
+	if app.Certificate == nil {
+		return 700027
+	}
+	pub := app.Certificate.PublicKey.(*rsa.PublicKey)
+	tok, err := parser.ParseWithClaims(assertion, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
+		if x5t, ok := t.Header["x5t#S256"].(string); ok {
+			sum := sha256.Sum256(app.Certificate.Raw)
+			if x5t != base64.StdEncoding.EncodeToString(sum[:]) && x5t != base64.RawURLEncoding.EncodeToString(sum[:]) {
+				return nil, errors.New("unknown certificate thumbprint")
+			}
+		}
+		return pub, nil
+	})
+	if err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenNotValidYet) {
+			return 700024
+		}
+		return 700027
+	}
+	claims = tok.Claims.(jwt.MapClaims)
+	sub, _ := claims.GetSubject()
+	if !strings.EqualFold(iss, app.ClientID) || !strings.EqualFold(sub, app.ClientID) {
+		return 700027
+	}
+	aud, _ := claims.GetAudience()
+	want := a.URL() + "/" + strings.ToLower(tenant) + "/oauth2/v2.0/token"
+	ok := false
+	for _, v := range aud {
+		if strings.EqualFold(v, want) || strings.HasPrefix(strings.ToLower(v), strings.ToLower(a.URL())+"/") {
+			ok = true
+		}
+	}
+	if !ok {
+		return 700027
+	}
+	return 0
+}
+
+// appScope checks a client-credentials scope and returns the resource.
+func (a *Authority) appScope(scope string) (string, int) {
+	scopes := strings.Fields(scope)
+	if len(scopes) == 0 {
+		return "", 70011
+	}
+	var resource string
+	for _, s := range scopes {
+		// MSAL appends the OpenID scopes to every request; Entra ID
+		// ignores them for client credentials.
+		if slices.Contains(reservedScopes, strings.ToLower(s)) {
+			continue
+		}
+		if !strings.HasSuffix(s, "/.default") {
+			return "", 1002012
+		}
+		res := strings.TrimSuffix(s, "/.default")
+		if resource != "" && !strings.EqualFold(res, resource) {
+			return "", 700022
+		}
+		resource = res
+	}
+	if resource == "" || !a.acceptsResource(resource) {
+		return "", 70011
+	}
+	return resource, 0
+}
+
+// delegatedScope checks a user-flow scope list; it returns the resource and
+// the granted scopes to echo.
+func (a *Authority) delegatedScope(scope string) (string, []string, int) {
+	scopes := strings.Fields(scope)
+	var resource string
+	for _, s := range scopes {
+		if slices.Contains(reservedScopes, strings.ToLower(s)) {
+			continue
+		}
+		i := strings.LastIndex(s, "/")
+		if i < 0 {
+			return "", nil, 70011
+		}
+		res, perm := s[:i], s[i+1:]
+		if resource != "" && !strings.EqualFold(res, resource) {
+			return "", nil, 700022
+		}
+		resource = res
+		if perm != DelegatedScope && perm != ".default" {
+			return "", nil, 70011
+		}
+	}
+	if resource == "" || !a.acceptsResource(resource) {
+		return "", nil, 70011
+	}
+	return resource, scopes, 0
+}
+
+// acceptsResource reports whether res names the Exchange resource. For the
+// global cloud Entra ID knows Exchange Online by both of its identifier URIs.
+func (a *Authority) acceptsResource(res string) bool {
+	res = strings.TrimRight(res, "/")
+	if strings.EqualFold(res, a.opts.Resource) {
+		return true
+	}
+	return strings.EqualFold(a.opts.Resource, DefaultResource) && strings.EqualFold(res, "https://outlook.office.com")
+}
+
+func (a *Authority) baseClaims(now time.Time, resource, tid, clientID string) jwt.MapClaims {
+	return jwt.MapClaims{
+		"aud":   strings.TrimRight(resource, "/"),
+		"iss":   "https://sts.windows.net/" + tid + "/",
+		"iat":   now.Unix(),
+		"nbf":   now.Unix(),
+		"exp":   now.Add(a.opts.AccessTokenLifetime).Unix(),
+		"tid":   tid,
+		"appid": clientID,
+		"azp":   clientID,
+		"ver":   "1.0",
+		"uti":   randomString(22),
+	}
+}
+
+func (a *Authority) sign(claims jwt.MapClaims) (string, error) {
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	tok.Header["kid"] = a.kid
+	s, err := tok.SignedString(a.key)
+	if err != nil {
+		return "", fmt.Errorf("entratest: sign token: %w", err)
+	}
+	return s, nil
+}
+
+// issueUserTokens answers a successful delegated grant: access token,
+// rotated refresh token, id_token and client_info.
+func (a *Authority) issueUserTokens(w http.ResponseWriter, clientID, tenantID, upn, resource string, scopes []string) {
+	now := time.Now()
+	a.mu.Lock()
+	user, ok := a.users[strings.ToLower(upn)]
+	if !ok {
+		user = a.addUserLocked(User{UPN: upn})
+	}
+	rt := randomString(64)
+	a.refreshTokens[rt] = &refreshToken{
+		clientID: clientID, upn: user.UPN, tenantID: tenantID, scopes: scopes,
+		issued: now, expires: now.Add(a.opts.RefreshTokenLifetime),
+	}
+	a.mu.Unlock()
+
+	claims := a.baseClaims(now, resource, tenantID, clientID)
+	claims["oid"] = user.ObjectID
+	claims["sub"] = derivedGUID("sub:" + user.ObjectID + clientID)
+	claims["upn"] = user.UPN
+	claims["unique_name"] = user.UPN
+	claims["name"] = user.UPN
+	claims["scp"] = DelegatedScope
+	claims["appidacr"] = "0"
+	claims["amr"] = []string{"pwd", "mfa"}
+	claims["idtyp"] = "user"
+	at, err := a.sign(claims)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	idt, err := a.sign(jwt.MapClaims{
+		"aud":                clientID,
+		"iss":                a.URL() + "/" + tenantID + "/v2.0",
+		"iat":                now.Unix(),
+		"nbf":                now.Unix(),
+		"exp":                now.Add(time.Hour).Unix(),
+		"name":               user.UPN,
+		"oid":                user.ObjectID,
+		"preferred_username": user.UPN,
+		"sub":                derivedGUID("idsub:" + user.ObjectID + clientID),
+		"tid":                tenantID,
+		"ver":                "2.0",
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	ci, _ := json.Marshal(map[string]string{"uid": user.ObjectID, "utid": tenantID})
+	secs := int(a.opts.AccessTokenLifetime / time.Second)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_type":     "Bearer",
+		"scope":          strings.Join(scopes, " "),
+		"expires_in":     secs,
+		"ext_expires_in": secs,
+		"access_token":   at,
+		"refresh_token":  rt,
+		"id_token":       idt,
+		"client_info":    base64.RawURLEncoding.EncodeToString(ci),
+	})
+}
+
+func (a *Authority) redeemRefreshToken(w http.ResponseWriter, r *http.Request, tenant string) {
+	form := r.PostForm
+	clientID := form.Get("client_id")
+	if !a.isPublic(clientID) && a.app(clientID) == nil {
+		a.writeOAuthError(w, 700016, clientID, tenant)
+		return
+	}
+	resource, scopes, code := a.delegatedScope(form.Get("scope"))
+	if code != 0 {
+		a.writeOAuthError(w, code, clientID, tenant)
+		return
+	}
+	presented := form.Get("refresh_token")
+	a.mu.Lock()
+	rt, ok := a.refreshTokens[presented]
+	if ok && !strings.EqualFold(rt.clientID, clientID) {
+		ok = false
+	}
+	var fail int
+	switch {
+	case !ok:
+		fail = 9002313
+	case rt.revoked:
+		fail = 50173
+	case rt.inactive || time.Now().After(rt.expires):
+		fail = 700082
+	}
+	if ok && fail == 0 {
+		// Refresh tokens rotate: the presented one is spent.
+		delete(a.refreshTokens, presented)
+	}
+	a.mu.Unlock()
+	if fail != 0 {
+		issued := ""
+		if ok {
+			issued = rt.issued.UTC().Format(time.RFC3339)
+		}
+		a.writeOAuthError(w, fail, clientID, tenant, issued)
+		return
+	}
+	a.issueUserTokens(w, clientID, rt.tenantID, rt.upn, resource, scopes)
+}
+
+// RevokeRefreshTokens revokes every refresh token of upn, as a password
+// reset or "revoke sessions" does: redeeming one answers AADSTS50173.
+func (a *Authority) RevokeRefreshTokens(upn string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, rt := range a.refreshTokens {
+		if strings.EqualFold(rt.upn, upn) {
+			rt.revoked = true
+		}
+	}
+}
+
+// ExpireRefreshTokens marks every refresh token of upn as expired by
+// inactivity: redeeming one answers AADSTS700082.
+func (a *Authority) ExpireRefreshTokens(upn string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, rt := range a.refreshTokens {
+		if strings.EqualFold(rt.upn, upn) {
+			rt.inactive = true
+		}
+	}
+}
+
+// ErrTokenRefused is wrapped by every error Verify returns.
+var ErrTokenRefused = errors.New("access token refused")
+
+// Verify checks an access token the way Exchange Online does before it
+// lets user send: the authority's RS256 signature, issuer, expiry, audience
+// (the Exchange resource), and either the SMTP.SendAsApp role (app-only; the
+// mailbox must be one the app may use) or the SMTP.Send scope (delegated;
+// user must be the signed-in user or one of their mailboxes). Its errors
+// wrap ErrTokenRefused and never contain the token.
+func (a *Authority) Verify(accessToken, user string) error {
+	tok, err := jwt.Parse(accessToken, func(t *jwt.Token) (any, error) {
+		return &a.key.PublicKey, nil
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(),
+		jwt.WithIssuer("https://sts.windows.net/"+a.opts.TenantID+"/"))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrTokenRefused, err)
+	}
+	claims := tok.Claims.(jwt.MapClaims)
+	aud, _ := claims.GetAudience()
+	if len(aud) != 1 || !a.acceptsResource(aud[0]) {
+		return fmt.Errorf("%w: audience %q is not the Exchange resource %s", ErrTokenRefused, aud, a.opts.Resource)
+	}
+	if scp, ok := claims["scp"].(string); ok {
+		if !slices.Contains(strings.Fields(scp), DelegatedScope) {
+			return fmt.Errorf("%w: scope %q lacks %s", ErrTokenRefused, scp, DelegatedScope)
+		}
+		upn, _ := claims["upn"].(string)
+		if strings.EqualFold(upn, user) {
+			return nil
+		}
+		a.mu.Lock()
+		u := a.users[strings.ToLower(upn)]
+		var mailboxes []string
+		if u != nil {
+			mailboxes = slices.Clone(u.Mailboxes)
+		}
+		a.mu.Unlock()
+		if containsFold(mailboxes, user) {
+			return nil
+		}
+		return fmt.Errorf("%w: user %s may not send as %s", ErrTokenRefused, upn, user)
+	}
+	roles := stringList(claims["roles"])
+	if !slices.Contains(roles, DefaultRole) {
+		return fmt.Errorf("%w: token has no %s role", ErrTokenRefused, DefaultRole)
+	}
+	appid, _ := claims["appid"].(string)
+	app := a.app(appid)
+	if app == nil {
+		return fmt.Errorf("%w: no service principal for app %s", ErrTokenRefused, appid)
+	}
+	if len(app.Mailboxes) > 0 && !containsFold(app.Mailboxes, user) {
+		return fmt.Errorf("%w: app %s has no permission on mailbox %s", ErrTokenRefused, appid, user)
+	}
+	return nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func stringList(v any) []string {
+	switch v := v.(type) {
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return v
+	}
+	return nil
+}
+
+// serveKeys publishes the signing key as a JWKS.
+func (a *Authority) serveKeys(w http.ResponseWriter) {
+	pub := a.key.PublicKey
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{{
+		"kty": "RSA",
+		"use": "sig",
+		"kid": a.kid,
+		"n":   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}}})
+}
+
+// PublicKey is the key access tokens are signed with.
+func (a *Authority) PublicKey() *rsa.PublicKey { return &a.key.PublicKey }

@@ -1,0 +1,213 @@
+package token
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+)
+
+// ErrInsecureCache means the token cache file or its folder can be read or
+// changed by other users; it is refused rather than used.
+var ErrInsecureCache = errors.New("token cache is not private")
+
+// Error implements error: one line with what happened, the AADSTS code
+// where there is one, and never a secret or token.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("entra id: ")
+	switch {
+	case e.Description != "":
+		if e.Code != 0 && !strings.Contains(e.Description, "AADSTS") {
+			fmt.Fprintf(&b, "AADSTS%d: ", e.Code)
+		}
+		b.WriteString(e.Description)
+		if e.OAuthError != "" {
+			fmt.Fprintf(&b, " (%s)", e.OAuthError)
+		}
+	case e.OAuthError != "":
+		b.WriteString(e.OAuthError)
+		if e.Code != 0 {
+			fmt.Fprintf(&b, " AADSTS%d", e.Code)
+		}
+	case e.Err != nil:
+		b.WriteString(oneLine(e.Err.Error()))
+	default:
+		b.WriteString("token request failed")
+	}
+	return b.String()
+}
+
+// oauthBody is Entra ID's error JSON.
+type oauthBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorCodes       []int  `json:"error_codes"`
+}
+
+var aadstsRE = regexp.MustCompile(`AADSTS(\d+)`)
+
+// wrapErr turns an error from MSAL into an *Error where it came from Entra
+// ID or the network; context errors and local failures pass through
+// wrapped with what.
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var te *Error
+	if errors.As(err, &te) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	var ce msalerrors.CallErr
+	if errors.As(err, &ce) && ce.Resp != nil {
+		return fromResponse(ce.Resp, err)
+	}
+	var ne net.Error
+	var ue interface{ Timeout() bool }
+	if errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "server response error") {
+		return &Error{
+			Description: "cannot reach Entra ID: " + networkReason(err),
+			Hint:        "check network access to the authority host (and HTTPS_PROXY/NO_PROXY), then try again",
+			Temporary:   true,
+			Err:         err,
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// fromResponse builds an *Error from an HTTP error answer.
+func fromResponse(resp *http.Response, err error) *Error {
+	e := &Error{Err: err}
+	var body oauthBody
+	if resp.Body != nil {
+		if data, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<16)); rerr == nil {
+			_ = json.Unmarshal(data, &body)
+		}
+	}
+	if body.Error == "" && err != nil {
+		// MSAL reads the body itself while polling a device code; its
+		// error text still holds the JSON after the status line.
+		msg := err.Error()
+		if i := strings.Index(msg, "{"); i >= 0 {
+			_ = json.NewDecoder(strings.NewReader(msg[i:])).Decode(&body)
+		}
+	}
+	e.OAuthError = body.Error
+	e.Description = firstLine(body.ErrorDescription)
+	if len(body.ErrorCodes) > 0 {
+		e.Code = body.ErrorCodes[0]
+	} else if m := aadstsRE.FindStringSubmatch(body.ErrorDescription); m != nil {
+		e.Code, _ = strconv.Atoi(m[1])
+	}
+	status := resp.StatusCode
+	e.Temporary = status >= 500 || status == http.StatusTooManyRequests || body.Error == "temporarily_unavailable"
+	if e.Temporary {
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
+	}
+	if e.Description == "" && e.OAuthError == "" {
+		e.Description = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+	}
+	e.Hint = hintFor(e.Code)
+	if e.Hint == "" {
+		e.Hint = oauthHint(e.OAuthError, e.Temporary)
+	}
+	return e
+}
+
+// oauthHint covers failures that have no AADSTS hint of their own.
+func oauthHint(oauthErr string, temporary bool) string {
+	switch oauthErr {
+	case "authorization_declined":
+		return "the sign-in was declined: run `m365send login` again and approve it"
+	case "expired_token":
+		return "the code expired before the sign-in was completed: run `m365send login` again and enter the code within 15 minutes"
+	case "bad_verification_code":
+		return "Entra ID did not recognise the device code: run `m365send login` again"
+	}
+	if temporary {
+		return "Entra ID is busy or unavailable: try again later"
+	}
+	return ""
+}
+
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// networkReason gives the innermost network error without URLs or bodies.
+func networkReason(err error) string {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oneLine(oe.Error())
+	}
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed without an answer"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timed out"
+	}
+	// The remaining text comes from net/http and names the URL only.
+	return oneLine(err.Error())
+}
+
+// loginRequired wraps err so that errors.Is(err, ErrLoginRequired) holds
+// while the *Error (with its AADSTS code and hint) stays reachable.
+func loginRequired(err error) error {
+	var te *Error
+	if errors.As(err, &te) {
+		cp := *te
+		cp.Err = fmt.Errorf("%w: %w", ErrLoginRequired, te.Err)
+		if cp.Hint == "" {
+			cp.Hint = "run `m365send login` to sign in again"
+		}
+		return &cp
+	}
+	return fmt.Errorf("%w: %w", ErrLoginRequired, err)
+}
+
+// needsLogin reports whether an Entra ID error from a silent (refresh
+// token) request can only be cured by signing in again.
+func needsLogin(e *Error) bool {
+	switch e.Code {
+	case 50173, 700082, 50076, 50079, 65001, 9002313, 70043, 700084:
+		return true
+	}
+	return e.OAuthError == "invalid_grant" || e.OAuthError == "interaction_required"
+}
