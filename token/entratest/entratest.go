@@ -293,6 +293,11 @@ func (a *Authority) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		grant = r.PostForm.Get("grant_type")
+		if grant == "device_code" {
+			// MSAL sends the short form; Entra ID takes both.
+			grant = GrantDeviceCode
+			r.PostForm.Set("grant_type", grant)
+		}
 	}
 	a.count(endpoint, grant)
 	a.log.Debug("entratest request", "method", r.Method, "endpoint", endpoint, "tenant", tenant,

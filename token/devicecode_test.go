@@ -1,0 +1,222 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/m365send/m365send/token/entratest"
+)
+
+// approvingPrompt approves every shown device code for upn.
+func approvingPrompt(t *testing.T, a *entratest.Authority, upn string, seen *DeviceCode) func(context.Context, DeviceCode) error {
+	return func(_ context.Context, dc DeviceCode) error {
+		if seen != nil {
+			*seen = dc
+		}
+		return a.ApproveDeviceCode(dc.UserCode, upn)
+	}
+}
+
+func TestDeviceCodeLoginThenSilentThenRefreshRotates(t *testing.T) {
+	a := newAuthority(t, entratest.Options{PendingPolls: 2})
+	cfg := userConfig(t, a)
+	var shown DeviceCode
+	cfg.DeviceCodePrompt = approvingPrompt(t, a, testUser, &shown)
+	ctx := context.Background()
+
+	tok, err := mustNew(t, cfg).Login(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(shown.Message, shown.UserCode) || shown.VerificationURL == "" || shown.ExpiresAt.IsZero() {
+		t.Errorf("prompt got %+v", shown)
+	}
+	if err := a.Verify(tok.AccessToken, testUser); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if got := a.Requests(entratest.EndpointToken, "device_code"); got != 3 {
+		t.Errorf("device code polls = %d, want 3 (2 pending + success)", got)
+	}
+	if got := a.Requests(entratest.EndpointDeviceCode, ""); got != 1 {
+		t.Errorf("devicecode requests = %d, want 1", got)
+	}
+
+	// A later process: silent, from the cached access token.
+	tok2, err := mustNew(t, cfg).TokenContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok2.AccessToken != tok.AccessToken {
+		t.Error("silent call did not use the cached access token")
+	}
+	if got := a.Requests(entratest.EndpointToken, entratest.GrantRefreshToken); got != 0 {
+		t.Errorf("refresh requests = %d, want 0", got)
+	}
+
+	// Forced refresh redeems the refresh token; the rotated one replaces it.
+	s3 := mustNew(t, cfg)
+	tok3, err := s3.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok3.AccessToken == tok.AccessToken {
+		t.Error("Refresh returned the old token")
+	}
+	if err := a.Verify(tok3.AccessToken, testUser); err != nil {
+		t.Fatalf("Verify refreshed: %v", err)
+	}
+	if _, err := s3.Refresh(ctx); err != nil {
+		t.Fatalf("second refresh with the rotated refresh token: %v", err)
+	}
+	if got := a.Requests(entratest.EndpointToken, entratest.GrantRefreshToken); got != 2 {
+		t.Errorf("refresh requests = %d, want 2", got)
+	}
+}
+
+func TestDeviceCodeWithoutLoginNeedsLogin(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	_, err := mustNew(t, userConfig(t, a)).TokenContext(context.Background())
+	if !errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("err = %v, want ErrLoginRequired", err)
+	}
+	if got := a.Requests(entratest.EndpointToken, ""); got != 0 {
+		t.Errorf("token requests = %d, want 0", got)
+	}
+}
+
+func TestRevokedOrExpiredRefreshTokenNeedsLogin(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		kill func(*entratest.Authority)
+		code int
+	}{
+		{"revoked", func(a *entratest.Authority) { a.RevokeRefreshTokens(testUser) }, 50173},
+		{"expired", func(a *entratest.Authority) { a.ExpireRefreshTokens(testUser) }, 700082},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newAuthority(t, entratest.Options{})
+			cfg := userConfig(t, a)
+			cfg.DeviceCodePrompt = approvingPrompt(t, a, testUser, nil)
+			if _, err := mustNew(t, cfg).Login(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			c.kill(a)
+			_, err := mustNew(t, cfg).Refresh(context.Background())
+			if !errors.Is(err, ErrLoginRequired) {
+				t.Fatalf("err = %v, want ErrLoginRequired", err)
+			}
+			var te *Error
+			if !errors.As(err, &te) || te.Code != c.code || te.OAuthError != "invalid_grant" {
+				t.Fatalf("err = %#v, want *Error with AADSTS%d", err, c.code)
+			}
+			if te.Hint != hints[c.code] || !strings.Contains(te.Error(), "AADSTS") {
+				t.Errorf("hint %q, message %q", te.Hint, te.Error())
+			}
+		})
+	}
+}
+
+func TestDeviceCodeDeclinedAndExpired(t *testing.T) {
+	for _, c := range []struct {
+		name, oauth string
+		act         func(a *entratest.Authority, code string) error
+	}{
+		{"declined", "authorization_declined", func(a *entratest.Authority, code string) error { return a.DeclineDeviceCode(code) }},
+		{"expired", "expired_token", func(a *entratest.Authority, code string) error { return a.ExpireDeviceCode(code) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newAuthority(t, entratest.Options{})
+			cfg := userConfig(t, a)
+			cfg.DeviceCodePrompt = func(_ context.Context, dc DeviceCode) error { return c.act(a, dc.UserCode) }
+			_, err := mustNew(t, cfg).Login(context.Background())
+			var te *Error
+			if !errors.As(err, &te) || te.OAuthError != c.oauth || te.Hint == "" {
+				t.Fatalf("err = %v, want *Error %s with a hint", err, c.oauth)
+			}
+		})
+	}
+}
+
+func TestDeviceCodeSlowDownThenApproved(t *testing.T) {
+	a := newAuthority(t, entratest.Options{SlowDownPolls: 1})
+	a.OnDeviceCode(func(code string) {
+		if err := a.ApproveDeviceCode(code, testUser); err != nil {
+			t.Error(err)
+		}
+	})
+	cfg := userConfig(t, a)
+	cfg.DeviceCodePrompt = func(context.Context, DeviceCode) error { return nil }
+	tok, err := mustNew(t, cfg).Login(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Verify(tok.AccessToken, testUser); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Requests(entratest.EndpointToken, entratest.GrantDeviceCode); got != 2 {
+		t.Errorf("polls = %d, want 2 (slow_down + success)", got)
+	}
+}
+
+func TestLoginHonoursCancellation(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := userConfig(t, a)
+	ctx, cancel := context.WithCancel(context.Background())
+	polled := make(chan struct{})
+	cfg.DeviceCodePrompt = func(context.Context, DeviceCode) error {
+		go func() {
+			// Cancel once the client has polled at least once.
+			deadline := time.Now().Add(10 * time.Second)
+			for a.Requests(entratest.EndpointToken, entratest.GrantDeviceCode) == 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			close(polled)
+			cancel()
+		}()
+		return nil
+	}
+	_, err := mustNew(t, cfg).Login(ctx)
+	<-polled
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestAutoApprove(t *testing.T) {
+	a := newAuthority(t, entratest.Options{AutoApprove: "bot@contoso.com"})
+	cfg := userConfig(t, a)
+	cfg.DeviceCodePrompt = func(context.Context, DeviceCode) error { return nil }
+	tok, err := mustNew(t, cfg).Login(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseClaims(tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UPN != "bot@contoso.com" || len(c.Scopes) != 1 || c.Scopes[0] != "SMTP.Send" {
+		t.Errorf("claims %+v", c)
+	}
+}
+
+func TestLogoutForgetsTheSignIn(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := userConfig(t, a)
+	cfg.DeviceCodePrompt = approvingPrompt(t, a, testUser, nil)
+	s := mustNew(t, cfg)
+	if _, err := s.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TokenContext(context.Background()); !errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("after logout: err = %v, want ErrLoginRequired", err)
+	}
+	if _, err := mustNew(t, cfg).TokenContext(context.Background()); !errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("new source after logout: err = %v, want ErrLoginRequired", err)
+	}
+}
