@@ -1,0 +1,256 @@
+package token
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/m365send/m365send/token/entratest"
+)
+
+func TestCorruptCacheIsSetAsideWithWarning(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	if err := os.MkdirAll(filepath.Dir(cfg.CacheFile), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.CacheFile, []byte(`{"AccessToken": {"k": [truncated`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	tok, err := mustNew(t, cfg).TokenContext(context.Background())
+	if err != nil {
+		t.Fatalf("corrupt cache broke the flow: %v", err)
+	}
+	if err := a.Verify(tok.AccessToken, testMailbox); err != nil {
+		t.Fatal(err)
+	}
+	aside, _ := filepath.Glob(cfg.CacheFile + ".corrupt-*")
+	if len(aside) != 1 {
+		t.Fatalf("corrupt cache not moved aside: %v", aside)
+	}
+	if b, _ := os.ReadFile(aside[0]); !strings.Contains(string(b), "truncated") {
+		t.Error("moved-aside file does not hold the corrupt data")
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "moved") {
+		t.Errorf("no warning logged: %s", logs.String())
+	}
+	assertCacheParses(t, cfg.CacheFile, 1)
+	if strings.Contains(logs.String(), tok.AccessToken) || strings.Contains(logs.String(), testSecret) {
+		t.Fatal("a token or secret reached the log")
+	}
+}
+
+func TestCacheReadableByOthersIsRefused(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	if _, err := mustNew(t, cfg).TokenContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(cfg.CacheFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := mustNew(t, cfg).TokenContext(context.Background())
+	if !errors.Is(err, ErrInsecureCache) || !strings.Contains(err.Error(), "chmod 600 "+cfg.CacheFile) {
+		t.Fatalf("err = %v, want ErrInsecureCache with a chmod hint", err)
+	}
+}
+
+func TestCacheFolderWritableByOthersIsRefused(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	dir := filepath.Dir(cfg.CacheFile)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := mustNew(t, cfg).TokenContext(context.Background())
+	if !errors.Is(err, ErrInsecureCache) || !strings.Contains(err.Error(), "chmod 700") {
+		t.Fatalf("err = %v, want ErrInsecureCache with a chmod hint", err)
+	}
+	if got := a.Requests(entratest.EndpointToken, ""); got != 0 {
+		t.Errorf("token requests = %d, want 0", got)
+	}
+}
+
+// A cached token is used only while MinValidity of it remains: with 75
+// minute tokens, a 70 minute margin reuses it and an 80 minute one cannot.
+func TestCachedTokenNeedsMinValidityLeft(t *testing.T) {
+	for _, c := range []struct {
+		margin   time.Duration
+		requests int
+	}{
+		{70 * time.Minute, 1},
+		{80 * time.Minute, 2},
+	} {
+		t.Run(c.margin.String(), func(t *testing.T) {
+			a := newAuthority(t, entratest.Options{AccessTokenLifetime: 75 * time.Minute})
+			cfg := appConfig(t, a)
+			cfg.MinValidity = c.margin
+			if _, err := mustNew(t, cfg).TokenContext(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			s := mustNew(t, cfg)
+			if _, err := s.TokenContext(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := a.Requests(entratest.EndpointToken, ""); got != c.requests {
+				t.Fatalf("token requests = %d, want %d", got, c.requests)
+			}
+			// The same Source's in-memory copy follows the same rule.
+			if _, err := s.TokenContext(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			want := c.requests
+			if c.requests == 2 {
+				want = 3
+			}
+			if got := a.Requests(entratest.EndpointToken, ""); got != want {
+				t.Fatalf("after a repeat call: token requests = %d, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestMinValidityHasAFloorOfTenMinutes(t *testing.T) {
+	a := newAuthority(t, entratest.Options{AccessTokenLifetime: 9 * time.Minute})
+	cfg := appConfig(t, a)
+	cfg.MinValidity = time.Minute
+	s := mustNew(t, cfg)
+	for range 2 {
+		if _, err := s.TokenContext(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := a.Requests(entratest.EndpointToken, ""); got != 2 {
+		t.Fatalf("a 9-minute token was reused: %d requests, want 2", got)
+	}
+}
+
+func TestRefreshBypassesCachedAppToken(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	s := mustNew(t, cfg)
+	first, err := s.TokenContext(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := s.Refresh(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.AccessToken == first.AccessToken || a.Requests(entratest.EndpointToken, "") != 2 {
+		t.Fatal("Refresh did not get a new token")
+	}
+	// The fresh token replaced the old one in the cache file.
+	again, err := mustNew(t, cfg).TokenContext(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.AccessToken != fresh.AccessToken {
+		t.Fatal("cache does not hold the refreshed token")
+	}
+	assertCacheParses(t, cfg.CacheFile, 1)
+}
+
+func TestMemoryOnlyCache(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	cfg.CacheFile = ""
+	s := mustNew(t, cfg)
+	s.noMemo = true // exercise MSAL's in-memory cache through the store
+	for range 3 {
+		if _, err := s.TokenContext(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := a.Requests(entratest.EndpointToken, ""); got != 1 {
+		t.Fatalf("token requests = %d, want 1", got)
+	}
+}
+
+func TestConcurrentSourcesInOneProcessShareOneRequest(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Go(func() {
+			s, err := New(cfg)
+			if err == nil {
+				_, err = s.TokenContext(context.Background())
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := a.Requests(entratest.EndpointToken, ""); got != 1 {
+		t.Fatalf("token requests = %d, want 1", got)
+	}
+}
+
+func TestLockWaitHonoursContext(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.lock")
+	held, err := lockFile(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := lockFile(ctx, path); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	held.unlock()
+	l, err := lockFile(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.unlock()
+}
+
+// BenchmarkTokenCacheHit measures Token() when a valid token is cached:
+// "memory" is a Source's repeat call, "file" is what each new process pays
+// (file lock, read and filter the cache file, MSAL lookup). Neither touches
+// the network; the benchmark fails if one does.
+func BenchmarkTokenCacheHit(b *testing.B) {
+	a := newAuthority(b, entratest.Options{})
+	cfg := appConfig(b, a)
+	for _, mode := range []string{"memory", "file"} {
+		b.Run(mode, func(b *testing.B) {
+			s := mustNew(b, cfg)
+			s.noMemo = mode == "file"
+			if _, err := s.Token(); err != nil {
+				b.Fatal(err)
+			}
+			before := a.Requests(entratest.EndpointToken, "")
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.Token(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if got := a.Requests(entratest.EndpointToken, ""); got != before {
+				b.Fatalf("cache hits made %d token requests", got-before)
+			}
+		})
+	}
+}
