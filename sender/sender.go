@@ -4,16 +4,31 @@
 // It takes tokens from any oauth2.TokenSource; it does not know MSAL. See
 // the token package for obtaining tokens.
 //
-// API CONTRACT (skeleton): the exported names below are what the CLI builds
-// against. Bodies are filled in by the sender issue (#3).
+// A Sender sends many messages over one connection, re-dials when the
+// server drops it, retries transient failures (4xx replies, network
+// errors) with capped exponential backoff and jitter, and never resends a
+// message the server accepted. It keeps to Exchange Online's per-mailbox
+// limits: at most 3 connections and, by default, 30 messages a minute.
+// Failures are *Error values carrying the SMTP reply and a one-line hint.
+//
+// Security: STARTTLS is mandatory (TLS 1.2 or later, certificates always
+// verified), AUTH is never sent before it, only XOAUTH2 is used, and
+// tokens never appear in errors, logs or the protocol trace.
+//
+// It is not a general-purpose SMTP client: it speaks to Office 365's
+// submission endpoint (or a server that behaves like it, such as
+// sender/smtptest).
 package sender
 
 import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -24,6 +39,17 @@ import (
 type Refresher interface {
 	Refresh(ctx context.Context) (*oauth2.Token, error)
 }
+
+// Defaults for Config.
+const (
+	DefaultHost           = "smtp.office365.com"
+	DefaultPort           = 587
+	DefaultDialTimeout    = 30 * time.Second
+	DefaultCommandTimeout = 60 * time.Second
+	DefaultMaxConns       = 3  // Exchange Online's concurrent connections per mailbox
+	DefaultRatePerMinute  = 30 // Exchange Online's messages per minute per mailbox
+	DefaultMaxAttempts    = 5
+)
 
 // Config configures a Sender. Zero values of optional fields are safe
 // defaults.
@@ -55,43 +81,81 @@ type Config struct {
 }
 
 // Sender submits messages for one mailbox. Safe for concurrent use.
-type Sender struct{}
+type Sender struct {
+	cfg     Config
+	server  string // host:port
+	logger  *slog.Logger
+	slots   chan struct{} // one per allowed connection
+	pacer   *pacer
+	traceMu sync.Mutex
 
-// New validates cfg and returns a Sender. It does no I/O.
-func New(cfg Config) (*Sender, error) { return nil, errors.New("not implemented") }
-
-// Message is one message to send: composed from parts, or Raw.
-type Message struct {
-	// From is the header and envelope sender; "" means the mailbox.
-	From     string
-	FromName string
-	To       []string
-	Cc       []string
-	Bcc      []string // envelope only, never in the headers
-	ReplyTo  string
-	Subject  string
-	Text     string
-	HTML     string
-	// Attachments are file paths, streamed when sent; the MIME type comes
-	// from the content.
-	Attachments []string
-	// Inline are image file paths referenced from HTML as cid:<base name>.
-	Inline []string
-	// Headers are extra "Name: value" header lines.
-	Headers []string
-
-	// Raw, when set, is a complete RFC 5322 message sent byte for byte
-	// (line endings made CRLF on the wire); envelope recipients are To, Cc
-	// and Bcc above, and the envelope sender is From (or the mailbox).
-	Raw []byte
+	// Clock and backoff, replaced by tests so they never wait real time.
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+	backoff func(attempt int) time.Duration
 }
 
-// Validate reports problems that would make the message unsendable or
-// unsafe (no recipient, malformed address, CR/LF in a header value).
-func (m *Message) Validate() error { return errors.New("not implemented") }
-
-// WriteTo writes the message exactly as it would be sent (for --dry-run).
-func (m *Message) WriteTo(w io.Writer) (int64, error) { return 0, errors.New("not implemented") }
+// New validates cfg and returns a Sender. It does no I/O. Errors are
+// *Error with Stage StageConfig.
+func New(cfg Config) (*Sender, error) {
+	bad := func(text, hint string) (*Sender, error) {
+		return nil, &Error{Stage: StageConfig, Text: text, Hint: hint}
+	}
+	if cfg.Tokens == nil {
+		return bad("no token source", "")
+	}
+	if cfg.Mailbox == "" {
+		return bad("no mailbox", "set the mailbox the token may send as (M365SEND_MAILBOX)")
+	}
+	a, err := parseAddr("mailbox", cfg.Mailbox)
+	if err != nil || a.Name != "" {
+		return bad(fmt.Sprintf("mailbox %q is not an address", cfg.Mailbox), "set the mailbox as a bare address, e.g. alerts@contoso.com")
+	}
+	if cfg.Host == "" {
+		cfg.Host = DefaultHost
+	}
+	if cfg.Port == 0 {
+		cfg.Port = DefaultPort
+	}
+	if cfg.Port == 465 {
+		return bad("port 465 (implicit TLS) is not supported", portHint)
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return bad(fmt.Sprintf("port %d is out of range", cfg.Port), "Office 365 listens on port 587")
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = DefaultCommandTimeout
+	}
+	if cfg.MaxConns <= 0 || cfg.MaxConns > DefaultMaxConns {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.RatePerMinute == 0 {
+		cfg.RatePerMinute = DefaultRatePerMinute
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Sender{
+		cfg:     cfg,
+		server:  net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)),
+		logger:  logger,
+		slots:   make(chan struct{}, cfg.MaxConns),
+		now:     time.Now,
+		sleep:   sleepCtx,
+		backoff: backoff,
+	}
+	if cfg.RatePerMinute > 0 {
+		s.pacer = &pacer{limit: cfg.RatePerMinute, window: time.Minute}
+	}
+	return s, nil
+}
 
 // Result is the outcome for one message of a Send call.
 type Result struct {
@@ -103,53 +167,141 @@ type Result struct {
 // Send submits msgs, reusing connections, retrying transient failures and
 // never resending an accepted message. It returns one Result per message,
 // and an error (a *Error where the server or network said why) if any
-// message was not accepted.
+// message was not accepted: the first failure in msgs order.
+//
+// Messages are validated first; one that fails Message.Validate gets an
+// error wrapping ErrInvalidMessage and is not sent. The messages of one
+// call go over one connection, in order, closed with QUIT at the end;
+// concurrent calls use at most MaxConns connections. A 5xx reply fails
+// that message at once and the batch goes on; a connection that cannot be
+// made (TLS, AUTH refused, tries used up) fails the messages not yet sent.
+//
+// If the connection breaks after the final dot but before the server's
+// reply, the message is sent again: SMTP cannot tell whether it arrived.
 func (s *Sender) Send(ctx context.Context, msgs ...*Message) ([]Result, error) {
-	return nil, errors.New("not implemented")
+	results := make([]Result, len(msgs))
+	preps := make([]*prepared, len(msgs))
+	pending := 0
+	for i, m := range msgs {
+		if err := m.Validate(); err != nil {
+			results[i].Err = err
+			continue
+		}
+		p, err := m.prepare(s.cfg.Mailbox)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		preps[i] = p
+		results[i].MessageID = p.messageID
+		results[i].Recipients = p.rcpts
+		pending++
+	}
+	if pending > 0 {
+		s.sendAll(ctx, preps, results)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			return results, r.Err
+		}
+	}
+	return results, nil
 }
 
-// Probe is what Check learned about the server, for `m365send doctor`.
-type Probe struct {
-	Addrs         []string // resolved addresses
-	TLSVersion    string   // negotiated by STARTTLS
-	Mechanisms    []string // AUTH mechanisms advertised after STARTTLS
-	Authenticated bool     // AUTH XOAUTH2 succeeded
+// sendAll sends the prepared messages over one connection.
+func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Result) {
+	failRest := func(from int, err error) {
+		for j := from; j < len(preps); j++ {
+			if preps[j] != nil && results[j].Err == nil {
+				results[j].Err = err
+			}
+		}
+	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		failRest(0, classify(s.server, StageConnect, ctx.Err()))
+		return
+	}
+	defer func() { <-s.slots }()
+
+	var c *conn
+	defer func() { c.quit() }()
+	for i, p := range preps {
+		if p == nil {
+			continue
+		}
+		if e := s.sendOne(ctx, &c, p); e != nil {
+			results[i].Err = e
+			if ctx.Err() != nil || connStage(e.Stage) {
+				failRest(i+1, e)
+				return
+			}
+			s.logger.Warn("message not accepted", "message_id", p.messageID, "error", e)
+			continue
+		}
+		s.logger.Info("message accepted", "message_id", p.messageID, "recipients", len(p.rcpts))
+	}
 }
 
-// Check connects, upgrades with STARTTLS, reads the AUTH mechanisms and
-// authenticates, without sending mail. On failure it returns what it
-// learned so far and a *Error whose Stage names the failing step.
-func (s *Sender) Check(ctx context.Context) (*Probe, error) {
-	return nil, errors.New("not implemented")
+// connStage reports whether a failure at stage concerns the connection
+// rather than one message.
+func connStage(st Stage) bool {
+	switch st {
+	case StageMail, StageRcpt, StageData:
+		return false
+	}
+	return true
 }
 
-// Stage names the step of the SMTP exchange where an error happened.
-type Stage string
-
-// Stages of an SMTP exchange.
-const (
-	StageConfig   Stage = "config"
-	StageDNS      Stage = "dns"
-	StageConnect  Stage = "connect"
-	StageGreeting Stage = "greeting"
-	StageStartTLS Stage = "starttls"
-	StageToken    Stage = "token"
-	StageAuth     Stage = "auth"
-	StageMail     Stage = "mail"
-	StageRcpt     Stage = "rcpt"
-	StageData     Stage = "data"
-)
-
-// Error is a failure to submit, with what the server said and what to do.
-type Error struct {
-	Stage        Stage
-	Code         int    // SMTP reply code, or 0 for network failures
-	EnhancedCode string // such as 5.7.3
-	Text         string // the server's text (tokens never appear here)
-	Temporary    bool   // worth retrying later (4xx, network)
-	Hint         string // one line saying what to do, or ""
-	Err          error
+// sendOne submits p, retrying transient failures.
+func (s *Sender) sendOne(ctx context.Context, cp **conn, p *prepared) *Error {
+	for attempt := 1; ; attempt++ {
+		e := s.tryOnce(ctx, cp, p)
+		if e == nil {
+			return nil
+		}
+		if ctx.Err() != nil || !e.Temporary || attempt >= s.cfg.MaxAttempts {
+			return e
+		}
+		wait := s.backoff(attempt)
+		s.logger.Warn("transient failure; retrying", "attempt", attempt, "wait", wait, "error", e)
+		s.newTrace().note("%v; retrying in %v (try %d of %d)", e, wait.Round(time.Millisecond), attempt+1, s.cfg.MaxAttempts)
+		if err := s.sleep(ctx, wait); err != nil {
+			return e
+		}
+	}
 }
 
-func (e *Error) Error() string { return "not implemented" }
-func (e *Error) Unwrap() error { return e.Err }
+// tryOnce makes one try: connect if needed, pace, submit.
+func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared) *Error {
+	if *cp == nil {
+		c, e := s.connect(ctx, nil)
+		if e != nil {
+			return e
+		}
+		*cp = c
+	}
+	if err := s.pacer.wait(ctx, s.now, s.sleep); err != nil {
+		return classify(s.server, StageMail, err)
+	}
+	c := *cp
+	err := c.submit(p)
+	if err == nil {
+		return nil
+	}
+	if c.broken {
+		c.close()
+		*cp = nil
+	}
+	stage := StageData
+	var st *stageErr
+	if errors.As(err, &st) {
+		stage, err = st.stage, st.err
+	}
+	return classify(s.server, stage, s.ctxErr(ctx, err))
+}
+
+func (s *Sender) newTrace() *traceLogger {
+	return &traceLogger{mu: &s.traceMu, w: s.cfg.Trace}
+}

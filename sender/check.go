@@ -1,0 +1,39 @@
+package sender
+
+import (
+	"context"
+	"net"
+)
+
+// Probe is what Check learned about the server, for `m365send doctor`.
+type Probe struct {
+	Addrs         []string // resolved addresses
+	TLSVersion    string   // negotiated by STARTTLS
+	Mechanisms    []string // AUTH mechanisms advertised after STARTTLS
+	Authenticated bool     // AUTH XOAUTH2 succeeded
+}
+
+// Check connects, upgrades with STARTTLS, reads the AUTH mechanisms and
+// authenticates, without sending mail. On failure it returns what it
+// learned so far and a *Error whose Stage names the failing step: dns,
+// connect, greeting (banner or EHLO), starttls, token or auth.
+func (s *Sender) Check(ctx context.Context) (*Probe, error) {
+	p := &Probe{}
+	addrs, err := net.DefaultResolver.LookupHost(ctx, s.cfg.Host)
+	if err != nil {
+		return p, classify(s.server, StageDNS, err)
+	}
+	p.Addrs = addrs
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return p, classify(s.server, StageConnect, ctx.Err())
+	}
+	defer func() { <-s.slots }()
+	c, e := s.connect(ctx, p)
+	if e != nil {
+		return p, e
+	}
+	c.quit()
+	return p, nil
+}

@@ -1,0 +1,376 @@
+package sender
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// prepared is a validated message ready to go on the wire any number of
+// times (a retry sends the same Message-ID).
+type prepared struct {
+	from      string   // envelope sender
+	rcpts     []string // envelope recipients: To, Cc, Bcc
+	messageID string
+	write     func(w io.Writer) error // the message text, CRLF line endings
+}
+
+// prepare builds the envelope and the writer. mailbox is the default From.
+func (m *Message) prepare(mailbox string) (*prepared, error) {
+	p := &prepared{}
+	from := m.From
+	if from == "" {
+		from = mailbox
+	}
+	var fromAddr *mail.Address
+	if from != "" {
+		a, err := parseAddr("From", from)
+		if err != nil {
+			return nil, err
+		}
+		fromAddr = a
+		p.from = a.Address
+	}
+	var to, cc []*mail.Address
+	for _, l := range []struct {
+		name  string
+		in    []string
+		out   *[]*mail.Address
+		envOn bool
+	}{{"To", m.To, &to, true}, {"Cc", m.Cc, &cc, true}, {"Bcc", m.Bcc, nil, true}} {
+		for _, s := range l.in {
+			a, err := parseAddr(l.name, s)
+			if err != nil {
+				return nil, err
+			}
+			p.rcpts = append(p.rcpts, a.Address)
+			if l.out != nil {
+				*l.out = append(*l.out, a)
+			}
+		}
+	}
+
+	if m.Raw != nil {
+		p.messageID = rawMessageID(m.Raw)
+		raw := m.Raw
+		p.write = func(w io.Writer) error { return writeCRLF(w, raw) }
+		return p, nil
+	}
+
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if fromAddr != nil {
+		a := *fromAddr
+		if m.FromName != "" {
+			a.Name = m.FromName
+		}
+		msg.FromMailAddress(&a)
+	}
+	if len(to) > 0 {
+		msg.ToMailAddress(to...)
+	}
+	if len(cc) > 0 {
+		msg.CcMailAddress(cc...)
+	}
+	if m.ReplyTo != "" {
+		a, err := parseAddr("Reply-To", m.ReplyTo)
+		if err != nil {
+			return nil, err
+		}
+		msg.ReplyToMailAddress(a)
+	}
+	msg.Subject(m.Subject)
+	msg.SetDate()
+	p.messageID = newMessageID(p.from)
+	msg.SetMessageIDWithValue(strings.Trim(p.messageID, "<>"))
+	msg.SetUserAgent("m365send")
+	for _, h := range m.Headers {
+		name, value, err := splitHeader(h)
+		if err != nil {
+			return nil, err
+		}
+		msg.SetGenHeader(gomail.Header(name), value)
+	}
+
+	switch {
+	case m.Text != "" && m.HTML != "":
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	case m.HTML != "":
+		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
+	default:
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	}
+
+	splice := map[string]string{}
+	var embeds, attachments []*gomail.File
+	for _, path := range m.Inline {
+		f, err := streamedFile(path, splice)
+		if err != nil {
+			return nil, err
+		}
+		f.Header.Set("Content-ID", "<"+filepath.Base(path)+">")
+		embeds = append(embeds, f)
+	}
+	for _, path := range m.Attachments {
+		f, err := streamedFile(path, splice)
+		if err != nil {
+			return nil, err
+		}
+		attachments = append(attachments, f)
+	}
+	if len(embeds) > 0 {
+		msg.SetEmbeds(embeds)
+	}
+	if len(attachments) > 0 {
+		msg.SetAttachments(attachments)
+	}
+	p.write = func(w io.Writer) error {
+		sw := &spliceWriter{w: w, files: splice}
+		if _, err := msg.WriteTo(sw); err != nil {
+			return err
+		}
+		return sw.Close()
+	}
+	return p, nil
+}
+
+// newMessageID makes "<random@domain of from>", as Outlook does.
+func newMessageID(from string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	domain := "m365send.invalid"
+	if i := strings.LastIndexByte(from, '@'); i >= 0 && i < len(from)-1 {
+		domain = from[i+1:]
+	}
+	return "<" + hex.EncodeToString(b[:]) + "@" + domain + ">"
+}
+
+// rawMessageID returns the Message-ID header of a raw message, or "".
+func rawMessageID(raw []byte) string {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(m.Header.Get("Message-Id"))
+}
+
+// writeCRLF writes b turning bare LF into CRLF; everything else is kept.
+func writeCRLF(w io.Writer, b []byte) error {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			_, err := w.Write(b)
+			return err
+		}
+		line := b[:i]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			if _, err := w.Write(b[:i+1]); err != nil {
+				return err
+			}
+		} else {
+			if _, err := w.Write(line); err != nil {
+				return err
+			}
+			if _, err := io.WriteString(w, "\r\n"); err != nil {
+				return err
+			}
+		}
+		b = b[i+1:]
+	}
+	return nil
+}
+
+// Streaming attachments.
+//
+// go-mail's msgWriter base64-encodes every attachment into a bytes.Buffer
+// before copying it out (msgwriter.go, writeBody), so even AttachFile holds
+// a whole attachment — a third larger — in memory. To stream through its
+// public API, each attachment's File.Writer writes a random marker instead
+// of the content; go-mail encodes the marker into one base64 line, and
+// spliceWriter, sitting between go-mail and the connection, replaces that
+// line with the file, base64-encoded on the fly in 76-character lines.
+// go-mail still composes everything else (headers, MIME structure).
+
+// markerLen is the marker's raw size: 45 bytes encode to exactly 60
+// base64 characters, one line with no padding.
+const markerLen = 45
+
+// b64LineLen is the line length of the base64 body (RFC 2045 allows 76).
+const b64LineLen = 76
+
+// streamedFile makes a go-mail File for path whose content is spliced in
+// later, and records its marker in splice.
+func streamedFile(path string, splice map[string]string) (*gomail.File, error) {
+	ct, err := sniffType(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: attachment: %w", ErrInvalidMessage, err)
+	}
+	var marker [markerLen]byte
+	_, _ = rand.Read(marker[:])
+	splice[base64.StdEncoding.EncodeToString(marker[:])] = path
+	return &gomail.File{
+		Name:        filepath.Base(path),
+		ContentType: gomail.ContentType(ct),
+		Header:      make(map[string][]string),
+		Writer: func(w io.Writer) (int64, error) {
+			n, err := w.Write(marker[:])
+			return int64(n), err
+		},
+	}, nil
+}
+
+// sniffType detects a file's MIME type from its first 512 bytes, using the
+// extension when the content says no more than "text" or "binary".
+func sniffType(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var head [512]byte
+	n, err := io.ReadFull(f, head[:])
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return "", err
+	}
+	ct := http.DetectContentType(head[:n])
+	if strings.HasPrefix(ct, "application/octet-stream") || strings.HasPrefix(ct, "text/plain") {
+		if byExt := mime.TypeByExtension(filepath.Ext(path)); byExt != "" {
+			ct = byExt
+		}
+	}
+	// go-mail appends `; name="..."` itself.
+	return ct, nil
+}
+
+// spliceWriter passes go-mail's output through, replacing each marker
+// line with the base64 of its file. It buffers at most one line start.
+type spliceWriter struct {
+	w       io.Writer
+	files   map[string]string // base64 marker → file path
+	line    []byte            // start of the current line, while it may be a marker
+	passing bool              // the current line cannot be a marker: pass it on
+}
+
+// maxMarkerLine is a marker line with its CRLF.
+const maxMarkerLine = 60 + 2
+
+func (s *spliceWriter) Write(p []byte) (int, error) {
+	total := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if s.passing {
+			end := len(p)
+			if i >= 0 {
+				end = i + 1
+				s.passing = false
+			}
+			if _, err := s.w.Write(p[:end]); err != nil {
+				return 0, err
+			}
+			p = p[end:]
+			continue
+		}
+		end := len(p)
+		if i >= 0 {
+			end = i + 1
+		}
+		s.line = append(s.line, p[:end]...)
+		p = p[end:]
+		switch {
+		case i >= 0:
+			if err := s.flushLine(); err != nil {
+				return 0, err
+			}
+		case len(s.line) > maxMarkerLine:
+			if _, err := s.w.Write(s.line); err != nil {
+				return 0, err
+			}
+			s.line = s.line[:0]
+			s.passing = true
+		}
+	}
+	return total, nil
+}
+
+// flushLine writes a complete line, or the file its marker stands for.
+func (s *spliceWriter) flushLine() error {
+	defer func() { s.line = s.line[:0] }()
+	if len(s.line) <= maxMarkerLine {
+		key := strings.TrimRight(string(s.line), "\r\n")
+		if path, ok := s.files[key]; ok {
+			return writeBase64File(s.w, path)
+		}
+	}
+	_, err := s.w.Write(s.line)
+	return err
+}
+
+// Close writes what is left of a last line without a newline.
+func (s *spliceWriter) Close() error {
+	if len(s.line) == 0 {
+		return nil
+	}
+	_, err := s.w.Write(s.line)
+	s.line = s.line[:0]
+	return err
+}
+
+// writeBase64File streams path as base64 in CRLF-terminated lines.
+func writeBase64File(w io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("attachment: %w", err)
+	}
+	defer f.Close()
+	lw := &lineWriter{w: bufio.NewWriterSize(w, 32*1024)}
+	enc := base64.NewEncoder(base64.StdEncoding, lw)
+	if _, err := io.Copy(enc, f); err != nil {
+		return fmt.Errorf("attachment %s: %w", filepath.Base(path), err)
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	if lw.col > 0 {
+		if _, err := lw.w.WriteString("\r\n"); err != nil {
+			return err
+		}
+	}
+	return lw.w.Flush()
+}
+
+// lineWriter breaks a byte stream into b64LineLen-character CRLF lines.
+type lineWriter struct {
+	w   *bufio.Writer
+	col int
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	total := len(p)
+	for len(p) > 0 {
+		n := min(b64LineLen-l.col, len(p))
+		if _, err := l.w.Write(p[:n]); err != nil {
+			return 0, err
+		}
+		l.col += n
+		p = p[n:]
+		if l.col == b64LineLen {
+			if _, err := l.w.WriteString("\r\n"); err != nil {
+				return 0, err
+			}
+			l.col = 0
+		}
+	}
+	return total, nil
+}

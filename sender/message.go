@@ -1,0 +1,192 @@
+package sender
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"strings"
+)
+
+// Message is one message to send: composed from parts, or Raw.
+type Message struct {
+	// From is the header and envelope sender; "" means the mailbox.
+	From     string
+	FromName string
+	To       []string
+	Cc       []string
+	Bcc      []string // envelope only, never in the headers
+	ReplyTo  string
+	Subject  string
+	Text     string
+	HTML     string
+	// Attachments are file paths, streamed when sent; the MIME type comes
+	// from the content.
+	Attachments []string
+	// Inline are image file paths referenced from HTML as cid:<base name>.
+	Inline []string
+	// Headers are extra "Name: value" header lines.
+	Headers []string
+
+	// Raw, when set, is a complete RFC 5322 message sent byte for byte
+	// (line endings made CRLF on the wire); envelope recipients are To, Cc
+	// and Bcc above, and the envelope sender is From (or the mailbox).
+	Raw []byte
+}
+
+// reservedHeaders are set from Message fields or by the MIME structure;
+// Headers may not override them.
+var reservedHeaders = map[string]string{
+	"from":                      "From",
+	"to":                        "To",
+	"cc":                        "Cc",
+	"bcc":                       "Bcc",
+	"reply-to":                  "ReplyTo",
+	"subject":                   "Subject",
+	"mime-version":              "",
+	"content-type":              "",
+	"content-transfer-encoding": "",
+}
+
+// Validate reports problems that would make the message unsendable or
+// unsafe (no recipient, malformed address, CR/LF in a header value). Every
+// error wraps ErrInvalidMessage. It checks that attachment files exist but
+// does not read them.
+func (m *Message) Validate() error {
+	if m == nil {
+		return fmt.Errorf("%w: nil message", ErrInvalidMessage)
+	}
+	if m.From != "" {
+		if _, err := parseAddr("From", m.From); err != nil {
+			return err
+		}
+	}
+	if m.ReplyTo != "" {
+		if _, err := parseAddr("Reply-To", m.ReplyTo); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"FromName", m.FromName}, {"Subject", m.Subject}} {
+		if strings.ContainsAny(f.v, "\r\n") {
+			return fmt.Errorf("%w: %s contains CR or LF (header injection)", ErrInvalidMessage, f.name)
+		}
+	}
+	n := 0
+	for _, l := range []struct {
+		name  string
+		addrs []string
+	}{{"To", m.To}, {"Cc", m.Cc}, {"Bcc", m.Bcc}} {
+		for _, a := range l.addrs {
+			if _, err := parseAddr(l.name, a); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: no recipient (To, Cc or Bcc)", ErrInvalidMessage)
+	}
+	for _, h := range m.Headers {
+		if _, _, err := splitHeader(h); err != nil {
+			return err
+		}
+	}
+	if m.Raw != nil {
+		if m.Text != "" || m.HTML != "" || len(m.Attachments) > 0 || len(m.Inline) > 0 || len(m.Headers) > 0 || m.Subject != "" {
+			return fmt.Errorf("%w: Raw excludes Subject, Text, HTML, Attachments, Inline and Headers", ErrInvalidMessage)
+		}
+		if len(bytes.TrimSpace(m.Raw)) == 0 {
+			return fmt.Errorf("%w: Raw is empty", ErrInvalidMessage)
+		}
+		return nil
+	}
+	for _, p := range append(append([]string(nil), m.Attachments...), m.Inline...) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("%w: attachment: %w", ErrInvalidMessage, err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%w: attachment %s is not a regular file", ErrInvalidMessage, p)
+		}
+	}
+	return nil
+}
+
+// parseAddr parses one address ("a@b" or "Name <a@b>").
+func parseAddr(field, s string) (*mail.Address, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, fmt.Errorf("%w: %s address contains CR or LF (header injection)", ErrInvalidMessage, field)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s address %q: %w", ErrInvalidMessage, field, s, err)
+	}
+	if strings.ContainsAny(a.Address, "<>\x00 ") {
+		return nil, fmt.Errorf("%w: %s address %q is malformed", ErrInvalidMessage, field, s)
+	}
+	return a, nil
+}
+
+// splitHeader checks one "Name: value" line.
+func splitHeader(h string) (name, value string, err error) {
+	if strings.ContainsAny(h, "\r\n") {
+		return "", "", fmt.Errorf("%w: header %q contains CR or LF (header injection)", ErrInvalidMessage, firstLine(h))
+	}
+	name, value, ok := strings.Cut(h, ":")
+	if !ok || name == "" {
+		return "", "", fmt.Errorf("%w: header %q is not \"Name: value\"", ErrInvalidMessage, h)
+	}
+	for _, c := range []byte(name) {
+		if c < 33 || c > 126 {
+			return "", "", fmt.Errorf("%w: header name %q has a character not allowed in a field name", ErrInvalidMessage, name)
+		}
+	}
+	if field, ok := reservedHeaders[strings.ToLower(name)]; ok {
+		if field != "" {
+			return "", "", fmt.Errorf("%w: header %s: use the message's %s field", ErrInvalidMessage, name, field)
+		}
+		return "", "", fmt.Errorf("%w: header %s is set by the MIME structure", ErrInvalidMessage, name)
+	}
+	return name, strings.TrimSpace(value), nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// WriteTo writes the message exactly as it would be sent (for --dry-run):
+// CRLF line endings, without SMTP dot-stuffing. Attachments are streamed.
+// Each call composes anew, so Date, Message-ID and MIME boundaries differ
+// from those of a later Send.
+func (m *Message) WriteTo(w io.Writer) (int64, error) {
+	if err := m.Validate(); err != nil {
+		return 0, err
+	}
+	p, err := m.prepare("")
+	if err != nil {
+		return 0, err
+	}
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriter(cw)
+	if err := p.write(bw); err != nil {
+		return cw.n, err
+	}
+	err = bw.Flush()
+	return cw.n, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,66 @@
+package smtptest
+
+// Stage is a point of the SMTP exchange where a Fault can be injected.
+type Stage string
+
+// Stages, in the order a submission reaches them.
+const (
+	StageGreeting Stage = "greeting" // the 220 banner after connect
+	StageEHLO     Stage = "ehlo"     // every EHLO/HELO (before and after STARTTLS)
+	StageStartTLS Stage = "starttls" // the STARTTLS command
+	StageAuth     Stage = "auth"     // the AUTH command's final reply
+	StageMail     Stage = "mail"     // MAIL FROM
+	StageRcpt     Stage = "rcpt"     // RCPT TO
+	StageData     Stage = "data"     // the DATA command (before 354)
+	// StageBody is while the message text arrives: Drop closes the
+	// connection after its first line, Stall stops reading. A Reply acts as
+	// at StageEndOfData.
+	StageBody Stage = "body"
+	// StageEndOfData is after the final dot: a Reply replaces "250 OK" and
+	// the message is not recorded; Drop closes without replying (the
+	// message is not recorded either).
+	StageEndOfData Stage = "end-of-data"
+)
+
+// Fault changes what the server does when the exchange reaches Stage.
+type Fault struct {
+	Stage Stage
+	// N selects the Nth time any connection reaches Stage (1-based, counted
+	// over the server's life; for StageMail and StageEndOfData that is the
+	// Nth message). 0 means every time.
+	N int
+	// Reply, when set, is sent instead of the normal reply, e.g.
+	// "451 4.7.0 Temporary server error".
+	Reply string
+	// Drop closes the connection (after Reply, if any).
+	Drop bool
+	// Stall stops answering until the client disconnects or the server
+	// closes.
+	Stall bool
+}
+
+type faultState struct {
+	Fault
+	fired bool
+}
+
+// hit counts one arrival at stage and returns the fault to apply, if any.
+func (s *Server) hit(stage Stage) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts[stage]++
+	n := s.counts[stage]
+	for _, f := range s.faults {
+		if f.Stage != stage || f.fired {
+			continue
+		}
+		if f.N == 0 {
+			return &f.Fault
+		}
+		if f.N == n {
+			f.fired = true
+			return &f.Fault
+		}
+	}
+	return nil
+}
