@@ -1,0 +1,94 @@
+package token
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLookupCloud(t *testing.T) {
+	cases := []struct {
+		name, authority, resource, smtp string
+	}{
+		{"", "login.microsoftonline.com", "https://outlook.office365.com", "smtp.office365.com"},
+		{"global", "login.microsoftonline.com", "https://outlook.office365.com", "smtp.office365.com"},
+		{"USGov", "login.microsoftonline.us", "https://outlook.office365.us", "smtp.office365.us"},
+		{"usgovdod", "login.microsoftonline.us", "https://outlook-dod.office365.us", "outlook-dod.office365.us"},
+		{"china", "login.partner.microsoftonline.cn", "https://partner.outlook.cn", "smtp.partner.outlook.cn"},
+	}
+	for _, c := range cases {
+		got, err := LookupCloud(c.name)
+		if err != nil {
+			t.Fatalf("%q: %v", c.name, err)
+		}
+		if got.AuthorityHost != c.authority || got.Resource != c.resource || got.SMTPHost != c.smtp {
+			t.Errorf("%q: %+v", c.name, got)
+		}
+	}
+	if _, err := LookupCloud("mars"); err == nil || !strings.Contains(err.Error(), "usgovdod") {
+		t.Errorf("unknown cloud: err = %v", err)
+	}
+}
+
+func TestScopesFollowFlowAndCloud(t *testing.T) {
+	s, err := New(Config{Flow: FlowClientCredentials, Tenant: "t", ClientID: "c", ClientSecret: "x", Cloud: "usgov"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Scopes(); len(got) != 1 || got[0] != "https://outlook.office365.us/.default" {
+		t.Errorf("app scopes %v", got)
+	}
+	if s.authority != "https://login.microsoftonline.us/t" || !s.instanceDiscovery() {
+		t.Errorf("authority %s discovery %v", s.authority, s.instanceDiscovery())
+	}
+	s, err = New(Config{Flow: FlowDeviceCode, Tenant: "t", ClientID: "c", Cloud: "china"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Scopes(); len(got) != 1 || got[0] != "https://partner.outlook.cn/SMTP.Send" {
+		t.Errorf("delegated scopes %v", got)
+	}
+}
+
+func TestCustomAuthorityHostTurnsDiscoveryOff(t *testing.T) {
+	for _, host := range []string{"127.0.0.1:8443", "https://127.0.0.1:8443", "https://127.0.0.1:8443/"} {
+		s, err := New(Config{Flow: FlowDeviceCode, Tenant: "contoso.com", ClientID: "c", AuthorityHost: host})
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		if s.authority != "https://127.0.0.1:8443/contoso.com" || s.instanceDiscovery() {
+			t.Errorf("%s: authority %s discovery %v", host, s.authority, s.instanceDiscovery())
+		}
+	}
+	for _, host := range []string{"http://127.0.0.1:8080", "https://h/path"} {
+		if _, err := New(Config{Flow: FlowDeviceCode, Tenant: "t", ClientID: "c", AuthorityHost: host}); err == nil {
+			t.Errorf("%s accepted", host)
+		}
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	ok := Config{Flow: FlowClientCredentials, Tenant: "t", ClientID: "c", ClientSecret: "s"}
+	cases := map[string]func(*Config){
+		"no flow":         func(c *Config) { c.Flow = "" },
+		"bad flow":        func(c *Config) { c.Flow = "password" },
+		"no tenant":       func(c *Config) { c.Tenant = "" },
+		"tenant path":     func(c *Config) { c.Tenant = "a/b" },
+		"no client":       func(c *Config) { c.ClientID = "" },
+		"no credential":   func(c *Config) { c.ClientSecret = "" },
+		"two credentials": func(c *Config) { c.CertificateFile = "x.pem" },
+		"unknown cloud":   func(c *Config) { c.Cloud = "moon" },
+		"plain http host": func(c *Config) { c.AuthorityHost = "http://x" },
+	}
+	for name, mutate := range cases {
+		cfg := ok
+		mutate(&cfg)
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: secret in error", name)
+		}
+	}
+	if _, err := New(ok); err != nil {
+		t.Fatal(err)
+	}
+}

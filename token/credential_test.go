@@ -1,0 +1,134 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/m365send/m365send/token/entratest"
+)
+
+const certAppID = "c0c0c0c0-1111-2222-3333-444444444444"
+
+// writeCert makes a certificate, registers it (if register) and writes
+// cert + key to a 0600 PEM file.
+func writeCert(t *testing.T, a *entratest.Authority, register bool) string {
+	t.Helper()
+	certPEM, keyPEM, err := entratest.NewCertificate("m365send test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if register {
+		if err := a.AddApp(entratest.App{ClientID: certAppID, CertificatePEM: certPEM}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(path, append(certPEM, keyPEM...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func certConfig(t *testing.T, a *entratest.Authority, certFile string) Config {
+	cfg := appConfig(t, a)
+	cfg.ClientID = certAppID
+	cfg.ClientSecret = ""
+	cfg.CertificateFile = certFile
+	return cfg
+}
+
+func TestCertificateCredential(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := certConfig(t, a, writeCert(t, a, true))
+	tok, err := mustNew(t, cfg).TokenContext(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Verify(tok.AccessToken, testMailbox); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseClaims(tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AppID != certAppID || len(c.Roles) != 1 || c.Roles[0] != "SMTP.SendAsApp" || c.UPN != "" {
+		t.Errorf("claims %+v", c)
+	}
+}
+
+func TestUnregisteredCertificateIsAADSTS700027(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	writeCert(t, a, true)           // the registered one
+	other := writeCert(t, a, false) // a different key
+	cfg := certConfig(t, a, other)
+	_, err := mustNew(t, cfg).TokenContext(context.Background())
+	var te *Error
+	if !errors.As(err, &te) || te.Code != 700027 || te.Hint != hints[700027] {
+		t.Fatalf("err = %v, want AADSTS700027", err)
+	}
+}
+
+func TestPKCS12CertificateCredential(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not installed")
+	}
+	a := newAuthority(t, entratest.Options{})
+	pemFile := writeCert(t, a, true)
+	p12 := filepath.Join(t.TempDir(), "app.p12")
+	out, err := exec.Command(openssl, "pkcs12", "-export", "-in", pemFile, "-out", p12,
+		"-passout", "pass:", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1").CombinedOutput()
+	if err != nil {
+		t.Skipf("openssl cannot write legacy PKCS#12: %v %s", err, out)
+	}
+	tok, err := mustNew(t, certConfig(t, a, p12)).TokenContext(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Verify(tok.AccessToken, testMailbox); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFederatedAssertionIsReadOnEachUse(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	const fedApp = "fed00000-1111-2222-3333-444444444444"
+	const issuer = "https://oidc.prod-aks.azure.com/tenant/issuer/"
+	const subject = "system:serviceaccount:mail:alerts"
+	if err := a.AddApp(entratest.App{ClientID: fedApp, FederatedIssuer: issuer, FederatedSubject: subject}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "azure-identity-token")
+	write := func(sub string) {
+		t.Helper()
+		assertion, err := a.FederatedAssertion(issuer, sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(assertion+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(subject)
+	cfg := appConfig(t, a)
+	cfg.ClientID, cfg.ClientSecret, cfg.FederatedTokenFile = fedApp, "", file
+	s := mustNew(t, cfg)
+	tok, err := s.TokenContext(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Verify(tok.AccessToken, testMailbox); err != nil {
+		t.Fatal(err)
+	}
+	// The platform rotates the file; the next request must use the new one.
+	write("system:serviceaccount:other:intruder")
+	_, err = s.Refresh(context.Background())
+	var te *Error
+	if !errors.As(err, &te) || te.Code != 700213 {
+		t.Fatalf("err = %v, want AADSTS700213 from the rewritten assertion", err)
+	}
+}
