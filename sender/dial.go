@@ -222,15 +222,25 @@ func (c *conn) submit(p *prepared) error {
 		c.afterFailure(err, true)
 		return withStage(StageData, err)
 	}
-	if err := p.write(w); err != nil {
+	cw := &countWriter{w: w}
+	if err := p.write(cw); err != nil {
 		// The message text could not be written: the DATA phase cannot be
 		// ended cleanly, so the connection is given up.
 		c.broken = true
 		return withStage(StageData, err)
 	}
+	c.trace.note("message text sent (%d bytes)", cw.n)
+	// go-mail does not log the reply to the final dot; the trace shows it.
 	if err := w.Close(); err != nil {
+		var te *textproto.Error
+		if errors.As(err, &te) {
+			c.trace.line("S: ", fmt.Sprintf("%d %s", te.Code, te.Msg))
+		}
 		c.afterFailure(err, false)
 		return withStage(StageData, err)
+	}
+	if dc, ok := w.(*smtp.DataCloser); ok {
+		c.trace.line("S: ", "250 "+dc.ServerResponse())
 	}
 	return nil
 }

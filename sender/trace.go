@@ -49,7 +49,13 @@ func (t *traceLogger) line(dir, msg string) {
 	for l := range strings.SplitSeq(strings.TrimRight(msg, "\r\n"), "\n") {
 		b.WriteString(t.prefix)
 		b.WriteString(dir)
-		b.WriteString(redactLine(strings.TrimRight(l, "\r"), t.secrets))
+		l = strings.TrimRight(l, "\r")
+		if dir == "C: " {
+			l = redactLine(l, t.secrets)
+		} else {
+			l = redact(l, t.secrets)
+		}
+		b.WriteString(l)
 		b.WriteByte('\n')
 	}
 	t.mu.Lock()
@@ -57,7 +63,7 @@ func (t *traceLogger) line(dir, msg string) {
 	_, _ = io.WriteString(t.w, b.String())
 }
 
-// redactLine hides AUTH payloads and known secrets in one protocol line.
+// redactLine hides AUTH payloads and known secrets in one client line.
 func redactLine(l string, secrets []string) string {
 	if f := strings.Fields(l); len(f) > 0 && strings.EqualFold(f[0], "AUTH") && len(f) > 2 {
 		return f[0] + " " + f[1] + " [redacted]"

@@ -1,0 +1,130 @@
+package sender
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/m365send/m365send/sender/smtptest"
+)
+
+// TestRepliesFromFACTS drives every reply row of FACTS.md's "Replies and
+// what they mean" through the fake server and checks what the caller gets.
+func TestRepliesFromFACTS(t *testing.T) {
+	type row struct {
+		name      string
+		opts      smtptest.Options
+		msg       *Message
+		stage     Stage
+		code      int
+		enh       string
+		temporary bool
+		hint      string // a phrase the hint must contain
+	}
+	fault := func(st smtptest.Stage, reply string) smtptest.Options {
+		return smtptest.Options{Faults: []smtptest.Fault{{Stage: st, Reply: reply}}}
+	}
+	refuse := func(string, string) error { return errors.New("refused") }
+	rows := []row{
+		{name: "535 5.7.3 token refused", opts: smtptest.Options{Verify: refuse},
+			stage: StageAuth, code: 535, enh: "5.7.3", hint: "New-ServicePrincipal"},
+		{name: "535 5.7.139 SMTP AUTH disabled", opts: smtptest.Options{AuthReply: "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information."},
+			stage: StageAuth, code: 535, enh: "5.7.139", hint: "Set-CASMailbox"},
+		{name: "535 5.7.139 security defaults", opts: smtptest.Options{AuthReply: "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator."},
+			stage: StageAuth, code: 535, enh: "5.7.139", hint: "Conditional Access"},
+		{name: "530 5.7.57 not authenticated", opts: fault(smtptest.StageMail, "530 5.7.57 Client was not authenticated to send anonymous mail during MAIL FROM"),
+			stage: StageMail, code: 530, enh: "5.7.57", hint: "without a successful AUTH"},
+		{name: "550 5.7.60 send as", opts: smtptest.Options{},
+			msg:   &Message{From: "ceo@contoso.com", To: []string{"a@example.com"}, Text: "x"},
+			stage: StageMail, code: 550, enh: "5.7.60", hint: "SendAs"},
+		{name: "554 5.2.252 SendAsDenied", opts: fault(smtptest.StageEndOfData, "554 5.2.252 SendAsDenied; alerts@contoso.com not allowed to send as ceo@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied"),
+			stage: StageData, code: 554, enh: "5.2.252", hint: "SendAs"},
+		{name: "554 5.2.0 SendAsDeniedException (older)", opts: fault(smtptest.StageEndOfData, "554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception"),
+			stage: StageData, code: 554, enh: "5.2.0", hint: "SendAs"},
+		{name: "432 4.3.2 concurrency", opts: fault(smtptest.StageAuth, "432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information."),
+			stage: StageAuth, code: 432, enh: "4.3.2", temporary: true, hint: "3"},
+		{name: "432 4.3.2 older wording", opts: fault(smtptest.StageEndOfData, "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded"),
+			stage: StageData, code: 432, enh: "4.3.2", temporary: true, hint: "retry later"},
+		{name: "554 5.2.0 daily quota", opts: fault(smtptest.StageEndOfData, "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message"),
+			stage: StageData, code: 554, enh: "5.2.0", hint: "daily sending quota"},
+		{name: "554 5.2.2 mailbox full", opts: fault(smtptest.StageEndOfData, "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionQuotaExceeded"),
+			stage: StageData, code: 554, enh: "5.2.2", hint: "mailbox is full"},
+		{name: "550 5.7.30 basic auth", opts: smtptest.Options{AuthReply: "550 5.7.30 Basic authentication is not supported for Client Submission."},
+			stage: StageAuth, code: 550, enh: "5.7.30", hint: "OAuth"},
+		{name: "421 4.7.66 TLS", opts: fault(smtptest.StageMail, "421 4.7.66 TLS 1.0 and 1.1 are not supported. Please upgrade/update your client to support TLS 1.2."),
+			stage: StageMail, code: 421, enh: "4.7.66", temporary: true, hint: "TLS 1.2"},
+		{name: "5.7.67 TLS", opts: fault(smtptest.StageMail, "554 5.7.67 TLS 1.0 and 1.1 are not supported."),
+			stage: StageMail, code: 554, enh: "5.7.67", hint: "TLS 1.2"},
+		{name: "550 5.1.8 bad outbound sender", opts: fault(smtptest.StageMail, "550 5.1.8 Access denied, bad outbound sender"),
+			stage: StageMail, code: 550, enh: "5.1.8", hint: "restricted"},
+		{name: "550 5.7.501 spam abuse", opts: fault(smtptest.StageEndOfData, "550 5.7.501 Service unavailable. Spam abuse detected from IP range."),
+			stage: StageData, code: 550, enh: "5.7.501", hint: "restricted"},
+		{name: "550 5.7.511 banned sender", opts: fault(smtptest.StageEndOfData, "550 5.7.511 Access denied, banned sender"),
+			stage: StageData, code: 550, enh: "5.7.511", hint: "restricted"},
+		{name: "451 4.7.500 server busy", opts: fault(smtptest.StageEndOfData, "451 4.7.500 Server busy. Please try again later from [1.2.3.4]."),
+			stage: StageData, code: 451, enh: "4.7.500", temporary: true, hint: "restricted"},
+		{name: "550 5.7.705 tenant blocked", opts: fault(smtptest.StageEndOfData, "550 5.7.705 Access denied, tenant has exceeded threshold"),
+			stage: StageData, code: 550, enh: "5.7.705", hint: "Microsoft support"},
+		{name: "550 5.7.708 tenant blocked", opts: fault(smtptest.StageEndOfData, "550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP."),
+			stage: StageData, code: 550, enh: "5.7.708", hint: "Microsoft support"},
+		{name: "550 5.7.750 tenant blocked", opts: fault(smtptest.StageEndOfData, "550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains."),
+			stage: StageData, code: 550, enh: "5.7.750", hint: "Microsoft support"},
+		{name: "451 4.7.0 temporary", opts: fault(smtptest.StageEndOfData, "451 4.7.0 Temporary server error. Please try again later. PRX4"),
+			stage: StageData, code: 451, enh: "4.7.0", temporary: true, hint: "retry later"},
+		{name: "430 4.2.0 MapiExceptionLogonFailed", opts: fault(smtptest.StageEndOfData, "430 4.2.0 STOREDRV.Submit; mailbox database offline; MapiExceptionLogonFailed"),
+			stage: StageData, code: 430, enh: "4.2.0", temporary: true, hint: "Add-MailboxPermission"},
+		{name: "501 5.5.127 token expires soon", opts: smtptest.Options{AuthReply: "501 5.5.127 Token will expire soon. Please use a token with a longer lifetime."},
+			stage: StageAuth, code: 501, enh: "5.5.127", hint: "10 minutes"},
+	}
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			srv := smtptest.Start(t, r.opts)
+			s, _ := newTestSender(t, srv, &tokens{current: "tok"}, func(c *Config) { c.MaxAttempts = 2 })
+			msg := r.msg
+			if msg == nil {
+				msg = &Message{To: []string{"a@example.com"}, Subject: "s", Text: "x"}
+			}
+			_, err := s.Send(testCtx(t), msg)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("Send error = %v (%T), want *Error", err, err)
+			}
+			if e.Stage != r.stage || e.Code != r.code || e.EnhancedCode != r.enh || e.Temporary != r.temporary {
+				t.Errorf("got stage %s code %d enh %q temporary %v; want %s %d %q %v",
+					e.Stage, e.Code, e.EnhancedCode, e.Temporary, r.stage, r.code, r.enh, r.temporary)
+			}
+			if !strings.Contains(e.Hint, r.hint) {
+				t.Errorf("hint %q does not contain %q", e.Hint, r.hint)
+			}
+			line := e.Error()
+			wantPrefix := srv.Addr() + ": " + string(r.stage) + ": "
+			if !strings.HasPrefix(line, wantPrefix) || strings.Contains(line, "\n") {
+				t.Errorf("Error() = %q, want one line starting %q", line, wantPrefix)
+			}
+			if !strings.Contains(line, " "+r.enh+" ") {
+				t.Errorf("Error() = %q lacks the enhanced code", line)
+			}
+			wantTries := 1
+			if r.temporary {
+				wantTries = 2
+			}
+			if r.stage != StageAuth {
+				if n := srv.Count(smtptest.StageMail); n != wantTries {
+					t.Errorf("server saw %d MAIL commands, want %d (retry only temporary failures)", n, wantTries)
+				}
+			}
+		})
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	e := replyError("smtp.office365.com:587", StageAuth, 535, "5.7.3 Authentication unsuccessful [SN4PR0601CA0002.namprd06.prod.outlook.com]", nil)
+	want := "smtp.office365.com:587: auth: 535 5.7.3 Authentication unsuccessful [SN4PR0601CA0002.namprd06.prod.outlook.com]"
+	if e.Error() != want {
+		t.Errorf("Error() = %q, want %q", e.Error(), want)
+	}
+	multi := replyError("h:587", StageData, 554, "5.2.0 first line\nsecond line", nil)
+	if strings.Contains(multi.Error(), "\n") {
+		t.Errorf("multi-line reply not folded: %q", multi.Error())
+	}
+}

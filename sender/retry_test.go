@@ -1,0 +1,375 @@
+package sender
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/m365send/m365send/sender/smtptest"
+)
+
+func batch(n int) []*Message {
+	msgs := make([]*Message, n)
+	for i := range msgs {
+		msgs[i] = &Message{To: []string{"ops@example.com"}, Subject: fmt.Sprintf("msg %02d", i+1), Text: fmt.Sprintf("body %d", i+1)}
+	}
+	return msgs
+}
+
+// exactlyOnce checks that the server accepted each of n batch messages once.
+func exactlyOnce(t *testing.T, srv *smtptest.Server, n int) {
+	t.Helper()
+	got := map[string]int{}
+	for _, m := range srv.Messages() {
+		p := parseMessage(t, m.Data)
+		got[p.header.Get("Subject")]++
+	}
+	for i := 1; i <= n; i++ {
+		subj := fmt.Sprintf("msg %02d", i)
+		if got[subj] != 1 {
+			t.Errorf("%s arrived %d times, want once", subj, got[subj])
+		}
+	}
+	if len(srv.Messages()) != n {
+		t.Errorf("server accepted %d messages, want %d", len(srv.Messages()), n)
+	}
+}
+
+func TestSendSurvivesConnectionDroppedMidData(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageBody, N: 4, Drop: true}}})
+	s, clk := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	res, err := s.Send(testCtx(t), batch(10)...)
+	if err != nil {
+		t.Fatalf("Send: %v (%+v)", err, res)
+	}
+	exactlyOnce(t, srv, 10)
+	if n := srv.Count(smtptest.StageGreeting); n != 2 {
+		t.Errorf("%d connections, want 2 (one re-dial)", n)
+	}
+	if len(clk.slept()) != 1 {
+		t.Errorf("backoff sleeps %v, want one", clk.slept())
+	}
+}
+
+func TestSendRetriesAfter451OnThirdOfTen(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 3, Reply: "451 4.7.0 Temporary server error. Please try again later. PRX4"}}})
+	s, clk := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	if _, err := s.Send(testCtx(t), batch(10)...); err != nil {
+		t.Fatal(err)
+	}
+	exactlyOnce(t, srv, 10)
+	if n := srv.Count(smtptest.StageGreeting); n != 1 {
+		t.Errorf("%d connections, want 1 (a 451 keeps the connection)", n)
+	}
+	if sl := clk.slept(); len(sl) != 1 || sl[0] < backoffBase/2 || sl[0] > backoffBase {
+		t.Errorf("backoff sleeps %v, want one between %v and %v", sl, backoffBase/2, backoffBase)
+	}
+}
+
+func TestSendRetriesAfter432OnConnect(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageAuth, N: 1, Reply: "432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information."}}})
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	if _, err := s.Send(testCtx(t), batch(10)...); err != nil {
+		t.Fatal(err)
+	}
+	exactlyOnce(t, srv, 10)
+	if n := srv.Count(smtptest.StageGreeting); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+func TestSendReconnectsWithFreshTokenWhenTokenExpiresMidBatch(t *testing.T) {
+	var srv *smtptest.Server
+	var expired atomic.Bool
+	verify := func(tok, user string) error {
+		if user != testMailbox {
+			return errors.New("wrong mailbox")
+		}
+		switch {
+		case tok == "token-A" && !expired.Load():
+			return nil
+		case tok == "token-B":
+			return nil
+		}
+		return errors.New("token expired")
+	}
+	srv = smtptest.Start(t, smtptest.Options{Verify: verify})
+	// After the 5th message the token expires and the server drops the
+	// session at the next MAIL FROM.
+	srv.AddFault(smtptest.Fault{Stage: smtptest.StageMail, N: 6, Drop: true})
+	ts := &refreshingTokens{tokens{current: "token-A", next: "token-B"}}
+	s, _ := newTestSender(t, srv, ts, nil)
+
+	msgs := batch(10)
+	ctx := testCtx(t)
+	res, err := s.Send(ctx, msgs[:5]...)
+	if err != nil {
+		t.Fatal(err, res)
+	}
+	expired.Store(true)
+	if res, err := s.Send(ctx, msgs[5:]...); err != nil {
+		t.Fatal(err, res)
+	}
+	exactlyOnce(t, srv, 10)
+	if ts.refreshes != 1 {
+		t.Errorf("Refresh called %d times, want 1", ts.refreshes)
+	}
+}
+
+func TestSendTokenExpiresWithinOneBatch(t *testing.T) {
+	var srv *smtptest.Server
+	verify := func(tok, user string) error {
+		if tok == "token-B" || tok == "token-A" && len(srv.Messages()) < 5 {
+			return nil
+		}
+		return errors.New("token expired")
+	}
+	srv = smtptest.Start(t, smtptest.Options{Verify: verify, Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 6, Drop: true}}})
+	ts := &refreshingTokens{tokens{current: "token-A", next: "token-B"}}
+	s, _ := newTestSender(t, srv, ts, nil)
+	if res, err := s.Send(testCtx(t), batch(10)...); err != nil {
+		t.Fatal(err, res)
+	}
+	exactlyOnce(t, srv, 10)
+	for _, m := range srv.Messages()[5:] {
+		if m.Conn == 1 {
+			t.Errorf("message %d went over the first connection", m.Seq)
+		}
+	}
+	if ts.refreshes != 1 {
+		t.Errorf("Refresh called %d times, want 1", ts.refreshes)
+	}
+}
+
+func TestSendGivesUpAfter535WithoutRefresher(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Verify: func(string, string) error { return errors.New("no") }})
+	ts := &tokens{current: "t"}
+	s, clk := newTestSender(t, srv, ts, nil)
+	res, err := s.Send(testCtx(t), batch(3)...)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != 535 || e.Temporary {
+		t.Fatalf("err = %v", err)
+	}
+	for i, r := range res {
+		if r.Err == nil {
+			t.Errorf("message %d reported sent", i)
+		}
+	}
+	if n := srv.Count(smtptest.StageGreeting); n != 1 || len(clk.slept()) != 0 {
+		t.Errorf("%d connections, sleeps %v; want 1 connection and no retry", n, clk.slept())
+	}
+}
+
+func TestSendRefreshesOnlyOnceAfter535(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Verify: func(string, string) error { return errors.New("no") }})
+	ts := &refreshingTokens{tokens{current: "A", next: "B"}}
+	s, _ := newTestSender(t, srv, ts, nil)
+	_, err := s.Send(testCtx(t), batch(1)...)
+	var e *Error
+	if !errors.As(err, &e) || e.EnhancedCode != "5.7.3" {
+		t.Fatalf("err = %v", err)
+	}
+	if ts.refreshes != 1 || srv.Count(smtptest.StageAuth) != 2 {
+		t.Errorf("refreshes %d, AUTH %d; want 1 and 2", ts.refreshes, srv.Count(smtptest.StageAuth))
+	}
+}
+
+func TestSendFailsFastOn5xxAndGoesOn(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 2, Reply: "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException"}}})
+	s, clk := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	res, err := s.Send(testCtx(t), batch(3)...)
+	if err == nil || res[1].Err == nil || res[0].Err != nil || res[2].Err != nil {
+		t.Fatalf("err %v, results %+v", err, res)
+	}
+	if n := srv.Count(smtptest.StageEndOfData); n != 3 || len(clk.slept()) != 0 {
+		t.Errorf("%d messages transmitted, sleeps %v; want 3 and none", n, clk.slept())
+	}
+}
+
+func TestSendStopsAfterMaxAttempts(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, Reply: "451 4.7.0 Temporary server error"}}})
+	s, clk := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.MaxAttempts = 4 })
+	_, err := s.Send(testCtx(t), batch(1)...)
+	var e *Error
+	if !errors.As(err, &e) || !e.Temporary {
+		t.Fatalf("err = %v", err)
+	}
+	sl := clk.slept()
+	if len(sl) != 3 {
+		t.Fatalf("sleeps %v, want 3", sl)
+	}
+	for i, d := range sl {
+		lo, hi := (backoffBase<<i)/2, backoffBase<<i
+		if d < lo || d > hi {
+			t.Errorf("sleep %d = %v, want in [%v, %v]", i, d, lo, hi)
+		}
+	}
+}
+
+func TestBackoffIsCapped(t *testing.T) {
+	for attempt := 1; attempt < 100; attempt++ {
+		if d := backoff(attempt); d <= 0 || d > backoffCap {
+			t.Fatalf("backoff(%d) = %v", attempt, d)
+		}
+	}
+	if d := backoff(40); d < backoffCap/2 {
+		t.Errorf("backoff(40) = %v, want at least %v", d, backoffCap/2)
+	}
+}
+
+func TestSendRecoversFromStalledServer(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 2, Stall: true}}})
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.CommandTimeout = 300 * time.Millisecond })
+	if res, err := s.Send(testCtx(t), batch(3)...); err != nil {
+		t.Fatal(err, res)
+	}
+	exactlyOnce(t, srv, 3)
+}
+
+func TestSendHonoursContextCancel(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 1, Stall: true}}})
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	go func() {
+		// Cancel once the server is stuck in the stall.
+		for srv.Count(smtptest.StageMail) == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	res, err := s.Send(ctx, batch(2)...)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if res[0].Err == nil || res[1].Err == nil {
+		t.Errorf("results %+v", res)
+	}
+}
+
+func TestSendPacesToRatePerMinute(t *testing.T) {
+	var clk *fakeClock
+	now := func() time.Time { return clk.now() }
+	srv := smtptest.Start(t, smtptest.Options{RatePerMinute: 3, Now: now})
+	s, c := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.RatePerMinute = 3 })
+	clk = c
+	start := clk.now()
+	if res, err := s.Send(testCtx(t), batch(7)...); err != nil {
+		t.Fatal(err, res)
+	}
+	exactlyOnce(t, srv, 7)
+	if el := clk.now().Sub(start); el != 2*time.Minute {
+		t.Errorf("7 messages at 3/minute took %v of clock, want 2m", el)
+	}
+	if n := srv.Count(smtptest.StageGreeting); n != 1 {
+		t.Errorf("%d connections: the server's own limit was hit", n)
+	}
+}
+
+func TestAtMostMaxConnsConnections(t *testing.T) {
+	const maxConns = 2
+	var (
+		mu       sync.Mutex
+		inflight int
+		peak     int
+		release  = make(chan struct{})
+		once     sync.Once
+	)
+	verify := func(string, string) error {
+		mu.Lock()
+		inflight++
+		peak = max(peak, inflight)
+		full := inflight == maxConns
+		mu.Unlock()
+		if full {
+			once.Do(func() { close(release) })
+		}
+		<-release
+		mu.Lock()
+		inflight--
+		mu.Unlock()
+		return nil
+	}
+	srv := smtptest.Start(t, smtptest.Options{Verify: verify})
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.MaxConns = maxConns })
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for i := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Send(testCtx(t), batch(1)[0:1]...)
+			if err != nil {
+				errs <- fmt.Errorf("send %d: %w", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if peak > maxConns || srv.PeakConns(testMailbox) > maxConns {
+		t.Errorf("peak %d connections in AUTH, %d authenticated; want at most %d", peak, srv.PeakConns(testMailbox), maxConns)
+	}
+	if len(srv.Messages()) != 5 {
+		t.Errorf("%d messages arrived", len(srv.Messages()))
+	}
+}
+
+func TestTraceRedactsToken(t *testing.T) {
+	const token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-part"
+	for _, challenge := range []bool{false, true} {
+		t.Run(fmt.Sprintf("challenge=%v", challenge), func(t *testing.T) {
+			refused := challenge
+			srv := smtptest.Start(t, smtptest.Options{Challenge: challenge, Verify: func(tok, _ string) error {
+				if refused || tok != token {
+					return errors.New("refused")
+				}
+				return nil
+			}})
+			var trace bytes.Buffer
+			s, _ := newTestSender(t, srv, &tokens{current: token}, func(c *Config) { c.Trace = &trace })
+			_, err := s.Send(testCtx(t), batch(1)...)
+			if challenge {
+				var e *Error
+				if !errors.As(err, &e) || e.Code != 535 || e.EnhancedCode != "5.7.3" {
+					t.Fatalf("after a 334 challenge: err = %v, want the final 535 5.7.3", err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			tr := trace.String()
+			t.Logf("trace:\n%s", tr)
+			b64 := xoauth2Secrets(testMailbox, token)[0]
+			for _, secret := range []string{token, "secret-part", b64, b64[:40]} {
+				if strings.Contains(tr, secret) || (err != nil && strings.Contains(fmt.Sprint(err), secret)) {
+					t.Errorf("trace or error contains %q:\n%s", secret, tr)
+				}
+			}
+			for _, want := range []string{"C: EHLO", "C: STARTTLS", "TLS 1.3 established", "S: AUTH LOGIN XOAUTH2", "C: <SMTP auth data redacted>"} {
+				if !strings.Contains(tr, want) {
+					t.Errorf("trace lacks %q:\n%s", want, tr)
+				}
+			}
+			if !challenge && !strings.Contains(tr, "S: 235 2.7.0") {
+				t.Errorf("trace lacks the AUTH result:\n%s", tr)
+			}
+		})
+	}
+}
+
+func TestRedactLine(t *testing.T) {
+	got := redactLine("AUTH XOAUTH2 dXNlcj1hQGIBYXV0aD1CZWFyZXIgeHl6AQE=", nil)
+	if got != "AUTH XOAUTH2 [redacted]" {
+		t.Errorf("redactLine = %q", got)
+	}
+	if got := redactLine("S: 334 abc token123 x", []string{"token123"}); strings.Contains(got, "token123") {
+		t.Errorf("secret kept: %q", got)
+	}
+}
