@@ -205,6 +205,13 @@ func (s *store) setAside(cause error) {
 // point leaves either the old or the new cache, never a mix.
 func (s *store) write(data []byte) error {
 	dir := filepath.Dir(s.path)
+	// Temp files left by a writer that died before its rename are stale:
+	// the lock we hold means nobody else is writing now.
+	if stale, err := filepath.Glob(s.path + ".tmp-*"); err == nil {
+		for _, f := range stale {
+			_ = os.Remove(f)
+		}
+	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write token cache: %w", err)

@@ -220,6 +220,17 @@ func TestKilledWhileWritingLeavesPreviousCache(t *testing.T) {
 	if got := a.Requests(entratest.EndpointToken, ""); got != 2 {
 		t.Fatalf("token requests = %d, want still 2", got)
 	}
+	// The next write sweeps the dead writer's temp file away.
+	if stale, _ := filepath.Glob(cfg.CacheFile + ".tmp-*"); len(stale) != 1 {
+		t.Fatalf("want the killed writer's temp file, found %v", stale)
+	}
+	if _, err := mustNew(t, cfg).Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if stale, _ := filepath.Glob(cfg.CacheFile + ".tmp-*"); len(stale) != 0 {
+		t.Fatalf("stale temp files remain: %v", stale)
+	}
+	assertCacheParses(t, cfg.CacheFile, 1)
 }
 
 // assertCacheParses checks that file is MSAL cache JSON with wantAT access
