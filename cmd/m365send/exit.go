@@ -1,8 +1,16 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
+
+	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/sendmail"
+	"github.com/m365send/m365send/sender"
+	"github.com/m365send/m365send/token"
 )
 
 // Exit codes, after sysexits(3), as sendmail and msmtp use them.
@@ -17,17 +25,227 @@ const (
 	exitConfig      = 78 // EX_CONFIG
 )
 
+// exitError is a failure the command itself diagnosed, with its exit code.
+type exitError struct {
+	Code int
+	Msg  string
+	Hint string
+	Err  error
+}
+
+func (e *exitError) Error() string {
+	if e.Msg == "" && e.Err != nil {
+		return e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *exitError) Unwrap() error { return e.Err }
+
+// usageError is a command-line mistake: an unknown command or flag, a
+// missing or extra argument, flags that do not go together.
+type usageError struct {
+	Msg  string
+	Hint string
+}
+
+func (e *usageError) Error() string { return e.Msg }
+
+// AADSTS codes that mean Microsoft refused permission: consent is missing,
+// Conditional Access, security defaults or MFA blocked the sign-in, the
+// person declined, or the sign-in expired and must be repeated.
+var tokenPermissionCodes = map[int]bool{
+	65001:   true, // consent missing
+	65004:   true, // user declined consent
+	50076:   true, // MFA required
+	50079:   true, // MFA registration required
+	53003:   true, // blocked by Conditional Access
+	530035:  true, // blocked by security defaults
+	50105:   true, // user not assigned to the app
+	50173:   true, // refresh token revoked: sign in again
+	700082:  true, // refresh token expired by inactivity: sign in again
+	50126:   true, // bad user credentials
+	7000112: true, // application disabled
+}
+
+// AADSTS codes that mean the profile is wrong: the secret, certificate,
+// client ID, tenant or cloud does not match what Entra ID holds.
+var tokenConfigCodes = map[int]bool{
+	7000215: true, // wrong client secret
+	7000222: true, // expired client secret
+	700027:  true, // certificate assertion failed (wrong certificate)
+	700016:  true, // application not found in the tenant
+	90002:   true, // tenant not found
+	90038:   true, // tenant belongs to another cloud
+	70011:   true, // invalid scope
+	700022:  true, // scope spans several resources
+	9001023: true, // grant not supported on /common
+	500011:  true, // resource principal not found in the tenant
+	7000218: true, // public client flows are off for the app registration
+	700024:  true, // federated assertion outside its validity
+	700211:  true, // no matching federated identity issuer
+	700213:  true, // no matching federated identity subject
+	50027:   true, // invalid JWT (federated assertion)
+}
+
 // exitCodeFor maps an error from config, token or sender to a sysexits
-// code. Filled in by the CLI issue (#4).
+// code:
+//
+//	nil                                                  0
+//	usage errors (flags, arguments)                      64
+//	a bad message or address found before sending        65
+//	permanent SMTP failure (5xx other than below, a      69
+//	  recipient or message the server refuses included)
+//	anything unexpected                                  70
+//	temporary: 4xx, network, throttling, Entra ID 5xx,   75
+//	  interrupted or timed out
+//	Microsoft refused permission: SMTP 5.7.x (530, 535,  77
+//	  550 5.7.60 ...), 554 5.2.252 SendAsDenied, AADSTS
+//	  consent/Conditional Access/MFA, and "sign-in
+//	  required" (run m365send login)
+//	configuration: config errors, AADSTS wrong secret/   78
+//	  certificate/client ID/tenant/scope, invalid_client
 func exitCodeFor(err error) int {
 	if err == nil {
 		return exitOK
 	}
+	var xe *exitError
+	if errors.As(err, &xe) {
+		return xe.Code
+	}
+	var ue *usageError
+	var sue *sendmail.UsageError
+	if errors.As(err, &ue) || errors.As(err, &sue) {
+		return exitUsage
+	}
+	var sme *sendmail.MessageError
+	if errors.As(err, &sme) {
+		return exitDataErr
+	}
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return exitConfig
+	}
+	if errors.Is(err, token.ErrLoginRequired) {
+		return exitNoPerm
+	}
+	var se *sender.Error
+	if errors.As(err, &se) && se.Stage != sender.StageToken {
+		return senderExitCode(se)
+	}
+	var te *token.Error
+	if errors.As(err, &te) {
+		return tokenExitCode(te)
+	}
+	if se != nil {
+		return senderExitCode(se)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return exitTempFail
+	}
 	return exitSoftware
 }
 
+// senderExitCode classifies an SMTP or network failure.
+func senderExitCode(e *sender.Error) int {
+	ec := e.EnhancedCode
+	switch {
+	case e.Stage == sender.StageConfig:
+		return exitConfig
+	case e.Temporary, e.Code >= 400 && e.Code < 500:
+		return exitTempFail
+	case strings.HasPrefix(ec, "5.7.") || ec == "5.1.8" || ec == "5.2.252" || e.Code == 530:
+		return exitNoPerm
+	case ec == "5.2.0" && strings.Contains(e.Text, "SubmissionQuotaExceeded"):
+		// Daily quota: permanent code, but it clears by itself.
+		return exitTempFail
+	case e.Code >= 500:
+		return exitUnavailable
+	case e.Code == 0:
+		// A network failure the sender did not call temporary.
+		return exitTempFail
+	}
+	return exitSoftware
+}
+
+// tokenExitCode classifies an Entra ID failure.
+func tokenExitCode(e *token.Error) int {
+	switch {
+	case e.Temporary:
+		return exitTempFail
+	case tokenConfigCodes[e.Code]:
+		return exitConfig
+	case tokenPermissionCodes[e.Code]:
+		return exitNoPerm
+	}
+	switch e.OAuthError {
+	case "invalid_client", "unauthorized_client", "invalid_scope", "invalid_request", "unsupported_grant_type":
+		return exitConfig
+	case "invalid_grant", "access_denied", "consent_required", "interaction_required", "authorization_declined", "expired_token":
+		return exitNoPerm
+	case "temporarily_unavailable", "server_error", "slow_down":
+		return exitTempFail
+	}
+	if errors.Is(e, context.Canceled) || errors.Is(e, context.DeadlineExceeded) {
+		return exitTempFail
+	}
+	return exitUnavailable
+}
+
+// hintFor returns the first hint found along err's chain.
+func hintFor(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch v := e.(type) {
+		case *exitError:
+			if v.Hint != "" {
+				return v.Hint
+			}
+		case *usageError:
+			if v.Hint != "" {
+				return v.Hint
+			}
+		case *config.Error:
+			if v.Hint != "" {
+				return v.Hint
+			}
+		case *token.Error:
+			if v.Hint != "" {
+				return v.Hint
+			}
+		case *sender.Error:
+			if v.Hint != "" {
+				return v.Hint
+			}
+		case *sendmail.UsageError:
+			if v.Hint != "" {
+				return v.Hint
+			}
+		case *sendmail.MessageError:
+			if v.Hint != "" {
+				return v.Hint
+			}
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return "interrupted; nothing more was sent"
+	}
+	return ""
+}
+
+// oneLine collapses err's text onto one line (Entra ID descriptions hold
+// line breaks).
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", " ")
+	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.ReplaceAll(s, "\r", " ")
+	return strings.Join(strings.Fields(s), " ")
+}
+
 // printError writes err as one line saying what happened and, where a hint
-// is known, a second line saying what to do. Filled in by the CLI issue (#4).
+// is known, a second line saying what to do.
 func printError(w io.Writer, prog string, err error) {
-	fmt.Fprintf(w, "%s: %v\n", prog, err)
+	fmt.Fprintf(w, "%s: %s\n", prog, oneLine(err.Error()))
+	if h := hintFor(err); h != "" {
+		fmt.Fprintf(w, "  hint: %s\n", oneLine(h))
+	}
 }

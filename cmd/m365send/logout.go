@@ -1,17 +1,33 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 )
 
 func (a *app) newLogoutCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "logout",
-		Short: "TODO",
+		Use:   "logout [--profile P]",
+		Short: "Forget the profile's cached tokens",
+		Long: `Logout removes every cached token of the profile (access and refresh
+tokens, and the signed-in account). A device-code profile then needs
+"m365send login" again; a client-credentials profile simply fetches a new
+token next time. Sign-ins are not revoked at Entra ID; an administrator
+does that with "Revoke sessions" on the user.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("logout: not implemented yet")
+			opts := a.sessionOptions()
+			opts.NoSender = true
+			s, err := newSession(cmd.Context(), a.io, opts)
+			if err != nil {
+				return err
+			}
+			if err := s.Tokens.Logout(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.io.Err, "Removed the cached tokens of profile %s.\n", s.Profile.Name)
+			return nil
 		},
 	}
 }

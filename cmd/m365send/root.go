@@ -24,6 +24,9 @@ func run(ctx context.Context, args []string, stdio IO) int {
 	if filepath.Base(args[0]) == "sendmail" {
 		return runSendmail(ctx, args[1:], stdio)
 	}
+	if stdio.Env == nil {
+		stdio.Env = func(string) string { return "" }
+	}
 	app := &app{io: stdio}
 	root := app.newRootCmd()
 	root.SetArgs(args[1:])
@@ -31,6 +34,11 @@ func run(ctx context.Context, args []string, stdio IO) int {
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
 	if err := root.ExecuteContext(ctx); err != nil {
+		if !app.started {
+			// Cobra failed before any command ran: an unknown command or
+			// flag, or the wrong number of arguments.
+			err = &usageError{Msg: err.Error(), Hint: "see `m365send help` or `m365send COMMAND --help`"}
+		}
 		return app.fail(err)
 	}
 	return app.exitCode
@@ -42,17 +50,70 @@ type app struct {
 	configFile string
 	profile    string
 	exitCode   int
+	// started is set once cobra has parsed the command line and validated
+	// the arguments, so later errors are not usage errors.
+	started bool
 }
+
+const rootLong = `m365send sends mail through Microsoft 365 (Exchange Online) with modern
+authentication: it gets OAuth2 access tokens from Microsoft Entra ID, keeps
+them in a private cache, and submits mail to smtp.office365.com:587 with
+STARTTLS and SASL XOAUTH2. Tenants that enforce MFA or have turned Basic
+auth off keep working, without app passwords.
+
+A profile says who sends and how to get a token. Automation uses an app
+registration (flow = "client_credentials": a certificate, a secret or a
+federated token); a person signs in once with a device code
+(flow = "device_code", then "m365send login") and sends for months.
+
+CONFIGURATION
+  Profiles live in $M365SEND_CONFIG, else $XDG_CONFIG_HOME/m365send/config.toml,
+  else ~/.config/m365send/config.toml (mode 0600):
+
+    default_profile = "alerts"
+
+    [profiles.alerts]
+    flow = "client_credentials"
+    tenant = "contoso.onmicrosoft.com"
+    client_id = "00000000-0000-0000-0000-000000000000"
+    certificate_file = "/etc/m365send/app.pem"  # or client_secret_env/_file/_command
+    mailbox = "alerts@contoso.com"
+
+  Every key can come from the environment instead (AZURE_TENANT_ID,
+  AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH,
+  AZURE_FEDERATED_TOKEN_FILE, M365SEND_MAILBOX, M365SEND_FLOW, M365SEND_CLOUD,
+  M365SEND_SMTP_HOST, M365SEND_SMTP_PORT, M365SEND_AUTHORITY_HOST,
+  M365SEND_CA_FILE, M365SEND_CACHE_DIR), so a container needs no file.
+  Precedence: flag > environment > file > default.
+
+  Try it with no tenant at all: "m365send sandbox --demo".
+
+EXIT STATUS
+  0 sent; 64 usage; 65 bad message or address; 69 service unavailable or
+  permanent SMTP failure; 70 internal error; 75 temporary failure (retry
+  later); 77 permission denied by Microsoft (or sign-in required);
+  78 configuration error.`
 
 func (a *app) newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "m365send",
 		Short:         "Send mail through Microsoft 365 with OAuth2 (XOAUTH2)",
+		Long:          rootLong,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			a.started = true
+		},
+		Example: `  m365send send --to ops@contoso.com --subject "disk full" < report.txt
+  m365send login --profile me && m365send send --profile me --to bob@contoso.com -s hi
+  m365send doctor --profile alerts
+  msmtp: passwordeval "m365send token --profile alerts"`,
 	}
-	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default $M365SEND_CONFIG, then $XDG_CONFIG_HOME/m365send/config.toml)")
-	root.PersistentFlags().StringVar(&a.profile, "profile", "", "profile name (default $M365SEND_PROFILE, then the file's default_profile)")
+	root.PersistentFlags().StringVar(&a.configFile, "config", "", "configuration file (default $M365SEND_CONFIG, then $XDG_CONFIG_HOME/m365send/config.toml)")
+	root.PersistentFlags().StringVar(&a.profile, "profile", "", "profile name (default $M365SEND_PROFILE, then the file's default_profile, then \"default\")")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{Msg: err.Error(), Hint: "see `" + cmd.CommandPath() + " --help`"}
+	})
 	root.AddCommand(
 		a.newSendCmd(),
 		a.newSendmailCmd(),
@@ -71,4 +132,9 @@ func (a *app) newRootCmd() *cobra.Command {
 func (a *app) fail(err error) int {
 	printError(a.io.Err, "m365send", err)
 	return exitCodeFor(err)
+}
+
+// sessionOptions returns the options every command starts a session with.
+func (a *app) sessionOptions() sessionOptions {
+	return sessionOptions{ConfigFile: a.configFile, Profile: a.profile}
 }

@@ -1,17 +1,347 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/sendmail"
+	"github.com/m365send/m365send/sender"
 )
 
+// sendFlags are the flags of `m365send send`.
+type sendFlags struct {
+	from    string
+	to      []string
+	cc      []string
+	bcc     []string
+	subject string
+	body    string
+	html    string
+	attach  []string
+	headers []string
+	replyTo string
+	raw     string
+	dryRun  bool
+	json    bool
+	verbose bool
+}
+
+const sendLong = `Send composes one message and submits it through the profile's mailbox.
+
+The body is the --body text, or standard input when --body is "-" or is
+absent and standard input is not a terminal (so "cmd | m365send send ..."
+works). --html adds an HTML alternative read from a file; --attach adds
+files, streamed, with the MIME type taken from their content.
+
+--raw sends a complete RFC 5322 message (a file, or "-" for standard input)
+as it is, after removing Bcc headers and adding Date, Message-ID and From if
+missing. Its envelope recipients are the --to/--cc/--bcc flags and bare
+arguments or, when there are none, the message's To, Cc and Bcc headers.
+
+--dry-run prints the message exactly as it would be sent and sends nothing;
+it needs no token. --json prints one JSON object on standard output:
+  {"status":"sent","message_id":"<...>","from":"...","recipients":["..."]}
+  {"status":"failed","error":"...","code":535,"enhanced_code":"5.7.3",
+   "hint":"...","exit_code":77}
+-v traces the SMTP exchange on standard error, with the token redacted.
+
+Nothing is printed on success without --json or -v; the exit status says
+what happened (see "m365send --help").`
+
 func (a *app) newSendCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "send",
-		Short: "TODO",
+	f := &sendFlags{}
+	cmd := &cobra.Command{
+		Use:   "send [flags] [recipient ...]",
+		Short: "Compose and send one message",
+		Long:  sendLong,
+		Example: `  echo "backup done" | m365send send --to ops@contoso.com --subject "backup"
+  m365send send -s "report" --html report.html --attach report.pdf alice@contoso.com
+  m365send send --raw message.eml
+  m365send send --dry-run --to bob@contoso.com -s test --body hello`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("send: not implemented yet")
+			f.to = append(f.to, args...)
+			bodySet := cmd.Flags().Changed("body")
+			err := a.send(cmd.Context(), f, bodySet)
+			if err != nil && f.json {
+				a.exitCode = a.printJSONFailure(err)
+				return nil
+			}
+			return err
 		},
 	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.StringVar(&f.from, "from", "", "From address (default: the profile's mailbox); sending as another address needs SendAs")
+	fl.StringArrayVarP(&f.to, "to", "t", nil, "recipient (repeatable; bare arguments are --to too)")
+	fl.StringArrayVarP(&f.cc, "cc", "c", nil, "Cc recipient (repeatable)")
+	fl.StringArrayVarP(&f.bcc, "bcc", "b", nil, "Bcc recipient, never shown in the headers (repeatable)")
+	fl.StringVarP(&f.subject, "subject", "s", "", "subject")
+	fl.StringVar(&f.body, "body", "", `text body; "-" reads standard input (the default when it is not a terminal)`)
+	fl.StringVar(&f.html, "html", "", "HTML body from `FILE` (sent as an alternative to the text)")
+	fl.StringArrayVarP(&f.attach, "attach", "a", nil, "attach `FILE` (repeatable)")
+	fl.StringArrayVar(&f.headers, "header", nil, "extra header 'Name: value' (repeatable)")
+	fl.StringVar(&f.replyTo, "reply-to", "", "Reply-To address")
+	fl.StringVar(&f.raw, "raw", "", "send a complete RFC 5322 message from `FILE` (\"-\": standard input)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the message that would be sent; send nothing")
+	fl.BoolVar(&f.json, "json", false, "print one JSON result object on standard output")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "trace the SMTP exchange on standard error (tokens redacted)")
+	return cmd
+}
+
+// send runs `m365send send`.
+func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
+	if f.raw != "" {
+		var conflicts []string
+		for name, set := range map[string]bool{"--subject": f.subject != "", "--body": bodySet, "--html": f.html != "",
+			"--attach": len(f.attach) > 0, "--header": len(f.headers) > 0, "--reply-to": f.replyTo != ""} {
+			if set {
+				conflicts = append(conflicts, name)
+			}
+		}
+		if len(conflicts) > 0 {
+			return &usageError{Msg: "--raw sends a complete message; it does not go with " + strings.Join(conflicts, ", "),
+				Hint: "put those headers and the body into the raw message"}
+		}
+	}
+	if f.dryRun && f.json {
+		return &usageError{Msg: "--dry-run and --json do not go together", Hint: "--dry-run prints the message itself"}
+	}
+
+	// Read what the message is made of before any network I/O, so a bad
+	// message fails fast with 65.
+	var raw []byte
+	var err error
+	switch {
+	case f.raw == "-":
+		raw, err = io.ReadAll(a.io.In)
+	case f.raw != "":
+		raw, err = os.ReadFile(f.raw)
+	}
+	if err != nil {
+		return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("read --raw message: %v", err), Err: err}
+	}
+	body := f.body
+	if f.raw == "" && (body == "-" || !bodySet && !isTerminal(a.io.In)) {
+		b, err := io.ReadAll(a.io.In)
+		if err != nil {
+			return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("read the body from standard input: %v", err), Err: err}
+		}
+		body = string(b)
+	}
+	var html string
+	if f.html != "" {
+		b, err := os.ReadFile(f.html)
+		if err != nil {
+			return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("--html: %v", err), Err: err}
+		}
+		html = string(b)
+	}
+	for _, path := range f.attach {
+		if fi, err := os.Stat(path); err != nil {
+			return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("--attach: %v", err), Err: err}
+		} else if fi.IsDir() {
+			return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("--attach %s: is a directory", path)}
+		}
+	}
+	var fromAddr, fromName string
+	if f.from != "" {
+		addr, err := mail.ParseAddress(f.from)
+		if err != nil {
+			return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("malformed --from %q: %v", f.from, strings.TrimPrefix(err.Error(), "mail: "))}
+		}
+		fromAddr, fromName = addr.Address, addr.Name
+	}
+
+	build := func(mailbox, profileFromName string) (*sender.Message, error) {
+		if raw != nil {
+			return rawMessage(raw, f, fromAddr, mailbox, profileFromName)
+		}
+		m := &sender.Message{
+			From: fromAddr, FromName: fromName,
+			To: splitAddrs(f.to), Cc: splitAddrs(f.cc), Bcc: splitAddrs(f.bcc),
+			ReplyTo: f.replyTo, Subject: f.subject, Text: body, HTML: html,
+			Attachments: f.attach, Headers: f.headers,
+		}
+		if m.From == "" {
+			m.From, m.FromName = mailbox, profileFromName
+		}
+		if err := m.Validate(); err != nil {
+			return nil, asMessageError(err)
+		}
+		return m, nil
+	}
+
+	if f.dryRun {
+		mailbox, name := "", ""
+		p, err := config.Load(config.LoadOptions{File: a.configFile, Profile: a.profile, Env: a.io.Env})
+		switch {
+		case err == nil:
+			mailbox, name = p.Mailbox, p.FromName
+		case fromAddr == "":
+			return err
+		}
+		if mailbox == "" {
+			mailbox = fromAddr
+		}
+		if mailbox == "" {
+			return &usageError{Msg: "no From address: the profile has no mailbox", Hint: "give --from, or set mailbox in the profile"}
+		}
+		m, err := build(mailbox, name)
+		if err != nil {
+			return err
+		}
+		if _, err := m.WriteTo(a.io.Out); err != nil {
+			return fmt.Errorf("write the message: %w", err)
+		}
+		return nil
+	}
+
+	opts := a.sessionOptions()
+	if f.verbose {
+		opts.Trace = a.io.Err
+	}
+	s, err := newSession(ctx, a.io, opts)
+	if err != nil {
+		return err
+	}
+	m, err := build(s.Mailbox, s.Profile.FromName)
+	if err != nil {
+		return err
+	}
+	results, err := s.Sender.Send(ctx, m)
+	if err != nil {
+		return err
+	}
+	if len(results) == 1 && results[0].Err != nil {
+		return results[0].Err
+	}
+	if f.json {
+		res := jsonResult{Status: "sent", From: m.From}
+		if len(results) == 1 {
+			res.MessageID, res.Recipients = results[0].MessageID, results[0].Recipients
+		}
+		if res.From == "" {
+			res.From = s.Mailbox
+		}
+		return writeJSON(a.io.Out, res)
+	}
+	if f.verbose && len(results) == 1 {
+		fmt.Fprintf(a.io.Err, "m365send: sent %s to %s\n", results[0].MessageID, strings.Join(results[0].Recipients, ", "))
+	}
+	return nil
+}
+
+// rawMessage prepares a --raw message: Bcc removed, Date/Message-ID/From
+// added where missing, envelope from the flags or the headers.
+func rawMessage(raw []byte, f *sendFlags, fromAddr, mailbox, fromName string) (*sender.Message, error) {
+	var rcpts []string
+	rcpts = append(rcpts, f.to...)
+	rcpts = append(rcpts, f.cc...)
+	rcpts = append(rcpts, f.bcc...)
+	parsed, err := sendmail.Parse(raw, &sendmail.Options{ExtractRecipients: len(rcpts) == 0, Recipients: rcpts, Sender: fromAddr})
+	if err != nil {
+		return nil, err
+	}
+	b, err := parsed.Bytes(sendmail.FinishOptions{Mailbox: mailbox, FromName: fromName})
+	if err != nil {
+		return nil, &exitError{Code: exitDataErr, Msg: err.Error(), Err: err}
+	}
+	envFrom := parsed.Sender
+	if envFrom == "" {
+		// The envelope sender follows the message's own From header (a
+		// SendAs address, say); failing that, the mailbox.
+		if msg, err := mail.ReadMessage(bytes.NewReader(b)); err == nil {
+			if addr, err := mail.ParseAddress(msg.Header.Get("From")); err == nil {
+				envFrom = addr.Address
+			}
+		}
+	}
+	if envFrom == "" {
+		envFrom = mailbox
+	}
+	m := &sender.Message{From: envFrom, To: parsed.Recipients, Raw: b}
+	if err := m.Validate(); err != nil {
+		return nil, asMessageError(err)
+	}
+	return m, nil
+}
+
+// asMessageError marks a message validation failure as a data error (65).
+func asMessageError(err error) error {
+	if exitCodeFor(err) != exitSoftware {
+		return err
+	}
+	return &exitError{Code: exitDataErr, Msg: "bad message: " + err.Error(), Err: err}
+}
+
+// splitAddrs splits comma-separated address lists given in one flag value.
+func splitAddrs(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		if strings.Contains(v, ",") {
+			if list, err := mail.ParseAddressList(v); err == nil {
+				for _, a := range list {
+					out = append(out, a.String())
+				}
+				continue
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// isTerminal reports whether r is a terminal (a character device), where
+// reading a body nobody typed would hang.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return r == nil
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// jsonResult is what --json prints.
+type jsonResult struct {
+	Status       string   `json:"status"`
+	MessageID    string   `json:"message_id,omitempty"`
+	From         string   `json:"from,omitempty"`
+	Recipients   []string `json:"recipients,omitempty"`
+	Error        string   `json:"error,omitempty"`
+	Code         int      `json:"code,omitempty"`
+	EnhancedCode string   `json:"enhanced_code,omitempty"`
+	Hint         string   `json:"hint,omitempty"`
+	ExitCode     int      `json:"exit_code,omitempty"`
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// printJSONFailure prints the --json failure object and returns the exit
+// code.
+func (a *app) printJSONFailure(err error) int {
+	code := exitCodeFor(err)
+	res := jsonResult{Status: "failed", Error: oneLine(err.Error()), Hint: oneLine(hintFor(err)), ExitCode: code}
+	var se *sender.Error
+	if errors.As(err, &se) {
+		res.Code, res.EnhancedCode = se.Code, se.EnhancedCode
+	}
+	if werr := writeJSON(a.io.Out, res); werr != nil {
+		printError(a.io.Err, "m365send", err)
+	}
+	return code
 }

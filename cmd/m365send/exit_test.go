@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/sendmail"
+	"github.com/m365send/m365send/sender"
+	"github.com/m365send/m365send/token"
+)
+
+func TestExitCodeFor(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, 0},
+		{"usage", &usageError{Msg: "unknown flag"}, 64},
+		{"sendmail usage", &sendmail.UsageError{Msg: "-bd"}, 64},
+		{"sendmail bad message", &sendmail.MessageError{Msg: "no recipients"}, 65},
+		{"command's own data error", &exitError{Code: exitDataErr, Msg: "x"}, 65},
+		{"config", &config.Error{Msg: "bad"}, 78},
+		{"wrapped config", fmt.Errorf("load: %w", &config.Error{Msg: "bad"}), 78},
+		{"login required", token.ErrLoginRequired, 77},
+		{"login required wrapped in a token error", &token.Error{Err: token.ErrLoginRequired}, 77},
+		{"login required at the sender's token stage", &sender.Error{Stage: sender.StageToken, Err: token.ErrLoginRequired}, 77},
+		{"AADSTS7000215 wrong secret", &token.Error{OAuthError: "invalid_client", Code: 7000215}, 78},
+		{"AADSTS700027 wrong certificate", &token.Error{OAuthError: "invalid_client", Code: 700027}, 78},
+		{"AADSTS700016 app not found", &token.Error{OAuthError: "unauthorized_client", Code: 700016}, 78},
+		{"AADSTS90002 tenant not found", &token.Error{OAuthError: "invalid_request", Code: 90002}, 78},
+		{"AADSTS65001 consent", &token.Error{OAuthError: "invalid_grant", Code: 65001}, 77},
+		{"AADSTS53003 conditional access", &token.Error{OAuthError: "invalid_grant", Code: 53003}, 77},
+		{"AADSTS50076 MFA", &token.Error{OAuthError: "invalid_grant", Code: 50076}, 77},
+		{"AADSTS700082 refresh expired", &token.Error{OAuthError: "invalid_grant", Code: 700082}, 77},
+		{"unknown invalid_grant", &token.Error{OAuthError: "invalid_grant"}, 77},
+		{"unknown invalid_client", &token.Error{OAuthError: "invalid_client"}, 78},
+		{"Entra ID 503", &token.Error{OAuthError: "temporarily_unavailable", Temporary: true}, 75},
+		{"token network error", &token.Error{Temporary: true, Err: errors.New("dial tcp: refused")}, 75},
+		{"token error at the sender's token stage", &sender.Error{Stage: sender.StageToken, Err: &token.Error{Code: 7000215}}, 78},
+		{"unclassified token error", &token.Error{OAuthError: "weird"}, 69},
+		{"535 5.7.3", &sender.Error{Stage: sender.StageAuth, Code: 535, EnhancedCode: "5.7.3"}, 77},
+		{"535 5.7.139", &sender.Error{Stage: sender.StageAuth, Code: 535, EnhancedCode: "5.7.139"}, 77},
+		{"550 5.7.60 send as", &sender.Error{Stage: sender.StageMail, Code: 550, EnhancedCode: "5.7.60"}, 77},
+		{"554 5.2.252 SendAsDenied", &sender.Error{Stage: sender.StageData, Code: 554, EnhancedCode: "5.2.252"}, 77},
+		{"530 not authenticated", &sender.Error{Stage: sender.StageMail, Code: 530, EnhancedCode: "5.7.57"}, 77},
+		{"432 4.3.2 concurrency", &sender.Error{Stage: sender.StageAuth, Code: 432, EnhancedCode: "4.3.2", Temporary: true}, 75},
+		{"451 4.7.0", &sender.Error{Stage: sender.StageData, Code: 451, EnhancedCode: "4.7.0"}, 75},
+		{"network", &sender.Error{Stage: sender.StageConnect, Temporary: true}, 75},
+		{"daily quota", &sender.Error{Stage: sender.StageData, Code: 554, EnhancedCode: "5.2.0", Text: "STOREDRV.Submission.Exception:SubmissionQuotaExceededException"}, 75},
+		{"550 5.1.1 unknown recipient", &sender.Error{Stage: sender.StageRcpt, Code: 550, EnhancedCode: "5.1.1"}, 69},
+		{"552 5.3.4 too big", &sender.Error{Stage: sender.StageData, Code: 552, EnhancedCode: "5.3.4"}, 69},
+		{"554 5.2.2 mailbox full", &sender.Error{Stage: sender.StageData, Code: 554, EnhancedCode: "5.2.2"}, 69},
+		{"sender config (port 465)", &sender.Error{Stage: sender.StageConfig}, 78},
+		{"canceled", context.Canceled, 75},
+		{"deadline", fmt.Errorf("send: %w", context.DeadlineExceeded), 75},
+		{"anything else", errors.New("boom"), 70},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exitCodeFor(tc.err); got != tc.want {
+				t.Errorf("exitCodeFor = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPrintError(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"with hint", &config.Error{File: "/c.toml", Line: 4, Key: "profiles.a.smtp_port", Msg: "port 465 (implicit TLS) is not supported", Hint: "Office 365 doesn't support 465; use 587 STARTTLS"},
+			"m365send: /c.toml:4: profiles.a.smtp_port: port 465 (implicit TLS) is not supported\n  hint: Office 365 doesn't support 465; use 587 STARTTLS\n"},
+		{"without hint", errors.New("boom"), "m365send: boom\n"},
+		{"multi-line text on one line", &exitError{Code: 69, Msg: "AADSTS1: bad\r\nTrace ID: x\r\n", Hint: "do\nthis"},
+			"m365send: AADSTS1: bad Trace ID: x\n  hint: do this\n"},
+		{"hint from a wrapped error", fmt.Errorf("send: %w", &usageError{Msg: "x", Hint: "see help"}), "m365send: send: x\n  hint: see help\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			printError(&b, "m365send", tc.err)
+			if b.String() != tc.want {
+				t.Errorf("printError wrote %q, want %q", b.String(), tc.want)
+			}
+			if n := strings.Count(b.String(), "\n"); n > 2 {
+				t.Errorf("%d lines, want at most 2", n)
+			}
+		})
+	}
+}
