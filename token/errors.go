@@ -74,6 +74,16 @@ func wrapErr(what string, err error) error {
 	if errors.As(err, &ce) && ce.Resp != nil {
 		return fromResponse(ce.Resp, err)
 	}
+	var je msalerrors.InvalidJsonErr
+	if errors.As(err, &je) {
+		// MSAL's text quotes the raw answer, which may hold a token: keep
+		// it out of the chain.
+		return &Error{
+			Description: "Entra ID sent an answer that could not be read",
+			Temporary:   true,
+			Err:         errors.New("invalid JSON in the token endpoint's answer"),
+		}
+	}
 	var ne net.Error
 	var ue interface{ Timeout() bool }
 	if errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||

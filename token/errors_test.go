@@ -158,3 +158,21 @@ func TestSlowAuthorityHonoursDeadline(t *testing.T) {
 		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 	}
 }
+
+func TestMalformedAnswerKeepsItsContentOutOfTheError(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	a.InjectFault(entratest.Fault{Endpoint: entratest.EndpointToken, Times: maxAttempts,
+		Body: []byte(`{"token_type":"Bearer","access_token":"LEAKED-TOKEN-VALUE","expires_in":`)})
+	s := mustNew(t, appConfig(t, a))
+	s.sleep = (&fakeSleep{}).sleep
+	_, err := s.TokenContext(context.Background())
+	var te *Error
+	if !errors.As(err, &te) || !te.Temporary {
+		t.Fatalf("err = %v, want a temporary *Error", err)
+	}
+	for e := error(err); e != nil; e = errors.Unwrap(e) {
+		if strings.Contains(e.Error(), "LEAKED-TOKEN-VALUE") {
+			t.Fatalf("answer content in the error chain: %q", e.Error())
+		}
+	}
+}

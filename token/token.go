@@ -106,7 +106,8 @@ type Config struct {
 // asks Entra ID only if no cached token has MinValidity left, saves the
 // cache and unlocks, so concurrent processes share one token. Within a
 // process the last token is also kept in memory while it has MinValidity
-// left.
+// left, so there is no need to wrap a Source in oauth2.ReuseTokenSource
+// (which would hand a token out until seconds before it expires).
 type Source struct {
 	cfg       Config
 	cloud     Cloud

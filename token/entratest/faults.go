@@ -22,6 +22,9 @@ type Fault struct {
 	Delay time.Duration
 	// Drop closes the connection without an answer.
 	Drop bool
+	// Body, if not nil, is sent as the raw answer (with Status, default
+	// 200), for malformed answers.
+	Body []byte
 	// Times is how many requests the fault applies to (0 means 1, a
 	// negative number means every request until ClearFaults).
 	Times int
@@ -101,6 +104,16 @@ func (a *Authority) applyFault(w http.ResponseWriter, r *http.Request, f *Fault)
 		}
 		// HTTP/2 cannot be hijacked: abort the stream instead.
 		panic(http.ErrAbortHandler)
+	}
+	if f.Body != nil {
+		status := f.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		writeBody(w, f.Body)
+		return true
 	}
 	if f.Status == 0 {
 		return false
