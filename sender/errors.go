@@ -165,10 +165,14 @@ func isNetworkish(err error) bool {
 	return false
 }
 
+// minSecret is the shortest string treated as a secret: real tokens are
+// long JWTs, and replacing a one-letter test token would mangle every text.
+const minSecret = 8
+
 // redact removes every secret from s.
 func redact(s string, secrets []string) string {
 	for _, sec := range secrets {
-		if sec != "" {
+		if len(sec) >= minSecret {
 			s = strings.ReplaceAll(s, sec, "[redacted]")
 		}
 	}

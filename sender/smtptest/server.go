@@ -79,6 +79,10 @@ type Options struct {
 	// Now is the server's clock for the rate limit (nil: time.Now).
 	Now func() time.Time
 
+	// NoStartTLS makes the server neither offer nor accept STARTTLS, like a
+	// proxy that strips it; clients must then refuse to authenticate.
+	NoStartTLS bool
+
 	// DiscardData records messages without their bytes (only Size), for
 	// benchmarks that must not hold large messages in memory.
 	DiscardData bool
@@ -183,6 +187,14 @@ func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
 // CA is the certificate authority clients must trust.
 func (s *Server) CA() *testca.CA { return s.ca }
+
+// ClientTLSConfig is a client configuration that trusts the server's CA
+// and verifies its certificate for Host (TLS 1.2 or later).
+func (s *Server) ClientTLSConfig() *tls.Config {
+	cfg := s.ca.ClientTLSConfig()
+	cfg.ServerName = s.Host()
+	return cfg
+}
 
 // AddFault injects one more fault.
 func (s *Server) AddFault(f Fault) {

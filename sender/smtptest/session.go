@@ -159,7 +159,7 @@ func (ss *session) ehlo(verb, arg string) bool {
 		return false
 	}
 	lines := []string{greet, fmt.Sprintf("SIZE %d", ss.srv.opts.MaxSize), "PIPELINING", "DSN", "ENHANCEDSTATUSCODES"}
-	if !ss.tls {
+	if !ss.tls && !ss.srv.opts.NoStartTLS {
 		lines = append(lines, "STARTTLS")
 	} else {
 		lines = append(lines, "AUTH LOGIN XOAUTH2")
@@ -182,6 +182,10 @@ func (ss *session) startTLS() bool {
 	if handled, over := ss.fault(ss.srv.hit(StageStartTLS)); over {
 		return true
 	} else if handled {
+		return false
+	}
+	if ss.srv.opts.NoStartTLS {
+		ss.send("500 5.3.3 Unrecognized command")
 		return false
 	}
 	if ss.tls {
