@@ -1,0 +1,300 @@
+// Package sandbox runs a fake Microsoft Entra ID (token/entratest) and a fake
+// Office 365 submission server (sender/smtptest) on loopback, sharing one
+// throwaway CA, and writes an m365send configuration that points at them:
+// the CA file, a secret file and a config file with two profiles, one
+// app-only ("sandbox", client credentials with a secret) and one delegated
+// ("sandbox-user", device code, approved automatically by the fake).
+//
+// It is what `m365send sandbox` starts, so that a newcomer can watch the
+// real code path (MSAL over HTTPS, go-mail over STARTTLS and XOAUTH2) work
+// without a tenant. It holds no client logic itself: the command sends
+// through the profiles like any other. It is not a mail server: nothing is
+// relayed, and it must never face a real network.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/m365send/m365send/internal/testca"
+	"github.com/m365send/m365send/sender/smtptest"
+	"github.com/m365send/m365send/token/entratest"
+)
+
+// Names and identities the sandbox sets up.
+const (
+	// AppProfile is the app-only profile (client credentials, secret).
+	AppProfile = "sandbox"
+	// UserProfile is the delegated profile (device code).
+	UserProfile = "sandbox-user"
+	// AppMailbox is the mailbox the app may send as.
+	AppMailbox = "alerts@contoso.com"
+	// UserUPN is the person every device code is approved for.
+	UserUPN = "adele@contoso.com"
+	// AppClientID is the confidential client's application ID.
+	AppClientID = "5b1e7d04-4d52-4c4e-9d0e-5a4d0b7c1a01"
+	// PublicClientID is the public client's application ID.
+	PublicClientID = "9c2f8a13-6e1b-4f0a-8c3d-2b7e6f5a4d02"
+
+	// ConfigFileName, CAFileName and SecretFileName are the files written
+	// in Options.Dir; CacheDirName is the token cache folder there.
+	ConfigFileName = "config.toml"
+	CAFileName     = "ca.pem"
+	SecretFileName = "sandbox.secret"
+	CacheDirName   = "cache"
+)
+
+// Options configures Start.
+type Options struct {
+	// Dir receives the config, CA, secret and token cache. It is created
+	// (mode 0700) if missing; "" is an error, so that nothing is written
+	// anywhere by surprise.
+	Dir string
+	// Logger receives the fakes' diagnostics (nil: discard). Never secrets
+	// or tokens.
+	Logger *slog.Logger
+}
+
+// Sandbox is a running fake Entra ID and Office 365 with the files that
+// point m365send at them.
+type Sandbox struct {
+	// Dir holds the files below.
+	Dir string
+	// ConfigFile is the config file with AppProfile and UserProfile.
+	ConfigFile string
+	// CAFile is the throwaway CA's certificate (PEM), the profiles' ca_file.
+	CAFile string
+	// SecretFile holds the app's client secret (mode 0600).
+	SecretFile string
+	// CacheDir is the profiles' token cache folder.
+	CacheDir string
+
+	// Authority is the fake Entra ID.
+	Authority *entratest.Authority
+	// SMTP is the fake Office 365 submission server.
+	SMTP *smtptest.Server
+}
+
+// Start starts both fakes on 127.0.0.1 and writes the files. Close stops
+// them; the files stay for the caller to remove with Dir.
+func Start(ctx context.Context, opts Options) (*Sandbox, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("sandbox: Options.Dir is empty")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	// The config and secret must not be readable by others, nor the folder
+	// holding them listable.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	ca, err := testca.New()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	secret, err := newSecret()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+
+	auth, err := entratest.New(entratest.Options{CA: ca, AutoApprove: UserUPN, Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: start fake Entra ID: %w", err)
+	}
+	if err := auth.AddApp(entratest.App{ClientID: AppClientID, Secret: secret, Mailboxes: []string{AppMailbox}}); err != nil {
+		auth.Close()
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	auth.AddPublicClient(PublicClientID)
+	auth.AddUser(entratest.User{UPN: UserUPN})
+
+	srv, err := smtptest.New(smtptest.Options{CA: ca, Verify: auth.Verify})
+	if err != nil {
+		auth.Close()
+		return nil, fmt.Errorf("sandbox: start fake Office 365: %w", err)
+	}
+
+	s := &Sandbox{
+		Dir:        dir,
+		ConfigFile: filepath.Join(dir, ConfigFileName),
+		CAFile:     filepath.Join(dir, CAFileName),
+		SecretFile: filepath.Join(dir, SecretFileName),
+		CacheDir:   filepath.Join(dir, CacheDirName),
+		Authority:  auth,
+		SMTP:       srv,
+	}
+	if err := s.writeFiles(ca, secret); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops both fakes.
+func (s *Sandbox) Close() error {
+	s.Authority.Close()
+	return s.SMTP.Close()
+}
+
+// newSecret makes a random client secret shaped like Entra ID's.
+func newSecret() (string, error) {
+	b := make([]byte, 30)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("client secret: %w", err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString(b)
+	return enc[:3] + "8Q~" + enc[3:], nil
+}
+
+func (s *Sandbox) writeFiles(ca *testca.CA, secret string) error {
+	if err := ca.WriteCertFile(s.CAFile); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	if err := os.MkdirAll(s.CacheDir, 0o700); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	if err := writePrivate(s.SecretFile, []byte(secret)); err != nil {
+		return err
+	}
+	return writePrivate(s.ConfigFile, []byte(s.configText()))
+}
+
+// writePrivate writes a 0600 file, tightening an existing one first.
+func writePrivate(path string, data []byte) error {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
+}
+
+// configText is the config file: both profiles, trusting the throwaway CA
+// through ca_file (not the system store). The secret is referenced by file.
+func (s *Sandbox) configText() string {
+	host, port := s.SMTP.Host(), s.SMTP.Port()
+	q := strconv.Quote
+	common := func(b *strings.Builder) {
+		fmt.Fprintf(b, "tenant = %s\n", q(s.Authority.TenantDomain()))
+		fmt.Fprintf(b, "authority_host = %s\n", q(s.Authority.URL()))
+		fmt.Fprintf(b, "smtp_host = %s\n", q(host))
+		fmt.Fprintf(b, "smtp_port = %d\n", port)
+		fmt.Fprintf(b, "ca_file = %s\n", q(s.CAFile))
+		fmt.Fprintf(b, "cache_dir = %s\n", q(s.CacheDir))
+	}
+	var b strings.Builder
+	b.WriteString("# Written by `m365send sandbox`: a fake Entra ID and a fake Office 365 on\n")
+	b.WriteString("# loopback, trusted through ca_file. Valid while that sandbox runs.\n")
+	fmt.Fprintf(&b, "default_profile = %s\n\n", q(AppProfile))
+
+	fmt.Fprintf(&b, "# App-only: client credentials with a secret, sending as %s.\n", AppMailbox)
+	fmt.Fprintf(&b, "[profiles.%s]\n", AppProfile)
+	fmt.Fprintf(&b, "flow = %s\n", q("client_credentials"))
+	fmt.Fprintf(&b, "client_id = %s\n", q(AppClientID))
+	fmt.Fprintf(&b, "client_secret_file = %s\n", q(s.SecretFile))
+	fmt.Fprintf(&b, "mailbox = %s\n", q(AppMailbox))
+	fmt.Fprintf(&b, "from_name = %s\n", q("Sandbox Alerts"))
+	common(&b)
+
+	fmt.Fprintf(&b, "\n# Delegated: device code; the sandbox approves every sign-in as %s.\n", UserUPN)
+	fmt.Fprintf(&b, "[profiles.%s]\n", UserProfile)
+	fmt.Fprintf(&b, "flow = %s\n", q("device_code"))
+	fmt.Fprintf(&b, "client_id = %s\n", q(PublicClientID))
+	fmt.Fprintf(&b, "mailbox = %s\n", q(UserUPN))
+	common(&b)
+	return b.String()
+}
+
+// Env returns base without the AZURE_* and M365SEND_* variables, which
+// override a profile's file values (config's environment overlay): a
+// sandbox run hides them, so that a shell set up for a real tenant cannot
+// redirect the sandbox profiles.
+func Env(base func(string) string) func(string) string {
+	return func(k string) string {
+		if base == nil || strings.HasPrefix(k, "AZURE_") || strings.HasPrefix(k, "M365SEND_") {
+			return ""
+		}
+		return base(k)
+	}
+}
+
+// WriteInstructions tells a person how to use the running sandbox; prog is
+// the command name to show (such as "m365send").
+func (s *Sandbox) WriteInstructions(w io.Writer, prog string) error {
+	cfg := shellQuote(s.ConfigFile)
+	_, err := fmt.Fprintf(w, `Fake Entra ID:   %s (tenant %s)
+Fake Office 365: %s (STARTTLS, AUTH XOAUTH2), trusting only %s
+Config file:     %s (profiles %q and %q)
+
+Send as the app (client credentials; the app may send as %s):
+  %s --config %s send --profile %s --to someone@example.com --subject hello --body 'first message'
+
+Sign in as a person (device code; the sandbox approves it as %s), then send:
+  %s --config %s login --profile %s
+  %s --config %s send --profile %s --to someone@example.com --subject hello --body 'from adele'
+
+Run "%s --config %s doctor --profile %s" to see every check pass.
+Nothing leaves this machine: the fake server records messages and relays none.
+`,
+		s.Authority.URL(), s.Authority.TenantDomain(),
+		s.SMTP.Addr(), s.CAFile,
+		s.ConfigFile, AppProfile, UserProfile,
+		AppMailbox,
+		prog, cfg, AppProfile,
+		UserUPN,
+		prog, cfg, UserProfile,
+		prog, cfg, UserProfile,
+		prog, cfg, AppProfile)
+	return err
+}
+
+// WriteMessage prints what the fake server received for one message: the
+// envelope, the authenticated user and the header section.
+func WriteMessage(w io.Writer, m smtptest.Message) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "--- message %d received by the fake Office 365 (connection %d)\n", m.Seq, m.Conn)
+	fmt.Fprintf(&b, "AUTH XOAUTH2 user: %s\n", m.User)
+	fmt.Fprintf(&b, "MAIL FROM:         <%s>\n", m.From)
+	for _, rcpt := range m.To {
+		fmt.Fprintf(&b, "RCPT TO:           <%s>\n", rcpt)
+	}
+	fmt.Fprintf(&b, "size:              %d bytes\n", m.Size)
+	head := string(m.Data)
+	if i := strings.Index(head, "\r\n\r\n"); i >= 0 {
+		head = head[:i]
+	}
+	if head != "" {
+		b.WriteString("headers:\n")
+		for _, line := range strings.Split(head, "\r\n") {
+			b.WriteString("  " + line + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@=+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
