@@ -254,3 +254,19 @@ func BenchmarkTokenCacheHit(b *testing.B) {
 		})
 	}
 }
+
+func TestUnreadableCacheIsSetAside(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	// A folder where the cache file should be cannot be read as a file.
+	if err := os.MkdirAll(cfg.CacheFile, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mustNew(t, cfg).TokenContext(context.Background()); err != nil {
+		t.Fatalf("unreadable cache broke the flow: %v", err)
+	}
+	if aside, _ := filepath.Glob(cfg.CacheFile + ".corrupt-*"); len(aside) != 1 {
+		t.Fatalf("unreadable cache not moved aside: %v", aside)
+	}
+	assertCacheParses(t, cfg.CacheFile, 1)
+}

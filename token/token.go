@@ -233,7 +233,9 @@ func (s *Source) Refresh(ctx context.Context) (*oauth2.Token, error) {
 }
 
 // Login runs the device-code flow, showing the code through
-// Config.DeviceCodePrompt, and caches the account and refresh token.
+// Config.DeviceCodePrompt, and caches the account and refresh token. It
+// holds the profile's cache lock until the sign-in ends, so another process
+// asking for a token meanwhile waits for (and then uses) this sign-in.
 func (s *Source) Login(ctx context.Context) (*oauth2.Token, error) {
 	if s.cfg.Flow != FlowDeviceCode {
 		return nil, fmt.Errorf("token: login is for device_code profiles; %s profiles need no sign-in", s.cfg.Flow)
