@@ -241,7 +241,8 @@ func Env(base func(string) string) func(string) string {
 func (s *Sandbox) WriteInstructions(w io.Writer, prog string) error {
 	cfg := shellQuote(s.ConfigFile)
 	_, err := fmt.Fprintf(w, `Fake Entra ID:   %s (tenant %s)
-Fake Office 365: %s (STARTTLS, AUTH XOAUTH2), trusting only %s
+Fake Office 365: %s (STARTTLS, AUTH XOAUTH2)
+Throwaway CA:    %s (the profiles trust it through ca_file)
 Config file:     %s (profiles %q and %q)
 
 Send as the app (client credentials; the app may send as %s):
@@ -252,7 +253,9 @@ Sign in as a person (device code; the sandbox approves it as %s), then send:
   %s --config %s send --profile %s --to someone@example.com --subject hello --body 'from adele'
 
 Run "%s --config %s doctor --profile %s" to see every check pass.
-Nothing leaves this machine: the fake server records messages and relays none.
+AZURE_* and M365SEND_* variables override profile values: unset them in the
+shell you send from. Nothing leaves this machine: the fake server records
+messages and relays none.
 `,
 		s.Authority.URL(), s.Authority.TenantDomain(),
 		s.SMTP.Addr(), s.CAFile,
