@@ -214,7 +214,7 @@ func (c *conn) submit(p *prepared) error {
 	for _, r := range p.rcpts {
 		if err := c.c.Rcpt("<" + r + ">"); err != nil {
 			c.afterFailure(err, true)
-			return withStage(StageRcpt, fmt.Errorf("RCPT TO:<%s>: %w", r, err))
+			return &stageErr{stage: StageRcpt, rcpt: r, err: err}
 		}
 	}
 	w, err := c.c.Data()
@@ -263,6 +263,7 @@ func (c *conn) afterFailure(err error, reset bool) {
 // stageErr carries the stage of a submission error until classify.
 type stageErr struct {
 	stage Stage
+	rcpt  string
 	err   error
 }
 

@@ -38,6 +38,7 @@ type Error struct {
 	// Server is "host:port" of the submission server.
 	Server       string
 	Stage        Stage
+	Recipient    string // the refused address, for StageRcpt
 	Code         int    // SMTP reply code, or 0 for network failures
 	EnhancedCode string // such as 5.7.3
 	Text         string // the server's text (tokens never appear here)
@@ -47,7 +48,8 @@ type Error struct {
 }
 
 // Error returns one line: "host:port: stage: 535 5.7.3 text" for a server
-// reply, "host:port: stage: cause" otherwise. The hint is not included.
+// reply ("host:port: rcpt <addr>: ..." for a refused recipient),
+// "host:port: stage: cause" otherwise. The hint is not included.
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Server != "" {
@@ -56,6 +58,9 @@ func (e *Error) Error() string {
 	}
 	if e.Stage != "" {
 		b.WriteString(string(e.Stage))
+		if e.Recipient != "" {
+			b.WriteString(" <" + e.Recipient + ">")
+		}
 		b.WriteString(": ")
 	}
 	switch {

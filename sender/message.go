@@ -162,7 +162,9 @@ func firstLine(s string) string {
 // WriteTo writes the message exactly as it would be sent (for --dry-run):
 // CRLF line endings, without SMTP dot-stuffing. Attachments are streamed.
 // Each call composes anew, so Date, Message-ID and MIME boundaries differ
-// from those of a later Send.
+// from those of a later Send. WriteTo does not know the Sender's mailbox:
+// with From "" the From header is left out, so set From for a faithful
+// dry run.
 func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	if err := m.Validate(); err != nil {
 		return 0, err

@@ -373,3 +373,31 @@ func TestRedactLine(t *testing.T) {
 		t.Errorf("secret kept: %q", got)
 	}
 }
+
+func TestSendResendsWhenDroppedAfterFinalDot(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 2, Drop: true}}})
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	if res, err := s.Send(testCtx(t), batch(4)...); err != nil {
+		t.Fatal(err, res)
+	}
+	exactlyOnce(t, srv, 4)
+	if n := srv.Count(smtptest.StageGreeting); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+func TestRefusedRecipientIsNamed(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageRcpt, N: 2, Reply: "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"}}})
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	_, err := s.Send(testCtx(t), &Message{To: []string{"a@example.com", "nobody@example.com"}, Text: "x"})
+	var e *Error
+	if !errors.As(err, &e) || e.Stage != StageRcpt || e.Recipient != "nobody@example.com" || e.EnhancedCode != "5.1.10" {
+		t.Fatalf("err = %#v", err)
+	}
+	if want := srv.Addr() + ": rcpt <nobody@example.com>: 550 5.1.10 RESOLVER.ADR.RecipientNotFound"; !strings.HasPrefix(e.Error(), want) {
+		t.Errorf("Error() = %q, want prefix %q", e.Error(), want)
+	}
+	if len(srv.Messages()) != 0 {
+		t.Error("message sent despite a refused recipient")
+	}
+}

@@ -240,7 +240,7 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 			s.logger.Warn("message not accepted", "message_id", p.messageID, "error", e)
 			continue
 		}
-		s.logger.Info("message accepted", "message_id", p.messageID, "recipients", len(p.rcpts))
+		s.logger.Debug("message accepted", "message_id", p.messageID, "recipients", len(p.rcpts))
 	}
 }
 
@@ -294,12 +294,14 @@ func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared) *Error {
 		c.close()
 		*cp = nil
 	}
-	stage := StageData
+	stage, rcpt := StageData, ""
 	var st *stageErr
 	if errors.As(err, &st) {
-		stage, err = st.stage, st.err
+		stage, rcpt, err = st.stage, st.rcpt, st.err
 	}
-	return classify(s.server, stage, s.ctxErr(ctx, err))
+	e := classify(s.server, stage, s.ctxErr(ctx, err))
+	e.Recipient = rcpt
+	return e
 }
 
 func (s *Sender) newTrace() *traceLogger {
