@@ -66,6 +66,10 @@ func TestSandboxDemoSendsWithBothFlowsAndExits0(t *testing.T) {
 	if strings.Contains(got+errb.String(), string(secret)) {
 		t.Error("the client secret appears in the output")
 	}
+	// Nor does any token (JWTs start with a base64url '{"').
+	if strings.Contains(got+errb.String(), "eyJ") {
+		t.Error("a token appears in the output")
+	}
 	// Without --dir the temporary folder is removed.
 	out.Reset()
 	if code := run(t.Context(), []string{"m365send", "sandbox", "--demo"}, IO{In: strings.NewReader(""), Out: &out, Err: &errb, Env: getenv}); code != 0 {
