@@ -204,7 +204,10 @@ func (d *doctor) claims(s *session, tok *oauth2.Token) int {
 		return -1
 	}
 	resource := s.Cloud.Resource
-	audOK := c.Audience == resource || c.Audience == resource+"/" || strings.EqualFold(c.Audience, exchangeAppID)
+	aud := strings.TrimRight(c.Audience, "/")
+	audOK := strings.EqualFold(aud, resource) || strings.EqualFold(aud, exchangeAppID) ||
+		// Entra ID also knows global Exchange Online as outlook.office.com.
+		s.Cloud.Name == "global" && strings.EqualFold(aud, "https://outlook.office.com")
 	if !audOK {
 		d.fail("claims", exitConfig, fmt.Sprintf("the token's audience is %q, not Exchange Online (%s)", c.Audience, resource),
 			fmt.Sprintf("the token must be for %s (scope %s); check cloud = %q and that the app was registered in that cloud", resource, s.Tokens.Scopes(), s.Profile.Cloud))

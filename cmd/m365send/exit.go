@@ -119,7 +119,7 @@ func exitCodeFor(err error) int {
 		return exitUsage
 	}
 	var sme *sendmail.MessageError
-	if errors.As(err, &sme) {
+	if errors.As(err, &sme) || errors.Is(err, sender.ErrInvalidMessage) {
 		return exitDataErr
 	}
 	var ce *config.Error
@@ -226,7 +226,12 @@ func hintFor(err error) string {
 			}
 		}
 	}
-	if errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, token.ErrLoginRequired):
+		return "sign in once with `m365send login` (with the same --profile)"
+	case errors.Is(err, sender.ErrInvalidMessage):
+		return "nothing was sent; correct the message or address"
+	case errors.Is(err, context.Canceled):
 		return "interrupted; nothing more was sent"
 	}
 	return ""

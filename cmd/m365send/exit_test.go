@@ -26,6 +26,7 @@ func TestExitCodeFor(t *testing.T) {
 		{"sendmail bad message", &sendmail.MessageError{Msg: "no recipients"}, 65},
 		{"command's own data error", &exitError{Code: exitDataErr, Msg: "x"}, 65},
 		{"config", &config.Error{Msg: "bad"}, 78},
+		{"sender's invalid message", fmt.Errorf("%w: no recipient", sender.ErrInvalidMessage), 65},
 		{"wrapped config", fmt.Errorf("load: %w", &config.Error{Msg: "bad"}), 78},
 		{"login required", token.ErrLoginRequired, 77},
 		{"login required wrapped in a token error", &token.Error{Err: token.ErrLoginRequired}, 77},

@@ -137,3 +137,49 @@ func TestSendMissingAttachmentExits65(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestSendDryRun(t *testing.T) {
+	env := map[string]string{
+		"HOME":               t.TempDir(),
+		"AZURE_TENANT_ID":    "contoso.onmicrosoft.com",
+		"AZURE_CLIENT_ID":    "5b7d0c4e-2f1a-4e8b-9c3d-6a1e2f3b4c5d",
+		"M365SEND_MAILBOX":   "alerts@contoso.com",
+		"M365SEND_FROM_NAME": "Contoso Alerts",
+		// No secret and unreachable endpoints: a dry run needs no token.
+		"M365SEND_FLOW":           "device_code",
+		"M365SEND_AUTHORITY_HOST": "127.0.0.1:1",
+	}
+	code, out, stderr := runInProcess(t, env, "Disk /var is 91% full.\n", "send", "--dry-run", "--to", "ops@contoso.com",
+		"--bcc", "audit@contoso.com", "-s", "disk", "--header", "X-Priority: 1", "--reply-to", "noc@contoso.com")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"From: \"Contoso Alerts\" <alerts@contoso.com>", "To: <ops@contoso.com>", "Subject: disk", "X-Priority: 1",
+		"Reply-To: <noc@contoso.com>", "Disk /var is 91% full.", "\r\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "audit@contoso.com") {
+		t.Errorf("Bcc shows in the message:\n%s", out)
+	}
+
+	raw := "From: Ops <ops@contoso.com>\nTo: bob@contoso.com\nBcc: secret-watcher@contoso.com\nSubject: raw\n\nraw body\n"
+	code, out, stderr = runInProcess(t, env, raw, "send", "--dry-run", "--raw", "-")
+	if code != 0 {
+		t.Fatalf("--raw exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"From: Ops <ops@contoso.com>\r\n", "Subject: raw\r\n", "Message-ID: <", "Date: ", "raw body\r\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("raw dry run lacks %q:\n%q", want, out)
+		}
+	}
+	if strings.Contains(out, "secret-watcher") {
+		t.Errorf("Bcc header kept:\n%s", out)
+	}
+
+	code, _, stderr = runInProcess(t, env, "no headers at all", "send", "--dry-run", "--raw", "-")
+	if code != exitDataErr {
+		t.Errorf("raw message without recipients: exit %d, %s", code, stderr)
+	}
+}

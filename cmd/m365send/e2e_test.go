@@ -1,0 +1,605 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/m365send/m365send/internal/testca"
+	"github.com/m365send/m365send/sender/smtptest"
+	"github.com/m365send/m365send/token/entratest"
+)
+
+// The end-to-end tests run the real m365send binary, built once by
+// TestMain, as separate processes with a temporary HOME and XDG folders and
+// only the environment each test gives, against entratest (fake Entra ID)
+// and smtptest (fake Office 365) started here on loopback. Both fakes share
+// one throwaway CA, which the profiles trust through ca_file.
+
+// e2eBinary is the path of the binary TestMain built ("" if the build
+// failed, in which case the end-to-end tests fail).
+var e2eBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "m365send-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin := filepath.Join(dir, "m365send")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+	} else {
+		e2eBinary = bin
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	e2eAppID    = "5b7d0c4e-2f1a-4e8b-9c3d-6a1e2f3b4c5d"
+	e2ePublicID = "8e2f4a6b-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
+	e2eSecret   = "e2e-Secret~7Qk.c9ZpX_not-real"
+	e2eMailbox  = "alerts@contoso.com"
+	e2eUser     = "adele@contoso.com"
+)
+
+// e2eWorld is a fake Entra ID and Office 365 sharing one CA, a temporary
+// HOME, and what the runs printed (to check no secret leaked).
+type e2eWorld struct {
+	t      *testing.T
+	ca     *testca.CA
+	auth   *entratest.Authority
+	smtp   *smtptest.Server
+	dir    string
+	home   string
+	caFile string
+
+	mu      sync.Mutex
+	secrets []string // must never appear in any output
+	tokens  []string // access tokens seen by the SMTP server or printed by `token`
+	outputs []string // every stdout and stderr, except `token`'s stdout
+}
+
+type worldOptions struct {
+	auth entratest.Options
+	smtp smtptest.Options
+	// app is registered in entratest (default: e2eAppID with e2eSecret).
+	app *entratest.App
+}
+
+func newWorld(t *testing.T, opts worldOptions) *e2eWorld {
+	t.Helper()
+	if e2eBinary == "" {
+		t.Fatal("the m365send binary did not build (see TestMain's output)")
+	}
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &e2eWorld{t: t, ca: ca, dir: t.TempDir(), secrets: []string{e2eSecret}}
+	opts.auth.CA = ca
+	w.auth, err = entratest.New(opts.auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.auth.Close)
+	app := entratest.App{ClientID: e2eAppID, Secret: e2eSecret}
+	if opts.app != nil {
+		app = *opts.app
+	}
+	if err := w.auth.AddApp(app); err != nil {
+		t.Fatal(err)
+	}
+	w.auth.AddPublicClient(e2ePublicID)
+	w.auth.AddUser(entratest.User{UPN: e2eUser})
+
+	opts.smtp.CA = ca
+	opts.smtp.Verify = func(tok, user string) error {
+		w.mu.Lock()
+		w.tokens = append(w.tokens, tok)
+		w.mu.Unlock()
+		return w.auth.Verify(tok, user)
+	}
+	w.smtp = smtptest.Start(t, opts.smtp)
+
+	w.home = filepath.Join(w.dir, "home")
+	if err := os.MkdirAll(w.home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w.caFile = filepath.Join(w.dir, "ca.pem")
+	if err := ca.WriteCertFile(w.caFile); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.checkNoLeaks)
+	return w
+}
+
+// checkNoLeaks fails the test if any output holds a secret or a token.
+func (w *e2eWorld) checkNoLeaks() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	needles := append(append([]string{}, w.secrets...), w.tokens...)
+	for _, out := range w.outputs {
+		for _, n := range needles {
+			if n != "" && strings.Contains(out, n) {
+				w.t.Errorf("a secret or token (%.12s…) appears in the output:\n%s", n, out)
+			}
+		}
+	}
+}
+
+// endpoints are the profile keys that point at the fakes.
+func (w *e2eWorld) endpoints() string {
+	return fmt.Sprintf("authority_host = %q\nsmtp_host = %q\nsmtp_port = %d\nca_file = %q\n",
+		w.auth.URL(), w.smtp.Host(), w.smtp.Port(), w.caFile)
+}
+
+// appProfile is a client-credentials profile with the given credential
+// line, in the world's tenant, pointing at the fakes.
+func (w *e2eWorld) appProfile(name, credential string) string {
+	return fmt.Sprintf("[profiles.%s]\nflow = \"client_credentials\"\ntenant = %q\nclient_id = %q\n%s\nmailbox = %q\nfrom_name = \"Contoso Alerts\"\n%s\n",
+		name, w.auth.TenantID(), e2eAppID, credential, e2eMailbox, w.endpoints())
+}
+
+// writeConfig writes the default config file ($XDG_CONFIG_HOME/m365send/config.toml).
+func (w *e2eWorld) writeConfig(content string) string {
+	w.t.Helper()
+	path := filepath.Join(w.home, ".config", "m365send", "config.toml")
+	w.writeFile(path, content, 0o600)
+	return path
+}
+
+func (w *e2eWorld) writeFile(path, content string, mode os.FileMode) {
+	w.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// runResult is what one run of the binary did.
+type runResult struct {
+	code   int
+	stdout string
+	stderr string
+}
+
+func (r runResult) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout:\n%s--- stderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// runOpts adjusts one run.
+type runOpts struct {
+	env    map[string]string
+	stdin  string
+	stdout *os.File // instead of a pipe
+}
+
+// run runs the binary with args in the world's HOME and XDG folders, with
+// no environment but PATH, those and opts.env.
+func (w *e2eWorld) run(opts runOpts, args ...string) runResult {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, e2eBinary, args...)
+	env := map[string]string{
+		"PATH":            os.Getenv("PATH"),
+		"HOME":            w.home,
+		"XDG_CONFIG_HOME": filepath.Join(w.home, ".config"),
+		"XDG_CACHE_HOME":  filepath.Join(w.home, ".cache"),
+		"LANG":            "C",
+	}
+	for k, v := range opts.env {
+		env[k] = v
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		cmd.Env = append(cmd.Env, k+"="+env[k])
+	}
+	cmd.Dir = w.dir
+	cmd.Stdin = strings.NewReader(opts.stdin)
+	var stdout, stderr bytes.Buffer
+	if opts.stdout != nil {
+		cmd.Stdout = opts.stdout
+	} else {
+		cmd.Stdout = &stdout
+	}
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	res := runResult{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		res.code = exit.ExitCode()
+	default:
+		w.t.Fatalf("run m365send %q: %v", args, err)
+	}
+	w.mu.Lock()
+	if len(args) > 0 && args[0] == "token" {
+		if tok := strings.TrimSpace(res.stdout); tok != "" {
+			w.tokens = append(w.tokens, tok)
+		}
+	} else {
+		w.outputs = append(w.outputs, res.stdout)
+	}
+	w.outputs = append(w.outputs, res.stderr)
+	w.mu.Unlock()
+	return res
+}
+
+// received waits for the server's nth accepted message (1-based).
+func (w *e2eWorld) received(n int) smtptest.Message {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	msgs, err := w.smtp.WaitMessages(ctx, n)
+	if err != nil {
+		w.t.Fatalf("server accepted %d messages, want %d: %v", len(msgs), n, err)
+	}
+	return msgs[n-1]
+}
+
+func wantExit(t *testing.T, r runResult, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d\n%s", r.code, code, r)
+	}
+}
+
+func TestE2ESendWithSecret(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.writeConfig("default_profile = \"alerts\"\n" + w.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`))
+	env := map[string]string{"ALERTS_SECRET": e2eSecret}
+
+	r := w.run(runOpts{env: env, stdin: "The backup finished.\n"}, "send", "--to", "ops@contoso.com", "--subject", "backup done")
+	wantExit(t, r, 0)
+	if r.stdout != "" || r.stderr != "" {
+		t.Errorf("a successful send printed something:\n%s", r)
+	}
+	m := w.received(1)
+	if m.User != e2eMailbox || m.From != e2eMailbox || strings.Join(m.To, ",") != "ops@contoso.com" {
+		t.Errorf("server got user %q from %q to %q", m.User, m.From, m.To)
+	}
+	data := string(m.Data)
+	for _, want := range []string{"Subject: backup done", "The backup finished.", `From: "Contoso Alerts" <alerts@contoso.com>`} {
+		if !strings.Contains(data, want) {
+			t.Errorf("message lacks %q:\n%s", want, data)
+		}
+	}
+
+	// --json, a second message through the cached token.
+	r = w.run(runOpts{env: env}, "send", "--json", "--body", "second", "--subject", "two", "bob@contoso.com", "--cc", "carol@contoso.com")
+	wantExit(t, r, 0)
+	var res struct {
+		Status     string   `json:"status"`
+		MessageID  string   `json:"message_id"`
+		From       string   `json:"from"`
+		Recipients []string `json:"recipients"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("--json printed %q: %v", r.stdout, err)
+	}
+	m = w.received(2)
+	if res.Status != "sent" || res.From != e2eMailbox || res.MessageID == "" || !strings.Contains(string(m.Data), res.MessageID) ||
+		strings.Join(res.Recipients, ",") != "bob@contoso.com,carol@contoso.com" {
+		t.Errorf("--json runResult %+v; server got %q", res, m.Data)
+	}
+	if n := w.auth.Requests(entratest.EndpointToken, entratest.GrantClientCredentials); n != 1 {
+		t.Errorf("%d client-credentials token requests for two sends, want 1 (the cache serves the second)", n)
+	}
+}
+
+func TestE2ESendWithCertificate(t *testing.T) {
+	certPEM, keyPEM, err := entratest.NewCertificate("m365send e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, worldOptions{app: &entratest.App{ClientID: e2eAppID, CertificatePEM: certPEM}})
+	w.secrets = append(w.secrets, keyLine(keyPEM))
+	certFile := filepath.Join(w.dir, "app.pem")
+	w.writeFile(certFile, string(certPEM)+string(keyPEM), 0o600)
+	w.writeConfig(w.appProfile("cert", fmt.Sprintf("certificate_file = %q", certFile)))
+
+	r := w.run(runOpts{}, "send", "--profile", "cert", "--to", "ops@contoso.com", "-s", "cert", "--body", "signed in with a certificate", "-v")
+	wantExit(t, r, 0)
+	if m := w.received(1); m.User != e2eMailbox || !strings.Contains(string(m.Data), "signed in with a certificate") {
+		t.Errorf("server got %+v", m)
+	}
+	if !strings.Contains(r.stderr, "235") || !strings.Contains(r.stderr, "redacted") {
+		t.Errorf("-v trace lacks the AUTH exchange:\n%s", r.stderr)
+	}
+
+	// The key file must be private.
+	if err := os.Chmod(certFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = w.run(runOpts{}, "send", "--profile", "cert", "--to", "ops@contoso.com", "--body", "x")
+	wantExit(t, r, exitConfig)
+	if !strings.Contains(r.stderr, "hint: chmod 600 "+certFile) {
+		t.Errorf("no chmod fix:\n%s", r)
+	}
+}
+
+// keyLine is a line from the middle of a PEM private key, to look for in
+// outputs.
+func keyLine(keyPEM []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(keyPEM)), "\n")
+	return lines[len(lines)/2]
+}
+
+func TestE2ESendEnvOnlyWithoutFile(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	env := map[string]string{
+		"AZURE_TENANT_ID":         w.auth.TenantID(),
+		"AZURE_CLIENT_ID":         e2eAppID,
+		"AZURE_CLIENT_SECRET":     e2eSecret,
+		"M365SEND_MAILBOX":        e2eMailbox,
+		"M365SEND_AUTHORITY_HOST": w.auth.URL(),
+		"M365SEND_SMTP_HOST":      w.smtp.Host(),
+		"M365SEND_SMTP_PORT":      fmt.Sprint(w.smtp.Port()),
+		"M365SEND_CA_FILE":        w.caFile,
+	}
+	r := w.run(runOpts{env: env, stdin: "from a container\n"}, "send", "--to", "ops@contoso.com", "-s", "env only")
+	wantExit(t, r, 0)
+	if _, err := os.Stat(filepath.Join(w.home, ".config", "m365send")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a config folder exists: %v", err)
+	}
+	if m := w.received(1); m.User != e2eMailbox || !strings.Contains(string(m.Data), "from a container") {
+		t.Errorf("server got %+v", m)
+	}
+	// The token went to the default cache, $XDG_CACHE_HOME/m365send/default.json.
+	fi, err := os.Stat(filepath.Join(w.home, ".cache", "m365send", "default.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("cache file: %v, %v", fi, err)
+	}
+}
+
+func TestE2ELoginThenThreeSends(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	var codes []string
+	var mu sync.Mutex
+	w.auth.OnDeviceCode(func(userCode string) {
+		mu.Lock()
+		codes = append(codes, userCode)
+		mu.Unlock()
+		if err := w.auth.ApproveDeviceCode(userCode, e2eUser); err != nil {
+			t.Error(err)
+		}
+	})
+	// No mailbox: a person sends as themselves.
+	w.writeConfig(fmt.Sprintf("default_profile = \"me\"\n[profiles.me]\nflow = \"device_code\"\ntenant = %q\nclient_id = %q\n%s",
+		w.auth.TenantDomain(), e2ePublicID, w.endpoints()))
+
+	// Before login, sending needs a sign-in: 77.
+	r := w.run(runOpts{}, "send", "--to", "ops@contoso.com", "--body", "too early")
+	wantExit(t, r, exitNoPerm)
+	if !strings.Contains(r.stderr, "m365send login") {
+		t.Errorf("no pointer to login:\n%s", r)
+	}
+
+	r = w.run(runOpts{}, "login")
+	wantExit(t, r, 0)
+	mu.Lock()
+	if len(codes) != 1 || !strings.Contains(r.stderr, codes[0]) {
+		t.Errorf("login did not show the one user code %q:\n%s", codes, r)
+	}
+	mu.Unlock()
+	if !strings.Contains(r.stderr, "Signed in as "+e2eUser) || r.stdout != "" {
+		t.Errorf("login output:\n%s", r)
+	}
+
+	for i := 1; i <= 3; i++ {
+		r := w.run(runOpts{}, "send", "--to", "ops@contoso.com", "--subject", fmt.Sprintf("note %d", i), "--body", "hello")
+		wantExit(t, r, 0)
+		m := w.received(i)
+		if m.User != e2eUser || m.From != e2eUser {
+			t.Errorf("message %d: user %q from %q, want %s", i, m.User, m.From, e2eUser)
+		}
+	}
+	if n := w.auth.Requests(entratest.EndpointDeviceCode, ""); n != 1 {
+		t.Errorf("%d device-code sign-ins, want exactly 1", n)
+	}
+	if n := w.auth.Requests(entratest.EndpointToken, entratest.GrantDeviceCode); n < 1 {
+		t.Errorf("%d device-code token polls", n)
+	}
+
+	// logout forgets the sign-in: sending needs login again.
+	r = w.run(runOpts{}, "logout")
+	wantExit(t, r, 0)
+	r = w.run(runOpts{}, "send", "--to", "ops@contoso.com", "--body", "after logout")
+	wantExit(t, r, exitNoPerm)
+}
+
+func TestE2ETokenAcceptedBySMTPVerifier(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.writeConfig("default_profile = \"alerts\"\n" + w.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`))
+	r := w.run(runOpts{env: map[string]string{"ALERTS_SECRET": e2eSecret}}, "token")
+	wantExit(t, r, 0)
+	if r.stderr != "" || strings.Count(r.stdout, "\n") != 1 || !strings.HasSuffix(r.stdout, "\n") {
+		t.Fatalf("token printed more than the token and a newline:\n%s", r)
+	}
+	tok := strings.TrimSuffix(r.stdout, "\n")
+	if err := w.auth.Verify(tok, e2eMailbox); err != nil {
+		t.Errorf("the SMTP server's verifier refuses the printed token: %v", err)
+	}
+	if err := w.auth.Verify(tok, "someone-else@contoso.com"); err != nil {
+		t.Logf("(the app may send as any mailbox: %v)", err)
+	}
+}
+
+// doctorCase is one broken (or healthy) setup and the step doctor must
+// name.
+type doctorCase struct {
+	name  string
+	world worldOptions
+	// profile returns the config; nil: the standard secret profile.
+	profile func(w *e2eWorld) string
+	env     map[string]string
+	code    int
+	failed  string // the first FAIL step, "" for none
+	detail  string // substring of the output
+}
+
+func TestE2EDoctor(t *testing.T) {
+	closedPort := func(t *testing.T) int {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		return port
+	}
+	std := func(w *e2eWorld) string {
+		return "default_profile = \"alerts\"\n" + w.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`)
+	}
+	for _, tc := range []doctorCase{
+		{name: "healthy", code: 0, detail: "All checks passed"},
+		{name: "wrong secret", env: map[string]string{"ALERTS_SECRET": "not-the-secret"}, code: exitConfig, failed: "token", detail: "7000215"},
+		{name: "missing permission role", world: worldOptions{app: &entratest.App{ClientID: e2eAppID, Secret: e2eSecret, Roles: []string{}}},
+			code: exitNoPerm, failed: "claims", detail: "SMTP.SendAsApp"},
+		{name: "SMTP AUTH disabled", world: worldOptions{smtp: smtptest.Options{
+			AuthReply: "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information."}},
+			code: exitNoPerm, failed: "auth", detail: "5.7.139"},
+		{name: "wrong audience (resource of another cloud)", profile: func(w *e2eWorld) string {
+			return strings.Replace(std(w), "flow = ", "cloud = \"usgov\"\nflow = ", 1)
+		}, code: exitConfig, failed: "token", detail: "70011"},
+		{name: "unreachable host", profile: func(w *e2eWorld) string {
+			return strings.Replace(std(w), fmt.Sprintf("smtp_port = %d", w.smtp.Port()), fmt.Sprintf("smtp_port = %d", closedPort(t)), 1)
+		}, code: exitTempFail, failed: "tcp"},
+		{name: "STARTTLS stripped", world: worldOptions{smtp: smtptest.Options{NoStartTLS: true}}, failed: "starttls"},
+		{name: "port 465", profile: func(w *e2eWorld) string {
+			return strings.Replace(std(w), fmt.Sprintf("smtp_port = %d", w.smtp.Port()), "smtp_port = 465", 1)
+		}, code: exitConfig, failed: "config", detail: "use 587 STARTTLS"},
+		{name: "temporary SMTP failure", world: worldOptions{smtp: smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageAuth, Reply: "451 4.7.0 Temporary server error. Please try again later."}}}},
+			code: exitTempFail, failed: "auth", detail: "4.7.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, tc.world)
+			cfg := std
+			if tc.profile != nil {
+				cfg = tc.profile
+			}
+			w.writeConfig(cfg(w))
+			env := map[string]string{"ALERTS_SECRET": e2eSecret}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			r := w.run(runOpts{env: env}, "doctor")
+			t.Logf("m365send doctor:\n%s", r)
+			if tc.code != 0 || tc.failed == "" {
+				if tc.failed == "" {
+					wantExit(t, r, 0)
+				} else if tc.code != 0 {
+					wantExit(t, r, tc.code)
+				}
+			}
+			if tc.failed != "" && r.code == 0 {
+				t.Fatalf("doctor passed a broken setup:\n%s", r)
+			}
+			first := ""
+			for _, line := range strings.Split(r.stdout, "\n") {
+				if f := strings.Fields(line); len(f) >= 2 && f[0] == "FAIL" {
+					first = f[1]
+					break
+				}
+			}
+			if first != tc.failed {
+				t.Errorf("first failed step %q, want %q\n%s", first, tc.failed, r)
+			}
+			if tc.failed != "" && !strings.Contains(r.stdout, "fix: ") {
+				t.Errorf("no fix printed:\n%s", r)
+			}
+			if !strings.Contains(r.stdout, tc.detail) {
+				t.Errorf("output lacks %q:\n%s", tc.detail, r)
+			}
+			// The steps appear in order.
+			last := -1
+			for _, step := range []string{"config", "token", "claims", "dns", "tcp", "starttls", "mechanisms", "auth"} {
+				i := strings.Index(r.stdout, " "+step+" ")
+				if i < 0 || i < last {
+					t.Errorf("step %s missing or out of order:\n%s", step, r.stdout)
+					break
+				}
+				last = i
+			}
+		})
+	}
+}
+
+func TestE2EExitCodes(t *testing.T) {
+	w := newWorld(t, worldOptions{smtp: smtptest.Options{Faults: []smtptest.Fault{
+		{Stage: smtptest.StageRcpt, N: 1, Reply: "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"},
+	}}})
+	noRole := newWorld(t, worldOptions{app: &entratest.App{ClientID: e2eAppID, Secret: e2eSecret, Roles: []string{}}})
+	for _, x := range []*e2eWorld{w, noRole} {
+		x.writeConfig("default_profile = \"alerts\"\n" + x.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`) +
+			fmt.Sprintf("[profiles.me]\nflow = \"device_code\"\ntenant = %q\nclient_id = %q\nmailbox = %q\n%s", x.auth.TenantID(), e2ePublicID, e2eUser, x.endpoints()) +
+			"[profiles.bad]\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"my-app\"\n")
+	}
+	env := map[string]string{"ALERTS_SECRET": e2eSecret}
+	readOnly, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer readOnly.Close()
+
+	for _, tc := range []struct {
+		name  string
+		world *e2eWorld
+		opts  runOpts
+		args  []string
+		code  int
+		want  string // substring of stderr
+	}{
+		{"69 recipient refused", w, runOpts{env: env}, []string{"send", "--to", "nobody@contoso.com", "--body", "x"}, exitUnavailable, "5.1.10"},
+		{"0 sent", w, runOpts{env: env}, []string{"send", "--to", "ops@contoso.com", "--body", "x"}, exitOK, ""},
+		{"64 usage", w, runOpts{env: env}, []string{"send", "--bogus"}, exitUsage, "unknown flag"},
+		{"65 bad address", w, runOpts{env: env}, []string{"send", "--to", "not an address", "--body", "x"}, exitDataErr, "not an address"},
+		{"70 internal (stdout unwritable)", w, runOpts{env: env, stdout: readOnly}, []string{"token"}, exitSoftware, "bad file descriptor"},
+		{"0 logout (so the next test needs Entra ID)", w, runOpts{env: env}, []string{"--profile", "alerts", "logout"}, exitOK, ""},
+		{"77 no SMTP.SendAsApp", noRole, runOpts{env: env}, []string{"send", "--to", "ops@contoso.com", "--body", "x"}, exitNoPerm, "5.7.3"},
+		{"77 sign-in required", w, runOpts{env: env}, []string{"send", "--profile", "me", "--to", "ops@contoso.com", "--body", "x"}, exitNoPerm, "login"},
+		{"78 wrong secret", w, runOpts{env: map[string]string{"ALERTS_SECRET": "wrong"}}, []string{"send", "--to", "ops@contoso.com", "--body", "x"}, exitConfig, "7000215"},
+		{"78 malformed client id", w, runOpts{}, []string{"send", "--profile", "bad", "--to", "ops@contoso.com", "--body", "x"}, exitConfig, "not a GUID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.world.run(tc.opts, tc.args...)
+			t.Logf("m365send %s:\n%s", strings.Join(tc.args, " "), r)
+			wantExit(t, r, tc.code)
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, r)
+			}
+			if tc.code != 0 && !strings.HasPrefix(r.stderr, "m365send: ") {
+				t.Errorf("stderr does not start with the one-line error:\n%s", r)
+			}
+		})
+	}
+
+	t.Run("75 Entra ID unavailable", func(t *testing.T) {
+		w.auth.InjectFault(entratest.Fault{Endpoint: entratest.EndpointToken, Status: 503, RetryAfter: time.Minute, Times: -1})
+		defer w.auth.ClearFaults()
+		r := w.run(runOpts{env: env}, "send", "--to", "ops@contoso.com", "--body", "x")
+		wantExit(t, r, exitTempFail)
+	})
+}
