@@ -128,7 +128,6 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 		uae  x509.UnknownAuthorityError
 		hne  x509.HostnameError
 		cie  x509.CertificateInvalidError
-		cve  *tls.CertificateVerificationError
 		alrt tls.AlertError
 		ne   net.Error
 		dnse *net.DNSError
@@ -136,7 +135,7 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		e.Text = "canceled"
-	case errors.As(err, &uae), errors.As(err, &cve) && errors.As(cve.Err, &uae):
+	case errors.As(err, &uae):
 		e.Hint = "the server's certificate is not signed by a trusted authority: behind a TLS-inspecting proxy or in a private cloud, set ca_file (M365SEND_CA_FILE) to its root certificate"
 	case errors.As(err, &hne):
 		e.Hint = "the server's certificate does not match the host name: check smtp_host"

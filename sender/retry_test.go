@@ -238,7 +238,8 @@ func TestSendHonoursContextCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	go func() {
 		// Cancel once the server is stuck in the stall.
-		for srv.Count(smtptest.StageMail) == 0 {
+		deadline := time.Now().Add(10 * time.Second)
+		for srv.Count(smtptest.StageMail) == 0 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 		cancel()

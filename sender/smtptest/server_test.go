@@ -376,7 +376,8 @@ func TestFaults(t *testing.T) {
 		c.text.PrintfLine("EHLO x")
 		done := make(chan error, 1)
 		go func() { _, _, err := c.text.ReadResponse(0); done <- err }()
-		for srv.Count(StageEHLO) == 0 {
+		deadline := time.Now().Add(10 * time.Second)
+		for srv.Count(StageEHLO) == 0 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 		srv.Close()
