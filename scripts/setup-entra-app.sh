@@ -4,7 +4,8 @@
 # Office 365 SMTP, using the Azure CLI (az).
 #
 # It does, in order, stopping at the first failure:
-#   1. read the tenant ID of the signed-in az account;
+#   1. check that az is set to the profile's cloud and read the tenant ID
+#      of the signed-in account;
 #   2. find the app registration by display name, or create it;
 #   3. find the app's service principal (the "Enterprise application"), or
 #      create it, and read its object ID;
@@ -232,13 +233,28 @@ if [ "$dry_run" -eq 0 ]; then
 	[ "$use_secret" -eq 1 ] || need openssl "install openssl, or pass --secret"
 fi
 
+# 0. The Azure CLI must be signed in to the profile's cloud.
+case "$cloud" in
+global) az_cloud=AzureCloud ;;
+usgov | usgovdod) az_cloud=AzureUSGovernment ;;
+china) az_cloud=AzureChinaCloud ;;
+esac
+current_cloud=$(az_out "$az_cloud" cloud show --query name -o tsv)
+if [ "$current_cloud" != "$az_cloud" ]; then
+	say "FAILED: the Azure CLI is set to cloud $current_cloud, but --cloud $cloud needs $az_cloud"
+	say "hint: az cloud set --name $az_cloud && az login"
+	exit 1
+fi
+
 # 1. Tenant.
 say "reading the tenant of the signed-in account"
 tenant=$(one_line "tenant ID" "$(az_out "<tenantId>" account show --query tenantId -o tsv)")
 
 # 2. App registration, found by display name or created.
 say "looking for app registration \"$name\""
-app_id=$(az_out "" ad app list --display-name "$name" --query "[].appId" -o tsv)
+# An exact match: --display-name would match by prefix.
+odata_name=${name//\'/\'\'}
+app_id=$(az_out "" ad app list --filter "displayName eq '$odata_name'" --query "[].appId" -o tsv)
 if [ -n "$app_id" ]; then
 	app_id=$(one_line "app registration named \"$name\" (rename one, or pass another --name)" "$app_id")
 	say "reusing app registration $app_id"
@@ -359,7 +375,7 @@ cloud = $(toml_str "$cloud")
 #   ./scripts/setup-exchange.ps1 -AppId $app_id -ObjectId $sp_object_id -Mailbox $mailbox_list$rbac_switch
 # or these lines:
 Connect-ExchangeOnline
-New-ServicePrincipal -AppId $app_id -ObjectId $sp_object_id -DisplayName '$name'
+New-ServicePrincipal -AppId $app_id -ObjectId $sp_object_id -DisplayName '${name//\'/\'\'}'
 EOF
 if [ "$use_rbac" -eq 0 ]; then
 	for m in "${mailboxes[@]}"; do

@@ -180,8 +180,9 @@ func TestSetupEntraAppCreatesAppConsentsAndPrintsProfile(t *testing.T) {
 	}
 
 	wantCalls(t, tn.calls(), []string{
+		"cloud show --query name -o tsv",
 		"account show --query tenantId -o tsv",
-		"ad app list --display-name m365send-test --query [].appId -o tsv",
+		"ad app list --filter displayName eq 'm365send-test' --query [].appId -o tsv",
 		"ad app create --display-name m365send-test --sign-in-audience AzureADMyOrg --query appId -o tsv",
 		"ad sp list --filter appId eq '" + fakeAppID + "' --query [].id -o tsv",
 		"ad sp create --id " + fakeAppID,
@@ -313,8 +314,26 @@ func TestSetupEntraAppFailsWhenTheFirstCallFails(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "FAILED (exit 1): az account show") || !strings.Contains(r.stderr, "az login") {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
-	if got := tn.calls(); len(got) != 1 {
+	if got := tn.calls(); len(got) != 2 {
 		t.Errorf("calls after the failure: %q", got)
+	}
+}
+
+func TestSetupEntraAppRefusesAnotherCloud(t *testing.T) {
+	tn := newTenant(t)
+	r := tn.run([]string{"FAKE_AZ_CLOUD=AzureCloud"}, "--cloud", "usgov", "--mailbox", "alerts@contoso.us")
+	if r.code != 1 || !strings.Contains(r.stderr, "az cloud set --name AzureUSGovernment") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if got := tn.calls(); len(got) != 1 {
+		t.Errorf("went on after the cloud check: %q", got)
+	}
+	r = tn.run([]string{"FAKE_AZ_CLOUD=AzureUSGovernment"}, "--cloud", "usgov", "--mailbox", "alerts@contoso.us")
+	if r.code != 0 {
+		t.Fatalf("usgov: exit %d:\n%s", r.code, r.stderr)
+	}
+	if p := loadProfile(t, tn, section(t, r.stdout, "m365send profile"), "app"); p.Cloud != "usgov" {
+		t.Errorf("cloud = %q, want usgov", p.Cloud)
 	}
 }
 
@@ -328,8 +347,9 @@ func TestSetupEntraAppDryRunPrintsEveryCommandAndRunsNone(t *testing.T) {
 		t.Errorf("--dry-run ran az: %q", got)
 	}
 	for _, want := range []string{
+		"+ az cloud show --query name -o tsv",
 		"+ az account show --query tenantId -o tsv",
-		"+ az ad app list --display-name m365send-test",
+		"+ az ad app list --filter 'displayName eq '\\''m365send-test'\\''' --query '[].appId' -o tsv",
 		"+ az ad app create --display-name m365send-test --sign-in-audience AzureADMyOrg",
 		"+ az ad sp create --id '<appId>'",
 		"+ az ad sp show --id '<appId>' --query id -o tsv",
