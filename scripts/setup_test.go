@@ -51,6 +51,11 @@ func newTenant(t *testing.T) *tenant {
 			t.Fatal(err)
 		}
 	}
+	// Read the script here too: bash reads it in a child process, which go
+	// test's result cache does not see.
+	if _, err := os.ReadFile("setup-entra-app.sh"); err != nil {
+		t.Fatal(err)
+	}
 	fake, err := os.ReadFile(filepath.Join("testdata", "fake-az"))
 	if err != nil {
 		t.Fatal(err)
