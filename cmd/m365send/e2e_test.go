@@ -307,6 +307,30 @@ func TestE2ESendWithSecret(t *testing.T) {
 	if n := w.auth.Requests(entratest.EndpointToken, entratest.GrantClientCredentials); n != 1 {
 		t.Errorf("%d client-credentials token requests for two sends, want 1 (the cache serves the second)", n)
 	}
+
+	// The secret from a command (no shell) and from a file, in other profiles.
+	secretFile := filepath.Join(w.dir, "secret")
+	w.writeFile(secretFile, e2eSecret+"\n", 0o600)
+	w.writeConfig("default_profile = \"alerts\"\n" + w.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`) +
+		w.appProfile("cmd", fmt.Sprintf(`client_secret_command = ["cat", %q]`, secretFile)) +
+		w.appProfile("file", fmt.Sprintf(`client_secret_file = %q`, secretFile)))
+	for i, profile := range []string{"cmd", "file"} {
+		r = w.run(runOpts{}, "send", "--profile", profile, "--to", "ops@contoso.com", "--body", profile)
+		wantExit(t, r, 0)
+		if m := w.received(3 + i); !strings.Contains(string(m.Data), profile) {
+			t.Errorf("profile %s: server got %q", profile, m.Data)
+		}
+	}
+
+	// A client-credentials profile has nobody to sign in.
+	r = w.run(runOpts{env: env}, "login")
+	wantExit(t, r, exitUsage)
+
+	w.mu.Lock()
+	if len(w.tokens) == 0 {
+		t.Error("the SMTP server saw no token, so the leak check checks nothing")
+	}
+	w.mu.Unlock()
 }
 
 func TestE2ESendWithCertificate(t *testing.T) {
@@ -595,6 +619,18 @@ func TestE2EExitCodes(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("77 as JSON", func(t *testing.T) {
+		r := noRole.run(runOpts{env: env}, "send", "--json", "--to", "ops@contoso.com", "--body", "x")
+		wantExit(t, r, exitNoPerm)
+		var res map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+			t.Fatalf("%v\n%s", err, r)
+		}
+		if res["status"] != "failed" || res["code"] != float64(535) || res["enhanced_code"] != "5.7.3" || res["exit_code"] != float64(77) || res["hint"] == "" {
+			t.Errorf("--json failure: %s", r.stdout)
+		}
+	})
 
 	t.Run("75 Entra ID unavailable", func(t *testing.T) {
 		w.auth.InjectFault(entratest.Fault{Endpoint: entratest.EndpointToken, Status: 503, RetryAfter: time.Minute, Times: -1})
