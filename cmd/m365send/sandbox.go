@@ -67,7 +67,8 @@ func (a *app) runSandbox(ctx context.Context, dir string, demo bool) (err error)
 		if a.io.Env != nil {
 			root = a.io.Env("TMPDIR")
 		}
-		tmp, err := os.MkdirTemp(root, "m365send-sandbox-")
+		var tmp string
+		tmp, err = os.MkdirTemp(root, "m365send-sandbox-")
 		if err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
