@@ -87,13 +87,15 @@ type Profile struct {
 	secretTimeout time.Duration
 }
 
-// String describes the profile without any secret.
-func (p *Profile) String() string {
+// String describes the profile without any secret. It has a value
+// receiver so that printing a Profile value cannot show the resolved
+// secret either.
+func (p Profile) String() string {
 	return fmt.Sprintf("profile %s (%s, tenant %s, client %s)", p.Name, p.Flow, p.Tenant, p.ClientID)
 }
 
 // GoString is String, so that %#v cannot print the resolved secret either.
-func (p *Profile) GoString() string { return p.String() }
+func (p Profile) GoString() string { return p.String() }
 
 // CacheFile is the profile's token cache file, CacheDir/<name>.json, or ""
 // when there is no cache directory.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/testca"
+	"github.com/m365send/m365send/token"
 )
 
 const (
@@ -159,8 +161,10 @@ func TestLoadEnvOnlyWithoutFile(t *testing.T) {
 	if err != nil || s != "env-only-secret-value" {
 		t.Errorf("Secret = %q, %v", s, err)
 	}
-	if strings.Contains(p.String(), "env-only") || strings.Contains(p.GoString(), "env-only") {
-		t.Errorf("String leaks the secret: %s", p)
+	for _, s := range []string{p.String(), fmt.Sprintf("%v|%+v|%#v|%v|%+v|%#v", p, p, p, *p, *p, *p)} {
+		if strings.Contains(s, "env-only") {
+			t.Errorf("printing the profile leaks the secret: %s", s)
+		}
 	}
 	if p.CredentialSource() != "AZURE_CLIENT_SECRET" {
 		t.Errorf("CredentialSource = %q", p.CredentialSource())
@@ -603,4 +607,10 @@ func parseCert(der []byte) (*x509.Certificate, error) { return x509.ParseCertifi
 
 func verifyOpts(pool *x509.CertPool) x509.VerifyOptions {
 	return x509.VerifyOptions{Roots: pool, DNSName: "localhost"}
+}
+
+func TestCloudsMatchTheTokenPackage(t *testing.T) {
+	if got, want := Clouds(), token.CloudNames(); !reflect.DeepEqual(got, want) {
+		t.Errorf("config.Clouds() = %v, token.CloudNames() = %v", got, want)
+	}
 }
