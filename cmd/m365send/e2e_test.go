@@ -639,3 +639,48 @@ func TestE2EExitCodes(t *testing.T) {
 		wantExit(t, r, exitTempFail)
 	})
 }
+
+func TestE2EInterruptedSendExits75(t *testing.T) {
+	w := newWorld(t, worldOptions{smtp: smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageData, Stall: true}}}})
+	w.writeConfig("default_profile = \"alerts\"\n" + w.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`))
+	cmd := exec.Command(e2eBinary, "send", "--to", "ops@contoso.com", "--body", "stalls at DATA")
+	cmd.Env = []string{"HOME=" + w.home, "XDG_CONFIG_HOME=" + filepath.Join(w.home, ".config"),
+		"XDG_CACHE_HOME=" + filepath.Join(w.home, ".cache"), "ALERTS_SECRET=" + e2eSecret}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(time.Minute)
+	for w.smtp.Count(smtptest.StageData) == 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the send never reached DATA; stderr:\n%s", stderr.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the send ended before DATA: %v\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := <-done
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitTempFail {
+		t.Fatalf("interrupted send: %v, want exit 75\n%s", err, stderr.String())
+	}
+	t.Logf("stderr:\n%s", stderr.String())
+	if !strings.HasPrefix(stderr.String(), "m365send: ") {
+		t.Errorf("no error line:\n%s", stderr.String())
+	}
+	w.mu.Lock()
+	w.outputs = append(w.outputs, stderr.String())
+	w.mu.Unlock()
+	if len(w.smtp.Messages()) != 0 {
+		t.Error("the server recorded a message that was interrupted")
+	}
+}
