@@ -98,7 +98,7 @@ func (d *doctor) failErr(step string, err error, fallbackFix string) {
 	if fix == "" {
 		fix = fallbackFix
 	}
-	d.fail(step, exitCodeFor(err), err.Error(), fix)
+	d.fail(step, exitCodeFor(err), messageFor(err), fix)
 }
 
 func (d *doctor) skip(step, why string) { d.add(result{status: "skip", step: step, detail: why}) }

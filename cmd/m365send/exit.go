@@ -246,10 +246,27 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// messageFor is the one-line text for err. A token failure that the sender
+// met while connecting is told as the token failure itself: the SMTP host
+// and stage in front of it would only mislead.
+func messageFor(err error) string {
+	var se *sender.Error
+	if errors.As(err, &se) && se.Stage == sender.StageToken {
+		var te *token.Error
+		switch {
+		case errors.As(err, &te):
+			return oneLine(te.Error())
+		case errors.Is(err, token.ErrLoginRequired):
+			return token.ErrLoginRequired.Error()
+		}
+	}
+	return oneLine(err.Error())
+}
+
 // printError writes err as one line saying what happened and, where a hint
 // is known, a second line saying what to do.
 func printError(w io.Writer, prog string, err error) {
-	fmt.Fprintf(w, "%s: %s\n", prog, oneLine(err.Error()))
+	fmt.Fprintf(w, "%s: %s\n", prog, messageFor(err))
 	if h := hintFor(err); h != "" {
 		fmt.Fprintf(w, "  hint: %s\n", oneLine(h))
 	}

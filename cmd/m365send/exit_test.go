@@ -81,6 +81,8 @@ func TestPrintError(t *testing.T) {
 		{"without hint", errors.New("boom"), "m365send: boom\n"},
 		{"multi-line text on one line", &exitError{Code: 69, Msg: "AADSTS1: bad\r\nTrace ID: x\r\n", Hint: "do\nthis"},
 			"m365send: AADSTS1: bad Trace ID: x\n  hint: do this\n"},
+		{"token failure met by the sender", &sender.Error{Stage: sender.StageToken, Err: fmt.Errorf("get token: %w", token.ErrLoginRequired)},
+			"m365send: sign-in required: run `m365send login`\n  hint: sign in once with `m365send login` (with the same --profile)\n"},
 		{"hint from a wrapped error", fmt.Errorf("send: %w", &usageError{Msg: "x", Hint: "see help"}), "m365send: send: x\n  hint: see help\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -335,7 +335,7 @@ func writeJSON(w io.Writer, v any) error {
 // code.
 func (a *app) printJSONFailure(err error) int {
 	code := exitCodeFor(err)
-	res := jsonResult{Status: "failed", Error: oneLine(err.Error()), Hint: oneLine(hintFor(err)), ExitCode: code}
+	res := jsonResult{Status: "failed", Error: messageFor(err), Hint: oneLine(hintFor(err)), ExitCode: code}
 	var se *sender.Error
 	if errors.As(err, &se) {
 		res.Code, res.EnhancedCode = se.Code, se.EnhancedCode
