@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
+	"github.com/m365send/m365send/internal/sendmail"
+	"github.com/m365send/m365send/sender"
 	"github.com/spf13/cobra"
 )
 
@@ -11,10 +14,29 @@ import (
 // parses sendmail's own option syntax (-t, -oi, -f addr, ...).
 func (a *app) newSendmailCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:                "sendmail [sendmail options] [recipient ...]",
-		Short:              "sendmail-compatible interface: read a message on stdin and send it",
+		Use:   "sendmail [sendmail options] [recipient ...]",
+		Short: "sendmail-compatible interface: read a message on stdin and send it",
+		Long: `Read a message on standard input and send it, as sendmail(8) does, so
+cron, mail(1), PHP's mail() and other programs can send through Microsoft 365.
+The binary behaves the same when invoked through a symlink named "sendmail".
+
+Options (sendmail's syntax; clusters such as -ti work):
+  -t          take recipients from the To, Cc and Bcc headers (plus any
+              given as arguments); Bcc is removed from the message sent
+  -i, -oi     a line holding only "." does not end the message
+  -f ADDR     envelope sender (also -r ADDR); default: the profile's mailbox
+  -F NAME     display name of the From header added when there is none
+  -C FILE     m365send configuration file
+  -v          print the SMTP exchange on standard error (tokens redacted)
+  --          end of options
+Accepted and ignored: -oXXX (-oem, -odb, ...), -B TYPE, -N DSN, -R RET,
+-V ENVID, -h N, -L TAG, -bm and the obsolete -c -m -n -s -G -U -T.
+The profile is $M365SEND_PROFILE or the config's default_profile.`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
+				return cmd.Help()
+			}
 			a.exitCode = runSendmail(cmd.Context(), args, a.io)
 			return nil
 		},
@@ -22,8 +44,58 @@ func (a *app) newSendmailCmd() *cobra.Command {
 }
 
 // runSendmail implements `m365send sendmail` and the binary invoked as
-// "sendmail". Filled in by the sendmail issue (#5).
+// "sendmail": parse sendmail's options, read the message on standard
+// input, check it, load the profile, and send it. Nothing is sent unless
+// the whole message was read and checked.
 func runSendmail(ctx context.Context, args []string, stdio IO) int {
-	_, _ = io.WriteString(stdio.Err, "sendmail: not implemented yet\n")
-	return 70
+	const prog = "sendmail"
+	fail := func(err error) int {
+		printError(stdio.Err, prog, err)
+		return exitCodeFor(err)
+	}
+	opts, err := sendmail.ParseArgs(args)
+	if err != nil {
+		return fail(err)
+	}
+	in := stdio.In
+	if in == nil {
+		in = eofReader{}
+	}
+	raw, err := sendmail.ReadMessage(in, opts.IgnoreDots)
+	if err != nil {
+		return fail(fmt.Errorf("read the message on standard input: %w", err))
+	}
+	msg, err := sendmail.Parse(raw, opts)
+	if err != nil {
+		return fail(err)
+	}
+
+	so := sessionOptions{ConfigFile: opts.ConfigFile}
+	if opts.Verbose {
+		so.Trace = stdio.Err
+	}
+	sess, err := newSession(ctx, stdio, so)
+	if err != nil {
+		return fail(err)
+	}
+	data, err := msg.Bytes(sendmail.FinishOptions{
+		Mailbox:  sess.Mailbox,
+		FromName: sess.Profile.FromName,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := sess.Sender.Send(ctx, &sender.Message{
+		Raw:  data,
+		From: msg.Sender,
+		To:   msg.Recipients,
+	}); err != nil {
+		return fail(err)
+	}
+	return exitOK
 }
+
+// eofReader is an empty standard input.
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }

@@ -88,7 +88,11 @@ func ParseArgs(args []string) (*Options, error) {
 				}
 				j = len(arg) // the rest of the word was the argument
 			default:
-				return nil, &UsageError{Msg: fmt.Sprintf("unknown option -%c (in %q)", c, arg), Hint: usageHint}
+				msg := fmt.Sprintf("unknown option -%c", c)
+				if len(arg) > 2 {
+					msg += fmt.Sprintf(" (in %q)", arg)
+				}
+				return nil, &UsageError{Msg: msg, Hint: usageHint}
 			}
 		}
 	}
@@ -174,7 +178,10 @@ func (o *Options) mode(val string) error {
 	case "m":
 		return nil // deliver mail in the usual way: the default
 	case "p":
-		return unsupportedMode("-bp (print the mail queue): m365send sends at once and keeps no queue")
+		return &UsageError{
+			Msg:  "-bp (print the mail queue) is not supported: m365send sends at once and keeps no queue",
+			Hint: "a message that could not be sent is reported to the caller at once (exit 75: retry later)",
+		}
 	case "s":
 		return unsupportedMode("-bs (SMTP on standard input)")
 	case "d", "D":
