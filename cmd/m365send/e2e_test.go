@@ -505,6 +505,8 @@ func TestE2EDoctor(t *testing.T) {
 		{name: "SMTP AUTH disabled", world: worldOptions{smtp: smtptest.Options{
 			AuthReply: "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information."}},
 			code: exitNoPerm, failed: "auth", detail: "5.7.139"},
+		{name: "wrong audience (a Graph token)", world: worldOptions{app: &entratest.App{ClientID: e2eAppID, Secret: e2eSecret, Audience: "https://graph.microsoft.com"}},
+			code: exitConfig, failed: "claims", detail: "graph.microsoft.com"},
 		{name: "wrong audience (resource of another cloud)", profile: func(w *e2eWorld) string {
 			return strings.Replace(std(w), "flow = ", "cloud = \"usgov\"\nflow = ", 1)
 		}, code: exitConfig, failed: "token", detail: "70011"},

@@ -43,6 +43,10 @@ type App struct {
 	Roles []string
 	// Mailboxes the service principal may send as (empty: any).
 	Mailboxes []string
+	// Audience, if set, replaces the aud claim of this app's access tokens,
+	// to play a misconfigured token (say, one meant for Microsoft Graph) that
+	// Entra ID issued but Office 365 must refuse.
+	Audience string
 }
 
 // User is a person who can approve device codes.

@@ -107,6 +107,9 @@ func (a *Authority) clientCredentials(w http.ResponseWriter, r *http.Request, te
 	claims["sub"] = app.ObjectID
 	claims["appidacr"] = acr
 	claims["idtyp"] = "app"
+	if app.Audience != "" {
+		claims["aud"] = app.Audience
+	}
 	if len(app.Roles) > 0 {
 		claims["roles"] = slices.Clone(app.Roles)
 	}
