@@ -353,6 +353,23 @@ func TestSendmail(t *testing.T) {
 			},
 		},
 		{
+			name:     "Debian cron's message: its From without a domain is replaced",
+			inv:      asSymlink,
+			args:     []string{"-FCronDaemon", "-i", "-B8BITMIME", "-oem", "ops@example.com"},
+			in:       "From: root (Cron Daemon)\nTo: ops@example.com\nSubject: Cron <root@web01> /usr/local/bin/backup.sh\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\nX-Cron-Env: <SHELL=/bin/sh>\n\nbackup done\n",
+			wantFrom: smMailbox,
+			wantTo:   []string{"ops@example.com"},
+			check: func(t *testing.T, got smtptest.Message) {
+				h := header(t, got.Data)
+				if from := h["From"]; len(from) != 1 || from[0] != `"CronDaemon" <alerts@contoso.com>` {
+					t.Errorf("From = %q", from)
+				}
+				if s := h.Get("Subject"); s != "Cron <root@web01> /usr/local/bin/backup.sh" {
+					t.Errorf("Subject = %q", s)
+				}
+			},
+		},
+		{
 			name:     "profile from the config's from_name and M365SEND_PROFILE",
 			inv:      asM365,
 			args:     []string{"to@example.com"},

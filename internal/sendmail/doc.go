@@ -29,6 +29,9 @@
 //     without -t; its addresses are envelope recipients only with -t.
 //   - A leading Unix "From " line (mbox separator) is dropped, as Postfix
 //     and sendmail do.
+//   - A From header without a domain (cron's "From: root (Cron Daemon)")
+//     is replaced by the From sendmail adds: a local MTA would qualify it
+//     with its own domain, and Microsoft 365 refuses it (SendAsDenied).
 //   - When the first line is not a header at all, the whole input is the
 //     body (as sendmail does for `echo hi | sendmail root`); a line without
 //     a colon after the first header, before the blank line, is an error.

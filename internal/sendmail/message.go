@@ -72,6 +72,7 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 			return nil, err
 		}
 	}
+	kept := m.fields[:0]
 	for _, f := range m.fields {
 		name, value := splitField(f)
 		switch strings.ToLower(name) {
@@ -80,6 +81,13 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 		case "message-id":
 			m.hasMessageID = true
 		case "from":
+			// cron writes "From: root (Cron Daemon)": a local name that a
+			// local MTA would qualify with its own domain. Microsoft 365
+			// refuses it (SendAsDenied), so it gives way to the From that
+			// sendmail adds.
+			if !strings.Contains(value, "@") {
+				continue
+			}
 			m.hasFrom = true
 		case "to", "cc":
 			if opts.ExtractRecipients {
@@ -88,7 +96,9 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 				}
 			}
 		}
+		kept = append(kept, f)
 	}
+	m.fields = kept
 	for _, v := range m.bccValues() {
 		if opts.ExtractRecipients {
 			if err := rcpts.addList(v, "Bcc header"); err != nil {
@@ -298,8 +308,9 @@ type FinishOptions struct {
 	Rand io.Reader
 }
 
-// Bytes returns the message to send: the header fields as read, Bcc
-// removed, a Date, Message-ID and From header added when missing, then the
+// Bytes returns the message to send: the header fields as read, Bcc (and
+// a From without a domain) removed, a Date, Message-ID and From header
+// added when missing, then the
 // body as read; every bare LF is made CRLF and the message ends with CRLF.
 func (m *Message) Bytes(opts FinishOptions) ([]byte, error) {
 	var added []string

@@ -157,6 +157,13 @@ func TestPrepare(t *testing.T) {
 			want:     "From: a@example.com\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x@example.com>\r\nTo: undisclosed-recipients:;\r\nCc: =?windows-1252?q?J=F6rg?= <jorg@example.com>\r\n\r\nb\r\n",
 		},
 		{
+			name:     "Debian cron: From without a domain gives way to the added From",
+			args:     []string{"-FCronDaemon", "-i", "-B8BITMIME", "-oem", "ops@example.com"},
+			in:       "From: root (Cron Daemon)\nTo: ops@example.com\nSubject: Cron <root@web01> backup\nX-Cron-Env: <SHELL=/bin/sh>\n\nbackup done\n",
+			wantRcpt: []string{"ops@example.com"},
+			want:     "To: ops@example.com\r\nSubject: Cron <root@web01> backup\r\nX-Cron-Env: <SHELL=/bin/sh>\r\nFrom: \"CronDaemon\" <alerts@contoso.example>\r\n" + wantDate + wantID + "\r\nbackup done\r\n",
+		},
+		{
 			name:     "leading dot lines are kept",
 			args:     []string{"to@example.com"},
 			in:       complete + "\n.hidden\n..\n",
