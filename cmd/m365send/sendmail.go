@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
@@ -37,10 +38,50 @@ The profile is $M365SEND_PROFILE or the config's default_profile.`,
 			if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
 				return cmd.Help()
 			}
-			a.exitCode = runSendmail(cmd.Context(), args, a.io)
+			// With flag parsing off, cobra hands over the global flags too
+			// (m365send --config F sendmail ...): take them out here.
+			rest, defaults, err := globalSendmailFlags(args)
+			if err != nil {
+				a.exitCode = exitCodeFor(err)
+				printError(a.io.Err, "sendmail", err)
+				return nil
+			}
+			a.exitCode = runSendmailWith(cmd.Context(), rest, a.io, defaults)
 			return nil
 		},
 	}
+}
+
+// globalSendmailFlags removes m365send's global --config and --profile
+// flags (which sendmail's syntax never uses) from args, up to "--".
+func globalSendmailFlags(args []string) ([]string, sessionOptions, error) {
+	var so sessionOptions
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, value, hasValue := strings.Cut(arg, "=")
+		if name != "--config" && name != "--profile" {
+			rest = append(rest, arg)
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, so, &usageError{Msg: fmt.Sprintf("flag %s needs an argument", name)}
+			}
+			i++
+			value = args[i]
+		}
+		if name == "--config" {
+			so.ConfigFile = value
+		} else {
+			so.Profile = value
+		}
+	}
+	return rest, so, nil
 }
 
 // runSendmail implements `m365send sendmail` and the binary invoked as
@@ -48,6 +89,12 @@ The profile is $M365SEND_PROFILE or the config's default_profile.`,
 // input, check it, load the profile, and send it. Nothing is sent unless
 // the whole message was read and checked.
 func runSendmail(ctx context.Context, args []string, stdio IO) int {
+	return runSendmailWith(ctx, args, stdio, sessionOptions{})
+}
+
+// runSendmailWith is runSendmail with the profile selection of m365send's
+// global flags; -C overrides so.ConfigFile.
+func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOptions) int {
 	const prog = "sendmail"
 	fail := func(err error) int {
 		printError(stdio.Err, prog, err)
@@ -70,7 +117,9 @@ func runSendmail(ctx context.Context, args []string, stdio IO) int {
 		return fail(err)
 	}
 
-	so := sessionOptions{ConfigFile: opts.ConfigFile}
+	if opts.ConfigFile != "" {
+		so.ConfigFile = opts.ConfigFile
+	}
 	if opts.Verbose {
 		so.Trace = stdio.Err
 	}

@@ -438,6 +438,17 @@ func TestSendmail(t *testing.T) {
 		}
 	})
 
+	t.Run("m365send's global --config and --profile before sendmail", func(t *testing.T) {
+		res := w.run(t, bin, []string{"--config", w.config, "--profile=other", "sendmail", "-t"}, "To: to@example.com\nSubject: global\n\nbody\n")
+		if res.code != 0 {
+			t.Fatalf("exit %d, stderr:\n%s", res.code, res.stderr)
+		}
+		n++
+		if got := w.received(t, n); got.User != smOther || !bytes.Contains(got.Data, []byte("Subject: global\r\n")) {
+			t.Errorf("user %q received %q", got.User, got.Data)
+		}
+	})
+
 	t.Run("config from M365SEND_CONFIG without -C", func(t *testing.T) {
 		res := w.run(t, symlink, []string{"to@example.com"}, "Subject: env\n\nbody\n", "M365SEND_CONFIG="+w.config)
 		if res.code != 0 {

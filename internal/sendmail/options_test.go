@@ -39,6 +39,7 @@ func TestParseArgs(t *testing.T) {
 		{"recipients", []string{"a@example.com", "b@example.com, c@example.com"}, Options{Recipients: []string{"a@example.com", "b@example.com, c@example.com"}}},
 		{"options after recipients", []string{"a@example.com", "-t", "-f", "s@example.com"}, Options{ExtractRecipients: true, Sender: "s@example.com", Recipients: []string{"a@example.com"}}},
 		{"double dash", []string{"-i", "--", "-odd@example.com", "-t"}, Options{IgnoreDots: true, Recipients: []string{"-odd@example.com", "-t"}}},
+		{"cron (ISC/Vixie)", []string{"-FCronDaemon", "-odi", "-oem", "-oi", "-t"}, Options{FullName: "CronDaemon", IgnoreDots: true, ExtractRecipients: true, Ignored: []string{"-odi", "-oem"}}},
 		{"cron (Debian)", []string{"-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root@example.com"}, Options{FullName: "CronDaemon", IgnoreDots: true, Recipients: []string{"root@example.com"}, Ignored: []string{"-B8BITMIME", "-oem"}}},
 		{"ignored with arguments", []string{"-oep", "-odi", "-odb", "-B", "8BITMIME", "-N", "never", "-R", "hdrs", "-V", "envid", "-Ltag", "-h", "17", "-e", "m", "-pesmtp:host", "-X", "/tmp/log", "-d0.1", "-A", "m", "-Mrfoo", "-ODeliveryMode=b"},
 			Options{Ignored: []string{"-oep", "-odi", "-odb", "-B 8BITMIME", "-N never", "-R hdrs", "-V envid", "-Ltag", "-h 17", "-e m", "-pesmtp:host", "-X /tmp/log", "-d0.1", "-A m", "-Mrfoo", "-ODeliveryMode=b"}}},
