@@ -13,7 +13,32 @@ import (
 // which is not part of the message. It stops reading at that line, so an
 // interactive caller need not close its end. All other bytes are returned
 // exactly as read; lines starting with a dot are not unstuffed.
+//
+// A message larger than MaxMessageSize returns a *MessageError once that
+// much has been read, so that a runaway pipe cannot exhaust memory.
 func ReadMessage(r io.Reader, ignoreDots bool) ([]byte, error) {
+	return readLimited(r, ignoreDots, MaxMessageSize)
+}
+
+func readLimited(r io.Reader, ignoreDots bool, limit int) ([]byte, error) {
+	b, err := readMessage(io.LimitReader(r, int64(limit)+1), ignoreDots)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > limit {
+		return nil, &MessageError{
+			Msg:  fmt.Sprintf("message too large: more than %d bytes, the most Exchange Online accepts (150 MB)", limit),
+			Hint: "send large files another way (a link to shared storage)",
+		}
+	}
+	return b, nil
+}
+
+// MaxMessageSize is the largest message ReadMessage accepts: 150 MB, the
+// most Exchange Online can be set to accept (its default is 35 MB).
+const MaxMessageSize = 157286400
+
+func readMessage(r io.Reader, ignoreDots bool) ([]byte, error) {
 	if ignoreDots {
 		b, err := io.ReadAll(r)
 		if err != nil {

@@ -71,3 +71,33 @@ func TestReadMessageError(t *testing.T) {
 		}
 	}
 }
+
+// endless is an endless reader of 'x' bytes with a newline every 1000.
+type endless struct{ n int }
+
+func (z *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		z.n++
+		if z.n%1000 == 0 {
+			p[i] = '\n'
+		} else {
+			p[i] = 'x'
+		}
+	}
+	return len(p), nil
+}
+
+func TestReadMessageTooLarge(t *testing.T) {
+	// Exactly the limit is fine.
+	in := strings.Repeat("y", 100<<10)
+	if b, err := readLimited(strings.NewReader(in), false, 100<<10); err != nil || len(b) != len(in) {
+		t.Errorf("a message of exactly the limit: %d bytes, %v", len(b), err)
+	}
+	for _, ignoreDots := range []bool{false, true} {
+		_, err := readLimited(&endless{}, ignoreDots, 100<<10)
+		var me *MessageError
+		if !errors.As(err, &me) || !strings.Contains(me.Msg, "too large") {
+			t.Errorf("ignoreDots=%v: err = %v, want a too-large *MessageError", ignoreDots, err)
+		}
+	}
+}
