@@ -1,0 +1,39 @@
+package main
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestGlobalSendmailFlags(t *testing.T) {
+	tests := []struct {
+		args       []string
+		wantRest   []string
+		wantConfig string
+		wantProf   string
+		wantErr    bool
+	}{
+		{args: []string{"-t", "a@example.com"}, wantRest: []string{"-t", "a@example.com"}},
+		{args: []string{"--config", "/c.toml", "--profile", "p", "-ti"}, wantRest: []string{"-ti"}, wantConfig: "/c.toml", wantProf: "p"},
+		{args: []string{"--config=/c.toml", "-f", "x@example.com", "--profile=p"}, wantRest: []string{"-f", "x@example.com"}, wantConfig: "/c.toml", wantProf: "p"},
+		{args: []string{"-i", "--", "--config", "a@example.com"}, wantRest: []string{"-i", "--", "--config", "a@example.com"}},
+		{args: []string{"--verbose"}, wantRest: []string{"--verbose"}}, // left for sendmail's parser to refuse
+		{args: []string{"-t", "--profile"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		rest, so, err := globalSendmailFlags(tt.args)
+		if tt.wantErr {
+			if err == nil || exitCodeFor(err) != exitUsage {
+				t.Errorf("%q: err = %v, want a usage error", tt.args, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+			continue
+		}
+		if !reflect.DeepEqual(rest, tt.wantRest) || so.ConfigFile != tt.wantConfig || so.Profile != tt.wantProf {
+			t.Errorf("%q: rest %q config %q profile %q; want %q %q %q", tt.args, rest, so.ConfigFile, so.Profile, tt.wantRest, tt.wantConfig, tt.wantProf)
+		}
+	}
+}
