@@ -94,7 +94,10 @@ param(
     [switch] $Help
 )
 
-Set-StrictMode -Version Latest
+# Version 1.0 only catches unset variables: later versions also throw on a
+# property an object lacks, and the shape of Exchange Online's deserialized
+# objects cannot be checked here.
+Set-StrictMode -Version 1.0
 $ErrorActionPreference = 'Stop'
 
 if ($Help) {
@@ -138,7 +141,7 @@ if ($null -eq $sp) {
         $sp = New-ServicePrincipal -AppId $AppId -ObjectId $ObjectId -DisplayName $DisplayName
         Write-Host "created the Exchange service principal for $AppId"
     }
-} elseif ("$($sp.ObjectId)" -ne $ObjectId) {
+} elseif ("$($sp.ObjectId)" -and "$($sp.ObjectId)" -ne $ObjectId) {
     throw ("the Exchange service principal for $AppId was made with object ID $($sp.ObjectId), not $ObjectId " +
         "(often the app registration's ID: every AUTH then fails with 535 5.7.3). " +
         "Remove it with: Remove-ServicePrincipal -Identity $AppId ; then run this script again")
