@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/m365send/m365send/internal/wait"
 	"golang.org/x/oauth2"
 )
 
@@ -148,7 +149,7 @@ func New(cfg Config) (*Sender, error) {
 		logger:  logger,
 		slots:   make(chan struct{}, cfg.MaxConns),
 		now:     time.Now,
-		sleep:   sleepCtx,
+		sleep:   wait.Sleep,
 		backoff: backoff,
 	}
 	if cfg.RatePerMinute > 0 {

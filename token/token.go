@@ -24,6 +24,7 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+	"github.com/m365send/m365send/internal/wait"
 	"golang.org/x/oauth2"
 )
 
@@ -195,7 +196,7 @@ func New(cfg Config) (*Source, error) {
 		cloud:     cloud,
 		authority: base + "/" + cfg.Tenant,
 		log:       log,
-		sleep:     sleepCtx,
+		sleep:     wait.Sleep,
 		store: &store{
 			path:        cfg.CacheFile,
 			minValidity: cfg.MinValidity,
@@ -341,17 +342,6 @@ func (s *Source) remember(tok *oauth2.Token) { s.memo = copyToken(tok) }
 func copyToken(t *oauth2.Token) *oauth2.Token {
 	cp := *t
 	return &cp
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // ErrLoginRequired means a device-code profile has no usable sign-in:

@@ -18,7 +18,6 @@
 package entratest
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -391,18 +390,6 @@ func (a *Authority) serveOpenIDConfiguration(w http.ResponseWriter, tenant strin
 // writeBody is a small helper for handlers that ignore write errors: the
 // client has gone away and there is nobody to tell.
 func writeBody(w io.Writer, b []byte) { _, _ = w.Write(b) }
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // TLSConfig returns a client TLS configuration trusting the authority's CA.
 func (a *Authority) TLSConfig() *tls.Config { return a.ca.ClientTLSConfig() }

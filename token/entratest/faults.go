@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/m365send/m365send/internal/wait"
 )
 
 // Fault makes the authority misbehave on the next matching requests.
@@ -91,7 +93,7 @@ func (a *Authority) takeFault(endpoint string) *Fault {
 // answered (or dropped).
 func (a *Authority) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
 	if f.Delay > 0 {
-		if err := sleepCtx(r.Context(), f.Delay); err != nil {
+		if err := wait.Sleep(r.Context(), f.Delay); err != nil {
 			return true
 		}
 	}
