@@ -283,6 +283,7 @@ func TestLoadErrors(t *testing.T) {
 		key     string // expected Key
 		msg     string // substring of Error()
 		hint    string // substring of Hint
+		notHint string // must not be in Hint
 		profile string
 	}{
 		{name: "unknown key with suggestion", file: withSecret("tenat = \"x\"\n"), line: 5, key: "profiles.p.tenat", msg: "unknown key", hint: `did you mean "tenant"?`},
@@ -292,10 +293,16 @@ func TestLoadErrors(t *testing.T) {
 		{name: "secret literally in the file", file: profile("client_secret = \"hunter2-literal\"\n"), line: 4, key: "profiles.p.client_secret",
 			msg: "secrets never sit in the TOML; use client_secret_env/_file/_command"},
 		{name: "password literally in the file", file: profile("password = \"hunter2-literal\"\n"), msg: "secrets never sit in the TOML"},
-		{name: "missing tenant", file: "[profiles.p]\nclient_id = \"" + clientID + "\"\nclient_secret_env = \"S\"\n", opts: LoadOptions{Profile: "p"}, key: "tenant", msg: `no tenant for profile "p"`, hint: "AZURE_TENANT_ID"},
-		{name: "missing client id", file: "[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_secret_env = \"S\"\n", opts: LoadOptions{Profile: "p"}, key: "client_id", msg: "no client_id", hint: "AZURE_CLIENT_ID"},
-		{name: "missing tenant env only", env: map[string]string{"AZURE_CLIENT_ID": clientID}, key: "tenant", msg: "no tenant", hint: "no configuration file found"},
-		{name: "no profile selected", file: withSecret(""), key: "tenant", hint: "no profile selected: pass --profile"},
+		{name: "missing tenant", file: "[profiles.p]\nclient_id = \"" + clientID + "\"\nclient_secret_env = \"S\"\n", opts: LoadOptions{Profile: "p"}, line: 1, key: "profiles.p.tenant", msg: `no tenant for profile "p"`, hint: "AZURE_TENANT_ID"},
+		{name: "missing tenant in the implicit default profile", file: "[profiles.default]\n", line: 1, key: "profiles.default.tenant", msg: `no tenant for profile "default"`,
+			hint: "set tenant in [profiles.default] or $AZURE_TENANT_ID", notHint: "no profile selected"},
+		{name: "missing client id in the implicit default profile", file: "[profiles.default]\ntenant = \"" + tenantID + "\"\n", line: 1, key: "profiles.default.client_id",
+			hint: "set client_id in [profiles.default]", notHint: "no profile selected"},
+		{name: "missing credential in the implicit default profile", file: "[profiles.other]\n[profiles.default]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\nflow = \"client_credentials\"\n",
+			line: 2, key: "profiles.default", msg: "no client credential", hint: "certificate_file", notHint: "no profile selected"},
+		{name: "missing client id", file: "[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_secret_env = \"S\"\n", opts: LoadOptions{Profile: "p"}, line: 1, key: "profiles.p.client_id", msg: "no client_id", hint: "AZURE_CLIENT_ID"},
+		{name: "missing tenant env only", env: map[string]string{"AZURE_CLIENT_ID": clientID}, key: "profiles.default.tenant", msg: "no tenant", hint: "no configuration file found"},
+		{name: "no profile selected", file: withSecret(""), key: "profiles.default.tenant", hint: "no profile selected: pass --profile"},
 		{name: "secret and certificate both set", file: withSecret("certificate_file = \"CERT\"\n"), opts: LoadOptions{Profile: "p"}, line: 5,
 			msg: "a client secret and a certificate are both set (profiles.p.client_secret_env and profiles.p.certificate_file)", hint: "keep exactly one"},
 		{name: "env secret and certificate both set", env: map[string]string{"AZURE_TENANT_ID": tenantID, "AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_SECRET": "sekrit-value", "AZURE_CLIENT_CERTIFICATE_PATH": "/x.pem"},
@@ -328,7 +335,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "certificate file readable by others", file: profile("certificate_file = \"CERT:644\"\n"), opts: LoadOptions{Profile: "p"}, msg: "certificate file", hint: "chmod 600 "},
 		{name: "certificate file missing", file: profile("certificate_file = \"/nonexistent/app.pem\"\n"), opts: LoadOptions{Profile: "p"}, msg: "no such file"},
 		{name: "certificate env readable", env: map[string]string{"AZURE_TENANT_ID": tenantID, "AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_CERTIFICATE_PATH": "CERT:644"}, hint: "chmod 600 "},
-		{name: "no credential", file: profile("flow = \"client_credentials\"\n"), opts: LoadOptions{Profile: "p"}, msg: "no client credential", hint: "certificate_file"},
+		{name: "no credential", file: profile("flow = \"client_credentials\"\n"), opts: LoadOptions{Profile: "p"}, line: 1, key: "profiles.p", msg: "no client credential", hint: "certificate_file"},
 		{name: "device code with certificate", file: profile("flow = \"device_code\"\ncertificate_file = \"CERT\"\n"), opts: LoadOptions{Profile: "p"}, line: 5, msg: "take no client credential"},
 		{name: "default_profile names a missing profile", file: "default_profile = \"q\"\n" + withSecret(""), line: 1, key: "default_profile", msg: `no profile "q"`, hint: "profiles in"},
 		{name: "default_profile with a typo", file: "default_profile = \"alertz\"\n[profiles.alerts]\nclient_secret_env = \"S\"\n", line: 1, hint: `did you mean "alerts"?`},
@@ -407,6 +414,9 @@ func TestLoadErrors(t *testing.T) {
 			}
 			if !strings.Contains(ce.Hint, tc.hint) {
 				t.Errorf("Hint = %q, want it to contain %q", ce.Hint, tc.hint)
+			}
+			if tc.notHint != "" && strings.Contains(ce.Hint, tc.notHint) {
+				t.Errorf("Hint = %q, want it without %q", ce.Hint, tc.notHint)
 			}
 			if tc.line != 0 && !strings.HasPrefix(err.Error(), f.file+":") {
 				t.Errorf("Error() = %q, want it to start with the file name", err)

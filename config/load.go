@@ -204,7 +204,7 @@ func Load(opts LoadOptions) (*Profile, error) {
 		file = f
 	}
 
-	name, nameFrom, err := selectProfile(opts.Profile, env, file)
+	name, _, err := selectProfile(opts.Profile, env, file)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +274,7 @@ func Load(opts LoadOptions) (*Profile, error) {
 		return nil, err
 	}
 
-	p, err := build(name, nameFrom, file, set, env)
+	p, err := build(name, file, set, env)
 	if err != nil {
 		return nil, err
 	}

@@ -42,31 +42,38 @@ func isDomain(s string) bool {
 }
 
 // build turns the merged settings into a validated Profile.
-func build(name string, nameFrom origin, file *loaded, set map[string]setting, env func(string) string) (*Profile, error) {
+func build(name string, file *loaded, set map[string]setting, env func(string) string) (*Profile, error) {
 	p := &Profile{Name: name, env: env, secretTimeout: defaultSecretCommandTimeout}
 	if file != nil {
 		p.File = file.path
 	}
 	get := func(k string) string { return set[k].val }
+	// locate points e at the profile's table and, when that profile is
+	// not in the file at all, says that no profile was selected.
+	locate := func(e *Error) *Error {
+		if file == nil {
+			e.Hint += " (no configuration file found; set M365SEND_CONFIG or use --config to name one)"
+			return e
+		}
+		e.File = file.path
+		if l, ok := file.lines["profiles."+name]; ok {
+			e.Line = l
+		}
+		// Only a profile missing from the file means the implicit
+		// "default" was picked for want of a selection; a profile that is
+		// there was selected, and the fix is to add the key to it.
+		if _, inFile := file.data.Profiles[name]; !inFile && len(file.data.Profiles) > 0 {
+			e.Hint = "no profile selected: pass --profile, set $M365SEND_PROFILE or default_profile (profiles: " +
+				strings.Join(file.profileNames(), ", ") + ")"
+		}
+		return e
+	}
 	missing := func(key, envName, what string) *Error {
 		where := "set " + key + " in [profiles." + name + "]"
 		if envName != "" {
 			where += " or $" + envName
 		}
-		e := &Error{Key: key, Msg: fmt.Sprintf("no %s for profile %q", what, name), Hint: where}
-		if file != nil {
-			e.File = file.path
-			if l, ok := file.lines["profiles."+name]; ok {
-				e.Line = l
-			}
-		} else {
-			e.Hint += " (no configuration file found; set M365SEND_CONFIG or use --config to name one)"
-		}
-		if file != nil && nameFrom.layer == layerDefault && len(file.data.Profiles) > 0 {
-			e.Hint = "no profile selected: pass --profile, set $M365SEND_PROFILE or default_profile (profiles: " +
-				strings.Join(file.profileNames(), ", ") + ")"
-		}
-		return e
+		return locate(&Error{Key: "profiles." + name + "." + key, Msg: fmt.Sprintf("no %s for profile %q", what, name), Hint: where})
 	}
 
 	// flow
@@ -119,6 +126,10 @@ func build(name string, nameFrom origin, file *loaded, set map[string]setting, e
 	}
 
 	// credentials
+	if p.Flow == FlowClientCredentials && !hasCred {
+		return nil, locate(&Error{Key: "profiles." + name, Msg: fmt.Sprintf("profile %q uses client_credentials but has no client credential", name),
+			Hint: "set certificate_file (preferred), client_secret_env, client_secret_file, client_secret_command or federated_token_file (or AZURE_CLIENT_CERTIFICATE_PATH / AZURE_CLIENT_SECRET)"})
+	}
 	if err := p.setCredential(set); err != nil {
 		return nil, err
 	}
@@ -218,12 +229,7 @@ func (p *Profile) setCredential(set map[string]setting) error {
 		}
 		return errorf(s.from, "remove it, or set flow = \"client_credentials\"", "device_code profiles sign a person in and take no client credential")
 	}
-	if key == "" {
-		e := &Error{Key: "client_secret_env", Msg: fmt.Sprintf("profile %q uses client_credentials but has no client credential", p.Name),
-			Hint: "set certificate_file (preferred), client_secret_env, client_secret_file, client_secret_command or federated_token_file (or AZURE_CLIENT_CERTIFICATE_PATH / AZURE_CLIENT_SECRET)"}
-		e.File = p.File
-		return e
-	}
+	// build has already refused a client_credentials profile without one.
 	s := set[key]
 	switch key {
 	case secretKey:
