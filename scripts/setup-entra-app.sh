@@ -16,7 +16,9 @@
 #   5. create a credential: a self-signed certificate made with openssl
 #      (private key + certificate in one PEM file, mode 0600, next to the
 #      config), or, only with --secret, a client secret written to a 0600
-#      file;
+#      file. A key file kept from an earlier run is reused; its certificate
+#      is uploaded again when the app registration was just created or
+#      does not hold it (by thumbprint);
 #   6. print the m365send profile (TOML) and the Exchange Online PowerShell
 #      lines for the remaining step, with the ENTERPRISE APPLICATION's
 #      (service principal's) object ID filled in. Using the app
@@ -222,6 +224,18 @@ toml_str() {
 	printf '"%s"' "$s"
 }
 
+# cert_thumbprint prints the SHA-1 thumbprint of the certificate in a PEM
+# file as upper-case hex, the form az shows as customKeyIdentifier.
+cert_thumbprint() {
+	local fp
+	if ! fp=$(openssl x509 -in "$1" -noout -fingerprint -sha1 2>/dev/null); then
+		say "FAILED: $1 holds no certificate (delete it to make a new one)"
+		return 1
+	fi
+	fp=${fp#*=}
+	printf '%s' "${fp//:/}" | tr 'a-f' 'A-F'
+}
+
 need() {
 	command -v "$1" >/dev/null 2>&1 && return 0
 	say "FAILED: $1 not found on PATH ($2)"
@@ -255,12 +269,14 @@ say "looking for app registration \"$name\""
 # An exact match: --display-name would match by prefix.
 odata_name=${name//\'/\'\'}
 app_id=$(az_out "" ad app list --filter "displayName eq '$odata_name'" --query "[].appId" -o tsv)
+app_created=0
 if [ -n "$app_id" ]; then
 	app_id=$(one_line "app registration named \"$name\" (rename one, or pass another --name)" "$app_id")
 	say "reusing app registration $app_id"
 else
 	say "creating app registration \"$name\""
 	app_id=$(one_line "application (client) ID" "$(az_out "<appId>" ad app create --display-name "$name" --sign-in-audience AzureADMyOrg --query appId -o tsv)")
+	app_created=1
 fi
 
 # 3. Service principal (Enterprise application): its object ID is the one
@@ -318,8 +334,40 @@ else
 	pem_file="$config_dir/$safe_name.pem" # private key + certificate, 0600
 	crt_file="$config_dir/$safe_name.crt" # certificate only, uploaded
 	credential_line="certificate_file = $(toml_str "$pem_file")"
+	upload=1
 	if [ -e "$pem_file" ]; then
-		say "$pem_file exists: reusing it, not uploading it again (delete it to make a new certificate)"
+		# A kept key is only good if the app registration holds its
+		# certificate: the app may be new (the old one deleted), or the
+		# credential removed or expired. Otherwise every token request
+		# fails with AADSTS700027.
+		if [ "$dry_run" -eq 1 ]; then
+			echo "+ $(quote openssl x509 -in "$pem_file" -noout -fingerprint -sha1)" >&3
+			thumbprint="<thumbprint>"
+		else
+			thumbprint=$(cert_thumbprint "$pem_file") || exit 1
+		fi
+		if [ "$app_created" -eq 1 ]; then
+			say "$pem_file exists: reusing it, and uploading its certificate to the new app registration"
+		else
+			# az shows customKeyIdentifier, the SHA-1 thumbprint, in hex.
+			have=$(az_out "" ad app credential list --id "$app_id" --cert --query "[].customKeyIdentifier" -o tsv)
+			if printf '%s\n' "$have" | tr -d '\r' | grep -qixF -- "$thumbprint"; then
+				say "$pem_file exists and the app holds its certificate ($thumbprint): reusing it (delete it to make a new certificate)"
+				upload=0
+			else
+				say "$pem_file exists but the app does not hold its certificate ($thumbprint): uploading it"
+			fi
+		fi
+		if [ "$upload" -eq 1 ]; then
+			# The public part, again from the PEM: the .crt may be gone.
+			pub=(openssl x509 -in "$pem_file" -out "$crt_file")
+			if [ "$dry_run" -eq 1 ]; then
+				echo "+ $(quote "${pub[@]}")" >&3
+			elif ! "${pub[@]}" 2>/dev/null; then
+				say "FAILED: $(quote "${pub[@]}")"
+				exit 1
+			fi
+		fi
 	else
 		say "making a self-signed certificate ($cert_days days) in $pem_file"
 		key_tmp="$config_dir/.$safe_name.key.tmp"
@@ -344,6 +392,8 @@ else
 			chmod 0600 "$pem_file"
 			rm -f "$key_tmp"
 		fi
+	fi
+	if [ "$upload" -eq 1 ]; then
 		say "uploading the certificate (public part only)"
 		az_do ad app credential reset --id "$app_id" --cert "@$crt_file" --append
 	fi

@@ -286,6 +286,113 @@ func TestSetupEntraAppRunTwiceChangesNothingTheSecondTime(t *testing.T) {
 	}
 }
 
+// uploadedMatches fails the test unless the last certificate the fake
+// tenant received is the one in pemFile.
+func uploadedMatches(t *testing.T, tn *tenant, pemFile string) {
+	t.Helper()
+	pemBytes, err := os.ReadFile(pemFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(pemBytes, pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploaded, err := os.ReadFile(filepath.Join(tn.state, "uploaded-cert.pem"))
+	if err != nil {
+		t.Fatalf("no certificate was uploaded: %v", err)
+	}
+	block, _ := pem.Decode(uploaded)
+	if block == nil || !bytes.Equal(block.Bytes, pair.Certificate[0]) || bytes.Contains(uploaded, []byte("PRIVATE KEY")) {
+		t.Errorf("the uploaded certificate is not the public part of %s", pemFile)
+	}
+}
+
+// countPrefix counts the calls starting with prefix.
+func countPrefix(calls []string, prefix string) int {
+	n := 0
+	for _, c := range calls {
+		if strings.HasPrefix(c, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSetupEntraAppUploadsAKeptCertificateToARecreatedApp(t *testing.T) {
+	tn := newTenant(t)
+	args := []string{"--name", "m365send-test", "--mailbox", "alerts@contoso.com"}
+	if r := tn.run(nil, args...); r.code != 0 {
+		t.Fatalf("first run: exit %d:\n%s", r.code, r.stderr)
+	}
+	pemFile := filepath.Join(tn.configDir, "m365send-test.pem")
+	pem1, _ := os.ReadFile(pemFile)
+	// The app registration is deleted (in the portal, say): the tenant
+	// forgets it, its service principal, permission and certificates.
+	for _, f := range []string{"app", "sp", "perm", "consent", "cert-thumbprints", "uploaded-cert.pem"} {
+		if err := os.Remove(filepath.Join(tn.state, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	n := len(tn.calls())
+
+	r := tn.run(nil, args...)
+	if r.code != 0 {
+		t.Fatalf("second run: exit %d:\n%s", r.code, r.stderr)
+	}
+	again := tn.calls()[n:]
+	if countPrefix(again, "ad app create") != 1 {
+		t.Fatalf("the second run did not create the app again: %q", again)
+	}
+	if got := countPrefix(again, "ad app credential reset --id "+fakeAppID+" --cert @"); got != 1 {
+		t.Errorf("the kept certificate was uploaded %d times to the new app, want once; calls:\n  %s", got, strings.Join(again, "\n  "))
+	}
+	pem2, _ := os.ReadFile(pemFile)
+	if !bytes.Equal(pem1, pem2) {
+		t.Error("the second run replaced the kept key")
+	}
+	uploadedMatches(t, tn, pemFile)
+}
+
+func TestSetupEntraAppUploadsAKeptCertificateTheAppLacks(t *testing.T) {
+	tn := newTenant(t)
+	args := []string{"--name", "m365send-test", "--mailbox", "alerts@contoso.com"}
+	if r := tn.run(nil, args...); r.code != 0 {
+		t.Fatalf("first run: exit %d:\n%s", r.code, r.stderr)
+	}
+	// The certificate credential is removed from the (kept) app, and the
+	// .crt next to the key is gone too.
+	for _, f := range []string{filepath.Join(tn.state, "cert-thumbprints"), filepath.Join(tn.state, "uploaded-cert.pem"), filepath.Join(tn.configDir, "m365send-test.crt")} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := len(tn.calls())
+
+	r := tn.run(nil, args...)
+	if r.code != 0 {
+		t.Fatalf("second run: exit %d:\n%s", r.code, r.stderr)
+	}
+	again := tn.calls()[n:]
+	if countPrefix(again, "ad app create") != 0 {
+		t.Errorf("the app was created again: %q", again)
+	}
+	if countPrefix(again, "ad app credential list --id "+fakeAppID+" --cert") != 1 ||
+		countPrefix(again, "ad app credential reset --id "+fakeAppID+" --cert @") != 1 {
+		t.Errorf("want one credential list and one upload; calls:\n  %s", strings.Join(again, "\n  "))
+	}
+	uploadedMatches(t, tn, filepath.Join(tn.configDir, "m365send-test.pem"))
+
+	// Now the app holds it: a third run uploads nothing.
+	n = len(tn.calls())
+	if r := tn.run(nil, args...); r.code != 0 {
+		t.Fatalf("third run: exit %d:\n%s", r.code, r.stderr)
+	}
+	if got := countPrefix(tn.calls()[n:], "ad app credential reset"); got != 0 {
+		t.Errorf("third run uploaded %d times; want none", got)
+	}
+}
+
 func TestSetupEntraAppStopsAtFirstFailureNamingTheCommand(t *testing.T) {
 	tn := newTenant(t)
 	r := tn.run([]string{"FAKE_AZ_FAIL=ad app permission admin-consent"}, "--name", "m365send-test", "--mailbox", "alerts@contoso.com")
