@@ -120,7 +120,9 @@ func (m *Message) prepare(mailbox string) (*prepared, error) {
 		if err != nil {
 			return nil, err
 		}
-		f.Header.Set("Content-ID", "<"+filepath.Base(path)+">")
+		// go-mail sets Content-ID to "<name>" with the characters that
+		// could end it or the header ("<>, control characters, ...)
+		// replaced by '_', as in the filename parameters.
 		embeds = append(embeds, f)
 	}
 	for _, path := range m.Attachments {

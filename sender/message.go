@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/mail"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -26,6 +27,9 @@ type Message struct {
 	// from the content.
 	Attachments []string
 	// Inline are image file paths referenced from HTML as cid:<base name>.
+	// Base names with control characters are refused; in the Content-ID and
+	// the name/filename parameters, go-mail replaces each of "/:<>?\| with
+	// '_' (so "a:b.png" is cid:a_b.png).
 	Inline []string
 	// Headers are extra "Name: value" header lines.
 	Headers []string
@@ -51,7 +55,8 @@ var reservedHeaders = map[string]string{
 }
 
 // Validate reports problems that would make the message unsendable or
-// unsafe (no recipient, malformed address, CR/LF in a header value). Every
+// unsafe (no recipient, malformed address, CR/LF in a header value, a
+// control character in an attachment's file name). Every
 // error wraps ErrInvalidMessage. It checks that attachment files exist but
 // does not read them.
 func (m *Message) Validate() error {
@@ -103,12 +108,28 @@ func (m *Message) Validate() error {
 		return nil
 	}
 	for _, p := range append(append([]string(nil), m.Attachments...), m.Inline...) {
+		if err := checkFileName(p); err != nil {
+			return err
+		}
 		fi, err := os.Stat(p)
 		if err != nil {
 			return fmt.Errorf("%w: attachment: %w", ErrInvalidMessage, err)
 		}
 		if !fi.Mode().IsRegular() {
 			return fmt.Errorf("%w: attachment %s is not a regular file", ErrInvalidMessage, p)
+		}
+	}
+	return nil
+}
+
+// checkFileName refuses a file whose base name holds a control character:
+// the name goes into the part's Content-Type, Content-Disposition and
+// Content-ID header fields.
+func checkFileName(path string) error {
+	base := filepath.Base(path)
+	for _, c := range []byte(base) {
+		if c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%w: attachment file name %q contains a control character (header injection)", ErrInvalidMessage, base)
 		}
 	}
 	return nil

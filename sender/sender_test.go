@@ -202,19 +202,32 @@ func TestWriteToMatchesWhatIsSent(t *testing.T) {
 
 func TestValidateRejects(t *testing.T) {
 	dir := t.TempDir()
+	// File names that would break out of a MIME header line; they exist, so
+	// only the name can be refused.
+	evilInline := filepath.Join(dir, "a.png>\r\nBcc: evil@example.com\r\nX-Evil: <x")
+	evilAttach := filepath.Join(dir, "r.pdf\"\nX-Evil: 1")
+	tabName := filepath.Join(dir, "t\tab.txt")
+	delName := filepath.Join(dir, "d\x7f.txt")
+	for _, p := range []string{evilInline, evilAttach, tabName, delName} {
+		writeFile(t, p, []byte("x"))
+	}
 	cases := map[string]*Message{
-		"no recipient":         {Text: "x"},
-		"CRLF in subject":      {To: []string{"a@example.com"}, Subject: "hi\r\nBcc: evil@example.com"},
-		"LF in from name":      {To: []string{"a@example.com"}, FromName: "A\nB"},
-		"CRLF in address":      {To: []string{"a@example.com\r\nRCPT TO:<evil@example.com>"}},
-		"CR in header value":   {To: []string{"a@example.com"}, Headers: []string{"X-A: b\rX-Evil: 1"}},
-		"malformed address":    {To: []string{"not an address"}},
-		"malformed cc":         {To: []string{"a@example.com"}, Cc: []string{"@@"}},
-		"header without colon": {To: []string{"a@example.com"}, Headers: []string{"X-A b"}},
-		"reserved header":      {To: []string{"a@example.com"}, Headers: []string{"Bcc: x@example.com"}},
-		"raw with parts":       {To: []string{"a@example.com"}, Raw: []byte("Subject: x\r\n\r\nx"), Text: "y"},
-		"missing attachment":   {To: []string{"a@example.com"}, Attachments: []string{filepath.Join(dir, "nope")}},
-		"directory attached":   {To: []string{"a@example.com"}, Attachments: []string{dir}},
+		"CRLF in inline name":    {To: []string{"a@example.com"}, HTML: "<img src=cid:a.png>", Inline: []string{evilInline}},
+		"LF in attachment name":  {To: []string{"a@example.com"}, Attachments: []string{evilAttach}},
+		"tab in attachment name": {To: []string{"a@example.com"}, Attachments: []string{tabName}},
+		"DEL in attachment name": {To: []string{"a@example.com"}, Attachments: []string{delName}},
+		"no recipient":           {Text: "x"},
+		"CRLF in subject":        {To: []string{"a@example.com"}, Subject: "hi\r\nBcc: evil@example.com"},
+		"LF in from name":        {To: []string{"a@example.com"}, FromName: "A\nB"},
+		"CRLF in address":        {To: []string{"a@example.com\r\nRCPT TO:<evil@example.com>"}},
+		"CR in header value":     {To: []string{"a@example.com"}, Headers: []string{"X-A: b\rX-Evil: 1"}},
+		"malformed address":      {To: []string{"not an address"}},
+		"malformed cc":           {To: []string{"a@example.com"}, Cc: []string{"@@"}},
+		"header without colon":   {To: []string{"a@example.com"}, Headers: []string{"X-A b"}},
+		"reserved header":        {To: []string{"a@example.com"}, Headers: []string{"Bcc: x@example.com"}},
+		"raw with parts":         {To: []string{"a@example.com"}, Raw: []byte("Subject: x\r\n\r\nx"), Text: "y"},
+		"missing attachment":     {To: []string{"a@example.com"}, Attachments: []string{filepath.Join(dir, "nope")}},
+		"directory attached":     {To: []string{"a@example.com"}, Attachments: []string{dir}},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -228,9 +241,15 @@ func TestValidateRejects(t *testing.T) {
 		})
 	}
 	t.Run("injection named", func(t *testing.T) {
-		err := (&Message{To: []string{"a@example.com"}, Subject: "a\nb"}).Validate()
-		if err == nil || !strings.Contains(err.Error(), "header injection") {
-			t.Errorf("error %v does not say header injection", err)
+		for _, m := range []*Message{
+			{To: []string{"a@example.com"}, Subject: "a\nb"},
+			{To: []string{"a@example.com"}, Inline: []string{evilInline}},
+			{To: []string{"a@example.com"}, Attachments: []string{evilAttach}},
+		} {
+			err := m.Validate()
+			if err == nil || !strings.Contains(err.Error(), "header injection") {
+				t.Errorf("error %v does not say header injection", err)
+			}
 		}
 	})
 }
