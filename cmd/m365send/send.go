@@ -248,7 +248,9 @@ func rawMessage(raw []byte, f *sendFlags, fromAddr, mailbox, fromName string) (*
 	rcpts = append(rcpts, f.to...)
 	rcpts = append(rcpts, f.cc...)
 	rcpts = append(rcpts, f.bcc...)
-	parsed, err := sendmail.Parse(raw, &sendmail.Options{ExtractRecipients: len(rcpts) == 0, Recipients: rcpts, Sender: fromAddr})
+	parsed, err := sendmail.Parse(raw, &sendmail.Options{ExtractRecipients: len(rcpts) == 0, Recipients: rcpts, Sender: fromAddr,
+		// In send, -t is --to: sendmail's "use -t" would mislead.
+		NoRecipientsHint: "add To/Cc/Bcc headers or pass --to"})
 	if err != nil {
 		return nil, err
 	}

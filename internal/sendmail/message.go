@@ -111,7 +111,11 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 		if opts.ExtractRecipients {
 			msg = "no recipients: the To, Cc and Bcc headers name nobody and no recipient was given as an argument"
 		}
-		return nil, &MessageError{Msg: msg, Hint: "give recipient addresses as arguments, or use -t with To/Cc/Bcc headers"}
+		hint := opts.NoRecipientsHint
+		if hint == "" {
+			hint = "give recipient addresses as arguments, or use -t with To/Cc/Bcc headers"
+		}
+		return nil, &MessageError{Msg: msg, Hint: hint}
 	}
 	m.Recipients = rcpts.list
 

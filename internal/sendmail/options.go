@@ -30,6 +30,11 @@ type Options struct {
 	// Ignored lists the options accepted for compatibility that change
 	// nothing, as given (e.g. "-oem", "-B8BITMIME").
 	Ignored []string
+	// NoRecipientsHint is the hint of the *MessageError Parse returns when
+	// the message has no recipient, for callers whose command line is not
+	// sendmail's; "" means sendmail's own (arguments, or -t with To/Cc/Bcc
+	// headers). ParseArgs never sets it.
+	NoRecipientsHint string
 }
 
 // Option letters, after sendmail 8's getopt string
