@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wneessen/go-mail/smtp"
+	"golang.org/x/oauth2"
 )
 
 // The connection is driven step by step with go-mail's smtp.Client rather
@@ -155,7 +156,7 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*
 	}
 
 	if token == "" {
-		tok, err := s.cfg.Tokens.Token()
+		tok, err := s.token(ctx)
 		if err != nil {
 			c.close()
 			return nil, &Error{Server: s.server, Stage: StageToken, Err: fmt.Errorf("get token: %w", err)}
@@ -185,6 +186,18 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*
 		probe.Authenticated = true
 	}
 	return c, nil
+}
+
+// token asks the token source, under ctx when it takes one.
+func (s *Sender) token(ctx context.Context) (*oauth2.Token, error) {
+	if cts, ok := s.cfg.Tokens.(ContextTokenSource); ok {
+		return cts.TokenContext(ctx)
+	}
+	tok, err := s.cfg.Tokens.Token()
+	if err == nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return tok, err
 }
 
 // xoauth2Secrets lists the forms a token can take on the wire.

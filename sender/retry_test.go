@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/m365send/m365send/sender/smtptest"
 )
 
@@ -400,5 +402,44 @@ func TestRefusedRecipientIsNamed(t *testing.T) {
 	}
 	if len(srv.Messages()) != 0 {
 		t.Error("message sent despite a refused recipient")
+	}
+}
+
+// ctxTokens is a ContextTokenSource whose TokenContext blocks until its
+// context ends, like a token endpoint that does not answer. Token (no
+// context) fails at once, so a sender that ignores the context shows.
+type ctxTokens struct{ entered atomic.Int32 }
+
+func (c *ctxTokens) Token() (*oauth2.Token, error) {
+	return nil, errors.New("Token called: the caller's context is ignored")
+}
+
+func (c *ctxTokens) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	c.entered.Add(1)
+	<-ctx.Done()
+	return nil, fmt.Errorf("token endpoint: %w", ctx.Err())
+}
+
+func TestSendDeadlineCoversTokenFetch(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	ts := &ctxTokens{}
+	s, _ := newTestSender(t, srv, ts, nil)
+	// Long enough to get through STARTTLS on a loaded machine; the token
+	// step then waits for it.
+	ctx, cancel := context.WithTimeout(testCtx(t), time.Second)
+	defer cancel()
+	res, err := s.Send(ctx, batch(1)...)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send error = %v, want context.DeadlineExceeded", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Stage != StageToken {
+		t.Errorf("error %#v, want stage %s", err, StageToken)
+	}
+	if res[0].Err == nil || ts.entered.Load() != 1 {
+		t.Errorf("results %+v, TokenContext calls %d", res, ts.entered.Load())
+	}
+	if len(srv.Messages()) != 0 {
+		t.Error("message sent without a token")
 	}
 }

@@ -41,6 +41,14 @@ type Refresher interface {
 	Refresh(ctx context.Context) (*oauth2.Token, error)
 }
 
+// ContextTokenSource is implemented by token sources that can be asked for
+// a token under a context (*token.Source is one). The sender prefers it to
+// oauth2.TokenSource.Token, so that Send's context also bounds the wait for
+// a token.
+type ContextTokenSource interface {
+	TokenContext(ctx context.Context) (*oauth2.Token, error)
+}
+
 // Defaults for Config.
 const (
 	DefaultHost           = "smtp.office365.com"
@@ -55,8 +63,11 @@ const (
 // Config configures a Sender. Zero values of optional fields are safe
 // defaults.
 type Config struct {
-	Tokens  oauth2.TokenSource // required; a Refresher too, ideally
-	Mailbox string             // XOAUTH2 user= and default From; required
+	// Tokens supplies access tokens; required. Ideally it is also a
+	// ContextTokenSource (else Send's context cannot interrupt Token) and a
+	// Refresher.
+	Tokens  oauth2.TokenSource
+	Mailbox string // XOAUTH2 user= and default From; required
 
 	Host string // default smtp.office365.com
 	Port int    // default 587; 465 is refused with a hint
