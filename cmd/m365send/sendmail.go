@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
 	"github.com/spf13/cobra"
@@ -125,7 +127,7 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 	}
 	sess, err := newSession(ctx, stdio, so)
 	if err != nil {
-		return fail(err)
+		return fail(sendmailConfigHint(err))
 	}
 	data, err := msg.Bytes(sendmail.FinishOptions{
 		Mailbox:  sess.Mailbox,
@@ -142,6 +144,17 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 		return fail(err)
 	}
 	return exitOK
+}
+
+// sendmailConfigHint rewrites the hint of a configuration error for
+// sendmail's command line, which names the configuration file with
+// -C FILE: m365send's --config is not a sendmail option.
+func sendmailConfigHint(err error) error {
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		ce.Hint = strings.ReplaceAll(ce.Hint, "--config", "-C FILE")
+	}
+	return err
 }
 
 // eofReader is an empty standard input.

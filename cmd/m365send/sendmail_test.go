@@ -511,6 +511,34 @@ func TestSendmailBadInput(t *testing.T) {
 	}
 }
 
+// TestSendmailConfigHintNamesC checks that a configuration file that is
+// missing, or none found at all, gets a hint naming sendmail's -C FILE,
+// not m365send's --config.
+func TestSendmailConfigHintNamesC(t *testing.T) {
+	bin, symlink := sendmailBinary(t)
+	w := newSMWorld(t)
+	missing := filepath.Join(t.TempDir(), "nope.toml")
+	for _, tt := range []struct {
+		name string
+		prog string
+		args []string
+	}{
+		{"named file missing (symlink)", symlink, []string{"-C", missing, "to@example.com"}},
+		{"named file missing (subcommand)", bin, []string{"sendmail", "-C" + missing, "to@example.com"}},
+		{"no file found", symlink, []string{"to@example.com"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := w.run(t, tt.prog, tt.args, "Subject: x\n\nbody\n")
+			if res.code != 78 {
+				t.Errorf("exit %d, want 78; stderr:\n%s", res.code, res.stderr)
+			}
+			if !strings.Contains(res.stderr, "hint:") || !strings.Contains(res.stderr, "-C FILE") || strings.Contains(res.stderr, "--config") {
+				t.Errorf("stderr %q: want a hint naming -C FILE and not --config", res.stderr)
+			}
+		})
+	}
+}
+
 // TestSendmailServerFailures checks the exit codes for what the server
 // says, and that a refused message is not reported as sent.
 func TestSendmailServerFailures(t *testing.T) {
