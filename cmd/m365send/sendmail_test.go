@@ -492,6 +492,8 @@ func TestSendmailBadInput(t *testing.T) {
 		{"unknown long option", bin, m3("--frobnicate", "to@example.com"), ok, 64, "unknown option"},
 		{"queue listing", symlink, sm("-bp"), "", 64, "not supported"},
 		{"SMTP on stdin", symlink, sm("-bs"), "", 64, "not supported"},
+		{"queue run, -q alone", symlink, sm("-q"), "", 64, "-q (process the mail queue) is not supported"},
+		{"queue run, -q1h", bin, m3("-q1h"), "", 64, "-q (process the mail queue) is not supported"},
 		{"-f without its argument", symlink, sm("to@example.com", "-f"), ok, 64, "needs an argument"},
 		{"missing config file", symlink, []string{"-C", filepath.Join(t.TempDir(), "nope.toml"), "to@example.com"}, ok, 78, ""},
 	}

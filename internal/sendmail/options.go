@@ -39,10 +39,12 @@ type Options struct {
 
 // Option letters, after sendmail 8's getopt string
 // "A:B:b:C:cD:d:e:F:f:Gh:IiL:M:mN:nO:o:p:Q:q:R:r:sTtUV:vX:".
+// sendmail takes -q (and -Q) with or without an argument (-q, -q1h):
+// both are refused as queue operations before any argument is looked for.
 const (
 	// optsWithArg take an argument, in the same word (-fADDR) or the next
 	// (-f ADDR).
-	optsWithArg = "ABbCDdeFfhLMNOopQqRrVX"
+	optsWithArg = "ABbCDdeFfhLMNOopRrVX"
 	// optsFlag take none.
 	optsFlag = "cGIimnsTtUv"
 )
@@ -73,6 +75,13 @@ func ParseArgs(args []string) (*Options, error) {
 		for j := 1; j < len(arg); j++ {
 			c := arg[j]
 			switch {
+			case c == 'q':
+				return nil, &UsageError{
+					Msg:  "-q (process the mail queue) is not supported: m365send sends at once and keeps no queue",
+					Hint: "a message that could not be sent is reported to the caller at once (exit 75: retry later)",
+				}
+			case c == 'Q':
+				return nil, unsupportedMode("-Q (quarantine queued mail)")
 			case strings.IndexByte(optsFlag, c) >= 0:
 				if err := o.flag(c); err != nil {
 					return nil, err
@@ -157,8 +166,6 @@ func (o *Options) withArg(c byte, val, word string) error {
 		} else {
 			o.Ignored = append(o.Ignored, word)
 		}
-	case 'q', 'Q':
-		return unsupportedMode(fmt.Sprintf("-%c (process the mail queue)", c))
 	default: // A B D d e h L M N p R V X: accepted and ignored
 		o.Ignored = append(o.Ignored, word)
 	}

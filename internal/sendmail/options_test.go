@@ -77,6 +77,11 @@ func TestParseArgsUsageErrors(t *testing.T) {
 		{[]string{"-bv"}, "-bv is not supported"},
 		{[]string{"-I"}, "-I (initialise the alias database) is not supported"},
 		{[]string{"-q1h"}, "-q (process the mail queue) is not supported"},
+		{[]string{"-q"}, "-q (process the mail queue) is not supported"},
+		{[]string{"-q", "to@example.com"}, "-q (process the mail queue) is not supported"},
+		{[]string{"-tq"}, "-q (process the mail queue) is not supported"},
+		{[]string{"-Q"}, "-Q (quarantine queued mail) is not supported"},
+		{[]string{"-Qreason"}, "-Q (quarantine queued mail) is not supported"},
 		{[]string{"-F", "a\nBcc: x@example.com"}, "line break"},
 		{[]string{"-f", "a@example.com\r\n"}, "line break"},
 	}
