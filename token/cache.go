@@ -44,24 +44,36 @@ var _ cache.ExportReplace = (*store)(nil)
 func (s *store) lockPath() string { return s.path + ".lock" }
 
 // prepare creates the cache folder (0700) if needed and refuses a folder
-// others can write to, or a cache file others can read.
+// other users can use, or a cache file others can read. Its errors are
+// *CacheError.
 func (s *store) prepare() error {
 	if s.path == "" {
 		return nil
 	}
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create token cache folder: %w", err)
+		return &CacheError{Path: dir, Hint: writableHint(dir),
+			Err: fmt.Errorf("create token cache folder: %w", err)}
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("token cache folder: %w", err)
+		return &CacheError{Path: dir, Hint: writableHint(dir),
+			Err: fmt.Errorf("token cache folder: %w", err)}
+	}
+	if !fi.IsDir() {
+		return &CacheError{Path: dir, Hint: writableHint(dir),
+			Err: fmt.Errorf("token cache folder %s is not a folder", dir)}
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%w: folder %s can be written by others (mode %04o): run chmod 700 %s",
-			ErrInsecureCache, dir, fi.Mode().Perm(), dir)
+		return &CacheError{Path: dir, Hint: "chmod 700 " + dir,
+			Err: fmt.Errorf("%w: folder %s can be written by others (mode %04o)", ErrInsecureCache, dir, fi.Mode().Perm())}
 	}
 	return s.checkFile()
+}
+
+// writableHint is the hint for a cache folder that cannot be used.
+func writableHint(dir string) string {
+	return "make " + dir + " a folder you can write to, or set M365SEND_CACHE_DIR to a writable folder"
 }
 
 // checkFile refuses a cache file that others can read or write.
@@ -71,11 +83,12 @@ func (s *store) checkFile() error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("token cache: %w", err)
+		return &CacheError{Path: s.path, Hint: writableHint(filepath.Dir(s.path)),
+			Err: fmt.Errorf("token cache: %w", err)}
 	}
 	if fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("%w: %s can be read by others (mode %04o): run chmod 600 %s",
-			ErrInsecureCache, s.path, fi.Mode().Perm(), s.path)
+		return &CacheError{Path: s.path, Hint: "chmod 600 " + s.path,
+			Err: fmt.Errorf("%w: %s can be read by others (mode %04o)", ErrInsecureCache, s.path, fi.Mode().Perm())}
 	}
 	return nil
 }

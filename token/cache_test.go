@@ -59,8 +59,32 @@ func TestCacheReadableByOthersIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
-	if !errors.Is(err, ErrInsecureCache) || !strings.Contains(err.Error(), "chmod 600 "+cfg.CacheFile) {
-		t.Fatalf("err = %v, want ErrInsecureCache with a chmod hint", err)
+	var ce *CacheError
+	if !errors.Is(err, ErrInsecureCache) || !errors.As(err, &ce) || ce.Hint != "chmod 600 "+cfg.CacheFile || ce.Path != cfg.CacheFile {
+		t.Fatalf("err = %v (%#v), want a *CacheError wrapping ErrInsecureCache with hint chmod 600", err, ce)
+	}
+	if strings.HasPrefix(err.Error(), "token: ") || !strings.Contains(err.Error(), cfg.CacheFile) {
+		t.Errorf("message %q: want the cache's own message naming the file", err)
+	}
+}
+
+// A cache folder that cannot be created is a *CacheError saying where to
+// put the cache instead, before anything is asked of Entra ID.
+func TestCacheFolderThatCannotBeCreated(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.CacheFile = filepath.Join(blocker, "m365send", "alerts.json")
+	_, err := mustNew(t, cfg).TokenContext(context.Background())
+	var ce *CacheError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Hint, "M365SEND_CACHE_DIR") || errors.Is(err, ErrInsecureCache) {
+		t.Fatalf("err = %v, want a *CacheError with a M365SEND_CACHE_DIR hint", err)
+	}
+	if got := a.Requests(entratest.EndpointToken, ""); got != 0 {
+		t.Errorf("token requests = %d, want 0", got)
 	}
 }
 
@@ -75,8 +99,9 @@ func TestCacheFolderWritableByOthersIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
-	if !errors.Is(err, ErrInsecureCache) || !strings.Contains(err.Error(), "chmod 700") {
-		t.Fatalf("err = %v, want ErrInsecureCache with a chmod hint", err)
+	var ce *CacheError
+	if !errors.Is(err, ErrInsecureCache) || !errors.As(err, &ce) || ce.Hint != "chmod 700 "+dir {
+		t.Fatalf("err = %v, want a *CacheError wrapping ErrInsecureCache with hint chmod 700", err)
 	}
 	if got := a.Requests(entratest.EndpointToken, ""); got != 0 {
 		t.Errorf("token requests = %d, want 0", got)

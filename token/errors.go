@@ -20,6 +20,25 @@ import (
 // changed by other users; it is refused rather than used.
 var ErrInsecureCache = errors.New("token cache is not private")
 
+// CacheError is a token cache that cannot be used as it is: a cache file
+// or folder other users can read or write (Err then wraps
+// ErrInsecureCache), or a folder that cannot be created, examined or
+// locked. It is a configuration problem; Hint says what to do.
+type CacheError struct {
+	// Path is the cache file or folder at fault.
+	Path string
+	// Hint is one line saying what to do, such as "chmod 600 FILE".
+	Hint string
+	// Err is the underlying error; its text names Path.
+	Err error
+}
+
+// Error returns the underlying error's text (it names the path).
+func (e *CacheError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *CacheError) Unwrap() error { return e.Err }
+
 // Error implements error: one line with what happened, the AADSTS code
 // where there is one, and never a secret or token.
 func (e *Error) Error() string {

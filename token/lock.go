@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,14 +19,15 @@ type fileLock struct{ f *os.File }
 func lockFile(ctx context.Context, path string) (*fileLock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open cache lock: %w", err)
+		return nil, &CacheError{Path: path, Hint: writableHint(filepath.Dir(path)),
+			Err: fmt.Errorf("open token cache lock: %w", err)}
 	}
 	fd := int(f.Fd())
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err == nil {
 		return &fileLock{f}, nil
 	} else if err != unix.EWOULDBLOCK {
 		f.Close()
-		return nil, fmt.Errorf("lock token cache: %w", err)
+		return nil, fmt.Errorf("token: lock token cache: %w", err)
 	}
 	// Someone else holds it: wait in the background so ctx can end the wait.
 	done := make(chan error, 1)
@@ -42,7 +44,7 @@ func lockFile(ctx context.Context, path string) (*fileLock, error) {
 	case err := <-done:
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("lock token cache: %w", err)
+			return nil, fmt.Errorf("token: lock token cache: %w", err)
 		}
 		return &fileLock{f}, nil
 	case <-ctx.Done():
@@ -50,7 +52,7 @@ func lockFile(ctx context.Context, path string) (*fileLock, error) {
 			<-done
 			f.Close() // releases the lock if it was granted after all
 		}()
-		return nil, fmt.Errorf("wait for token cache lock: %w", ctx.Err())
+		return nil, fmt.Errorf("token: wait for token cache lock: %w", ctx.Err())
 	}
 }
 

@@ -322,12 +322,12 @@ const maxRetryWait = 10 * time.Second
 // file) with the cache's force flag set as given.
 func (s *Source) locked(ctx context.Context, force bool, f func() error) error {
 	if err := s.store.prepare(); err != nil {
-		return fmt.Errorf("token: %w", err)
+		return err // a *CacheError, which names the token cache itself
 	}
 	if s.store.path != "" {
 		l, err := lockFile(ctx, s.store.lockPath())
 		if err != nil {
-			return fmt.Errorf("token: %w", err)
+			return err
 		}
 		defer l.unlock()
 	}

@@ -686,3 +686,44 @@ func TestE2EInterruptedSendExits75(t *testing.T) {
 		t.Error("the server recorded a message that was interrupted")
 	}
 }
+
+// A token cache others can read, or a cache folder that cannot be made, is
+// a configuration error (78) for every command, told without the SMTP
+// host and stages in front and with the fix on the hint line.
+func TestE2ETokenCacheProblemsAreConfigErrors(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.writeConfig("default_profile = \"alerts\"\n" + w.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`))
+	env := map[string]string{"ALERTS_SECRET": e2eSecret}
+	r := w.run(runOpts{env: env}, "send", "--to", "ops@contoso.com", "--body", "caches the token")
+	wantExit(t, r, 0)
+	cache := filepath.Join(w.home, ".cache", "m365send", "alerts.json")
+	if err := os.Chmod(cache, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"send", "--to", "ops@contoso.com", "--body", "x"},
+		{"token"},
+		{"doctor"},
+	} {
+		r := w.run(runOpts{env: env}, args...)
+		t.Logf("m365send %s:\n%s", args[0], r)
+		wantExit(t, r, exitConfig)
+		out := r.stderr + r.stdout
+		if !strings.Contains(out, "chmod 600 "+cache) || strings.Contains(out, "token: get token") || strings.Contains(out, "token: token") {
+			t.Errorf("%s: want the cache message and a chmod 600 fix, without the stutter:\n%s", args[0], r)
+		}
+		if args[0] == "send" && (!strings.HasPrefix(r.stderr, "m365send: token cache is not private: "+cache) || !strings.Contains(r.stderr, "\n  hint: chmod 600 "+cache)) {
+			t.Errorf("send: want the cache message and a hint line:\n%s", r)
+		}
+	}
+	if err := os.Chmod(cache, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	env["M365SEND_CACHE_DIR"] = "/proc/nope"
+	r = w.run(runOpts{env: env}, "send", "--to", "ops@contoso.com", "--body", "x")
+	wantExit(t, r, exitConfig)
+	if !strings.Contains(r.stderr, "hint: ") || !strings.Contains(r.stderr, "M365SEND_CACHE_DIR") {
+		t.Errorf("no hint to set M365SEND_CACHE_DIR:\n%s", r)
+	}
+}

@@ -104,7 +104,8 @@ var tokenConfigCodes = map[int]bool{
 //	  consent/Conditional Access/MFA, and "sign-in
 //	  required" (run m365send login)
 //	configuration: config errors, AADSTS wrong secret/   78
-//	  certificate/client ID/tenant/scope, invalid_client
+//	  certificate/client ID/tenant/scope, invalid_client,
+//	  a token cache that is not private or cannot be made
 func exitCodeFor(err error) int {
 	if err == nil {
 		return exitOK
@@ -123,7 +124,8 @@ func exitCodeFor(err error) int {
 		return exitDataErr
 	}
 	var ce *config.Error
-	if errors.As(err, &ce) {
+	var cce *token.CacheError
+	if errors.As(err, &ce) || errors.As(err, &cce) {
 		return exitConfig
 	}
 	if errors.Is(err, token.ErrLoginRequired) {
@@ -212,6 +214,10 @@ func hintFor(err error) string {
 			if v.Hint != "" {
 				return v.Hint
 			}
+		case *token.CacheError:
+			if v.Hint != "" {
+				return v.Hint
+			}
 		case *sender.Error:
 			if v.Hint != "" {
 				return v.Hint
@@ -248,8 +254,13 @@ func oneLine(s string) string {
 
 // messageFor is the one-line text for err. A token failure that the sender
 // met while connecting is told as the token failure itself: the SMTP host
-// and stage in front of it would only mislead.
+// and stage in front of it would only mislead. A token cache that cannot
+// be used is told as such, whoever met it.
 func messageFor(err error) string {
+	var cce *token.CacheError
+	if errors.As(err, &cce) {
+		return oneLine(cce.Error())
+	}
 	var se *sender.Error
 	if errors.As(err, &se) && se.Stage == sender.StageToken {
 		var te *token.Error

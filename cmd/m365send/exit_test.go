@@ -58,6 +58,9 @@ func TestExitCodeFor(t *testing.T) {
 		{"552 5.3.4 too big", &sender.Error{Stage: sender.StageData, Code: 552, EnhancedCode: "5.3.4"}, 69},
 		{"554 5.2.2 mailbox full", &sender.Error{Stage: sender.StageData, Code: 554, EnhancedCode: "5.2.2"}, 69},
 		{"sender config (port 465)", &sender.Error{Stage: sender.StageConfig}, 78},
+		{"token cache not private, met by the sender", &sender.Error{Stage: sender.StageToken, Err: fmt.Errorf("get token: %w",
+			&token.CacheError{Path: "/c/p.json", Hint: "chmod 600 /c/p.json", Err: fmt.Errorf("%w: /c/p.json can be read by others", token.ErrInsecureCache)})}, 78},
+		{"token cache folder cannot be made", &token.CacheError{Path: "/proc/nope", Err: errors.New("create token cache folder: mkdir /proc/nope: no such file or directory")}, 78},
 		{"canceled", context.Canceled, 75},
 		{"deadline", fmt.Errorf("send: %w", context.DeadlineExceeded), 75},
 		{"anything else", errors.New("boom"), 70},
@@ -83,6 +86,9 @@ func TestPrintError(t *testing.T) {
 			"m365send: AADSTS1: bad Trace ID: x\n  hint: do this\n"},
 		{"token failure met by the sender", &sender.Error{Stage: sender.StageToken, Err: fmt.Errorf("get token: %w", token.ErrLoginRequired)},
 			"m365send: sign-in required: run `m365send login`\n  hint: sign in once with `m365send login` (with the same --profile)\n"},
+		{"token cache met by the sender", &sender.Error{Stage: sender.StageToken, Server: "127.0.0.1:587", Err: fmt.Errorf("get token: %w",
+			&token.CacheError{Path: "/c/p.json", Hint: "chmod 600 /c/p.json", Err: fmt.Errorf("%w: /c/p.json can be read by others (mode 0644)", token.ErrInsecureCache)})},
+			"m365send: token cache is not private: /c/p.json can be read by others (mode 0644)\n  hint: chmod 600 /c/p.json\n"},
 		{"hint from a wrapped error", fmt.Errorf("send: %w", &usageError{Msg: "x", Hint: "see help"}), "m365send: send: x\n  hint: see help\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
