@@ -128,3 +128,44 @@ func TestErrorFormat(t *testing.T) {
 		t.Errorf("multi-line reply not folded: %q", multi.Error())
 	}
 }
+
+// TestHeaderFromSendAsDenied sends a raw message whose From header names an
+// address the mailbox may not send as: the envelope is the mailbox, so
+// Exchange only refuses it after the final dot.
+func TestHeaderFromSendAsDenied(t *testing.T) {
+	raw := []byte("From: The CEO <CEO@contoso.com>\r\nTo: a@example.com\r\nSubject: s\r\n\r\nbody\r\n")
+	msg := &Message{To: []string{"a@example.com"}, Raw: raw}
+
+	srv := smtptest.Start(t, smtptest.Options{})
+	s, _ := newTestSender(t, srv, &tokens{current: "tok"}, nil)
+	_, err := s.Send(testCtx(t), msg)
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Send error = %v, want *Error", err)
+	}
+	if e.Stage != StageData || e.Code != 554 || e.EnhancedCode != "5.2.252" || e.Temporary {
+		t.Errorf("got %s %d %s temporary %v, want data 554 5.2.252 permanent", e.Stage, e.Code, e.EnhancedCode, e.Temporary)
+	}
+	if !strings.Contains(e.Text, "SendAsDenied; "+testMailbox+" not allowed to send as ceo@contoso.com") {
+		t.Errorf("text %q", e.Text)
+	}
+	if !strings.Contains(e.Hint, "SendAs") {
+		t.Errorf("hint %q does not name SendAs", e.Hint)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("server recorded %d messages, want none", n)
+	}
+	if n := srv.Count(smtptest.StageMail); n != 1 {
+		t.Errorf("%d MAIL commands, want 1 (no retry)", n)
+	}
+
+	// With the SendAs right granted the same message goes through.
+	srv2 := smtptest.Start(t, smtptest.Options{SendAs: map[string][]string{testMailbox: {"ceo@contoso.com"}}})
+	s2, _ := newTestSender(t, srv2, &tokens{current: "tok"}, nil)
+	if _, err := s2.Send(testCtx(t), msg); err != nil {
+		t.Fatalf("Send with SendAs granted: %v", err)
+	}
+	if got := srv2.Messages(); len(got) != 1 || got[0].From != testMailbox {
+		t.Errorf("messages %+v", got)
+	}
+}

@@ -6,8 +6,10 @@
 // AUTH before STARTTLS and "AUTH LOGIN XOAUTH2" after it; TLS below 1.2 is
 // refused; a refused token gets "535 5.7.3 Authentication unsuccessful" at
 // once (or, in Challenge mode, a Gmail-style 334 challenge first); MAIL
-// FROM without AUTH gets 530 5.7.57, a From the mailbox may not use gets
-// 550 5.7.60, a 4th concurrent connection of one mailbox gets 432 4.3.2.
+// FROM without AUTH gets 530 5.7.57, a MAIL FROM the mailbox may not use
+// gets 550 5.7.60, a From header it may not use gets 554 5.2.252
+// SendAsDenied after the final dot, a 4th concurrent connection of one
+// mailbox gets 432 4.3.2.
 // Faults (a chosen reply, a dropped connection, a stall) can be injected at
 // every stage. Every accepted message is recorded with its envelope, the
 // authenticated user and its bytes after dot-unstuffing.
@@ -62,8 +64,8 @@ type Options struct {
 	// SmtpClientAuthentication is disabled for the Tenant".
 	AuthReply string
 
-	// SendAs lists, per user (lower case), the From addresses that user may
-	// use besides itself.
+	// SendAs lists, per user (lower case), the addresses that user may
+	// send as besides itself, in MAIL FROM and in the From header.
 	SendAs map[string][]string
 
 	// MaxConnsPerUser caps concurrent authenticated connections per user
@@ -302,7 +304,8 @@ func (s *Server) login(user string) bool {
 	return true
 }
 
-// mayUse reports whether user may send with envelope sender from.
+// mayUse reports whether user may send as from (the envelope sender or an
+// address of the From header).
 func (s *Server) mayUse(user, from string) bool {
 	from = strings.ToLower(from)
 	if from == user {

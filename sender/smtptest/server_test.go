@@ -213,6 +213,30 @@ func TestMailRules(t *testing.T) {
 	c.must("MAIL FROM:<alerts@contoso.com> SIZE=999999999999", 552, "5.3.4")
 }
 
+func TestHeaderFromSendAs(t *testing.T) {
+	srv := Start(t, Options{SendAs: map[string][]string{"alerts@contoso.com": {"noreply@contoso.com"}}})
+	c := dial(t, srv)
+	c.login("alerts@contoso.com", "t")
+	send := func(header string, code int, prefix string) {
+		t.Helper()
+		c.must("MAIL FROM:<alerts@contoso.com>", 250, "")
+		c.must("RCPT TO:<a@example.com>", 250, "")
+		c.must("DATA", 354, "")
+		c.text.W.WriteString(header + "Subject: x\r\n\r\nFrom: ceo@contoso.com in the body is no header\r\n.\r\n")
+		c.text.W.Flush()
+		c.expect(code, prefix)
+	}
+	denied := "5.2.252 SendAsDenied; alerts@contoso.com not allowed to send as ceo@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied"
+	send("From: CEO <ceo@contoso.com>\r\n", 554, denied)
+	send("From: alerts@contoso.com, ceo@contoso.com\r\n", 554, denied)
+	send("From: Alerts <Alerts@Contoso.com>\r\n", 250, "2.0.0")
+	send("From: =?utf-8?q?No_R=C3=A9ply?= <NOREPLY@contoso.com>\r\n", 250, "2.0.0")
+	send("", 250, "2.0.0") // no From header: Exchange fills it in
+	if n := len(srv.Messages()); n != 3 {
+		t.Errorf("recorded %d messages, want 3", n)
+	}
+}
+
 func TestFourthConnectionGets432(t *testing.T) {
 	srv := Start(t, Options{})
 	var cs []*client

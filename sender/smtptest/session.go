@@ -6,7 +6,9 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
+	"net/mail"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -417,8 +419,9 @@ func (ss *session) data() bool {
 	ss.send("354 Start mail input; end with <CRLF>.<CRLF>")
 
 	body := ss.srv.hit(StageBody)
-	var buf bytes.Buffer
+	var buf, header bytes.Buffer
 	var size int64
+	inHeader := true
 	r := ss.text.R
 	first := true
 	for {
@@ -431,6 +434,13 @@ func (ss *session) data() bool {
 		}
 		if len(line) > 0 && line[0] == '.' {
 			line = line[1:]
+		}
+		if inHeader {
+			if len(bytes.TrimRight(line, "\r\n")) == 0 || header.Len()+len(line) > maxHeaderBytes {
+				inHeader = false
+			} else {
+				header.Write(line)
+			}
 		}
 		size += int64(len(line))
 		if !ss.srv.opts.DiscardData && size <= ss.srv.opts.MaxSize {
@@ -466,6 +476,13 @@ func (ss *session) data() bool {
 		ss.send("552 5.3.4 Message size exceeds fixed maximum message size")
 		return false
 	}
+	for _, a := range headerFrom(header.Bytes()) {
+		if !ss.srv.mayUse(ss.user, a) {
+			ss.send("554 5.2.252 SendAsDenied; %s not allowed to send as %s; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied",
+				ss.user, strings.ToLower(a))
+			return false
+		}
+	}
 	m := Message{Conn: ss.id, User: ss.user, From: from, To: rcpts, Size: size}
 	if !ss.srv.opts.DiscardData {
 		m.Data = buf.Bytes()
@@ -473,6 +490,28 @@ func (ss *session) data() bool {
 	ss.srv.record(m)
 	ss.send("250 2.0.0 OK <%d@%s> [Hostname=%s]", ss.id, ss.srv.hostname, ss.srv.hostname)
 	return false
+}
+
+// maxHeaderBytes bounds the header section kept for the From check.
+const maxHeaderBytes = 1 << 20
+
+// headerFrom returns the addresses of the From header field, or none when
+// there is no From field or it cannot be parsed (Exchange fills in or
+// rewrites such a From; this fake then does not check it).
+func headerFrom(header []byte) []string {
+	m, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(header), strings.NewReader("\r\n")))
+	if err != nil {
+		return nil
+	}
+	list, err := m.Header.AddressList("From")
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, a := range list {
+		out = append(out, a.Address)
+	}
+	return out
 }
 
 // readLine reads one line including its line ending, however long.
