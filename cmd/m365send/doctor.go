@@ -151,7 +151,11 @@ func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 	}
 	d.ok("config", fmt.Sprintf("profile %s (%s): %s, tenant %s, client %s, %s", p.Name, where, p.Flow, p.Tenant, p.ClientID, cred))
 
-	tok, err := s.Tokens.TokenContext(ctx)
+	// Refresh, not TokenContext: a cached token would hide a credential
+	// that Entra ID no longer accepts (a wrong or expired secret, a
+	// replaced certificate, a revoked sign-in). Refresh sends the client
+	// credential, or the cached refresh token, to Entra ID.
+	tok, err := s.Tokens.Refresh(ctx)
 	tokenOK := err == nil
 	if err != nil {
 		d.failErr("token", err, "")
@@ -161,7 +165,11 @@ func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 		if !tok.Expiry.IsZero() {
 			exp = fmt.Sprintf(", valid for %s", time.Until(tok.Expiry).Round(time.Minute))
 		}
-		d.ok("token", fmt.Sprintf("%s token from Entra ID%s", p.Flow, exp))
+		how := "client credential accepted"
+		if p.Flow == config.FlowDeviceCode {
+			how = "refresh token of the cached sign-in accepted"
+		}
+		d.ok("token", fmt.Sprintf("new %s token from Entra ID (%s)%s", p.Flow, how, exp))
 	}
 	roleAt := -1
 	if tokenOK {

@@ -479,9 +479,12 @@ type doctorCase struct {
 	// profile returns the config; nil: the standard secret profile.
 	profile func(w *e2eWorld) string
 	env     map[string]string
-	code    int
-	failed  string // the first FAIL step, "" for none
-	detail  string // substring of the output
+	// cachedFirst sends once with the right secret before doctor runs, so
+	// a valid token is cached.
+	cachedFirst bool
+	code        int
+	failed      string // the first FAIL step, "" for none
+	detail      string // substring of the output
 }
 
 func TestE2EDoctor(t *testing.T) {
@@ -500,6 +503,8 @@ func TestE2EDoctor(t *testing.T) {
 	for _, tc := range []doctorCase{
 		{name: "healthy", code: 0, detail: "All checks passed"},
 		{name: "wrong secret", env: map[string]string{"ALERTS_SECRET": "not-the-secret"}, code: exitConfig, failed: "token", detail: "7000215"},
+		{name: "wrong secret with a valid token cached", cachedFirst: true, env: map[string]string{"ALERTS_SECRET": "not-the-secret"},
+			code: exitConfig, failed: "token", detail: "7000215"},
 		{name: "missing permission role", world: worldOptions{app: &entratest.App{ClientID: e2eAppID, Secret: e2eSecret, Roles: []string{}}},
 			code: exitNoPerm, failed: "claims", detail: "SMTP.SendAsApp"},
 		{name: "SMTP AUTH disabled", world: worldOptions{smtp: smtptest.Options{
@@ -530,6 +535,10 @@ func TestE2EDoctor(t *testing.T) {
 			env := map[string]string{"ALERTS_SECRET": e2eSecret}
 			for k, v := range tc.env {
 				env[k] = v
+			}
+			if tc.cachedFirst {
+				r := w.run(runOpts{env: map[string]string{"ALERTS_SECRET": e2eSecret}}, "send", "--to", "ops@contoso.com", "--body", "caches a token")
+				wantExit(t, r, 0)
 			}
 			r := w.run(runOpts{env: env}, "doctor")
 			t.Logf("m365send doctor:\n%s", r)
