@@ -31,9 +31,13 @@ import (
 	"github.com/m365send/m365send/internal/testca"
 )
 
-// DefaultMaxSize is the SIZE Exchange Online advertises (150 MB, the most an
-// admin can allow).
-const DefaultMaxSize = 157286400
+// DefaultAdvertisedSize is the SIZE Exchange Online advertises (150 MB,
+// the most an admin can allow).
+const DefaultAdvertisedSize = 157286400
+
+// DefaultMaxSize is the largest message a mailbox takes by default (35 MB);
+// base64 makes attachments about a third larger.
+const DefaultMaxSize = 35 << 20
 
 // DefaultMaxConnsPerUser is Exchange Online's concurrent-connection limit
 // per mailbox.
@@ -75,8 +79,12 @@ type Options struct {
 	// Now (0 or negative: no limit); past it MAIL FROM gets a 4.4.2 reply
 	// and the connection is closed.
 	RatePerMinute int
-	// MaxSize is the advertised SIZE and the largest message accepted
-	// (default DefaultMaxSize).
+	// AdvertisedSize is the SIZE in the EHLO reply (default
+	// DefaultAdvertisedSize).
+	AdvertisedSize int64
+	// MaxSize is the largest message accepted, in bytes as received
+	// (default DefaultMaxSize); larger ones, and a MAIL FROM SIZE= above
+	// it, get "552 5.3.4 Message size exceeds fixed maximum message size".
 	MaxSize int64
 	// Now is the server's clock for the rate limit (nil: time.Now).
 	Now func() time.Time
@@ -125,6 +133,9 @@ func New(opts Options) (*Server, error) {
 		if ca, err = testca.New(); err != nil {
 			return nil, fmt.Errorf("smtptest: %w", err)
 		}
+	}
+	if opts.AdvertisedSize <= 0 {
+		opts.AdvertisedSize = DefaultAdvertisedSize
 	}
 	if opts.MaxSize <= 0 {
 		opts.MaxSize = DefaultMaxSize

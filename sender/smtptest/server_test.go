@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/textproto"
 	"slices"
@@ -322,6 +323,55 @@ func TestSizeLimit(t *testing.T) {
 	c.expect(552, "5.3.4")
 	if len(srv.Messages()) != 0 {
 		t.Error("oversized message recorded")
+	}
+}
+
+// TestDefaultSizes checks Exchange Online's defaults: SIZE advertises the
+// 150 MB an admin may allow, but a mailbox takes 35 MB.
+func TestDefaultSizes(t *testing.T) {
+	const maxSize = 35 << 20 // 36700160
+	srv := Start(t, Options{DiscardData: true})
+	c := dial(t, srv)
+	c.login("alerts@contoso.com", "t")
+	ehlo := strings.Split(c.must("EHLO client.example", 250, ""), "\n")
+	if !slices.Contains(ehlo, "SIZE 157286400") {
+		t.Errorf("EHLO %q does not advertise SIZE 157286400", ehlo)
+	}
+	c.must(fmt.Sprintf("MAIL FROM:<alerts@contoso.com> SIZE=%d", maxSize+1), 552, "5.3.4 Message size exceeds fixed maximum message size")
+	c.must(fmt.Sprintf("MAIL FROM:<alerts@contoso.com> SIZE=%d", maxSize), 250, "")
+	c.must("RCPT TO:<a@example.com>", 250, "")
+	c.must("DATA", 354, "")
+	line := strings.Repeat("x", 1022) + "\r\n"
+	c.text.W.WriteString("Subject: big\r\n\r\n")
+	for n := int64(len("Subject: big\r\n\r\n")); n <= maxSize; n += int64(len(line)) {
+		c.text.W.WriteString(line)
+	}
+	c.text.W.WriteString(".\r\n")
+	if err := c.text.W.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(552, "5.3.4 Message size exceeds fixed maximum message size")
+	if len(srv.Messages()) != 0 {
+		t.Error("message over 35 MB recorded")
+	}
+}
+
+func TestAdvertisedSizeAndMaxSize(t *testing.T) {
+	srv := Start(t, Options{AdvertisedSize: 1000, MaxSize: 30})
+	c := dial(t, srv)
+	c.login("alerts@contoso.com", "t")
+	if ehlo := strings.Split(c.must("EHLO client.example", 250, ""), "\n"); !slices.Contains(ehlo, "SIZE 1000") {
+		t.Errorf("EHLO %q does not advertise SIZE 1000", ehlo)
+	}
+	c.must("MAIL FROM:<alerts@contoso.com> SIZE=31", 552, "5.3.4")
+	c.must("MAIL FROM:<alerts@contoso.com> SIZE=30", 250, "")
+	c.must("RCPT TO:<a@example.com>", 250, "")
+	c.must("DATA", 354, "")
+	c.text.W.WriteString("Subject: exactly 30!\r\n\r\nbody\r\n.\r\n") // 30 bytes
+	c.text.W.Flush()
+	c.expect(250, "2.0.0")
+	if m := srv.Messages(); len(m) != 1 || m[0].Size != 30 {
+		t.Errorf("messages %+v", m)
 	}
 }
 

@@ -160,7 +160,7 @@ func (ss *session) ehlo(verb, arg string) bool {
 		ss.send("250 %s", greet)
 		return false
 	}
-	lines := []string{greet, fmt.Sprintf("SIZE %d", ss.srv.opts.MaxSize), "PIPELINING", "DSN", "ENHANCEDSTATUSCODES"}
+	lines := []string{greet, fmt.Sprintf("SIZE %d", ss.srv.opts.AdvertisedSize), "PIPELINING", "DSN", "ENHANCEDSTATUSCODES"}
 	if !ss.tls && !ss.srv.opts.NoStartTLS {
 		lines = append(lines, "STARTTLS")
 	} else {
