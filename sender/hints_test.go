@@ -42,7 +42,7 @@ func TestRepliesFromFACTS(t *testing.T) {
 		{name: "554 5.2.0 SendAsDeniedException (older)", opts: fault(smtptest.StageEndOfData, "554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception"),
 			stage: StageData, code: 554, enh: "5.2.0", hint: "SendAs"},
 		{name: "432 4.3.2 concurrency", opts: fault(smtptest.StageAuth, "432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information."),
-			stage: StageAuth, code: 432, enh: "4.3.2", temporary: true, hint: "3"},
+			stage: StageAuth, code: 432, enh: "4.3.2", temporary: true, hint: "Exchange allows 3"},
 		{name: "432 4.3.2 older wording", opts: fault(smtptest.StageEndOfData, "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded"),
 			stage: StageData, code: 432, enh: "4.3.2", temporary: true, hint: "retry later"},
 		{name: "554 5.2.0 daily quota", opts: fault(smtptest.StageEndOfData, "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message"),
