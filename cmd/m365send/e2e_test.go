@@ -730,3 +730,22 @@ func TestE2ETokenCacheProblemsAreConfigErrors(t *testing.T) {
 		t.Errorf("no hint to set M365SEND_CACHE_DIR:\n%s", r)
 	}
 }
+
+// Without a cache folder (no HOME, XDG_CACHE_HOME or M365SEND_CACHE_DIR)
+// a sign-in could not outlive login: login refuses with 78 before asking
+// Entra ID for a device code.
+func TestE2ELoginWithoutCacheFolder(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.auth.OnDeviceCode(func(userCode string) { _ = w.auth.ApproveDeviceCode(userCode, e2eUser) })
+	cfg := filepath.Join(w.dir, "m365send.toml")
+	w.writeFile(cfg, fmt.Sprintf("default_profile = \"me\"\n[profiles.me]\nflow = \"device_code\"\ntenant = %q\nclient_id = %q\n%s",
+		w.auth.TenantDomain(), e2ePublicID, w.endpoints()), 0o600)
+	r := w.run(runOpts{env: map[string]string{"HOME": "", "XDG_CONFIG_HOME": "", "XDG_CACHE_HOME": ""}}, "--config", cfg, "login")
+	wantExit(t, r, exitConfig)
+	if !strings.Contains(r.stderr, "hint: set M365SEND_CACHE_DIR (or HOME/XDG_CACHE_HOME)") || strings.Contains(r.stderr, "Signed in") {
+		t.Errorf("want a refusal naming M365SEND_CACHE_DIR:\n%s", r)
+	}
+	if n := w.auth.Requests(entratest.EndpointDeviceCode, ""); n != 0 {
+		t.Errorf("%d device-code requests, want 0", n)
+	}
+}

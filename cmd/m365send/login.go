@@ -57,6 +57,14 @@ func (a *app) login(ctx context.Context) error {
 		return &usageError{Msg: fmt.Sprintf("profile %q uses %s: there is nobody to sign in", s.Profile.Name, s.Profile.Flow),
 			Hint: "login is for flow = \"device_code\" profiles; check this one with `m365send doctor`"}
 	}
+	cacheFile := s.Profile.CacheFile()
+	if cacheFile == "" {
+		// A sign-in kept in memory ends with this process: refuse before
+		// the person goes through it for nothing.
+		return &exitError{Code: exitConfig,
+			Msg:  fmt.Sprintf("profile %q has no token cache folder, so the sign-in would be lost when login ends", s.Profile.Name),
+			Hint: "set M365SEND_CACHE_DIR (or HOME/XDG_CACHE_HOME), or cache_dir in the profile"}
+	}
 	tok, err := s.Tokens.Login(ctx)
 	if err != nil {
 		return err
@@ -65,10 +73,6 @@ func (a *app) login(ctx context.Context) error {
 	if c, err := token.ParseClaims(tok.AccessToken); err == nil && c.UPN != "" {
 		who = c.UPN
 	}
-	where := "memory only (no cache directory: set M365SEND_CACHE_DIR)"
-	if f := s.Profile.CacheFile(); f != "" {
-		where = f
-	}
-	fmt.Fprintf(a.io.Err, "Signed in as %s (profile %s). Tokens cached in %s.\n", who, s.Profile.Name, where)
+	fmt.Fprintf(a.io.Err, "Signed in as %s (profile %s). Tokens cached in %s.\n", who, s.Profile.Name, cacheFile)
 	return nil
 }
