@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -386,6 +387,36 @@ func TestSendResendsWhenDroppedAfterFinalDot(t *testing.T) {
 	exactlyOnce(t, srv, 4)
 	if n := srv.Count(smtptest.StageGreeting); n != 2 {
 		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+// TestSendDuplicatesWhenReplyToFinalDotIsLost documents a limit of SMTP:
+// the server accepts a message but the connection breaks before its 250
+// reaches the client. The sender cannot tell this from a message that did
+// not arrive, so it sends it again: it arrives twice, with the same
+// Message-ID.
+func TestSendDuplicatesWhenReplyToFinalDotIsLost(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 2, AcceptThenDrop: true}}})
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	res, err := s.Send(testCtx(t), batch(3)...)
+	if err != nil {
+		t.Fatal(err, res)
+	}
+	got := srv.Messages()
+	var subjects, ids []string
+	for _, m := range got {
+		p := parseMessage(t, m.Data)
+		subjects = append(subjects, p.header.Get("Subject"))
+		ids = append(ids, p.header.Get("Message-Id"))
+	}
+	if want := []string{"msg 01", "msg 02", "msg 02", "msg 03"}; !slices.Equal(subjects, want) {
+		t.Fatalf("server recorded %q, want %q", subjects, want)
+	}
+	if ids[1] != ids[2] || ids[1] != res[1].MessageID {
+		t.Errorf("the copies' Message-IDs %q and %q differ (Result: %q)", ids[1], ids[2], res[1].MessageID)
+	}
+	if got[1].Conn == got[2].Conn {
+		t.Errorf("both copies on connection %d, want a re-dial", got[1].Conn)
 	}
 }
 

@@ -7,7 +7,8 @@
 // A Sender sends many messages over one connection, re-dials when the
 // server drops it, retries transient failures (4xx replies, network
 // errors) with capped exponential backoff and jitter, and never resends a
-// message the server accepted. It keeps to Exchange Online's per-mailbox
+// message the server confirmed accepting (see Sender.Send for a reply lost
+// after the final dot). It keeps to Exchange Online's per-mailbox
 // limits: at most 3 connections and, by default, 30 messages a minute.
 // Failures are *Error values carrying the SMTP reply and a one-line hint.
 //
@@ -177,9 +178,10 @@ type Result struct {
 }
 
 // Send submits msgs, reusing connections, retrying transient failures and
-// never resending an accepted message. It returns one Result per message,
-// and an error (a *Error where the server or network said why) if any
-// message was not accepted: the first failure in msgs order.
+// never resending a message whose acceptance the server confirmed. It
+// returns one Result per message, and an error (a *Error where the server
+// or network said why) if any message was not accepted: the first failure
+// in msgs order.
 //
 // Messages are validated first; one that fails Message.Validate gets an
 // error wrapping ErrInvalidMessage and is not sent. The messages of one
@@ -189,7 +191,9 @@ type Result struct {
 // made (TLS, AUTH refused, tries used up) fails the messages not yet sent.
 //
 // If the connection breaks after the final dot but before the server's
-// reply, the message is sent again: SMTP cannot tell whether it arrived.
+// reply, the message is sent again, with the same Message-ID: SMTP cannot
+// tell whether it arrived, so when the server had accepted it, it arrives
+// twice.
 func (s *Sender) Send(ctx context.Context, msgs ...*Message) ([]Result, error) {
 	results := make([]Result, len(msgs))
 	preps := make([]*prepared, len(msgs))

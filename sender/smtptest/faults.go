@@ -18,7 +18,8 @@ const (
 	StageBody Stage = "body"
 	// StageEndOfData is after the final dot: a Reply replaces "250 OK" and
 	// the message is not recorded; Drop closes without replying (the
-	// message is not recorded either).
+	// message is not recorded either); AcceptThenDrop records the message
+	// and then closes without replying.
 	StageEndOfData Stage = "end-of-data"
 )
 
@@ -37,6 +38,11 @@ type Fault struct {
 	// Stall stops answering until the client disconnects or the server
 	// closes.
 	Stall bool
+	// AcceptThenDrop, at StageEndOfData only, accepts and records the
+	// message (after the usual size and SendAs checks) and then closes the
+	// connection without sending the 250: the reply is lost, so the client
+	// cannot know the message arrived. Other fields are ignored with it.
+	AcceptThenDrop bool
 }
 
 type faultState struct {

@@ -375,6 +375,23 @@ func TestAdvertisedSizeAndMaxSize(t *testing.T) {
 	}
 }
 
+func TestAcceptThenDrop(t *testing.T) {
+	srv := Start(t, Options{Faults: []Fault{{Stage: StageEndOfData, N: 1, AcceptThenDrop: true}}})
+	c := dial(t, srv)
+	c.login("alerts@contoso.com", "t")
+	c.must("MAIL FROM:<alerts@contoso.com>", 250, "")
+	c.must("RCPT TO:<a@example.com>", 250, "")
+	c.must("DATA", 354, "")
+	c.text.W.WriteString("Subject: x\r\n\r\nbody\r\n.\r\n")
+	c.text.W.Flush()
+	if line, err := c.text.ReadLine(); err == nil {
+		t.Errorf("got reply %q, want the connection closed without one", line)
+	}
+	if m := srv.Messages(); len(m) != 1 || string(m[0].Data) != "Subject: x\r\n\r\nbody\r\n" {
+		t.Errorf("messages %+v, want the one accepted", m)
+	}
+}
+
 func TestRateLimit(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex

@@ -464,7 +464,8 @@ func (ss *session) data() bool {
 	if body != nil && body.Reply != "" && end == nil {
 		end = &Fault{Reply: body.Reply}
 	}
-	if end != nil {
+	acceptThenDrop := end != nil && end.AcceptThenDrop
+	if end != nil && !acceptThenDrop {
 		if end.Drop && end.Reply == "" {
 			return true
 		}
@@ -488,6 +489,9 @@ func (ss *session) data() bool {
 		m.Data = buf.Bytes()
 	}
 	ss.srv.record(m)
+	if acceptThenDrop {
+		return true
+	}
 	ss.send("250 2.0.0 OK <%d@%s> [Hostname=%s]", ss.id, ss.srv.hostname, ss.srv.hostname)
 	return false
 }
