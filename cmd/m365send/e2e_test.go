@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -127,11 +128,20 @@ func newWorld(t *testing.T, opts worldOptions) *e2eWorld {
 	return w
 }
 
+// needles are the strings no output may hold: the secrets (client secret,
+// private key lines), the access tokens the SMTP server saw or `token`
+// printed, and every token entratest issued (access, refresh and ID
+// tokens). Called with w.mu held.
+func (w *e2eWorld) needles() []string {
+	needles := append(append([]string{}, w.secrets...), w.tokens...)
+	return append(needles, w.auth.IssuedTokens()...)
+}
+
 // checkNoLeaks fails the test if any output holds a secret or a token.
 func (w *e2eWorld) checkNoLeaks() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	needles := append(append([]string{}, w.secrets...), w.tokens...)
+	needles := w.needles()
 	for _, out := range w.outputs {
 		for _, n := range needles {
 			if n != "" && strings.Contains(out, n) {
@@ -339,7 +349,7 @@ func TestE2ESendWithCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newWorld(t, worldOptions{app: &entratest.App{ClientID: e2eAppID, CertificatePEM: certPEM}})
-	w.secrets = append(w.secrets, keyLine(keyPEM))
+	w.secrets = append(w.secrets, keyLines(keyPEM)...)
 	certFile := filepath.Join(w.dir, "app.pem")
 	w.writeFile(certFile, string(certPEM)+string(keyPEM), 0o600)
 	w.writeConfig(w.appProfile("cert", fmt.Sprintf("certificate_file = %q", certFile)))
@@ -364,11 +374,71 @@ func TestE2ESendWithCertificate(t *testing.T) {
 	}
 }
 
-// keyLine is a line from the middle of a PEM private key, to look for in
-// outputs.
-func keyLine(keyPEM []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(keyPEM)), "\n")
-	return lines[len(lines)/2]
+// keyLines are the base64 body lines of a PEM private key, to look for in
+// outputs (the BEGIN/END lines are no secret).
+func keyLines(keyPEM []byte) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(string(keyPEM)), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "-----") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// cacheSecrets returns the secrets of each kind (AccessToken, RefreshToken,
+// IdToken) in an MSAL cache file.
+func cacheSecrets(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]map[string]struct {
+		Secret string `json:"secret"`
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatalf("cache file: %v", err)
+	}
+	out := map[string][]string{}
+	for _, kind := range []string{"AccessToken", "RefreshToken", "IdToken"} {
+		for _, e := range c[kind] {
+			out[kind] = append(out[kind], e.Secret)
+		}
+	}
+	return out
+}
+
+// The leak check looks for every token a sign-in leaves in the cache
+// (refresh and ID tokens too), and for every line of a private key.
+func TestE2ELeakCheckCoversEveryIssuedToken(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.auth.OnDeviceCode(func(userCode string) { _ = w.auth.ApproveDeviceCode(userCode, e2eUser) })
+	w.writeConfig(fmt.Sprintf("default_profile = \"me\"\n[profiles.me]\nflow = \"device_code\"\ntenant = %q\nclient_id = %q\n%s",
+		w.auth.TenantDomain(), e2ePublicID, w.endpoints()))
+	wantExit(t, w.run(runOpts{}, "login"), 0)
+	secrets := cacheSecrets(t, filepath.Join(w.home, ".cache", "m365send", "me.json"))
+	w.mu.Lock()
+	needles := w.needles()
+	w.mu.Unlock()
+	for _, kind := range []string{"AccessToken", "RefreshToken", "IdToken"} {
+		if len(secrets[kind]) == 0 {
+			t.Errorf("the cache holds no %s", kind)
+		}
+		for _, s := range secrets[kind] {
+			if !slices.Contains(needles, s) {
+				t.Errorf("the leak check does not look for the cached %s", kind)
+			}
+		}
+	}
+	_, keyPEM, err := entratest.NewCertificate("leak check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := keyLines(keyPEM)
+	if len(lines) < 10 || slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "PRIVATE KEY") }) {
+		t.Errorf("keyLines = %d lines, want every base64 body line and no BEGIN/END line", len(lines))
+	}
 }
 
 func TestE2ESendEnvOnlyWithoutFile(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -134,6 +135,18 @@ func TestRefreshTokensRotateAndCanBeRevoked(t *testing.T) {
 		t.Error("a mailbox the user may not use was accepted")
 	}
 	rt2 := body["refresh_token"].(string)
+	if live := a.LiveRefreshTokens("ADELE@contoso.com"); len(live) != 1 || live[0] != rt2 {
+		t.Errorf("LiveRefreshTokens = %d tokens, want only the rotated one", len(live))
+	}
+	issued := a.IssuedTokens()
+	for _, tok := range []string{rt1, rt2, at, body["id_token"].(string)} {
+		if !slices.Contains(issued, tok) {
+			t.Errorf("IssuedTokens lacks a token it issued (%.8s…)", tok)
+		}
+	}
+	if len(issued) != 6 {
+		t.Errorf("IssuedTokens holds %d tokens, want 6 (two sign-ins × access, refresh, ID)", len(issued))
+	}
 	if _, spent := redeem(rt1); spent["error"] != "invalid_grant" {
 		t.Fatalf("spent refresh token accepted: %v", spent)
 	}

@@ -116,6 +116,7 @@ type Authority struct {
 	users         map[string]*User // by lower-case UPN
 	deviceCodes   map[string]*deviceCode
 	refreshTokens map[string]*refreshToken
+	issued        []string // every access, refresh and ID token handed out
 	faults        []*Fault
 	failClients   map[string]int
 	counts        map[countKey]int

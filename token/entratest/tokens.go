@@ -118,6 +118,7 @@ func (a *Authority) clientCredentials(w http.ResponseWriter, r *http.Request, te
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	a.recordIssued(at)
 	secs := int(a.opts.AccessTokenLifetime / time.Second)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type":     "Bearer",
@@ -338,6 +339,7 @@ func (a *Authority) issueUserTokens(w http.ResponseWriter, clientID, tenantID, u
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	a.recordIssued(at, rt, idt)
 	ci, _ := json.Marshal(map[string]string{"uid": user.ObjectID, "utid": tenantID})
 	secs := int(a.opts.AccessTokenLifetime / time.Second)
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -393,6 +395,38 @@ func (a *Authority) redeemRefreshToken(w http.ResponseWriter, r *http.Request, t
 		return
 	}
 	a.issueUserTokens(w, clientID, rt.tenantID, rt.upn, resource, scopes)
+}
+
+// recordIssued remembers tokens handed out, for IssuedTokens.
+func (a *Authority) recordIssued(tokens ...string) {
+	a.mu.Lock()
+	a.issued = append(a.issued, tokens...)
+	a.mu.Unlock()
+}
+
+// IssuedTokens returns every token the authority has handed out, in order:
+// access tokens, refresh tokens (spent ones included) and ID tokens. Tests
+// look for them in output and logs, where none may appear.
+func (a *Authority) IssuedTokens() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.issued)
+}
+
+// LiveRefreshTokens returns the refresh tokens of upn that can still be
+// redeemed (issued, not yet spent by rotation, not revoked or expired).
+func (a *Authority) LiveRefreshTokens(upn string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	now := time.Now()
+	for secret, rt := range a.refreshTokens {
+		if strings.EqualFold(rt.upn, upn) && !rt.revoked && !rt.inactive && now.Before(rt.expires) {
+			out = append(out, secret)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // RevokeRefreshTokens revokes every refresh token of upn, as a password
