@@ -36,15 +36,26 @@ var ErrInvalidMessage = errors.New("invalid message")
 // Error is a failure to submit, with what the server said and what to do.
 type Error struct {
 	// Server is "host:port" of the submission server.
-	Server       string
-	Stage        Stage
-	Recipient    string // the refused address, for StageRcpt
-	Code         int    // SMTP reply code, or 0 for network failures
-	EnhancedCode string // such as 5.7.3
-	Text         string // the server's text (tokens never appear here)
-	Temporary    bool   // worth retrying later (4xx, network)
-	Hint         string // one line saying what to do, or ""
-	Err          error
+	Server string
+	// Stage is the step of the exchange that failed.
+	Stage Stage
+	// Recipient is the refused address, for StageRcpt.
+	Recipient string
+	// Code is the SMTP reply code, or 0 for network and local failures.
+	Code int
+	// EnhancedCode is the enhanced status code, such as "5.7.3", or "".
+	EnhancedCode string
+	// Text is the server's reply text after the codes, or a description
+	// of the failure (tokens never appear here).
+	Text string
+	// Temporary reports whether trying again later may succeed (4xx
+	// replies, network failures).
+	Temporary bool
+	// Hint is one line saying what to do, or "".
+	Hint string
+	// Err is the underlying error (secrets removed), or nil; Unwrap
+	// returns it.
+	Err error
 }
 
 // Error returns one line: "host:port: stage: 535 5.7.3 text" for a server

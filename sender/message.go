@@ -14,15 +14,25 @@ import (
 // Message is one message to send: composed from parts, or Raw.
 type Message struct {
 	// From is the header and envelope sender; "" means the mailbox.
-	From     string
+	From string
+	// FromName is the display name shown with From (no CR or LF).
 	FromName string
-	To       []string
-	Cc       []string
-	Bcc      []string // envelope only, never in the headers
-	ReplyTo  string
-	Subject  string
-	Text     string
-	HTML     string
+	// To are the primary recipients ("a@b" or "Name <a@b>"), in the To
+	// header and the envelope.
+	To []string
+	// Cc are copy recipients, in the Cc header and the envelope.
+	Cc []string
+	// Bcc are blind copy recipients: envelope only, never in the headers.
+	Bcc []string
+	// ReplyTo, when set, is the Reply-To address.
+	ReplyTo string
+	// Subject is the subject line (no CR or LF; non-ASCII is encoded).
+	Subject string
+	// Text is the text/plain body.
+	Text string
+	// HTML is the text/html body; with Text too, the message is
+	// multipart/alternative.
+	HTML string
 	// Attachments are file paths, streamed when sent; the MIME type comes
 	// from the content.
 	Attachments []string
@@ -56,9 +66,9 @@ var reservedHeaders = map[string]string{
 
 // Validate reports problems that would make the message unsendable or
 // unsafe (no recipient, malformed address, CR/LF in a header value, a
-// control character in an attachment's file name). Every
-// error wraps ErrInvalidMessage. It checks that attachment files exist but
-// does not read them.
+// control character in an attachment's file name). Every error wraps
+// ErrInvalidMessage. It checks that attachment files exist but does not
+// read them.
 func (m *Message) Validate() error {
 	if m == nil {
 		return fmt.Errorf("%w: nil message", ErrInvalidMessage)

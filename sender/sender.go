@@ -172,9 +172,13 @@ func New(cfg Config) (*Sender, error) {
 
 // Result is the outcome for one message of a Send call.
 type Result struct {
-	MessageID  string
+	// MessageID is the message's Message-ID header ("<...>"; for a Raw
+	// message the one it carries, or "").
+	MessageID string
+	// Recipients are the envelope recipients: To, Cc and Bcc addresses.
 	Recipients []string
-	Err        error // nil when the server accepted the message
+	// Err is nil when the server accepted the message.
+	Err error
 }
 
 // Send submits msgs, reusing connections, retrying transient failures and

@@ -25,6 +25,7 @@ const (
 
 // Fault changes what the server does when the exchange reaches Stage.
 type Fault struct {
+	// Stage is where the fault applies.
 	Stage Stage
 	// N selects the Nth time any connection reaches Stage (1-based, counted
 	// over the server's life; for StageMail and StageEndOfData that is the
