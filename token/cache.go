@@ -30,7 +30,7 @@ type store struct {
 	log         *slog.Logger
 	now         func() time.Time
 
-	// The fields below are guarded by Source.mu.
+	// The fields below are guarded by Source.sem.
 	force bool
 	mem   []byte
 	// afterTempWrite, if set, runs after the temp file is written and

@@ -9,7 +9,7 @@ import (
 )
 
 // confidentialClient builds the MSAL confidential client on first use (it
-// reads the certificate file). Called with s.mu held.
+// reads the certificate file). Called with s.sem held.
 func (s *Source) confidentialClient() (*confidential.Client, error) {
 	if s.conf != nil {
 		return s.conf, nil

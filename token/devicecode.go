@@ -11,7 +11,7 @@ import (
 )
 
 // publicClient builds the MSAL public client on first use. Called with
-// s.mu held.
+// s.sem held.
 func (s *Source) publicClient() (*public.Client, error) {
 	if s.pub != nil {
 		return s.pub, nil

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -117,7 +116,11 @@ type Source struct {
 	log       *slog.Logger
 	sleep     func(ctx context.Context, d time.Duration) error
 
-	mu    sync.Mutex // serialises acquisitions; guards the fields below
+	// sem serialises acquisitions and guards the fields below. It is a
+	// channel rather than a sync.Mutex so that a caller waiting behind a
+	// long acquisition (a device-code Login takes minutes) gives up when
+	// its ctx ends.
+	sem   chan struct{}
 	store *store
 	conf  *confidential.Client
 	pub   *public.Client
@@ -131,6 +134,10 @@ var _ oauth2.TokenSource = (*Source)(nil)
 // DefaultMinValidity is the least validity a cached access token must have
 // left to be used: Office 365 HVE refuses tokens closer to expiry.
 const DefaultMinValidity = 10 * time.Minute
+
+// DefaultHTTPTimeout bounds each request to Entra ID made with the default
+// HTTP client (Config.HTTPClient nil). The caller's ctx bounds them too.
+const DefaultHTTPTimeout = 60 * time.Second
 
 // maxAttempts is how often a temporary failure (5xx, 429, network) is
 // tried in all before it is reported.
@@ -185,7 +192,7 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.HTTPClient == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		cfg.HTTPClient = &http.Client{Transport: t}
+		cfg.HTTPClient = &http.Client{Transport: t, Timeout: DefaultHTTPTimeout}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -197,6 +204,7 @@ func New(cfg Config) (*Source, error) {
 		authority: base + "/" + cfg.Tenant,
 		log:       log,
 		sleep:     wait.Sleep,
+		sem:       make(chan struct{}, 1),
 		store: &store{
 			path:        cfg.CacheFile,
 			minValidity: cfg.MinValidity,
@@ -223,6 +231,8 @@ func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.
 
 // TokenContext is Token with a context. For FlowDeviceCode it never prompts:
 // with no signed-in account it returns an error matching ErrLoginRequired.
+// ctx bounds everything it waits for: another acquisition of this Source,
+// the profile's file lock held by another process, and Entra ID.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	return s.acquire(ctx, false)
 }
@@ -244,8 +254,10 @@ func (s *Source) Login(ctx context.Context) (*oauth2.Token, error) {
 	if s.cfg.DeviceCodePrompt == nil {
 		return nil, errors.New("token: login needs a DeviceCodePrompt to show the code")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.unlock()
 	s.memo = nil
 	var tok *oauth2.Token
 	err := s.locked(ctx, false, func() error {
@@ -262,8 +274,10 @@ func (s *Source) Login(ctx context.Context) (*oauth2.Token, error) {
 
 // Logout forgets every cached token of this profile.
 func (s *Source) Logout(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
 	s.memo = nil
 	return s.locked(ctx, false, func() error {
 		if err := s.store.clear(); err != nil {
@@ -275,8 +289,10 @@ func (s *Source) Logout(ctx context.Context) error {
 
 // acquire returns a token, from memory, the cache or Entra ID.
 func (s *Source) acquire(ctx context.Context, force bool) (*oauth2.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.unlock()
 	if !force && !s.noMemo && s.memo != nil && time.Until(s.memo.Expiry) >= s.cfg.MinValidity {
 		return copyToken(s.memo), nil
 	}
@@ -317,6 +333,20 @@ func (s *Source) acquire(ctx context.Context, force bool) (*oauth2.Token, error)
 // maxRetryWait is the longest Retry-After worth waiting for within one
 // call; beyond it the error is reported (with RetryAfter set).
 const maxRetryWait = 10 * time.Second
+
+// lock takes the Source for one acquisition, waiting until it is free or
+// ctx ends.
+func (s *Source) lock(ctx context.Context) error {
+	select {
+	case s.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("token: wait for another token request of this profile: %w", ctx.Err())
+	}
+}
+
+// unlock releases what lock took.
+func (s *Source) unlock() { <-s.sem }
 
 // locked runs f holding the profile's file lock (when there is a cache
 // file) with the cache's force flag set as given.
