@@ -2,7 +2,9 @@ package entratest
 
 import (
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/x509"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -162,17 +164,11 @@ func (a *Authority) checkAssertion(app *App, assertion, tenant string) int {
 		}
 		return 0
 	}
-	if app.Certificate == nil {
+	if app.Certificate == nil || !thumbprintMatches(unverified.Header, app.Certificate) {
 		return 700027
 	}
 	pub := app.Certificate.PublicKey.(*rsa.PublicKey)
-	tok, err := parser.ParseWithClaims(assertion, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
-		if x5t, ok := t.Header["x5t#S256"].(string); ok {
-			sum := sha256.Sum256(app.Certificate.Raw)
-			if x5t != base64.StdEncoding.EncodeToString(sum[:]) && x5t != base64.RawURLEncoding.EncodeToString(sum[:]) {
-				return nil, errors.New("unknown certificate thumbprint")
-			}
-		}
+	tok, err := parser.ParseWithClaims(assertion, jwt.MapClaims{}, func(*jwt.Token) (any, error) {
 		return pub, nil
 	})
 	if err != nil {
@@ -187,17 +183,46 @@ func (a *Authority) checkAssertion(app *App, assertion, tenant string) int {
 		return 700027
 	}
 	aud, _ := claims.GetAudience()
-	want := a.URL() + "/" + strings.ToLower(tenant) + "/oauth2/v2.0/token"
-	ok := false
-	for _, v := range aud {
-		if strings.EqualFold(v, want) || strings.HasPrefix(strings.ToLower(v), strings.ToLower(a.URL())+"/") {
-			ok = true
-		}
-	}
-	if !ok {
+	if len(aud) != 1 || !a.isTokenEndpoint(aud[0], tenant) {
 		return 700027
 	}
 	return 0
+}
+
+// thumbprintMatches reports whether an assertion's header names cert: Entra
+// ID needs x5t (SHA-1) or x5t#S256 (SHA-256) of the certificate's DER
+// bytes, base64 (MSAL sends the standard alphabet, RFC 7515 says base64url;
+// both are taken), and every thumbprint present must match.
+func thumbprintMatches(header map[string]any, cert *x509.Certificate) bool {
+	sha1Sum := sha1.Sum(cert.Raw) // #nosec G401 -- x5t is SHA-1 by definition
+	sha256Sum := sha256.Sum256(cert.Raw)
+	found := false
+	for key, sum := range map[string][]byte{"x5t": sha1Sum[:], "x5t#S256": sha256Sum[:]} {
+		v, present := header[key]
+		if !present {
+			continue
+		}
+		s, _ := v.(string)
+		if s == "" || (s != base64.StdEncoding.EncodeToString(sum) && s != base64.RawURLEncoding.EncodeToString(sum)) {
+			return false
+		}
+		found = true
+	}
+	return found
+}
+
+// isTokenEndpoint reports whether aud is this tenant's token endpoint, as
+// Entra ID requires of a certificate assertion: the v2.0 or the v1 form,
+// under the tenant's domain or ID (or the path the request used).
+func (a *Authority) isTokenEndpoint(aud, tenant string) bool {
+	for _, t := range []string{tenant, a.opts.TenantDomain, a.opts.TenantID} {
+		for _, path := range []string{"/oauth2/v2.0/token", "/oauth2/token"} {
+			if strings.EqualFold(aud, a.URL()+"/"+t+path) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // appScope checks a client-credentials scope and returns the resource.
