@@ -2,7 +2,9 @@ package token
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +45,15 @@ func TestDeviceCodeLoginThenSilentThenRefreshRotates(t *testing.T) {
 	if got := a.Requests(entratest.EndpointDeviceCode, ""); got != 1 {
 		t.Errorf("devicecode requests = %d, want 1", got)
 	}
+	// The cache file holds the sign-in: the account, its ID token and the
+	// refresh token Entra ID issued.
+	c := readCache(t, cfg.CacheFile)
+	live := a.LiveRefreshTokens(testUser)
+	if len(live) != 1 {
+		t.Fatalf("entratest has %d live refresh tokens, want 1", len(live))
+	}
+	rt1 := live[0]
+	c.check(t, testUser, rt1)
 
 	// A later process: silent, from the cached access token.
 	tok2, err := mustNew(t, cfg).TokenContext(ctx)
@@ -68,9 +79,16 @@ func TestDeviceCodeLoginThenSilentThenRefreshRotates(t *testing.T) {
 	if err := a.Verify(tok3.AccessToken, testUser); err != nil {
 		t.Fatalf("Verify refreshed: %v", err)
 	}
+	// The rotated refresh token replaced the spent one in the file.
+	live = a.LiveRefreshTokens(testUser)
+	if len(live) != 1 || live[0] == rt1 {
+		t.Fatalf("entratest has %d live refresh tokens after a refresh, want 1 new one", len(live))
+	}
+	readCache(t, cfg.CacheFile).check(t, testUser, live[0])
 	if _, err := s3.Refresh(ctx); err != nil {
 		t.Fatalf("second refresh with the rotated refresh token: %v", err)
 	}
+	readCache(t, cfg.CacheFile).check(t, testUser, a.LiveRefreshTokens(testUser)[0])
 	if got := a.Requests(entratest.EndpointToken, entratest.GrantRefreshToken); got != 2 {
 		t.Errorf("refresh requests = %d, want 2", got)
 	}
@@ -218,5 +236,93 @@ func TestLogoutForgetsTheSignIn(t *testing.T) {
 	}
 	if _, err := mustNew(t, cfg).TokenContext(context.Background()); !errors.Is(err, ErrLoginRequired) {
 		t.Fatalf("new source after logout: err = %v, want ErrLoginRequired", err)
+	}
+}
+
+// msalCache is the part of MSAL's cache file the tests look at.
+type msalCache struct {
+	Account map[string]struct {
+		Username string `json:"username"`
+	}
+	IDToken map[string]struct {
+		Secret string `json:"secret"`
+	} `json:"IdToken"`
+	RefreshToken map[string]struct {
+		Secret string `json:"secret"`
+	}
+}
+
+func readCache(t *testing.T, file string) msalCache {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c msalCache
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatalf("cache file does not parse: %v", err)
+	}
+	return c
+}
+
+// check fails unless the cache holds exactly one account (upn), an ID
+// token, and exactly one refresh token, rt.
+func (c msalCache) check(t *testing.T, upn, rt string) {
+	t.Helper()
+	if len(c.Account) != 1 {
+		t.Fatalf("cache holds %d accounts, want 1", len(c.Account))
+	}
+	for _, acc := range c.Account {
+		if !strings.EqualFold(acc.Username, upn) {
+			t.Errorf("cached account is %q, want %q", acc.Username, upn)
+		}
+	}
+	if len(c.IDToken) == 0 {
+		t.Error("cache holds no ID token")
+	}
+	if len(c.RefreshToken) != 1 {
+		t.Fatalf("cache holds %d refresh tokens, want 1", len(c.RefreshToken))
+	}
+	for _, e := range c.RefreshToken {
+		if e.Secret != rt {
+			t.Error("the cached refresh token is not the one Entra ID issued last")
+		}
+	}
+}
+
+// A second sign-in as another person replaces the first: one account, one
+// refresh token, the new person's.
+func TestSecondLoginAsAnotherUserLeavesOneAccount(t *testing.T) {
+	const other = "megan@contoso.com"
+	a := newAuthority(t, entratest.Options{})
+	a.AddUser(entratest.User{UPN: other})
+	cfg := userConfig(t, a)
+	cfg.DeviceCodePrompt = approvingPrompt(t, a, testUser, nil)
+	ctx := context.Background()
+	if _, err := mustNew(t, cfg).Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	readCache(t, cfg.CacheFile).check(t, testUser, a.LiveRefreshTokens(testUser)[0])
+
+	cfg.DeviceCodePrompt = approvingPrompt(t, a, other, nil)
+	s := mustNew(t, cfg)
+	if _, err := s.Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	live := a.LiveRefreshTokens(other)
+	if len(live) != 1 {
+		t.Fatalf("entratest has %d live refresh tokens for %s, want 1", len(live), other)
+	}
+	c := readCache(t, cfg.CacheFile)
+	c.check(t, other, live[0])
+	if len(c.IDToken) != 1 {
+		t.Errorf("cache holds %d ID tokens, want only the new person's", len(c.IDToken))
+	}
+	tok, err := s.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims, err := ParseClaims(tok.AccessToken); err != nil || claims.UPN != other {
+		t.Errorf("token after the second sign-in is for %q (%v), want %s", claims.UPN, err, other)
 	}
 }
