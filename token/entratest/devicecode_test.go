@@ -186,3 +186,32 @@ func TestDeviceLoginPageApproves(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A refresh token is redeemed only in its own tenant; a refusal elsewhere
+// does not spend it.
+func TestRefreshTokenOnlyInItsTenant(t *testing.T) {
+	const fabrikamID = "0c0ffee0-1111-4222-8333-444455556666"
+	a := newTestAuthority(t, Options{})
+	a.AddPublicClient(publicID)
+	a.AddTenant("fabrikam.onmicrosoft.com", fabrikamID)
+	dc, uc := startDeviceCode(t, a)
+	if err := a.ApproveDeviceCode(uc, "adele@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	_, body := poll(t, a, dc)
+	rt := body["refresh_token"].(string)
+	redeemAt := func(tenant string) (int, map[string]any) {
+		return postForm(t, a, "/"+tenant+"/oauth2/v2.0/token", url.Values{
+			"client_id": {publicID}, "grant_type": {GrantRefreshToken}, "refresh_token": {rt},
+			"scope": {DefaultResource + "/SMTP.Send offline_access"},
+		})
+	}
+	for _, other := range []string{"fabrikam.onmicrosoft.com", fabrikamID} {
+		if status, body := redeemAt(other); status == 200 || body["error"] != "invalid_grant" {
+			t.Fatalf("a contoso refresh token redeemed at %s: %d %v", other, status, body)
+		}
+	}
+	if status, body := redeemAt(DefaultTenantDomain); status != 200 {
+		t.Fatalf("redeem at its own tenant after the refusals: %d %v", status, body)
+	}
+}

@@ -116,7 +116,8 @@ type Authority struct {
 	users         map[string]*User // by lower-case UPN
 	deviceCodes   map[string]*deviceCode
 	refreshTokens map[string]*refreshToken
-	issued        []string // every access, refresh and ID token handed out
+	tenants       map[string]string // further tenants: lower-case domain or ID → ID
+	issued        []string          // every access, refresh and ID token handed out
 	faults        []*Fault
 	failClients   map[string]int
 	counts        map[countKey]int
@@ -178,6 +179,7 @@ func New(opts Options) (*Authority, error) {
 		users:         map[string]*User{},
 		deviceCodes:   map[string]*deviceCode{},
 		refreshTokens: map[string]*refreshToken{},
+		tenants:       map[string]string{},
 		failClients:   map[string]int{},
 		counts:        map[countKey]int{},
 	}
@@ -352,7 +354,21 @@ func (a *Authority) resolveTenant(tenant string) (string, bool) {
 	if strings.EqualFold(tenant, a.opts.TenantDomain) || strings.EqualFold(tenant, a.opts.TenantID) {
 		return a.opts.TenantID, true
 	}
-	return "", false
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tid, ok := a.tenants[strings.ToLower(tenant)]
+	return tid, ok
+}
+
+// AddTenant makes the authority also serve another tenant, known by domain
+// and ID, with the same apps and users. Tokens it issues there carry that
+// tenant's ID (so Verify, which plays the main tenant's Exchange, refuses
+// them), and refresh tokens issued in one tenant are refused in the other.
+func (a *Authority) AddTenant(domain, id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tenants[strings.ToLower(domain)] = id
+	a.tenants[strings.ToLower(id)] = id
 }
 
 func isMultiTenant(tenant string) bool {
@@ -365,7 +381,7 @@ func isMultiTenant(tenant string) bool {
 
 func (a *Authority) serveOpenIDConfiguration(w http.ResponseWriter, tenant string) {
 	base := a.URL() + "/" + tenant
-	issuerTenant := a.opts.TenantID
+	issuerTenant, _ := a.resolveTenant(tenant)
 	if isMultiTenant(tenant) {
 		issuerTenant = "{tenantid}"
 	}

@@ -57,7 +57,7 @@ func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request, tenant, t
 	case GrantDeviceCode:
 		a.pollDeviceCode(w, r, tenant)
 	case GrantRefreshToken:
-		a.redeemRefreshToken(w, r, tenant)
+		a.redeemRefreshToken(w, r, tenant, tid)
 	case "":
 		a.writeOAuthError(w, 900144, clientID, tenant, "", "grant_type")
 	default:
@@ -215,7 +215,15 @@ func thumbprintMatches(header map[string]any, cert *x509.Certificate) bool {
 // Entra ID requires of a certificate assertion: the v2.0 or the v1 form,
 // under the tenant's domain or ID (or the path the request used).
 func (a *Authority) isTokenEndpoint(aud, tenant string) bool {
-	for _, t := range []string{tenant, a.opts.TenantDomain, a.opts.TenantID} {
+	tid, _ := a.resolveTenant(tenant)
+	if tid == "" {
+		tid = a.opts.TenantID
+	}
+	names := []string{tenant, tid}
+	if strings.EqualFold(tid, a.opts.TenantID) {
+		names = append(names, a.opts.TenantDomain)
+	}
+	for _, t := range names {
 		for _, path := range []string{"/oauth2/v2.0/token", "/oauth2/token"} {
 			if strings.EqualFold(aud, a.URL()+"/"+t+path) {
 				return true
@@ -379,7 +387,10 @@ func (a *Authority) issueUserTokens(w http.ResponseWriter, clientID, tenantID, u
 	})
 }
 
-func (a *Authority) redeemRefreshToken(w http.ResponseWriter, r *http.Request, tenant string) {
+// redeemRefreshToken answers a refresh_token grant. A refresh token is
+// redeemed only in the tenant it was issued in (or through /organizations
+// or /common, which resolve to the user's home tenant).
+func (a *Authority) redeemRefreshToken(w http.ResponseWriter, r *http.Request, tenant, tid string) {
 	form := r.PostForm
 	clientID := form.Get("client_id")
 	if !a.isPublic(clientID) && a.app(clientID) == nil {
@@ -394,7 +405,7 @@ func (a *Authority) redeemRefreshToken(w http.ResponseWriter, r *http.Request, t
 	presented := form.Get("refresh_token")
 	a.mu.Lock()
 	rt, ok := a.refreshTokens[presented]
-	if ok && !strings.EqualFold(rt.clientID, clientID) {
+	if ok && (!strings.EqualFold(rt.clientID, clientID) || tid != "" && !strings.EqualFold(rt.tenantID, tid)) {
 		ok = false
 	}
 	var fail int
