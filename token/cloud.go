@@ -8,7 +8,8 @@ import (
 
 // clouds are the Microsoft clouds from FACTS.md.
 var clouds = []Cloud{
-	{Name: "global", AuthorityHost: "login.microsoftonline.com", Resource: "https://outlook.office365.com", SMTPHost: "smtp.office365.com"},
+	{Name: "global", AuthorityHost: "login.microsoftonline.com", Resource: "https://outlook.office365.com", SMTPHost: "smtp.office365.com",
+		DelegatedResource: "https://outlook.office.com"},
 	{Name: "usgov", AuthorityHost: "login.microsoftonline.us", Resource: "https://outlook.office365.us", SMTPHost: "smtp.office365.us"},
 	{Name: "usgovdod", AuthorityHost: "login.microsoftonline.us", Resource: "https://outlook-dod.office365.us", SMTPHost: "outlook-dod.office365.us"},
 	{Name: "china", AuthorityHost: "login.partner.microsoftonline.cn", Resource: "https://partner.outlook.cn", SMTPHost: "smtp.partner.outlook.cn"},

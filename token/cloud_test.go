@@ -47,6 +47,20 @@ func TestScopesFollowFlowAndCloud(t *testing.T) {
 	if got := s.Scopes(); len(got) != 1 || got[0] != "https://partner.outlook.cn/SMTP.Send" {
 		t.Errorf("delegated scopes %v", got)
 	}
+	// Global: the app scope names outlook.office365.com, the delegated one
+	// outlook.office.com, as FACTS.md documents.
+	for flow, want := range map[Flow]string{
+		FlowClientCredentials: "https://outlook.office365.com/.default",
+		FlowDeviceCode:        "https://outlook.office.com/SMTP.Send",
+	} {
+		s, err := New(Config{Flow: flow, Tenant: "t", ClientID: "c", ClientSecret: map[Flow]string{FlowClientCredentials: "x"}[flow]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Scopes(); len(got) != 1 || got[0] != want {
+			t.Errorf("%s scopes on global: %v, want %s", flow, got, want)
+		}
+	}
 }
 
 func TestCustomAuthorityHostTurnsDiscoveryOff(t *testing.T) {

@@ -49,13 +49,24 @@ type Cloud struct {
 	Resource string
 	// SMTPHost is the client submission host, such as smtp.office365.com.
 	SMTPHost string
+	// DelegatedResource is the resource delegated (person) scopes name when
+	// it differs from Resource: global Exchange Online's SMTP.Send is
+	// documented as https://outlook.office.com/SMTP.Send (FACTS.md; Entra
+	// ID takes both URIs there). "" means Resource.
+	DelegatedResource string
 }
 
 // AppScope is the app-only scope: the resource + "/.default".
 func (c Cloud) AppScope() string { return c.Resource + "/.default" }
 
-// DelegatedScope is the delegated scope: the resource + "/SMTP.Send".
-func (c Cloud) DelegatedScope() string { return c.Resource + "/SMTP.Send" }
+// DelegatedScope is the delegated scope: DelegatedResource (or Resource)
+// + "/SMTP.Send", such as https://outlook.office.com/SMTP.Send.
+func (c Cloud) DelegatedScope() string {
+	if c.DelegatedResource != "" {
+		return c.DelegatedResource + "/SMTP.Send"
+	}
+	return c.Resource + "/SMTP.Send"
+}
 
 // DeviceCode is what a person needs to complete a device-code sign-in.
 type DeviceCode struct {
