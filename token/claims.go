@@ -12,14 +12,26 @@ import (
 // Claims are the claims of an access token that matter for SMTP, decoded
 // without verifying the signature (for diagnostics only).
 type Claims struct {
-	Audience  string
-	Issuer    string
-	TenantID  string
-	ObjectID  string
-	UPN       string
-	Roles     []string
-	Scopes    []string
-	IssuedAt  time.Time
+	// Audience is the resource the token is for (aud; the first one if
+	// there are several), such as https://outlook.office365.com.
+	Audience string
+	// Issuer is the token's issuer (iss).
+	Issuer string
+	// TenantID is the tenant that issued the token (tid).
+	TenantID string
+	// ObjectID is the object ID of the user or service principal (oid).
+	ObjectID string
+	// UPN is the signed-in person's name (upn, else preferred_username);
+	// "" for app-only tokens.
+	UPN string
+	// Roles are the application permissions (roles), such as
+	// SMTP.SendAsApp.
+	Roles []string
+	// Scopes are the delegated permissions (scp), such as SMTP.Send.
+	Scopes []string
+	// IssuedAt is when the token was issued (iat), or zero.
+	IssuedAt time.Time
+	// ExpiresAt is when the token expires (exp), or zero.
 	ExpiresAt time.Time
 	// AppID is the client ID the token was issued to (appid or azp).
 	AppID string

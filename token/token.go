@@ -70,24 +70,39 @@ func (c Cloud) DelegatedScope() string {
 
 // DeviceCode is what a person needs to complete a device-code sign-in.
 type DeviceCode struct {
-	UserCode        string
+	// UserCode is the code the person enters at VerificationURL.
+	UserCode string
+	// VerificationURL is where the person signs in, such as
+	// https://microsoft.com/devicelogin.
 	VerificationURL string
 	// Message is Entra ID's own instruction text.
-	Message   string
+	Message string
+	// ExpiresAt is when the code stops working (15 minutes after it was
+	// issued).
 	ExpiresAt time.Time
 }
 
 // Config says how to obtain tokens. The zero value of each optional field
 // is the safe default.
 type Config struct {
-	Flow     Flow
-	Tenant   string // domain or GUID
+	// Flow is FlowClientCredentials or FlowDeviceCode.
+	Flow Flow
+	// Tenant is the tenant's domain or GUID (not common or organizations
+	// for client credentials).
+	Tenant string
+	// ClientID is the app registration's application (client) ID.
 	ClientID string
 
-	// Exactly one credential for FlowClientCredentials.
-	ClientSecret       string
-	CertificateFile    string // PEM certificate + private key, or a password-less PKCS#12 file
-	FederatedTokenFile string // assertion, re-read on every acquisition
+	// FlowClientCredentials needs exactly one of the next three.
+
+	// ClientSecret is the client secret's value.
+	ClientSecret string
+	// CertificateFile holds a PEM certificate and private key, or a
+	// password-less PKCS#12 file.
+	CertificateFile string
+	// FederatedTokenFile holds a federated (workload identity) assertion;
+	// it is re-read on every acquisition.
+	FederatedTokenFile string
 
 	// Cloud is global (default), usgov, usgovdod or china.
 	Cloud string
