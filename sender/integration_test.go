@@ -29,7 +29,7 @@ func TestSendWithEntraTokens(t *testing.T) {
 		ClientSecret:  "app-secret",
 		AuthorityHost: auth.URL(),
 		HTTPClient:    auth.HTTPClient(),
-		CacheFile:     filepath.Join(t.TempDir(), "alerts.json"),
+		CacheFile:     filepath.Join(t.TempDir(), "cache", "alerts.json"),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ var _ cache.ExportReplace = (*store)(nil)
 func (s *store) lockPath() string { return s.path + ".lock" }
 
 // prepare creates the cache folder (0700) if needed and refuses a folder
-// other users can use, or a cache file others can read. Its errors are
+// with any group or other permission, or a cache file others can read. Its errors are
 // *CacheError.
 func (s *store) prepare() error {
 	if s.path == "" {
@@ -64,9 +64,9 @@ func (s *store) prepare() error {
 		return &CacheError{Path: dir, Hint: writableHint(dir),
 			Err: fmt.Errorf("token cache folder %s is not a folder", dir)}
 	}
-	if fi.Mode().Perm()&0o022 != 0 {
+	if fi.Mode().Perm()&0o077 != 0 {
 		return &CacheError{Path: dir, Hint: "chmod 700 " + dir,
-			Err: fmt.Errorf("%w: folder %s can be written by others (mode %04o)", ErrInsecureCache, dir, fi.Mode().Perm())}
+			Err: fmt.Errorf("%w: folder %s is open to other users (mode %04o)", ErrInsecureCache, dir, fi.Mode().Perm())}
 	}
 	return s.checkFile()
 }

@@ -88,14 +88,20 @@ func TestCacheFolderThatCannotBeCreated(t *testing.T) {
 	}
 }
 
-func TestCacheFolderWritableByOthersIsRefused(t *testing.T) {
+func TestCacheFolderOpenToOthersIsRefused(t *testing.T) {
+	for _, mode := range []os.FileMode{0o777, 0o755, 0o710} {
+		t.Run(mode.String(), func(t *testing.T) { testCacheFolderModeIsRefused(t, mode) })
+	}
+}
+
+func testCacheFolderModeIsRefused(t *testing.T, mode os.FileMode) {
 	a := newAuthority(t, entratest.Options{})
 	cfg := appConfig(t, a)
 	dir := filepath.Dir(cfg.CacheFile)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(dir, 0o777); err != nil {
+	if err := os.Chmod(dir, mode); err != nil {
 		t.Fatal(err)
 	}
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
