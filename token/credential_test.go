@@ -22,7 +22,7 @@ func writeCert(t *testing.T, a *entratest.Authority, register bool) string {
 		t.Fatal(err)
 	}
 	if register {
-		if err := a.AddApp(entratest.App{ClientID: certAppID, CertificatePEM: certPEM}); err != nil {
+		if err := a.AddApp(entratest.App{ClientID: certAppID, CertificatePEM: certPEM, Mailboxes: []string{testMailbox}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -99,7 +99,7 @@ func TestFederatedAssertionIsReadOnEachUse(t *testing.T) {
 	const fedApp = "fed00000-1111-2222-3333-444444444444"
 	const issuer = "https://oidc.prod-aks.azure.com/tenant/issuer/"
 	const subject = "system:serviceaccount:mail:alerts"
-	if err := a.AddApp(entratest.App{ClientID: fedApp, FederatedIssuer: issuer, FederatedSubject: subject}); err != nil {
+	if err := a.AddApp(entratest.App{ClientID: fedApp, FederatedIssuer: issuer, FederatedSubject: subject, Mailboxes: []string{testMailbox}}); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "azure-identity-token")

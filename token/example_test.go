@@ -20,7 +20,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer auth.Close()
-	if err := auth.AddApp(entratest.App{ClientID: "app-id", Secret: "app-secret"}); err != nil {
+	if err := auth.AddApp(entratest.App{ClientID: "app-id", Secret: "app-secret", Mailboxes: []string{"alerts@contoso.com"}}); err != nil {
 		log.Fatal(err)
 	}
 	dir, err := os.MkdirTemp("", "m365send-example")

@@ -24,7 +24,7 @@ func newAuthority(t testing.TB, opts entratest.Options) *entratest.Authority {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
-	if err := a.AddApp(entratest.App{ClientID: testClientID, Secret: testSecret}); err != nil {
+	if err := a.AddApp(entratest.App{ClientID: testClientID, Secret: testSecret, Mailboxes: []string{testMailbox}}); err != nil {
 		t.Fatal(err)
 	}
 	a.AddPublicClient(testPublicID)

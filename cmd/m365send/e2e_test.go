@@ -101,6 +101,11 @@ func newWorld(t *testing.T, opts worldOptions) *e2eWorld {
 	if opts.app != nil {
 		app = *opts.app
 	}
+	if app.Mailboxes == nil {
+		// Add-MailboxPermission on the profile's mailbox; a test that wants
+		// none sets an empty, non-nil list.
+		app.Mailboxes = []string{e2eMailbox}
+	}
 	if err := w.auth.AddApp(app); err != nil {
 		t.Fatal(err)
 	}
@@ -580,6 +585,8 @@ func TestE2EDoctor(t *testing.T) {
 		{name: "SMTP AUTH disabled", world: worldOptions{smtp: smtptest.Options{
 			AuthReply: "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information."}},
 			code: exitNoPerm, failed: "auth", detail: "5.7.139"},
+		{name: "no mailbox permission", world: worldOptions{app: &entratest.App{ClientID: e2eAppID, Secret: e2eSecret, Mailboxes: []string{}}},
+			code: exitNoPerm, failed: "auth", detail: "Add-MailboxPermission"},
 		{name: "wrong audience (a Graph token)", world: worldOptions{app: &entratest.App{ClientID: e2eAppID, Secret: e2eSecret, Audience: "https://graph.microsoft.com"}},
 			code: exitConfig, failed: "claims", detail: "graph.microsoft.com"},
 		{name: "wrong audience (resource of another cloud)", profile: func(w *e2eWorld) string {

@@ -71,7 +71,7 @@ func newSMWorld(t *testing.T, faults ...smtptest.Fault) *smWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(auth.Close)
-	if err := auth.AddApp(entratest.App{ClientID: smClientID, Secret: smSecret}); err != nil {
+	if err := auth.AddApp(entratest.App{ClientID: smClientID, Secret: smSecret, Mailboxes: []string{smMailbox, smOther}}); err != nil {
 		t.Fatal(err)
 	}
 	w := &smWorld{auth: auth, dir: t.TempDir()}

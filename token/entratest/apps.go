@@ -41,7 +41,9 @@ type App struct {
 	// Roles are the application permissions granted (nil: SMTP.SendAsApp;
 	// an empty non-nil slice grants none).
 	Roles []string
-	// Mailboxes the service principal may send as (empty: any).
+	// Mailboxes the service principal may send as, as Add-MailboxPermission
+	// (or an RBAC scope) grants in Exchange Online. Empty means none: like
+	// Office 365, Verify then refuses every mailbox.
 	Mailboxes []string
 	// Audience, if set, replaces the aud claim of this app's access tokens,
 	// to play a misconfigured token (say, one meant for Microsoft Graph) that

@@ -47,6 +47,6 @@ func Example() {
 	// Output:
 	// 200
 	// <nil>
-	// access token refused: app app-id has no permission on mailbox ceo@contoso.com
+	// access token refused: app app-id has no permission on mailbox ceo@contoso.com (Add-MailboxPermission)
 	// 1
 }

@@ -540,8 +540,8 @@ func (a *Authority) Verify(accessToken, user string) error {
 	if app == nil {
 		return fmt.Errorf("%w: no service principal for app %s", ErrTokenRefused, appid)
 	}
-	if len(app.Mailboxes) > 0 && !containsFold(app.Mailboxes, user) {
-		return fmt.Errorf("%w: app %s has no permission on mailbox %s", ErrTokenRefused, appid, user)
+	if !containsFold(app.Mailboxes, user) {
+		return fmt.Errorf("%w: app %s has no permission on mailbox %s (Add-MailboxPermission)", ErrTokenRefused, appid, user)
 	}
 	return nil
 }
