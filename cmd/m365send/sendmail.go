@@ -148,11 +148,15 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 
 // sendmailConfigHint rewrites the hint of a configuration error for
 // sendmail's command line, which names the configuration file with
-// -C FILE: m365send's --config is not a sendmail option.
+// -C FILE and has no --profile: m365send's --config and --profile are not
+// sendmail options.
 func sendmailConfigHint(err error) error {
 	var ce *config.Error
 	if errors.As(err, &ce) {
 		ce.Hint = strings.ReplaceAll(ce.Hint, "--config", "-C FILE")
+		// Invoked as sendmail there is no --profile; the environment and
+		// the file's default_profile are what choose the profile.
+		ce.Hint = strings.ReplaceAll(ce.Hint, "pass --profile, set", "set")
 	}
 	return err
 }

@@ -541,6 +541,30 @@ func TestSendmailConfigHintNamesC(t *testing.T) {
 	}
 }
 
+// TestSendmailProfileHintNamesNoFlag checks that when no profile is
+// selected, the hint names what sendmail's callers can set (the
+// environment, default_profile), not m365send's --profile flag.
+func TestSendmailProfileHintNamesNoFlag(t *testing.T) {
+	_, symlink := sendmailBinary(t)
+	w := newSMWorld(t)
+	cfg, err := os.ReadFile(w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDefault := filepath.Join(w.dir, "no-default.toml")
+	body := strings.Replace(string(cfg), "default_profile = \"alerts\"\n", "", 1)
+	if err := os.WriteFile(noDefault, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := w.run(t, symlink, []string{"-C", noDefault, "to@example.com"}, "Subject: x\n\nbody\n")
+	if res.code != 78 {
+		t.Fatalf("exit %d, want 78; stderr:\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "M365SEND_PROFILE") || strings.Contains(res.stderr, "--profile") {
+		t.Errorf("stderr %q: want a hint naming $M365SEND_PROFILE and not --profile", res.stderr)
+	}
+}
+
 // TestSendmailServerFailures checks the exit codes for what the server
 // says, and that a refused message is not reported as sent.
 func TestSendmailServerFailures(t *testing.T) {
