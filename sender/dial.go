@@ -170,11 +170,15 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*
 	secrets := xoauth2Secrets(s.cfg.Mailbox, token)
 	c.trace.secrets = secrets
 	if err := c.c.Auth(newXOAuth2(s.cfg.Mailbox, token)); err != nil {
+		err = finishChallenge(err)
 		c.close()
 		e := classify(s.server, StageAuth, s.ctxErr(ctx, err), secrets...)
 		switch {
 		case errors.Is(err, errNotEncrypted):
 			e.Temporary = false
+		case errors.Is(err, errBadChallenge):
+			e.Temporary = false
+			e.Hint = "the token was refused: check its audience/scope, the service principal and the mailbox permission; `m365send doctor` checks each"
 		case errors.Is(err, errNoXOAuth2):
 			e.Temporary = false
 			e.Text = fmt.Sprintf("server does not offer AUTH XOAUTH2 (offers: %s)", strings.TrimSpace(mechs))
@@ -312,3 +316,20 @@ func (c *conn) close() {
 const portHint = "Office 365 does not support implicit TLS on port 465: use port 587 (STARTTLS)"
 
 func addr(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
+// errBadChallenge reports a 334 challenge whose text is not base64.
+var errBadChallenge = errors.New("the server answered AUTH XOAUTH2 with a 334 challenge that is not base64, which means it refused the token")
+
+// finishChallenge turns go-mail's base64 decoding error for a 334
+// challenge into errBadChallenge. go-mail decodes the challenge before
+// answering it and, when that fails, sends QUIT in place of the empty line
+// and drops the server's final reply, so that reply cannot be reported;
+// going around go-mail's AUTH for a case Office 365 never produces (it
+// answers 535 5.7.3 at once) is not worth a second AUTH implementation.
+func finishChallenge(err error) error {
+	var corrupt base64.CorruptInputError
+	if errors.As(err, &corrupt) {
+		return errBadChallenge
+	}
+	return err
+}

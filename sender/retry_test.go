@@ -368,6 +368,29 @@ func TestTraceRedactsToken(t *testing.T) {
 	}
 }
 
+// A 334 challenge that is not base64 (servers differ) is reported as a
+// refused token, not as a decoding error, and is not retried.
+func TestSendReportsNonBase64ChallengeAsRefusal(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Challenge: true, ChallengeText: "not base64 at all!",
+		Verify: func(string, string) error { return errors.New("refused") }})
+	var trace bytes.Buffer
+	s, _ := newTestSender(t, srv, &tokens{current: "refused-token"}, func(c *Config) { c.Trace = &trace })
+	_, err := s.Send(testCtx(t), batch(1)...)
+	var e *Error
+	if !errors.As(err, &e) || e.Stage != StageAuth || e.Temporary || e.Hint == "" || !strings.Contains(err.Error(), "refused the token") {
+		t.Fatalf("err = %#v (%v), want a permanent auth refusal with a hint", err, err)
+	}
+	if n := srv.Count(smtptest.StageAuth); n != 1 {
+		t.Errorf("AUTH tried %d times, want 1 (no retry of a refusal)", n)
+	}
+	if strings.Contains(trace.String(), "refused-token") || strings.Contains(err.Error(), "refused-token") {
+		t.Errorf("trace or error holds the token:\n%s", trace.String())
+	}
+	if len(srv.Messages()) != 0 {
+		t.Error("a message arrived without AUTH")
+	}
+}
+
 func TestRedactLine(t *testing.T) {
 	got := redactLine("AUTH XOAUTH2 dXNlcj1hQGIBYXV0aD1CZWFyZXIgeHl6AQE=", nil)
 	if got != "AUTH XOAUTH2 [redacted]" {

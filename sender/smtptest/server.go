@@ -63,6 +63,11 @@ type Options struct {
 	// JSON>" challenge first; the final 535 follows the client's empty
 	// line. Office 365 does not do this, other servers do.
 	Challenge bool
+	// ChallengeText, when set with Challenge, is sent as the challenge
+	// ("334 " + ChallengeText) instead of the base64 JSON: servers differ,
+	// and some send text that is not base64. The client must still answer
+	// with an empty line and report the final reply.
+	ChallengeText string
 	// AuthReply, when set, is the reply to every AUTH command whatever the
 	// token, e.g. "535 5.7.139 Authentication unsuccessful,
 	// SmtpClientAuthentication is disabled for the Tenant".

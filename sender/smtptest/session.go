@@ -279,7 +279,11 @@ func (ss *session) auth(arg string) bool {
 	}
 	if verr != nil {
 		if ss.srv.opts.Challenge {
-			ss.send("334 %s", base64.StdEncoding.EncodeToString([]byte(challengeJSON)))
+			challenge := base64.StdEncoding.EncodeToString([]byte(challengeJSON))
+			if ss.srv.opts.ChallengeText != "" {
+				challenge = ss.srv.opts.ChallengeText
+			}
+			ss.send("334 %s", challenge)
 			if _, err := ss.text.ReadLine(); err != nil {
 				return true
 			}
