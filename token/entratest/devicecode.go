@@ -85,13 +85,8 @@ func (a *Authority) withDeviceCode(userCode string, f func(*deviceCode)) error {
 // serveDeviceCode answers POST /{tenant}/oauth2/v2.0/devicecode.
 func (a *Authority) serveDeviceCode(w http.ResponseWriter, r *http.Request, tenant, tid string) {
 	form := r.PostForm
-	clientID := form.Get("client_id")
-	if clientID == "" {
-		a.writeOAuthError(w, 900144, "", tenant, "", "client_id")
-		return
-	}
-	if code := a.failureFor(clientID); code != 0 {
-		a.writeOAuthError(w, code, clientID, tenant)
+	clientID, ok := a.clientOf(w, form, tenant)
+	if !ok {
 		return
 	}
 	if !a.isPublic(clientID) {

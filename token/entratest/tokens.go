@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -35,16 +36,27 @@ type refreshToken struct {
 	inactive bool
 }
 
-// serveToken answers POST /{tenant}/oauth2/v2.0/token.
-func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request, tenant, tid string) {
-	form := r.PostForm
+// clientOf reads the client_id of a token or device-code request. When it
+// is missing, or the test made that client fail (FailClient), it answers
+// the request with the OAuth error and returns false.
+func (a *Authority) clientOf(w http.ResponseWriter, form url.Values, tenant string) (string, bool) {
 	clientID := form.Get("client_id")
 	if clientID == "" {
 		a.writeOAuthError(w, 900144, "", tenant, "", "client_id")
-		return
+		return "", false
 	}
 	if code := a.failureFor(clientID); code != 0 {
 		a.writeOAuthError(w, code, clientID, tenant, time.Now().UTC().Format(time.RFC3339))
+		return "", false
+	}
+	return clientID, true
+}
+
+// serveToken answers POST /{tenant}/oauth2/v2.0/token.
+func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request, tenant, tid string) {
+	form := r.PostForm
+	clientID, ok := a.clientOf(w, form, tenant)
+	if !ok {
 		return
 	}
 	switch form.Get("grant_type") {
