@@ -600,10 +600,10 @@ func TestSendmailServerFailures(t *testing.T) {
 func TestSendmailMailx(t *testing.T) {
 	mailx, err := exec.LookPath("bsd-mailx")
 	if err != nil {
-		if os.Getenv("M365SEND_REQUIRE_MAILX") == "1" {
-			t.Fatalf("bsd-mailx is required (M365SEND_REQUIRE_MAILX=1) but not found: %v", err)
+		if os.Getenv("REQUIRE_TEST_TOOLS") == "1" {
+			t.Fatalf("bsd-mailx is required (REQUIRE_TEST_TOOLS=1) but not found: %v", err)
 		}
-		t.Skip("bsd-mailx is not installed (apt-get install bsd-mailx); set M365SEND_REQUIRE_MAILX=1 to make this a failure")
+		t.Skip("bsd-mailx is not installed (apt-get install bsd-mailx); set REQUIRE_TEST_TOOLS=1 to make this a failure")
 	}
 	_, symlink := sendmailBinary(t)
 	w := newSMWorld(t)
