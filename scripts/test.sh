@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (the README's, and what .ci/run runs):
 # formatting, vet, shellcheck, and every Go test with the race detector.
-# It installs the Debian packages the tests drive (shellcheck, bsd-mailx)
+# It installs the Debian packages the tests drive (shellcheck, bsd-mailx,
+# openssl)
 # when they are missing and it can.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v bsd-mailx >/dev/null 2>&1 || need+=(bsd-mailx)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${#need[@]}" -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
