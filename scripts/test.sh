@@ -2,8 +2,7 @@
 # The project's test command (the README's, and what .ci/run runs):
 # formatting, vet, shellcheck, and every Go test with the race detector.
 # It installs the Debian packages the tests drive (shellcheck, bsd-mailx,
-# openssl)
-# when they are missing and it can.
+# openssl) when they are missing and it can.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
