@@ -507,3 +507,29 @@ func TestSendContextCoversTokenFetch(t *testing.T) {
 		t.Error("message sent without a token")
 	}
 }
+
+// After a refused RCPT the transaction is reset (RSET) and the batch goes
+// on over the same connection: the server answers a MAIL inside an open
+// transaction with 503 5.5.2, so a missing RSET fails the next message.
+func TestRefusedRecipientResetsAndBatchGoesOn(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageRcpt, N: 2, Reply: "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"}}})
+	s, clk := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	res, err := s.Send(testCtx(t), batch(3)...)
+	if err == nil {
+		t.Fatal("Send reported no error for a refused recipient")
+	}
+	if res[0].Err != nil || res[2].Err != nil {
+		t.Errorf("messages 1 and 3 failed: %v / %v", res[0].Err, res[2].Err)
+	}
+	var e *Error
+	if !errors.As(res[1].Err, &e) || e.Stage != StageRcpt || e.Recipient != "ops@example.com" || e.Code != 550 ||
+		!strings.Contains(e.Error(), "ops@example.com") {
+		t.Errorf("message 2: err = %#v, want a 550 at RCPT naming ops@example.com", res[1].Err)
+	}
+	if n := len(srv.Messages()); n != 2 {
+		t.Errorf("server accepted %d messages, want 2", n)
+	}
+	if n := srv.Count(smtptest.StageGreeting); n != 1 || len(clk.slept()) != 0 {
+		t.Errorf("%d connections, sleeps %v; want 1 connection and no retry", n, clk.slept())
+	}
+}

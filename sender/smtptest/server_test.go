@@ -210,6 +210,11 @@ func TestMailRules(t *testing.T) {
 	c.must("AUTH XOAUTH2 "+xoauth2("alerts@contoso.com", "t"), 235, "")
 	c.must("MAIL FROM:<ceo@contoso.com>", 550, "5.7.60")
 	c.must("MAIL FROM:<NoReply@contoso.com> BODY=8BITMIME SMTPUTF8", 250, "2.1.0")
+	// A MAIL inside an open transaction is refused until RSET (or the end
+	// of DATA) closes it, as Exchange does.
+	c.must("MAIL FROM:<alerts@contoso.com>", 503, "5.5.2")
+	c.must("RSET", 250, "")
+	c.must("MAIL FROM:<alerts@contoso.com>", 250, "2.1.0")
 	c.must("RSET", 250, "")
 	c.must("MAIL FROM:<alerts@contoso.com> SIZE=999999999999", 552, "5.3.4")
 }
