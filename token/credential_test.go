@@ -75,7 +75,7 @@ func TestUnregisteredCertificateIsAADSTS700027(t *testing.T) {
 func TestPKCS12CertificateCredential(t *testing.T) {
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Skip("openssl not installed")
+		skipOrFailMissingTool(t, "openssl is not installed (apt-get install openssl): %v", err)
 	}
 	a := newAuthority(t, entratest.Options{})
 	pemFile := writeCert(t, a, true)
@@ -83,7 +83,7 @@ func TestPKCS12CertificateCredential(t *testing.T) {
 	out, err := exec.Command(openssl, "pkcs12", "-export", "-in", pemFile, "-out", p12,
 		"-passout", "pass:", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1").CombinedOutput()
 	if err != nil {
-		t.Skipf("openssl cannot write legacy PKCS#12: %v %s", err, out)
+		skipOrFailMissingTool(t, "openssl cannot write a legacy PKCS#12 file: %v %s", err, out)
 	}
 	tok, err := mustNew(t, certConfig(t, a, p12)).TokenContext(context.Background())
 	if err != nil {
@@ -131,4 +131,15 @@ func TestFederatedAssertionIsReadOnEachUse(t *testing.T) {
 	if !errors.As(err, &te) || te.Code != 700213 {
 		t.Fatalf("err = %v, want AADSTS700213 from the rewritten assertion", err)
 	}
+}
+
+// skipOrFailMissingTool skips a test whose external tool is missing or
+// cannot do its part, or fails it when REQUIRE_TEST_TOOLS=1 (CI sets it),
+// so CI never passes without having run the test.
+func skipOrFailMissingTool(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("REQUIRE_TEST_TOOLS") == "1" {
+		t.Fatalf("REQUIRE_TEST_TOOLS=1: "+format, args...)
+	}
+	t.Skipf(format+" (set REQUIRE_TEST_TOOLS=1 to make this a failure)", args...)
 }
