@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -563,15 +564,6 @@ type doctorCase struct {
 }
 
 func TestE2EDoctor(t *testing.T) {
-	closedPort := func(t *testing.T) int {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		return port
-	}
 	std := func(w *e2eWorld) string {
 		return "default_profile = \"alerts\"\n" + w.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`)
 	}
@@ -824,5 +816,42 @@ func TestE2ELoginWithoutCacheFolder(t *testing.T) {
 	}
 	if n := w.auth.Requests(entratest.EndpointDeviceCode, ""); n != 0 {
 		t.Errorf("%d device-code requests, want 0", n)
+	}
+}
+
+// closedPort returns a loopback port that refuses connections and stays
+// that way until t ends: a socket is bound to it but never listens, so no
+// other test (in this or another package) can take the port meanwhile, as
+// it could after closing a listener.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port
+}
+
+func TestClosedPortRefusesAndStaysReserved(t *testing.T) {
+	port := closedPort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatalf("dial %s succeeded, want connection refused", addr)
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial %s: %v, want connection refused", addr, err)
+	}
+	// Another server must not be able to take the port meanwhile.
+	if l, err := net.Listen("tcp", addr); err == nil {
+		l.Close()
+		t.Fatalf("listen on %s succeeded: the port is not reserved", addr)
 	}
 }
