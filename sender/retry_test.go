@@ -275,24 +275,35 @@ func TestSendPacesToRatePerMinute(t *testing.T) {
 	}
 }
 
+// TestAtMostMaxConnsConnections holds maxConns connections in AUTH until
+// the other Sends are waiting for a connection slot, so a missing limit
+// shows as a third connection reaching AUTH, whatever the timing.
 func TestAtMostMaxConnsConnections(t *testing.T) {
-	const maxConns = 2
+	const maxConns, sends = 2, 5
 	var (
 		mu       sync.Mutex
 		inflight int
-		peak     int
+		waiting  int
+		over     int
 		release  = make(chan struct{})
-		once     sync.Once
+		released bool
 	)
+	// open releases the gate once maxConns connections are in AUTH and
+	// the rest wait for a slot, or at once after a breach; mu is held.
+	open := func() {
+		if !released && (over > 0 || inflight == maxConns && waiting == sends-maxConns) {
+			released = true
+			close(release)
+		}
+	}
 	verify := func(string, string) error {
 		mu.Lock()
 		inflight++
-		peak = max(peak, inflight)
-		full := inflight == maxConns
-		mu.Unlock()
-		if full {
-			once.Do(func() { close(release) })
+		if inflight > maxConns {
+			over = max(over, inflight)
 		}
+		open()
+		mu.Unlock()
 		<-release
 		mu.Lock()
 		inflight--
@@ -301,28 +312,36 @@ func TestAtMostMaxConnsConnections(t *testing.T) {
 	}
 	srv := smtptest.Start(t, smtptest.Options{Verify: verify})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.MaxConns = maxConns })
+	s.slotWait = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		waiting++
+		open()
+	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 5)
-	for i := range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := s.Send(testCtx(t), batch(1)[0:1]...)
-			if err != nil {
+	errs := make(chan error, sends)
+	for i := range sends {
+		wg.Go(func() {
+			if _, err := s.Send(testCtx(t), batch(1)...); err != nil {
 				errs <- fmt.Errorf("send %d: %w", i, err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
-	if peak > maxConns || srv.PeakConns(testMailbox) > maxConns {
-		t.Errorf("peak %d connections in AUTH, %d authenticated; want at most %d", peak, srv.PeakConns(testMailbox), maxConns)
+	mu.Lock()
+	defer mu.Unlock()
+	if over > 0 || srv.PeakConns(testMailbox) > maxConns {
+		t.Errorf("%d connections in AUTH at once, peak %d authenticated; want at most %d", over, srv.PeakConns(testMailbox), maxConns)
 	}
-	if len(srv.Messages()) != 5 {
-		t.Errorf("%d messages arrived", len(srv.Messages()))
+	if waiting != sends-maxConns {
+		t.Errorf("%d Sends waited for a slot, want %d", waiting, sends-maxConns)
+	}
+	if len(srv.Messages()) != sends {
+		t.Errorf("%d messages arrived, want %d", len(srv.Messages()), sends)
 	}
 }
 

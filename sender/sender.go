@@ -106,6 +106,9 @@ type Sender struct {
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error
 	backoff func(attempt int) time.Duration
+	// slotWait, set by tests, is called when a Send finds all MaxConns
+	// connections in use, just before it waits for one.
+	slotWait func()
 }
 
 // New validates cfg and returns a Sender. It does no I/O. Errors are
@@ -239,9 +242,17 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 	}
 	select {
 	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		failRest(0, classify(s.server, StageConnect, ctx.Err()))
-		return
+	default:
+		// Every connection is in use: wait for one to end.
+		if s.slotWait != nil {
+			s.slotWait()
+		}
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			failRest(0, classify(s.server, StageConnect, ctx.Err()))
+			return
+		}
 	}
 	defer func() { <-s.slots }()
 
