@@ -226,6 +226,23 @@ func TestBackoffIsCapped(t *testing.T) {
 	}
 }
 
+// TestBackoffHasJitter: backoff(3) is half of 4s plus a random part up to
+// the other half, so 64 draws stay within [2s, 4s] and are not all equal.
+func TestBackoffHasJitter(t *testing.T) {
+	lo, hi := 2*time.Second, 4*time.Second
+	seen := map[time.Duration]bool{}
+	for range 64 {
+		d := backoff(3)
+		if d < lo || d > hi {
+			t.Fatalf("backoff(3) = %v, want within [%v, %v]", d, lo, hi)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("64 calls of backoff(3) gave %d distinct value(s), want jitter", len(seen))
+	}
+}
+
 func TestSendRecoversFromStalledServer(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 2, Stall: true}}})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.CommandTimeout = 300 * time.Millisecond })
