@@ -245,6 +245,10 @@ func TestValidateRejects(t *testing.T) {
 			{To: []string{"a@example.com"}, Subject: "a\nb"},
 			{To: []string{"a@example.com"}, Inline: []string{evilInline}},
 			{To: []string{"a@example.com"}, Attachments: []string{evilAttach}},
+			// net/mail parses this, CR LF and all, into a display name
+			// taken from the comment.
+			{To: []string{"a@b.com (x\r\nBcc: y@z.com)"}},
+			{To: []string{"a@example.com"}, From: "a@b.com (x\r\nBcc: y@z.com)"},
 		} {
 			err := m.Validate()
 			if err == nil || !strings.Contains(err.Error(), "header injection") {
