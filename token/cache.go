@@ -209,8 +209,34 @@ func (s *store) setAside(cause error) {
 			"path", s.path, "error", err.Error())
 		return
 	}
-	s.log.Warn("token cache was corrupt or unreadable; moved it aside and starting over",
+	// Keep only this newest copy: each one may still hold refresh tokens.
+	if err := s.removeAside(aside); err != nil {
+		s.log.Warn("could not remove an older set-aside token cache", "error", oneLine(err.Error()))
+	}
+	s.log.Warn("token cache was corrupt or unreadable; moved it aside and starting over (sign in again if needed)",
 		"path", s.path, "moved_to", aside, "error", oneLine(cause.Error()))
+}
+
+// removeAside removes the cache's set-aside copies (<file>.corrupt-*)
+// except keep, and its stale temp files. Both may hold tokens.
+func (s *store) removeAside(keep string) error {
+	var errs []error
+	for _, pattern := range []string{s.path + ".corrupt-*", s.path + ".tmp-*"} {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if f == keep {
+				continue
+			}
+			// An unreadable cache set aside may be a folder.
+			if err := os.RemoveAll(f); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // write replaces the cache file atomically: a temp file in the same folder
@@ -263,7 +289,8 @@ func (s *store) write(data []byte) error {
 	return nil
 }
 
-// clear forgets every cached token.
+// clear forgets every cached token: the cache file, the copies of it set
+// aside as corrupt and stale temp files.
 func (s *store) clear() error {
 	s.mem = nil
 	if s.path == "" {
@@ -271,6 +298,9 @@ func (s *store) clear() error {
 	}
 	if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove token cache: %w", err)
+	}
+	if err := s.removeAside(""); err != nil {
+		return fmt.Errorf("remove set-aside token cache: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -300,4 +301,91 @@ func TestUnreadableCacheIsSetAside(t *testing.T) {
 		t.Fatalf("unreadable cache not moved aside: %v", aside)
 	}
 	assertCacheParses(t, cfg.CacheFile, 1)
+}
+
+// corruptCache cuts the cache file short, as a crash or a full disk might,
+// leaving the refresh token's text in it.
+func corruptCache(t *testing.T, file string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := data[:len(data)-3]
+	if err := os.WriteFile(file, cut, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cut
+}
+
+func TestLogoutRemovesSetAsideCopies(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := userConfig(t, a)
+	cfg.DeviceCodePrompt = approvingPrompt(t, a, testUser, nil)
+	s := mustNew(t, cfg)
+	if _, err := s.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rts := readCache(t, cfg.CacheFile).RefreshToken
+	if len(rts) != 1 {
+		t.Fatalf("cache holds %d refresh tokens, want 1", len(rts))
+	}
+	var rt string
+	for _, v := range rts {
+		rt = v.Secret
+	}
+	corruptCache(t, cfg.CacheFile)
+	s = mustNew(t, cfg)
+	if _, err := s.TokenContext(context.Background()); !errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("corrupt cache: err = %v, want ErrLoginRequired", err)
+	}
+	if aside, _ := filepath.Glob(cfg.CacheFile + ".corrupt-*"); len(aside) != 1 {
+		t.Fatalf("corrupt cache not set aside: %v", aside)
+	}
+	if err := s.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Dir(cfg.CacheFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".lock") {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(filepath.Dir(cfg.CacheFile), e.Name()))
+		if strings.Contains(string(b), rt) || strings.Contains(string(b), "RefreshToken") {
+			t.Errorf("after logout %s still holds the refresh token", e.Name())
+		}
+		if strings.Contains(e.Name(), ".corrupt-") {
+			t.Errorf("after logout the set-aside copy %s remains", e.Name())
+		}
+	}
+}
+
+func TestOnlyTheNewestSetAsideCopyIsKept(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	if err := os.MkdirAll(filepath.Dir(cfg.CacheFile), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		corrupt := fmt.Sprintf(`{"AccessToken": {"k%d": [truncated`, i)
+		if err := os.WriteFile(cfg.CacheFile, []byte(corrupt), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mustNew(t, cfg).TokenContext(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		aside, _ := filepath.Glob(cfg.CacheFile + ".corrupt-*")
+		if len(aside) != 1 {
+			t.Fatalf("after %d corruptions: set-aside copies %v, want only the newest", i+1, aside)
+		}
+		if b, _ := os.ReadFile(aside[0]); string(b) != corrupt {
+			t.Fatalf("after %d corruptions the set-aside copy holds %q, want the newest %q", i+1, b, corrupt)
+		}
+		if fi, err := os.Stat(aside[0]); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("set-aside copy mode: %v %v, want 0600", fi, err)
+		}
+	}
 }

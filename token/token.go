@@ -298,7 +298,8 @@ func (s *Source) Login(ctx context.Context) (*oauth2.Token, error) {
 	return tok, nil
 }
 
-// Logout forgets every cached token of this profile.
+// Logout forgets every cached token of this profile: it removes the cache
+// file and any copies of it set aside as corrupt.
 func (s *Source) Logout(ctx context.Context) error {
 	if err := s.lock(ctx); err != nil {
 		return err
