@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wneessen/go-mail/log"
 	"golang.org/x/oauth2"
 
 	"github.com/m365send/m365send/sender/smtptest"
@@ -424,6 +425,31 @@ func TestSendReportsNonBase64ChallengeAsRefusal(t *testing.T) {
 	}
 	if len(srv.Messages()) != 0 {
 		t.Error("a message arrived without AUTH")
+	}
+}
+
+// TestTraceLoggerRedactsItself drives the trace wrapper directly, as if
+// go-mail's own hiding of AUTH data were off: neither the token nor its
+// XOAUTH2 form may reach the trace.
+func TestTraceLoggerRedactsItself(t *testing.T) {
+	const tok = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.unit-secret"
+	b64 := xoauth2Secrets(testMailbox, tok)[0]
+	var out bytes.Buffer
+	tl := &traceLogger{mu: &sync.Mutex{}, w: &out, secrets: xoauth2Secrets(testMailbox, tok)}
+	tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "AUTH XOAUTH2 %s", Messages: []any{b64}})
+	tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "%s", Messages: []any{b64}})
+	tl.Debugf(log.Log{Direction: log.DirServerToClient, Format: "%d %s", Messages: []any{535, "5.7.3 token " + tok + " refused"}})
+	got := out.String()
+	t.Logf("trace:\n%s", got)
+	for _, secret := range []string{tok, "unit-secret", b64, b64[:40]} {
+		if strings.Contains(got, secret) {
+			t.Errorf("trace holds %q:\n%s", secret, got)
+		}
+	}
+	for _, want := range []string{"C: AUTH XOAUTH2 ", "S: 535 5.7.3 token "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("trace lacks %q:\n%s", want, got)
+		}
 	}
 }
 
