@@ -61,15 +61,17 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 	defer cancel()
 	argv := p.ClientSecretCommand
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 4096}
+	// Standard error is discarded, never copied into the error: a failing
+	// secret helper may well print the secret (or part of it) there.
+	cmd.Stderr = nil
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	name := argv[0]
 	if err != nil {
 		e := &Error{File: p.File, Key: "client_secret_command", Err: err,
-			Hint: "run the command by hand to see what it prints; it must print only the secret on stdout"}
+			Hint: "run the command by hand to see its message (its output is not shown here, as it may hold the secret); it must print only the secret on stdout"}
 		switch {
 		case ctx.Err() == context.DeadlineExceeded:
 			e.Msg = fmt.Sprintf("%s did not finish within %s", name, timeout)
@@ -78,9 +80,6 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 			e.Hint = "client_secret_command runs without a shell: give the program's path and its arguments as a list"
 		default:
 			e.Msg = fmt.Sprintf("%s failed: %v", name, err)
-			if last := lastLine(stderr.String()); last != "" {
-				e.Msg += ": " + last
-			}
 		}
 		return "", e
 	}
@@ -90,31 +89,4 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 			Hint: "the command must print the secret on stdout"}
 	}
 	return s, nil
-}
-
-// lastLine returns the last non-empty line of s, shortened.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	l := strings.TrimSpace(lines[len(lines)-1])
-	if len(l) > 200 {
-		l = l[:200] + "…"
-	}
-	return l
-}
-
-// limitedBuffer keeps the first max bytes written to it.
-type limitedBuffer struct {
-	buf *bytes.Buffer
-	max int
-}
-
-func (l *limitedBuffer) Write(b []byte) (int, error) {
-	if room := l.max - l.buf.Len(); room > 0 {
-		if len(b) > room {
-			l.buf.Write(b[:room])
-		} else {
-			l.buf.Write(b)
-		}
-	}
-	return len(b), nil
 }
