@@ -128,6 +128,9 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*
 	if c.trace.w != nil {
 		c.c.SetLogger(c.trace)
 		c.c.SetDebugLog(true)
+		// The trace redacts AUTH itself; go-mail's hiding would also hide
+		// the QUIT it sends after a refused AUTH.
+		c.c.SetLogAuthData()
 	}
 	if err := c.c.Hello(localName()); err != nil {
 		c.close()

@@ -393,10 +393,17 @@ func TestTraceRedactsToken(t *testing.T) {
 					t.Errorf("trace or error contains %q:\n%s", secret, tr)
 				}
 			}
-			for _, want := range []string{"C: EHLO", "C: STARTTLS", "TLS 1.3 established", "S: AUTH LOGIN XOAUTH2", "C: <SMTP auth data redacted>"} {
+			for _, want := range []string{"C: EHLO", "C: STARTTLS", "TLS 1.3 established", "S: AUTH LOGIN XOAUTH2", "C: AUTH XOAUTH2 [redacted]\n", "C: QUIT\n"} {
 				if !strings.Contains(tr, want) {
 					t.Errorf("trace lacks %q:\n%s", want, tr)
 				}
+			}
+			// After a refused AUTH, go-mail's QUIT is shown as QUIT.
+			if strings.Contains(tr, "auth data redacted") {
+				t.Errorf("trace hides a line as auth data:\n%s", tr)
+			}
+			if challenge && !strings.Contains(tr, "S: 535 5.7.3") {
+				t.Errorf("trace lacks the final 535:\n%s", tr)
 			}
 			if !challenge && !strings.Contains(tr, "S: 235 2.7.0") {
 				t.Errorf("trace lacks the AUTH result:\n%s", tr)
@@ -438,6 +445,7 @@ func TestTraceLoggerRedactsItself(t *testing.T) {
 	tl := &traceLogger{mu: &sync.Mutex{}, w: &out, secrets: xoauth2Secrets(testMailbox, tok)}
 	tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "AUTH XOAUTH2 %s", Messages: []any{b64}})
 	tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "%s", Messages: []any{b64}})
+	tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "QUIT"})
 	tl.Debugf(log.Log{Direction: log.DirServerToClient, Format: "%d %s", Messages: []any{535, "5.7.3 token " + tok + " refused"}})
 	got := out.String()
 	t.Logf("trace:\n%s", got)
@@ -446,7 +454,7 @@ func TestTraceLoggerRedactsItself(t *testing.T) {
 			t.Errorf("trace holds %q:\n%s", secret, got)
 		}
 	}
-	for _, want := range []string{"C: AUTH XOAUTH2 ", "S: 535 5.7.3 token "} {
+	for _, want := range []string{"C: AUTH XOAUTH2 [redacted]\nC: [redacted]\nC: QUIT\n", "S: 535 5.7.3 token "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("trace lacks %q:\n%s", want, got)
 		}

@@ -9,16 +9,22 @@ import (
 	"github.com/wneessen/go-mail/log"
 )
 
-// traceLogger adapts go-mail's debug logger to Config.Trace. go-mail
-// already hides AUTH data unless told otherwise; this wrapper redacts again
-// at the source so no setting can leak a token into a -v trace: any AUTH
-// command keeps only its mechanism, and the token and its XOAUTH2 base64
-// form are replaced wherever they appear.
+// traceLogger adapts go-mail's debug logger to Config.Trace. It does the
+// redaction itself, at the source, so no go-mail setting can leak a token
+// into a -v trace: any AUTH command keeps only its mechanism, every client
+// line of the SASL exchange that follows (up to the server's final reply)
+// is hidden unless it is empty, "*" or QUIT, and the token and its XOAUTH2
+// base64 form are replaced wherever they appear.
+//
+// go-mail's own hiding (on unless SetLogAuthData) is turned off by the
+// sender because it also hides the QUIT that go-mail sends after a refused
+// AUTH, showing it as "<SMTP auth data redacted>".
 type traceLogger struct {
 	mu      *sync.Mutex // serialises writes of concurrent connections
 	w       io.Writer
 	prefix  string
 	secrets []string
+	sasl    bool // an AUTH exchange is under way; guarded by mu
 }
 
 var _ log.Logger = (*traceLogger)(nil)
@@ -45,22 +51,46 @@ func (t *traceLogger) line(dir, msg string) {
 	if t == nil || t.w == nil {
 		return
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	var b strings.Builder
 	for l := range strings.SplitSeq(strings.TrimRight(msg, "\r\n"), "\n") {
 		b.WriteString(t.prefix)
 		b.WriteString(dir)
 		l = strings.TrimRight(l, "\r")
-		if dir == "C: " {
-			l = redactLine(l, t.secrets)
-		} else {
+		switch dir {
+		case "C: ":
+			l = t.client(l)
+		case "S: ":
+			// Any reply but a 334 challenge ends a SASL exchange.
+			if t.sasl && !strings.HasPrefix(l, "334") {
+				t.sasl = false
+			}
+			l = redact(l, t.secrets)
+		default:
 			l = redact(l, t.secrets)
 		}
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	_, _ = io.WriteString(t.w, b.String())
+}
+
+// client redacts one client line, following the SASL exchange; t.mu is
+// held.
+func (t *traceLogger) client(l string) string {
+	if f := strings.Fields(l); len(f) > 0 && strings.EqualFold(f[0], "AUTH") {
+		t.sasl = true
+		return redactLine(l, t.secrets)
+	}
+	if t.sasl {
+		switch strings.TrimSpace(l) {
+		case "", "*", "QUIT":
+			return l
+		}
+		return "[redacted]"
+	}
+	return redact(l, t.secrets)
 }
 
 // redactLine hides AUTH payloads and known secrets in one client line.
