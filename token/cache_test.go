@@ -389,3 +389,34 @@ func TestOnlyTheNewestSetAsideCopyIsKept(t *testing.T) {
 		}
 	}
 }
+
+func TestLogSaysWhereTheAccessTokenCameFrom(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	var logs bytes.Buffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	tok, err := mustNew(t, cfg).TokenContext(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "new access token from Entra ID") || !strings.Contains(logs.String(), `credential="client secret"`) {
+		t.Errorf("first token: log does not say it is new and which credential got it:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "from the token cache") {
+		t.Errorf("first token logged as cached:\n%s", logs.String())
+	}
+	// Another process (a new Source) finds it in the cache file.
+	logs.Reset()
+	if _, err := mustNew(t, cfg).TokenContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "access token from the token cache "+cfg.CacheFile) || !strings.Contains(logs.String(), "expires_in=") {
+		t.Errorf("second token: log does not say it came from the cache and how long it has left:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "new access token") {
+		t.Errorf("cached token logged as new:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), tok.AccessToken) || strings.Contains(logs.String(), testSecret) {
+		t.Fatal("a token or secret reached the log")
+	}
+}

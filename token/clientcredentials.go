@@ -34,16 +34,30 @@ func (s *Source) confidentialClient() (*confidential.Client, error) {
 // authority host (tests, private clouds) is used as given.
 func (s *Source) instanceDiscovery() bool { return s.cfg.AuthorityHost == "" }
 
-// clientCredentials gets an app-only token (cached or new). Called with
-// the file lock held.
-func (s *Source) clientCredentials(ctx context.Context) (*oauth2.Token, error) {
+// clientCredentials gets an app-only token (cached or new, as cached
+// says). Called with the file lock held.
+func (s *Source) clientCredentials(ctx context.Context) (tok *oauth2.Token, cached bool, err error) {
 	c, err := s.confidentialClient()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	res, err := c.AcquireTokenByCredential(ctx, s.scopes)
 	if err != nil {
-		return nil, wrapErr("token: client credentials", err)
+		return nil, false, wrapErr("token: client credentials", err)
 	}
-	return &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn}, nil
+	return &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn},
+		res.Metadata.TokenSource == confidential.TokenSourceCache, nil
+}
+
+// credentialKind names the client credential for logs (never its value).
+func (c *Config) credentialKind() string {
+	switch {
+	case c.ClientSecret != "":
+		return "client secret"
+	case c.CertificateFile != "":
+		return "certificate " + c.CertificateFile
+	case c.FederatedTokenFile != "":
+		return "federated token file " + c.FederatedTokenFile
+	}
+	return "none"
 }

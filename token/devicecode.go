@@ -30,19 +30,20 @@ func (s *Source) publicClient() (*public.Client, error) {
 }
 
 // silent gets a delegated token for the signed-in account without
-// prompting: a cached access token, or one redeemed with the refresh token
-// (which Entra ID rotates; the new one replaces the old in the cache).
-func (s *Source) silent(ctx context.Context) (*oauth2.Token, error) {
+// prompting: a cached access token (cached true), or one redeemed with the
+// refresh token (which Entra ID rotates; the new one replaces the old in
+// the cache).
+func (s *Source) silent(ctx context.Context) (tok *oauth2.Token, cached bool, err error) {
 	c, err := s.publicClient()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	accounts, err := c.Accounts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("token: read cached accounts: %w", err)
+		return nil, false, fmt.Errorf("token: read cached accounts: %w", err)
 	}
 	if len(accounts) == 0 {
-		return nil, ErrLoginRequired
+		return nil, false, ErrLoginRequired
 	}
 	res, err := c.AcquireTokenSilent(ctx, s.scopes, public.WithSilentAccount(accounts[0]))
 	if err != nil {
@@ -50,17 +51,18 @@ func (s *Source) silent(ctx context.Context) (*oauth2.Token, error) {
 		var te *Error
 		if errors.As(werr, &te) {
 			if needsLogin(te) {
-				return nil, loginRequired(werr)
+				return nil, false, loginRequired(werr)
 			}
-			return nil, werr
+			return nil, false, werr
 		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, werr
+			return nil, false, werr
 		}
 		// MSAL found no refresh token for the account.
-		return nil, loginRequired(werr)
+		return nil, false, loginRequired(werr)
 	}
-	return &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn}, nil
+	return &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn},
+		res.Metadata.TokenSource == public.TokenSourceCache, nil
 }
 
 // login runs the device-code flow. Called with the file lock held, so

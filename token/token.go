@@ -321,17 +321,20 @@ func (s *Source) acquire(ctx context.Context, force bool) (*oauth2.Token, error)
 	}
 	defer s.unlock()
 	if !force && !s.noMemo && s.memo != nil && time.Until(s.memo.Expiry) >= s.cfg.MinValidity {
+		s.log.Info("access token from memory (this process got it earlier)",
+			"expires_in", time.Until(s.memo.Expiry).Round(time.Second))
 		return copyToken(s.memo), nil
 	}
 	s.memo = nil
 	var tok *oauth2.Token
+	var cached bool
 	err := s.locked(ctx, force, func() error {
 		var err error
 		for attempt := 1; ; attempt++ {
 			if s.cfg.Flow == FlowClientCredentials {
-				tok, err = s.clientCredentials(ctx)
+				tok, cached, err = s.clientCredentials(ctx)
 			} else {
-				tok, err = s.silent(ctx)
+				tok, cached, err = s.silent(ctx)
 			}
 			var te *Error
 			if err == nil || attempt >= maxAttempts || !errors.As(err, &te) || !te.Temporary {
@@ -353,8 +356,28 @@ func (s *Source) acquire(ctx context.Context, force bool) (*oauth2.Token, error)
 	if err != nil {
 		return nil, err
 	}
+	s.logAcquired(tok, cached)
 	s.remember(tok)
 	return copyToken(tok), nil
+}
+
+// logAcquired says (at Info) where an access token came from, so that a
+// cached token hiding a changed credential is visible. Never the token.
+func (s *Source) logAcquired(tok *oauth2.Token, cached bool) {
+	left := time.Until(tok.Expiry).Round(time.Second)
+	switch {
+	case cached:
+		where := "token cache"
+		if s.store.path != "" {
+			where = "token cache " + s.store.path
+		}
+		s.log.Info("access token from the "+where+"; Entra ID was not asked, so the credential was not checked",
+			"expires_in", left)
+	case s.cfg.Flow == FlowClientCredentials:
+		s.log.Info("new access token from Entra ID", "credential", s.cfg.credentialKind(), "expires_in", left)
+	default:
+		s.log.Info("new access token from Entra ID", "credential", "refresh token of the cached sign-in", "expires_in", left)
+	}
 }
 
 // maxRetryWait is the longest Retry-After worth waiting for within one
