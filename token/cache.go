@@ -304,3 +304,27 @@ func (s *store) clear() error {
 	}
 	return nil
 }
+
+// Forget removes every token cached in cacheFile, as Source.Logout does
+// (the file, copies of it set aside as corrupt, stale temp files), taking
+// the same file lock. It needs no Source and so no credential: a profile
+// whose secret cannot be resolved can still be logged out. ctx bounds the
+// wait for the lock. Its cache errors are *CacheError.
+func Forget(ctx context.Context, cacheFile string) error {
+	if cacheFile == "" {
+		return nil
+	}
+	st := &store{path: cacheFile, log: slog.New(slog.DiscardHandler), now: time.Now}
+	if err := st.prepare(); err != nil {
+		return err
+	}
+	l, err := lockFile(ctx, st.lockPath())
+	if err != nil {
+		return err
+	}
+	defer l.unlock()
+	if err := st.clear(); err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	return nil
+}

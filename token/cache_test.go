@@ -420,3 +420,30 @@ func TestLogSaysWhereTheAccessTokenCameFrom(t *testing.T) {
 		t.Fatal("a token or secret reached the log")
 	}
 }
+
+func TestForgetRemovesTheCacheWithoutASource(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := userConfig(t, a)
+	cfg.DeviceCodePrompt = approvingPrompt(t, a, testUser, nil)
+	if _, err := mustNew(t, cfg).Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	aside := cfg.CacheFile + ".corrupt-20260101T000000.000000000Z"
+	if err := os.WriteFile(aside, []byte(`{"RefreshToken": {`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Forget(context.Background(), cfg.CacheFile); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{cfg.CacheFile, aside} {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s remains after Forget (%v)", f, err)
+		}
+	}
+	if _, err := mustNew(t, cfg).TokenContext(context.Background()); !errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("after Forget: err = %v, want ErrLoginRequired", err)
+	}
+	if err := Forget(context.Background(), cfg.CacheFile); err != nil {
+		t.Fatalf("Forget with nothing cached: %v", err)
+	}
+}
