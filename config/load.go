@@ -359,7 +359,7 @@ func readFile(path string, explicit bool) (*loaded, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read configuration: %v", unwrapPathError(err)),
+		return nil, &Error{File: shownPath(path), Msg: fmt.Sprintf("cannot read configuration: %v", unwrapPathError(err)),
 			Hint: "check --config / $M365SEND_CONFIG, or create the file (see `m365send help send`)", Err: err}
 	}
 	if fi.IsDir() {
@@ -494,7 +494,7 @@ func selectProfile(flag string, env func(string) string, file *loaded) (string, 
 	if hint == "" {
 		hint = "add a [profiles." + name + "] table"
 	}
-	e := errorf(from, hint, "no profile %q in %s", name, file.path)
+	e := errorf(from, hint, "no profile %s in %s", shown(name), file.path)
 	if from.layer != layerFile {
 		e.File, e.Line = "", 0
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -35,6 +36,102 @@ func TestSecretCommandFailureKeepsItsOutputOut(t *testing.T) {
 	for _, s := range []string{err.Error(), ce.Hint} {
 		if strings.Contains(s, "PFB8Q") || strings.Contains(s, "snfX2k") {
 			t.Errorf("error leaks the secret: %q", s)
+		}
+	}
+}
+
+// legacySecret is shaped like an older client secret (no "~", with / + =).
+const legacySecret = "Jd4C/nN+K=?]mZ8xQ2pLr7vT9wY1bF3hA5sD"
+
+func TestValidationErrorsNeverEchoASecret(t *testing.T) {
+	base := map[string]string{"AZURE_TENANT_ID": tenantID, "AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_SECRET": "not-checked-here"}
+	for i, secret := range []string{entraSecret, legacySecret} {
+		for _, tc := range []struct {
+			name      string
+			env       string            // variable set to the secret
+			file      bool              // write a config file with profile "p"
+			unset     string            // variable of base to leave out
+			opts      LoadOptions       // Profile "SECRET" is replaced by the secret
+			overrides map[string]string // values "SECRET" are replaced by the secret
+		}{
+			{name: "client_id", env: "AZURE_CLIENT_ID"},
+			{name: "tenant", env: "AZURE_TENANT_ID"},
+			{name: "mailbox", env: "M365SEND_MAILBOX"},
+			{name: "from (mailbox flag)", overrides: map[string]string{"mailbox": "SECRET"}},
+			{name: "cloud", env: "M365SEND_CLOUD"},
+			{name: "flow", env: "M365SEND_FLOW"},
+			{name: "smtp_port", env: "M365SEND_SMTP_PORT"},
+			{name: "smtp_host", env: "M365SEND_SMTP_HOST"},
+			{name: "authority_host", env: "M365SEND_AUTHORITY_HOST"},
+			{name: "authority_host URL", overrides: map[string]string{"authority_host": "https://SECRET"}},
+			{name: "rate_per_minute", env: "M365SEND_RATE_PER_MINUTE"},
+			{name: "client_secret_env", overrides: map[string]string{"client_secret_env": "SECRET"}},
+			{name: "client_secret_file", env: "M365SEND_CLIENT_SECRET_FILE"},
+			{name: "certificate_file", env: "AZURE_CLIENT_CERTIFICATE_PATH"},
+			{name: "federated_token_file", env: "AZURE_FEDERATED_TOKEN_FILE"},
+			{name: "ca_file", env: "M365SEND_CA_FILE"},
+			{name: "config file", env: "M365SEND_CONFIG"},
+			{name: "profile from env", env: "M365SEND_PROFILE", file: true},
+			{name: "profile flag", file: true, opts: LoadOptions{Profile: "SECRET"}},
+			{name: "profile without a file", env: "M365SEND_PROFILE", unset: "AZURE_TENANT_ID"},
+			{name: "profile without a credential", env: "M365SEND_PROFILE", unset: "AZURE_CLIENT_SECRET", overrides: map[string]string{"flow": "client_credentials"}},
+		} {
+			t.Run(fmt.Sprintf("%s/%d", tc.name, i), func(t *testing.T) {
+				f := newFixture(t)
+				for k, v := range base {
+					f.env[k] = v
+				}
+				if tc.env == "M365SEND_CLIENT_SECRET_FILE" || tc.env == "AZURE_CLIENT_CERTIFICATE_PATH" || tc.env == "AZURE_FEDERATED_TOKEN_FILE" {
+					delete(f.env, "AZURE_CLIENT_SECRET")
+				}
+				delete(f.env, tc.unset)
+				if tc.env != "" {
+					f.env[tc.env] = secret
+				}
+				if tc.file {
+					f.config("[profiles.p]\nclient_secret_env = \"S\"\n")
+				}
+				opts := tc.opts
+				if opts.Profile == "SECRET" {
+					opts.Profile = secret
+				}
+				if tc.overrides != nil {
+					opts.Overrides = map[string]string{}
+					for k, v := range tc.overrides {
+						opts.Overrides[k] = strings.ReplaceAll(v, "SECRET", secret)
+					}
+				}
+				_, err := f.load(opts)
+				var ce *Error
+				if !errors.As(err, &ce) {
+					t.Fatalf("Load error = %v (%T), want *config.Error", err, err)
+				}
+				text := err.Error() + "\n" + ce.Hint
+				leak := secret
+				if strings.Contains(secret, "~") {
+					leak = secret[:3] // an Entra-shaped secret is never shown, not even in part
+				}
+				if strings.Contains(text, leak) {
+					t.Errorf("error shows the secret:\n%s", text)
+				}
+			})
+		}
+	}
+}
+
+func TestShown(t *testing.T) {
+	for in, want := range map[string]string{
+		"my-app":                                `"my-app"`,
+		"alerts@contoso.com":                    `"alerts@contoso.com"`,
+		"someone.with.a.long.name@contoso.com":  `"som…" (36 characters)`,
+		"a-rather-long-tenant-name.example.com": "(37 characters, not shown: it looks like a client secret)",
+		entraSecret:                             "(40 characters, not shown: it looks like a client secret)",
+		"ab~c":                                  "(4 characters, not shown: it looks like a client secret)",
+		"abcdefghijklmnopqrstuvwxyz01234":       "(31 characters, not shown: it looks like a client secret)",
+		"tab\there":                             `"tab…" (8 characters)`,
+	} {
+		if got := shown(in); got != want {
+			t.Errorf("shown(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

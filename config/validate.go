@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Clouds lists the cloud names a profile may use.
@@ -48,6 +49,13 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		p.File = file.path
 	}
 	get := func(k string) string { return set[k].val }
+	// shownName is the profile name for messages: a name from the
+	// environment or a flag, with no file to check it against, could be a
+	// pasted secret.
+	shownName := name
+	if !isShownInFull(name) {
+		shownName = shown(name)
+	}
 	// locate points e at the profile's table and, when that profile is
 	// not in the file at all, says that no profile was selected.
 	locate := func(e *Error) *Error {
@@ -69,11 +77,11 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		return e
 	}
 	missing := func(key, envName, what string) *Error {
-		where := "set " + key + " in [profiles." + name + "]"
+		where := "set " + key + " in [profiles." + shownName + "]"
 		if envName != "" {
 			where += " or $" + envName
 		}
-		return locate(&Error{Key: "profiles." + name + "." + key, Msg: fmt.Sprintf("no %s for profile %q", what, name), Hint: where})
+		return locate(&Error{Key: "profiles." + shownName + "." + key, Msg: fmt.Sprintf("no %s for profile %s", what, shown(name)), Hint: where})
 	}
 
 	// flow
@@ -96,7 +104,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		if hint == "" {
 			hint = `flow is "client_credentials" (an app) or "device_code" (a person)`
 		}
-		return nil, errorf(set["flow"].from, hint, "unknown flow %q", p.Flow)
+		return nil, errorf(set["flow"].from, hint, "unknown flow %s", shown(p.Flow))
 	}
 
 	// tenant
@@ -107,12 +115,12 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	case t == "common" || t == "organizations" || t == "consumers":
 		if p.Flow == FlowClientCredentials || t == "consumers" {
 			return nil, errorf(set["tenant"].from, "use your tenant's ID (a GUID) or its domain, such as contoso.onmicrosoft.com",
-				"tenant %q cannot be used here; Entra ID needs a specific tenant (AADSTS9001023)", p.Tenant)
+				"tenant %s cannot be used here; Entra ID needs a specific tenant (AADSTS9001023)", shown(p.Tenant))
 		}
 	case IsGUID(t), isDomain(t):
 	default:
 		return nil, errorf(set["tenant"].from, "use the directory (tenant) ID, a GUID, or a verified domain such as contoso.onmicrosoft.com",
-			"malformed tenant %q: not a GUID or a domain", p.Tenant)
+			"malformed tenant %s: not a GUID or a domain", shown(p.Tenant))
 	}
 
 	// client_id
@@ -122,12 +130,12 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		return nil, missing("client_id", "AZURE_CLIENT_ID", "client_id (application ID)")
 	case !IsGUID(p.ClientID):
 		return nil, errorf(set["client_id"].from, "copy the Application (client) ID from the app registration's Overview page",
-			"malformed client_id %q: not a GUID", p.ClientID)
+			"malformed client_id %s: not a GUID", shown(p.ClientID))
 	}
 
 	// credentials
 	if p.Flow == FlowClientCredentials && !hasCred {
-		return nil, locate(&Error{Key: "profiles." + name, Msg: fmt.Sprintf("profile %q uses client_credentials but has no client credential", name),
+		return nil, locate(&Error{Key: "profiles." + shownName, Msg: fmt.Sprintf("profile %s uses client_credentials but has no client credential", shown(name)),
 			Hint: "set certificate_file (preferred), client_secret_env, client_secret_file, client_secret_command or federated_token_file (or AZURE_CLIENT_CERTIFICATE_PATH / AZURE_CLIENT_SECRET)"})
 	}
 	if err := p.setCredential(set); err != nil {
@@ -137,7 +145,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	// mailbox, from_name
 	if m := get("mailbox"); m != "" {
 		if err := checkAddress(m); err != nil {
-			return nil, errorf(set["mailbox"].from, "mailbox is a plain address such as alerts@contoso.com", "malformed mailbox %q: %v", m, err)
+			return nil, errorf(set["mailbox"].from, "mailbox is a plain address such as alerts@contoso.com", "malformed mailbox %s: %s", shown(m), reason(m, err, "not a plain address"))
 		}
 		p.Mailbox = m
 	}
@@ -156,11 +164,11 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		if hint == "" {
 			hint = "cloud is one of " + strings.Join(Clouds(), ", ")
 		}
-		return nil, errorf(set["cloud"].from, hint, "unknown cloud %q", get("cloud"))
+		return nil, errorf(set["cloud"].from, hint, "unknown cloud %s", shown(get("cloud")))
 	}
 	if h := get("smtp_host"); h != "" {
 		if err := checkHost(h); err != nil {
-			return nil, errorf(set["smtp_host"].from, "smtp_host is a bare host name such as smtp.office365.com; the port goes in smtp_port", "malformed smtp_host %q: %v", h, err)
+			return nil, errorf(set["smtp_host"].from, "smtp_host is a bare host name such as smtp.office365.com; the port goes in smtp_port", "malformed smtp_host %s: %v", shown(h), reason(h, err, "not a host name"))
 		}
 		p.SMTPHost = h
 	}
@@ -168,7 +176,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		port, err := strconv.Atoi(s.val)
 		switch {
 		case err != nil || port < 0 || port > 65535:
-			return nil, errorf(s.from, "smtp_port is a number; Office 365 uses 587", "malformed smtp_port %q", s.val)
+			return nil, errorf(s.from, "smtp_port is a number; Office 365 uses 587", "malformed smtp_port %s", shown(s.val))
 		case port == 465:
 			return nil, errorf(s.from, "Office 365 doesn't support 465; use 587 STARTTLS", "port 465 (implicit TLS) is not supported")
 		}
@@ -179,7 +187,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	}
 	if a := get("authority_host"); a != "" {
 		if err := checkAuthority(a); err != nil {
-			return nil, errorf(set["authority_host"].from, `authority_host is "host[:port]" or an https:// URL, such as login.microsoftonline.us`, "malformed authority_host %q: %v", a, err)
+			return nil, errorf(set["authority_host"].from, `authority_host is "host[:port]" or an https:// URL, such as login.microsoftonline.us`, "malformed authority_host %s: %v", shown(a), reason(a, err, "not a host or https URL"))
 		}
 		p.AuthorityHost = a
 	}
@@ -192,7 +200,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	if r, ok := set["rate_per_minute"]; ok {
 		n, err := strconv.Atoi(r.val)
 		if err != nil {
-			return nil, errorf(r.from, "rate_per_minute is a whole number (Exchange Online allows 30 per mailbox); negative turns pacing off", "malformed rate_per_minute %q", r.val)
+			return nil, errorf(r.from, "rate_per_minute is a whole number (Exchange Online allows 30 per mailbox); negative turns pacing off", "malformed rate_per_minute %s", shown(r.val))
 		}
 		p.RatePerMinute = n
 	}
@@ -237,7 +245,7 @@ func (p *Profile) setCredential(set map[string]setting) error {
 	case "client_secret_env":
 		if !envNameRE.MatchString(s.val) {
 			return errorf(s.from, "client_secret_env names an environment variable (such as ALERTS_SECRET) that holds the secret; it is not the secret itself",
-				"malformed client_secret_env %q: not an environment variable name", redactIfLong(s.val))
+				"malformed client_secret_env %s: not an environment variable name", shown(s.val))
 		}
 		p.ClientSecretEnv = s.val
 	case "client_secret_file":
@@ -260,30 +268,30 @@ func (p *Profile) setCredential(set map[string]setting) error {
 		// container; they are short-lived, so no mode check here.
 		if _, err := os.Stat(s.val); err != nil {
 			return errorf(s.from, "point it at the projected token file (AKS: /var/run/secrets/azure/tokens/azure-identity-token)",
-				"federated_token_file %s: %v", s.val, unwrapPathError(err))
+				"federated_token_file %s: %v", shownPath(s.val), unwrapPathError(err))
 		}
 		p.FederatedTokenFile = s.val
 	}
 	return nil
 }
 
-// redactIfLong keeps a value out of messages when it might be a secret
-// pasted into the wrong key.
-func redactIfLong(s string) string {
-	if len(s) > 24 {
-		return s[:4] + "…(redacted)"
+// reason is err's text when value is shown in full, else short: a
+// parser's message may quote the value.
+func reason(value string, err error, short string) string {
+	if isShownInFull(value) {
+		return err.Error()
 	}
-	return s
+	return short
 }
 
 // checkSecretFile checks that a file holding a secret exists and is private.
 func checkSecretFile(path, what string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return &Error{File: path, Msg: fmt.Sprintf("%s: %v", what, unwrapPathError(err)), Err: err}
+		return &Error{File: shownPath(path), Msg: fmt.Sprintf("%s: %v", what, unwrapPathError(err)), Err: err}
 	}
 	if fi.IsDir() {
-		return &Error{File: path, Msg: what + " is a directory"}
+		return &Error{File: shownPath(path), Msg: what + " is a directory"}
 	}
 	return checkPrivate(path, fi, what)
 }
@@ -334,7 +342,7 @@ func checkAuthority(a string) error {
 		if u.Host == "" {
 			return fmt.Errorf("no host")
 		}
-		return nil
+		return checkHost(u.Hostname())
 	}
 	host := a
 	if h, port, err := net.SplitHostPort(a); err == nil {
@@ -353,10 +361,10 @@ func checkAuthority(a string) error {
 func checkCAFile(path string) error {
 	pem, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("ca_file %s: %v", path, unwrapPathError(err))
+		return fmt.Errorf("ca_file %s: %v", shownPath(path), unwrapPathError(err))
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
-		return fmt.Errorf("ca_file %s holds no PEM certificate", path)
+		return fmt.Errorf("ca_file %s holds no PEM certificate", shownPath(path))
 	}
 	return nil
 }
@@ -364,6 +372,66 @@ func checkCAFile(path string) error {
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// shown is how a configuration value appears in an error message, one
+// rule for every echoed value, because a secret pasted into the wrong key
+// or variable must not end up in a terminal or a CI log:
+//   - a value that looks like an Entra ID client secret (it contains "~",
+//     or is 30 or more characters of [A-Za-z0-9._~-]) is never shown, not
+//     even in part: only its length;
+//   - a short (at most 24 characters), printable value is quoted in full;
+//   - anything else shows its first 3 characters, "…" and its length.
+func shown(s string) string {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case looksLikeSecretValue(s):
+		return fmt.Sprintf("(%d characters, not shown: it looks like a client secret)", n)
+	case n <= 24 && isPlain(s):
+		return strconv.Quote(s)
+	}
+	r := []rune(s)
+	return fmt.Sprintf("%q (%d characters)", string(r[:min(3, len(r))])+"…", n)
+}
+
+// shownPath is shown for a value that should be a file path: an absolute
+// or ./, ../, ~/ path is shown as it is, unless it looks like a secret.
+func shownPath(p string) string {
+	if isPathLike(p) && isPlain(p) && !looksLikeSecretValue(p) {
+		return p
+	}
+	return shown(p)
+}
+
+// isShownInFull reports whether shown(s) is s itself, quoted; only then
+// may a message add details (such as a parser's) that repeat the value.
+func isShownInFull(s string) bool { return shown(s) == strconv.Quote(s) }
+
+var secretValueRE = regexp.MustCompile(`^[A-Za-z0-9._~-]{30,}$`)
+
+// looksLikeSecretValue reports whether s looks like an Entra ID client
+// secret value (these contain "~"; older ones are long random strings).
+func looksLikeSecretValue(s string) bool {
+	return strings.Contains(s, "~") && !strings.HasPrefix(s, "~/") || secretValueRE.MatchString(s)
+}
+
+// isPlain reports whether s is printable ASCII.
+func isPlain(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func isPathLike(p string) bool {
+	for _, pre := range []string{"/", "./", "../", "~/"} {
+		if strings.HasPrefix(p, pre) {
 			return true
 		}
 	}
