@@ -246,7 +246,10 @@ func TestBackoffHasJitter(t *testing.T) {
 
 func TestSendRecoversFromStalledServer(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 2, Stall: true}}})
-	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.CommandTimeout = 300 * time.Millisecond })
+	// The timeout only has to end the stall eventually; it is long enough
+	// that a slow reply on a loaded machine (-race) is not taken for one:
+	// a late reply to the final dot would cause a resend.
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.CommandTimeout = 3 * time.Second })
 	if res, err := s.Send(testCtx(t), batch(3)...); err != nil {
 		t.Fatal(err, res)
 	}
