@@ -54,9 +54,14 @@ type Profile struct {
 	// it came from the environment and flags alone.
 	File string
 
-	Flow     string // client_credentials | device_code
-	Tenant   string
-	ClientID string
+	Flow string // client_credentials | device_code
+	// FlowInferred is true when flow was not set anywhere and was inferred
+	// from the absence of a client credential (so Flow is device_code); a
+	// command can then hint that a mistyped or missing secret variable may
+	// be why it asks for a sign-in.
+	FlowInferred bool
+	Tenant       string
+	ClientID     string
 
 	ClientSecretEnv     string
 	ClientSecretFile    string

@@ -24,6 +24,12 @@ type LoadOptions struct {
 	Profile   string              // --profile; "" means $M365SEND_PROFILE, then default_profile, then "default"
 	Env       func(string) string // environment lookup
 	Overrides map[string]string   // flag values by config key (e.g. "mailbox")
+	// Environ is the whole environment in os.Environ's "KEY=value" form
+	// (os.Environ() in main), used only to refuse variables named
+	// M365SEND_* that the program does not know (a typo such as
+	// M365SEND_CLIENT_SECRET would otherwise be ignored silently). Values
+	// are never read from it, only Env is. Nil skips the check.
+	Environ []string
 }
 
 // layers, lowest precedence first.
@@ -192,6 +198,10 @@ func Load(opts LoadOptions) (*Profile, error) {
 	env := opts.Env
 	if env == nil {
 		env = func(string) string { return "" }
+	}
+
+	if err := checkEnviron(opts.Environ); err != nil {
+		return nil, err
 	}
 
 	path, explicit := configPath(opts.File, env)
@@ -584,4 +594,75 @@ func joinKey(k string) string {
 		k = strings.TrimPrefix(k, ".")
 	}
 	return strings.Join(parts, ".")
+}
+
+// envPrefix starts every environment variable of the program's own.
+const envPrefix = "M365SEND_"
+
+// azureVars are the azidentity variables the program reads.
+func azureVars() []string {
+	return []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE"}
+}
+
+// programVars are the M365SEND_* variables the program reads.
+func programVars() []string {
+	vars := []string{"M365SEND_CONFIG", "M365SEND_PROFILE"}
+	for _, k := range profileKeys() {
+		if strings.HasPrefix(k.env, envPrefix) {
+			vars = append(vars, k.env)
+		}
+	}
+	return vars
+}
+
+// checkEnviron refuses an M365SEND_* variable (any case) that the program
+// does not read, suggesting the one probably meant. Its value is never
+// shown.
+func checkEnviron(environ []string) error {
+	known := programVars()
+	for _, kv := range environ {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok || len(name) < len(envPrefix) || !strings.EqualFold(name[:len(envPrefix)], envPrefix) || contains(known, name) {
+			continue
+		}
+		var guesses []string
+		if g := closestVar(name, known); g != "" {
+			guesses = append(guesses, g)
+		}
+		if g := closestVar(name, azureVars()); g != "" {
+			guesses = append(guesses, g)
+		}
+		hint := "known: " + strings.Join(known, ", ") + ", and " + strings.Join(azureVars(), ", ")
+		if len(guesses) > 0 {
+			hint = "did you mean " + strings.Join(guesses, ", or ") + "?"
+		}
+		return &Error{Key: name, Msg: "unknown environment variable: m365send reads no variable of this name", Hint: hint}
+	}
+	return nil
+}
+
+// closestVar returns the variable in vars whose name after its prefix
+// (M365SEND_, AZURE_) is closest to name's, or "" when none is a likely
+// typo or shortening of it.
+func closestVar(name string, vars []string) string {
+	suffix := func(v string) string {
+		_, s, _ := strings.Cut(strings.ToUpper(v), "_")
+		if strings.HasPrefix(strings.ToUpper(v), envPrefix) {
+			s = strings.ToUpper(v)[len(envPrefix):]
+		}
+		return s
+	}
+	want := suffix(name)
+	best, bestD := "", -1
+	for _, v := range vars {
+		have := suffix(v)
+		d := editDistance(want, have)
+		if strings.HasPrefix(have, want+"_") {
+			d = 1 // a shortened name, such as CLIENT_SECRET for CLIENT_SECRET_FILE
+		}
+		if d <= max(2, len(want)/3) && d < len(want) && (bestD < 0 || d < bestD) {
+			best, bestD = v, d
+		}
+	}
+	return best
 }

@@ -135,3 +135,89 @@ func TestShown(t *testing.T) {
 		}
 	}
 }
+
+func TestMistypedSecretVariable(t *testing.T) {
+	env := map[string]string{
+		"AZURE_TENANT_ID": tenantID, "AZURE_CLIENT_ID": clientID, "M365SEND_MAILBOX": "robot@contoso.com",
+		"M365SEND_CLIENT_SECRET": entraSecret, "HOME": t.TempDir(), "REQUIRE_TEST_TOOLS": "1",
+	}
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	getenv := func(k string) string { return env[k] }
+
+	_, err := Load(LoadOptions{Env: getenv, Environ: environ})
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("Load error = %v (%T), want *config.Error", err, err)
+	}
+	if ce.Key != "M365SEND_CLIENT_SECRET" || !strings.Contains(ce.Msg, "unknown environment variable") {
+		t.Errorf("error = %v (key %q)", err, ce.Key)
+	}
+	if want := "did you mean M365SEND_CLIENT_SECRET_FILE, or AZURE_CLIENT_SECRET?"; !strings.Contains(ce.Hint, want) {
+		t.Errorf("Hint = %q, want it to contain %q", ce.Hint, want)
+	}
+	if strings.Contains(err.Error()+ce.Hint, "PFB") {
+		t.Errorf("error shows the value: %v / %s", err, ce.Hint)
+	}
+
+	// Without Environ the check is skipped, and the profile says that its
+	// flow was only inferred.
+	p, err := Load(LoadOptions{Env: getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Flow != FlowDeviceCode || !p.FlowInferred {
+		t.Errorf("Flow = %q, FlowInferred = %v; want device_code, inferred", p.Flow, p.FlowInferred)
+	}
+	env["M365SEND_FLOW"] = FlowDeviceCode
+	if p, err := Load(LoadOptions{Env: getenv}); err != nil || p.FlowInferred {
+		t.Errorf("explicit flow: FlowInferred = %v, %v", p != nil && p.FlowInferred, err)
+	}
+	delete(env, "M365SEND_FLOW")
+	env["AZURE_CLIENT_SECRET"] = entraSecret
+	if p, err := Load(LoadOptions{Env: getenv}); err != nil || p.FlowInferred || p.Flow != FlowClientCredentials {
+		t.Errorf("with a secret: %+v, %v", p, err)
+	}
+}
+
+func TestUnknownProgramVariables(t *testing.T) {
+	base := []string{"AZURE_TENANT_ID=" + tenantID, "AZURE_CLIENT_ID=" + clientID, "AZURE_CLIENT_SECRET=s",
+		"M365SEND_CONFIG=", "M365SEND_PROFILE=", "M365SEND_CACHE_DIR=/c", "M365SEND_RATE_PER_MINUTE=", "REQUIRE_TEST_TOOLS=1", "NOEQUALS"}
+	for _, tc := range []struct{ env, hint string }{
+		{"", ""},
+		{"M365SEND_TENANT_ID=x", "did you mean AZURE_TENANT_ID?"},
+		{"M365SEND_MAIlBOX=x", "did you mean M365SEND_MAILBOX?"},
+		{"M365SEND_SMTP_PROT=25", "did you mean M365SEND_SMTP_PORT?"},
+		{"m365send_mailbox=x", "did you mean M365SEND_MAILBOX?"},
+		{"M365SEND_XYZZY=x", "known: M365SEND_CONFIG, M365SEND_PROFILE, M365SEND_FLOW"},
+	} {
+		environ := append(append([]string{}, base...), tc.env)
+		env := map[string]string{}
+		for _, kv := range environ {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				env[k] = v
+			}
+		}
+		_, err := Load(LoadOptions{Env: func(k string) string { return env[k] }, Environ: environ})
+		if tc.hint == "" {
+			if err != nil {
+				t.Errorf("known variables only: %v", err)
+			}
+			continue
+		}
+		var ce *Error
+		if !errors.As(err, &ce) || !strings.Contains(ce.Hint, tc.hint) {
+			t.Errorf("%s: err = %v, hint %q; want hint %q", tc.env, err, hintOf(err), tc.hint)
+		}
+	}
+}
+
+func hintOf(err error) string {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce.Hint
+	}
+	return ""
+}

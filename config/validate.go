@@ -95,6 +95,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	switch p.Flow {
 	case "":
 		p.Flow = FlowDeviceCode
+		p.FlowInferred = !hasCred
 		if hasCred {
 			p.Flow = FlowClientCredentials
 		}
