@@ -67,13 +67,7 @@ func errorf(o origin, hint, format string, args ...any) *Error {
 // didYouMean returns `did you mean "X"?` for the candidate closest to s,
 // or "" when none is close enough to be a likely typo.
 func didYouMean(s string, candidates []string) string {
-	best, bestD := "", -1
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
+	best, bestD := closest(s, candidates)
 	limit := max(2, len(s)/3)
 	if bestD < 0 || bestD > limit || bestD >= len(s) {
 		return ""
@@ -106,4 +100,17 @@ func editDistance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
+}
+
+// closest returns the candidate closest to s (ignoring case) and its edit
+// distance, or "", -1 when there are no candidates.
+func closest(s string, candidates []string) (string, int) {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(s), strings.ToLower(c))
+		if bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best, bestD
 }

@@ -440,6 +440,14 @@ func (l *loaded) checkKeys() error {
 	for _, k := range l.md.Undecoded() {
 		o := l.origin(k...)
 		last := k[len(k)-1]
+		// A near miss of a known key is a typo first: client_secret_fiel
+		// wants "did you mean client_secret_file", not the advice for a
+		// secret written into the file.
+		if len(k) == 3 && k[0] == "profiles" {
+			if best, d := closest(last, keyNames()); d <= 2 && d < len(last)/3 {
+				return errorf(o, fmt.Sprintf("did you mean %q?", best), "unknown key")
+			}
+		}
 		if looksSecret(last) {
 			return errorf(o, "put the secret in an environment variable, a 0600 file or a command: use client_secret_env, client_secret_file or client_secret_command",
 				"secrets never sit in the TOML; use client_secret_env/_file/_command")

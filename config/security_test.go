@@ -221,3 +221,22 @@ func hintOf(err error) string {
 	}
 	return ""
 }
+
+func TestTypoInSecretKeyGetsDidYouMean(t *testing.T) {
+	for _, tc := range []struct{ line, msg, hint string }{
+		{`client_secret_fiel = "/etc/m365send/secret"`, "unknown key", `did you mean "client_secret_file"?`},
+		{`client_secret_evn = "S"`, "unknown key", `did you mean "client_secret_env"?`},
+		{`clientsecret_command = ["pass", "x"]`, "unknown key", `did you mean "client_secret_command"?`},
+		{`federated_token_fil = "/t"`, "unknown key", `did you mean "federated_token_file"?`},
+		{`client_secret = "hunter2-literal"`, "secrets never sit in the TOML", "client_secret_env, client_secret_file or client_secret_command"},
+		{`password = "hunter2-literal"`, "secrets never sit in the TOML", "client_secret_env"},
+	} {
+		f := newFixture(t)
+		f.config("[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\n" + tc.line + "\n")
+		_, err := f.load(LoadOptions{Profile: "p"})
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Line != 4 || !strings.Contains(ce.Msg, tc.msg) || !strings.Contains(ce.Hint, tc.hint) {
+			t.Errorf("%s: err = %v, hint %q; want %q with hint %q", tc.line, err, hintOf(err), tc.msg, tc.hint)
+		}
+	}
+}
