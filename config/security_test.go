@@ -240,3 +240,39 @@ func TestTypoInSecretKeyGetsDidYouMean(t *testing.T) {
 		}
 	}
 }
+
+func TestHostOfAnotherCloudRefused(t *testing.T) {
+	for _, tc := range []struct {
+		lines string
+		key   string // "" = loads
+		hint  string
+	}{
+		{"cloud = \"usgov\"\nauthority_host = \"login.microsoftonline.com\"", "authority_host", `cloud = "global"`},
+		{"authority_host = \"login.microsoftonline.us\"", "authority_host", `cloud = "usgov"`},
+		{"cloud = \"china\"\nauthority_host = \"https://LOGIN.microsoftonline.com:443/\"", "authority_host", `cloud = "global"`},
+		{"cloud = \"global\"\nauthority_host = \"login.partner.microsoftonline.cn\"", "authority_host", `cloud = "china"`},
+		{"cloud = \"usgov\"\nsmtp_host = \"smtp.office365.com\"", "smtp_host", `cloud = "global"`},
+		{"cloud = \"usgovdod\"\nsmtp_host = \"smtp.office365.us\"", "smtp_host", `cloud = "usgov"`},
+		{"cloud = \"usgov\"\nsmtp_host = \"outlook-dod.office365.us\"", "smtp_host", `cloud = "usgovdod"`},
+		{"smtp_host = \"smtp.partner.outlook.cn\"", "smtp_host", `cloud = "china"`},
+		{"cloud = \"usgovdod\"\nauthority_host = \"login.microsoftonline.us\"\nsmtp_host = \"outlook-dod.office365.us\"", "", ""},
+		{"cloud = \"usgov\"\nauthority_host = \"login.microsoftonline.us:443\"\nsmtp_host = \"smtp.office365.us\"", "", ""},
+		{"cloud = \"global\"\nauthority_host = \"login.microsoftonline.com\"\nsmtp_host = \"smtp-hve.office365.com\"", "", ""},
+		{"cloud = \"usgov\"\nauthority_host = \"127.0.0.1:8443\"\nsmtp_host = \"localhost\"", "", ""},
+		{"cloud = \"china\"\nauthority_host = \"https://login.private.example.net\"\nsmtp_host = \"smtp.private.example.net\"", "", ""},
+	} {
+		f := newFixture(t)
+		f.config("[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\nclient_secret_env = \"S\"\n" + tc.lines + "\n")
+		_, err := f.load(LoadOptions{Profile: "p"})
+		if tc.key == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.lines, err)
+			}
+			continue
+		}
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != "profiles.p."+tc.key || !strings.Contains(ce.Hint, tc.hint) {
+			t.Errorf("%s: err = %v, hint %q; want an error at %s with hint %q", tc.lines, err, hintOf(err), tc.key, tc.hint)
+		}
+	}
+}

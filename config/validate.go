@@ -192,6 +192,12 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		}
 		p.AuthorityHost = a
 	}
+	for _, k := range []string{"smtp_host", "authority_host"} {
+		if err := checkHostCloud(k, get(k), p.Cloud); err != nil {
+			err.File, err.Line, err.Key = set[k].from.file, set[k].from.line, set[k].from.name()
+			return nil, err
+		}
+	}
 	if c, ok := set["ca_file"]; ok && c.val != "" {
 		if err := checkCAFile(c.val); err != nil {
 			return nil, errorf(c.from, "ca_file is a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)", "%v", err)
@@ -437,4 +443,50 @@ func isPathLike(p string) bool {
 		}
 	}
 	return false
+}
+
+// publicHosts maps the public Entra ID and SMTP hosts of Microsoft's
+// clouds (FACTS.md, Clouds) to the clouds they serve.
+func publicHosts() map[string][]string {
+	return map[string][]string{
+		"login.microsoftonline.com":        {"global"},
+		"login.microsoftonline.us":         {"usgov", "usgovdod"},
+		"login.partner.microsoftonline.cn": {"china"},
+		"smtp.office365.com":               {"global"},
+		"smtp.office365.us":                {"usgov"},
+		"outlook-dod.office365.us":         {"usgovdod"},
+		"smtp.partner.outlook.cn":          {"china"},
+	}
+}
+
+// checkHostCloud refuses an smtp_host or authority_host that is the public
+// host of a cloud other than the profile's: a token from one cloud is
+// never accepted by another. Other hosts (private clouds, relays,
+// loopback) are not checked.
+func checkHostCloud(key, value, cloud string) *Error {
+	if value == "" {
+		return nil
+	}
+	host := value
+	if strings.Contains(value, "://") {
+		if u, err := url.Parse(value); err == nil {
+			host = u.Hostname()
+		}
+	} else if h, _, err := net.SplitHostPort(value); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	clouds, ok := publicHosts()[host]
+	if !ok || contains(clouds, cloud) {
+		return nil
+	}
+	quoted := make([]string, len(clouds))
+	for i, c := range clouds {
+		quoted[i] = fmt.Sprintf("cloud = %q", c)
+	}
+	return &Error{
+		Msg: fmt.Sprintf("%s %s belongs to the %s cloud, not to %q", key, host, strings.Join(clouds, "/"), cloud),
+		Hint: fmt.Sprintf("set %s if that is the tenant's cloud, or remove %s to use the %s cloud's own",
+			strings.Join(quoted, " or "), key, cloud),
+	}
 }
