@@ -74,10 +74,16 @@ type Profile struct {
 
 	Cloud         string // global | usgov | usgovdod | china
 	SMTPHost      string // "" means the cloud's
-	SMTPPort      int    // 0 means 587
+	SMTPPort      int    // 1-65535; 587 when not set (an explicit 0 is refused)
 	AuthorityHost string // "" means the cloud's
 	CAFile        string
 
+	// RatePerMinute paces submissions, in messages a minute (the
+	// rate_per_minute key): 0, also when not set, means the sender's
+	// default of 30, the limit Exchange Online enforces per mailbox (more
+	// only earns throttling there; other servers may allow more); -1 turns
+	// pacing off (for test servers and relays). Other negative values are
+	// refused.
 	RatePerMinute int
 	// CacheDir holds the token cache files (one per profile); "" keeps
 	// tokens in memory only (no cache directory could be determined).

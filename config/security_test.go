@@ -276,3 +276,42 @@ func TestHostOfAnotherCloudRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestPortAndRateBounds(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		env  map[string]string
+		msg  string // "" = loads
+		port int
+		rate int
+	}{
+		{line: "smtp_port = 0", msg: "smtp_port 0 is out of range: must be 1-65535"},
+		{env: map[string]string{"M365SEND_SMTP_PORT": "0"}, msg: "must be 1-65535"},
+		{line: "smtp_port = 70000", msg: "must be 1-65535"},
+		{line: "smtp_port = -25", msg: "must be 1-65535"},
+		{line: "smtp_port = 2525", port: 2525},
+		{line: "", port: 587},
+		{line: "rate_per_minute = 0", port: 587, rate: 0},
+		{line: "rate_per_minute = -1", port: 587, rate: -1},
+		{line: "rate_per_minute = 12", port: 587, rate: 12},
+		{line: "rate_per_minute = -2", msg: "rate_per_minute -2 is out of range"},
+		{env: map[string]string{"M365SEND_RATE_PER_MINUTE": "-30"}, msg: "rate_per_minute -30 is out of range"},
+	} {
+		f := newFixture(t)
+		for k, v := range tc.env {
+			f.env[k] = v
+		}
+		f.config("[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\nclient_secret_env = \"S\"\n" + tc.line + "\n")
+		p, err := f.load(LoadOptions{Profile: "p"})
+		if tc.msg != "" {
+			var ce *Error
+			if !errors.As(err, &ce) || !strings.Contains(ce.Msg, tc.msg) {
+				t.Errorf("%s %v: err = %v, want %q", tc.line, tc.env, err, tc.msg)
+			}
+			continue
+		}
+		if err != nil || p.SMTPPort != tc.port || p.RatePerMinute != tc.rate {
+			t.Errorf("%s: %v, %v; want port %d rate %d", tc.line, p, err, tc.port, tc.rate)
+		}
+	}
+}

@@ -42,6 +42,8 @@ func isDomain(s string) bool {
 	return true
 }
 
+const rateHint = "rate_per_minute is -1 (no pacing), 0 (the default, 30) or a number of messages a minute; Exchange Online allows 30 per mailbox"
+
 // build turns the merged settings into a validated Profile.
 func build(name string, file *loaded, set map[string]setting, env func(string) string) (*Profile, error) {
 	p := &Profile{Name: name, env: env, secretTimeout: defaultSecretCommandTimeout}
@@ -176,8 +178,11 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	if s, ok := set["smtp_port"]; ok {
 		port, err := strconv.Atoi(s.val)
 		switch {
-		case err != nil || port < 0 || port > 65535:
+		case err != nil:
 			return nil, errorf(s.from, "smtp_port is a number; Office 365 uses 587", "malformed smtp_port %s", shown(s.val))
+		case port < 1 || port > 65535:
+			// An explicit 0 is refused rather than read as "the default".
+			return nil, errorf(s.from, "Office 365 uses 587; leave smtp_port out for the default", "smtp_port %d is out of range: must be 1-65535", port)
 		case port == 465:
 			return nil, errorf(s.from, "Office 365 doesn't support 465; use 587 STARTTLS", "port 465 (implicit TLS) is not supported")
 		}
@@ -207,7 +212,10 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	if r, ok := set["rate_per_minute"]; ok {
 		n, err := strconv.Atoi(r.val)
 		if err != nil {
-			return nil, errorf(r.from, "rate_per_minute is a whole number (Exchange Online allows 30 per mailbox); negative turns pacing off", "malformed rate_per_minute %s", shown(r.val))
+			return nil, errorf(r.from, rateHint, "malformed rate_per_minute %s", shown(r.val))
+		}
+		if n < -1 {
+			return nil, errorf(r.from, rateHint, "rate_per_minute %d is out of range", n)
 		}
 		p.RatePerMinute = n
 	}
