@@ -29,6 +29,8 @@ type session struct {
 	// SMTPHost and SMTPPort are where the sender submits.
 	SMTPHost string
 	SMTPPort int
+	// Log is the session's logger (see newLogger).
+	Log *slog.Logger
 }
 
 // sessionOptions selects and adjusts the profile.
@@ -65,10 +67,12 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	if err != nil {
 		return nil, err
 	}
+	log := newLogger(stdio.Err, opts.Trace != nil)
 	secret, err := p.Secret(ctx)
 	if err != nil {
 		return nil, err
 	}
+	logCredential(log, p)
 	pool, err := p.RootCAs()
 	if err != nil {
 		return nil, err
@@ -78,9 +82,12 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		return nil, &config.Error{File: p.File, Key: "cloud", Msg: err.Error(), Err: err}
 	}
 
-	var logger *slog.Logger
-	if opts.Trace != nil {
-		logger = slog.New(slog.NewTextHandler(opts.Trace, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := &session{Profile: p, Cloud: cloud, Mailbox: p.Mailbox, SMTPHost: p.SMTPHost, SMTPPort: p.SMTPPort, Log: log}
+	if s.SMTPHost == "" {
+		s.SMTPHost = cloud.SMTPHost
+	}
+	if s.SMTPPort == 0 {
+		s.SMTPPort = config.DefaultSMTPPort
 	}
 	tokens, err := token.New(token.Config{
 		Flow:               token.Flow(p.Flow),
@@ -94,18 +101,12 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		HTTPClient:         entraClient(pool),
 		CacheFile:          p.CacheFile(),
 		DeviceCodePrompt:   opts.DeviceCodePrompt,
-		Logger:             logger,
+		Logger:             log,
 	})
 	if err != nil {
 		return nil, asConfigError(p, err)
 	}
-	s := &session{Profile: p, Tokens: tokens, Cloud: cloud, Mailbox: p.Mailbox, SMTPHost: p.SMTPHost, SMTPPort: p.SMTPPort}
-	if s.SMTPHost == "" {
-		s.SMTPHost = cloud.SMTPHost
-	}
-	if s.SMTPPort == 0 {
-		s.SMTPPort = config.DefaultSMTPPort
-	}
+	s.Tokens = tokens
 	if opts.NoSender {
 		return s, nil
 	}
@@ -129,6 +130,13 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		}
 		mailbox = claims.UPN
 	}
+	// The sender's warnings (a refused message, a retry) end in an error
+	// the command prints as its one line, or in success: without -v they
+	// would only repeat it.
+	senderLog := log
+	if opts.Trace == nil {
+		senderLog = newLevelLogger(stdio.Err, slog.LevelError)
+	}
 	snd, err := sender.New(sender.Config{
 		Tokens:        tokens,
 		Mailbox:       mailbox,
@@ -137,7 +145,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		RootCAs:       pool,
 		RatePerMinute: p.RatePerMinute,
 		Trace:         opts.Trace,
-		Logger:        logger,
+		Logger:        senderLog,
 	})
 	if err != nil {
 		return nil, asConfigError(p, err)
@@ -145,6 +153,45 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	s.Sender = snd
 	s.Mailbox = mailbox
 	return s, nil
+}
+
+// newLogger is the logger for the libraries' diagnostics, on w (standard
+// error): warnings (such as a corrupt token cache set aside) always, Info
+// and Debug (where the credential and each token came from) only with -v.
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	if verbose {
+		return newLevelLogger(w, slog.LevelDebug)
+	}
+	return newLevelLogger(w, slog.LevelWarn)
+}
+
+// newLevelLogger logs level and above on w, with the time only at Debug
+// (-v).
+func newLevelLogger(w io.Writer, level slog.Level) *slog.Logger {
+	if w == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	ho := &slog.HandlerOptions{Level: level}
+	if level > slog.LevelDebug {
+		// One short line without a timestamp for a person reading it.
+		ho.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// logCredential says (at Info, so with -v) where the profile's client
+// credential comes from, never its value.
+func logCredential(log *slog.Logger, p *config.Profile) {
+	src := p.CredentialSource()
+	if src == "" {
+		src = "device code sign-in (the cached refresh token)"
+	}
+	log.Info("credential", "profile", p.Name, "flow", string(p.Flow), "source", src)
 }
 
 // entraClient is the HTTP client for Entra ID: the given roots (system +

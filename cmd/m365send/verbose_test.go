@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// signedInWorld is a world with a device-code profile "me" signed in.
+func signedInWorld(t *testing.T) (*e2eWorld, string) {
+	t.Helper()
+	w := newWorld(t, worldOptions{})
+	var once sync.Once
+	w.auth.OnDeviceCode(func(userCode string) {
+		once.Do(func() {
+			if err := w.auth.ApproveDeviceCode(userCode, e2eUser); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	w.writeConfig(fmt.Sprintf("default_profile = \"me\"\n[profiles.me]\nflow = \"device_code\"\ntenant = %q\nclient_id = %q\nmailbox = %q\n%s",
+		w.auth.TenantDomain(), e2ePublicID, e2eUser, w.endpoints()))
+	wantExit(t, w.run(runOpts{}, "login"), 0)
+	return w, filepath.Join(w.home, ".cache", "m365send", "me.json")
+}
+
+func TestE2ECorruptCacheWarnsWithoutVerboseAndLogoutRemovesIt(t *testing.T) {
+	w, cache := signedInWorld(t)
+	data, err := os.ReadFile(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cache, data[:len(data)-3], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(runOpts{}, "send", "--to", "ops@contoso.com", "--body", "x")
+	wantExit(t, r, exitNoPerm)
+	if !strings.Contains(r.stderr, "level=WARN") || !strings.Contains(r.stderr, "moved it aside") || !strings.Contains(r.stderr, cache+".corrupt-") {
+		t.Errorf("without -v the set-aside cache is not reported:\n%s", r)
+	}
+	if strings.Contains(r.stderr, "level=INFO") {
+		t.Errorf("Info messages shown without -v:\n%s", r)
+	}
+	if aside, _ := filepath.Glob(cache + ".corrupt-*"); len(aside) != 1 {
+		t.Fatalf("set-aside copies %v, want 1", aside)
+	}
+	r = w.run(runOpts{}, "logout")
+	wantExit(t, r, 0)
+	if !strings.Contains(r.stderr, "Removed the cached tokens") {
+		t.Errorf("logout output:\n%s", r)
+	}
+	entries, err := os.ReadDir(filepath.Dir(cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".lock") {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(filepath.Dir(cache), e.Name()))
+		if strings.Contains(string(b), "RefreshToken") || strings.Contains(e.Name(), ".corrupt-") {
+			t.Errorf("after logout %s remains (%d bytes)", e.Name(), len(b))
+		}
+	}
+}
+
+func TestE2EVerboseSaysWhereCredentialAndTokenCameFrom(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.writeConfig("default_profile = \"alerts\"\n" + w.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`))
+	env := map[string]string{"ALERTS_SECRET": e2eSecret}
+	r := w.run(runOpts{env: env}, "send", "-v", "--to", "ops@contoso.com", "--body", "first")
+	wantExit(t, r, 0)
+	for _, want := range []string{`source="client_secret_env ALERTS_SECRET"`, "new access token from Entra ID", `credential="client secret"`, "expires_in="} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("first send -v: no %q:\n%s", want, r)
+		}
+	}
+	// A changed (wrong) secret is hidden by the cached token: -v says so.
+	env["ALERTS_SECRET"] = "a-changed-secret"
+	w.secrets = append(w.secrets, "a-changed-secret")
+	r = w.run(runOpts{env: env}, "send", "-v", "--to", "ops@contoso.com", "--body", "second")
+	wantExit(t, r, 0)
+	if !strings.Contains(r.stderr, "access token from the token cache") || !strings.Contains(r.stderr, "expires_in=") {
+		t.Errorf("second send -v does not say the token came from the cache:\n%s", r)
+	}
+	if strings.Contains(r.stderr, "new access token") {
+		t.Errorf("second send -v says the token is new:\n%s", r)
+	}
+	r = w.run(runOpts{env: env}, "send", "--to", "ops@contoso.com", "--body", "third")
+	wantExit(t, r, 0)
+	if r.stderr != "" {
+		t.Errorf("without -v a send printed:\n%s", r)
+	}
+}
