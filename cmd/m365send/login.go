@@ -37,7 +37,8 @@ func (a *app) newLoginCmd() *cobra.Command {
 
 func (a *app) login(ctx context.Context) error {
 	opts := a.sessionOptions()
-	opts.NoSender = true
+	// A person's sign-in needs no client credential.
+	opts.NoCredential = true
 	opts.DeviceCodePrompt = func(ctx context.Context, dc token.DeviceCode) error {
 		msg := dc.Message
 		if msg == "" {

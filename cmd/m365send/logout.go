@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/m365send/m365send/token"
 )
 
 func (a *app) newLogoutCmd() *cobra.Command {
@@ -18,12 +20,14 @@ does that with "Revoke sessions" on the user.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := a.sessionOptions()
-			opts.NoSender = true
+			// Forgetting tokens needs no credential: a broken secret
+			// command must not stand in the way.
+			opts.NoCredential = true
 			s, err := newSession(cmd.Context(), a.io, opts)
 			if err != nil {
 				return err
 			}
-			if err := s.Tokens.Logout(cmd.Context()); err != nil {
+			if err := token.Forget(cmd.Context(), s.Profile.CacheFile()); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.io.Err, "Removed the cached tokens of profile %s.\n", s.Profile.Name)

@@ -67,6 +67,29 @@ func TestE2ECorruptCacheWarnsWithoutVerboseAndLogoutRemovesIt(t *testing.T) {
 	}
 }
 
+func TestE2ELogoutNeedsNoWorkingSecret(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.writeConfig("default_profile = \"alerts\"\n" + w.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`))
+	wantExit(t, w.run(runOpts{env: map[string]string{"ALERTS_SECRET": e2eSecret}}, "send", "--to", "ops@contoso.com", "--body", "caches a token"), 0)
+	cache := filepath.Join(w.home, ".cache", "m365send", "alerts.json")
+	if _, err := os.Stat(cache); err != nil {
+		t.Fatal(err)
+	}
+	// The secret now comes from a command that fails (a locked vault, say)
+	// and leaves a mark when it runs.
+	marker := filepath.Join(w.dir, "secret-command-ran")
+	w.writeConfig("default_profile = \"alerts\"\n" + w.appProfile("alerts",
+		fmt.Sprintf(`client_secret_command = ["/bin/sh", "-c", "touch %s; exit 3"]`, marker)))
+	r := w.run(runOpts{}, "logout")
+	wantExit(t, r, 0)
+	if _, err := os.Stat(cache); !os.IsNotExist(err) {
+		t.Errorf("logout left the cache file (%v):\n%s", err, r)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("logout ran the secret command")
+	}
+}
+
 func TestE2EVerboseSaysWhereCredentialAndTokenCameFrom(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	w.writeConfig("default_profile = \"alerts\"\n" + w.appProfile("alerts", `client_secret_env = "ALERTS_SECRET"`))

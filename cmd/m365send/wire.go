@@ -43,6 +43,11 @@ type sessionOptions struct {
 	// NoSender skips building the sender (login, logout, token), so a
 	// profile without a mailbox is fine.
 	NoSender bool
+	// NoCredential skips resolving the client secret (no secret command
+	// runs, no secret file is read), for commands that need no client
+	// credential (login, logout). It implies NoSender. Tokens is then nil
+	// for a client-credentials profile.
+	NoCredential bool
 	// DeviceCodePrompt shows a device code to the person (login).
 	DeviceCodePrompt func(ctx context.Context, dc token.DeviceCode) error
 }
@@ -68,11 +73,16 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		return nil, err
 	}
 	log := newLogger(stdio.Err, opts.Trace != nil)
-	secret, err := p.Secret(ctx)
-	if err != nil {
-		return nil, err
+	if opts.NoCredential {
+		opts.NoSender = true
 	}
-	logCredential(log, p)
+	secret := ""
+	if !opts.NoCredential {
+		if secret, err = p.Secret(ctx); err != nil {
+			return nil, err
+		}
+		logCredential(log, p)
+	}
 	pool, err := p.RootCAs()
 	if err != nil {
 		return nil, err
@@ -88,6 +98,9 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	}
 	if s.SMTPPort == 0 {
 		s.SMTPPort = config.DefaultSMTPPort
+	}
+	if opts.NoCredential && p.Flow != config.FlowDeviceCode {
+		return s, nil
 	}
 	tokens, err := token.New(token.Config{
 		Flow:               token.Flow(p.Flow),
