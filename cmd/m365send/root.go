@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 
@@ -20,7 +21,23 @@ type IO struct {
 // run executes the command line args (args[0] is the program name) and
 // returns the exit code. Invoked as "sendmail", it behaves as
 // `m365send sendmail`.
-func run(ctx context.Context, args []string, stdio IO) int {
+//
+// A panic in any command is reported as one line, "m365send: internal
+// error: ...", with exit status 70 (EX_SOFTWARE) rather than Go's crash
+// and status 2.
+func run(ctx context.Context, args []string, stdio IO) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			prog := "m365send"
+			if len(args) > 0 && filepath.Base(args[0]) == "sendmail" {
+				prog = "sendmail"
+			}
+			if stdio.Err != nil {
+				fmt.Fprintf(stdio.Err, "%s: internal error: %s\n", prog, oneLine(fmt.Sprint(v)))
+			}
+			code = exitSoftware
+		}
+	}()
 	if filepath.Base(args[0]) == "sendmail" {
 		return runSendmail(ctx, args[1:], stdio)
 	}
