@@ -66,6 +66,9 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 	// Standard error is discarded, never copied into the error: a failing
 	// secret helper may well print the secret (or part of it) there.
 	cmd.Stderr = nil
+	ownProcessGroup(cmd)
+	// WaitDelay bounds the wait for the output pipe after the command is
+	// killed, should something outside its group still hold it open.
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	name := argv[0]
@@ -75,6 +78,8 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 		switch {
 		case ctx.Err() == context.DeadlineExceeded:
 			e.Msg = fmt.Sprintf("%s did not finish within %s", name, timeout)
+		case ctx.Err() == context.Canceled:
+			e.Msg = fmt.Sprintf("%s was stopped: %v", name, context.Canceled)
 		case errors.Is(err, exec.ErrNotFound):
 			e.Msg = fmt.Sprintf("%s: command not found", name)
 			e.Hint = "client_secret_command runs without a shell: give the program's path and its arguments as a list"
