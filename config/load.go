@@ -378,6 +378,9 @@ func readFile(path string, explicit bool) (*loaded, error) {
 	if err := checkPrivate(path, fi, "configuration file"); err != nil {
 		return nil, err
 	}
+	if err := checkDirs(path); err != nil {
+		return nil, err
+	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read configuration: %v", unwrapPathError(err)), Err: err}
@@ -402,6 +405,34 @@ func checkPrivate(path string, fi fs.FileInfo, what string) error {
 	return &Error{File: path,
 		Msg:  fmt.Sprintf("%s is accessible by group or others (mode %04o)", what, fi.Mode().Perm()),
 		Hint: "chmod 600 " + shellQuote(path)}
+}
+
+// checkDirs refuses a file under a directory that others can write
+// without the sticky bit: anyone could replace the file (or a directory
+// on its way) with their own. It checks every directory from the file's
+// up to the root, for the path as given and with symlinks resolved.
+func checkDirs(path string) error {
+	paths := []string{path}
+	if abs, err := filepath.Abs(path); err == nil {
+		paths[0] = abs
+	}
+	if real, err := filepath.EvalSymlinks(paths[0]); err == nil && real != paths[0] {
+		paths = append(paths, real)
+	}
+	for _, p := range paths {
+		for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+			fi, err := os.Stat(dir)
+			if err == nil && fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
+				return &Error{File: path,
+					Msg:  fmt.Sprintf("configuration file is in %s, a directory others can write (mode %04o): they could replace the file", dir, fi.Mode().Perm()),
+					Hint: "chmod o-w " + shellQuote(dir)}
+			}
+			if parent := filepath.Dir(dir); parent == dir {
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

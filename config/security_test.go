@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -313,5 +315,47 @@ func TestPortAndRateBounds(t *testing.T) {
 		if err != nil || p.SMTPPort != tc.port || p.RatePerMinute != tc.rate {
 			t.Errorf("%s: %v, %v; want port %d rate %d", tc.line, p, err, tc.port, tc.rate)
 		}
+	}
+}
+
+func TestConfigInDirectoryOthersCanWrite(t *testing.T) {
+	content := "[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\nclient_secret_env = \"S\"\n"
+	for _, tc := range []struct {
+		name    string
+		modes   []os.FileMode // of dir a, then a/b; the file is in a/b
+		refused string        // the directory named in the hint, "" = loads
+	}{
+		{"world-writable", []os.FileMode{0o700, 0o777}, "a/b"},
+		{"world-writable ancestor", []os.FileMode{0o757, 0o700}, "a"},
+		{"sticky", []os.FileMode{0o700, 0o777 | os.ModeSticky}, ""},
+		{"group-writable", []os.FileMode{0o770, 0o770}, ""},
+		{"private", []os.FileMode{0o700, 0o755}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			path := f.write("a/b/config.toml", content, 0o600)
+			a, b := filepath.Join(f.dir, "a"), filepath.Join(f.dir, "a", "b")
+			for i, d := range []string{a, b} {
+				if err := os.Chmod(d, tc.modes[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Cleanup(func() { os.Chmod(a, 0o700); os.Chmod(b, 0o700) })
+			_, err := f.load(LoadOptions{File: path, Profile: "p"})
+			if tc.refused == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Load error = %v, want *Error", err)
+			}
+			dir := filepath.Join(f.dir, tc.refused)
+			if !strings.Contains(ce.Msg, "others can write") || ce.Hint != "chmod o-w "+dir {
+				t.Errorf("err = %v, hint %q", err, ce.Hint)
+			}
+		})
 	}
 }
