@@ -150,6 +150,7 @@ func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 		cred = "device code sign-in"
 	}
 	d.ok("config", fmt.Sprintf("profile %s (%s): %s, tenant %s, client %s, %s", p.Name, where, p.Flow, p.Tenant, p.ClientID, cred))
+	d.warnForeignHosts(s.Cloud, s.SMTPHost, p.AuthorityHost)
 
 	// Refresh, not TokenContext: a cached token would hide a credential
 	// that Entra ID no longer accepts (a wrong or expired secret, a
@@ -365,4 +366,47 @@ func networkFix(step string, s *session) string {
 		return "a proxy may be inspecting TLS: add its root to ca_file"
 	}
 	return ""
+}
+
+// warnForeignHosts warns (without failing) about an SMTP or authority host
+// that is neither the cloud's Microsoft host nor loopback: the client
+// credential and the tokens go there.
+func (d *doctor) warnForeignHosts(cloud token.Cloud, smtpHost, authorityHost string) {
+	for _, h := range []struct{ key, host, microsoft string }{
+		{"authority_host", hostOf(authorityHost), cloud.AuthorityHost},
+		{"smtp_host", hostOf(smtpHost), cloud.SMTPHost},
+	} {
+		if h.host == "" || strings.EqualFold(h.host, h.microsoft) || isLoopback(h.host) {
+			continue
+		}
+		d.add(result{status: "warn", step: "config",
+			detail: fmt.Sprintf("%s %s is not Microsoft's (%s): tokens and secrets are sent to %s; make sure it is yours", h.key, h.host, h.microsoft, h.host),
+			fix:    fmt.Sprintf("remove %s to use %s, unless %s is your own proxy or private cloud", h.key, h.microsoft, h.host)})
+	}
+}
+
+// hostOf is the host name of "host", "host:port" or an https URL, without
+// a trailing dot ("" for "").
+func hostOf(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		s = h
+	}
+	s = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ".")
+	return s
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -102,3 +102,44 @@ func TestDoctorPrintsFirstFailureCode(t *testing.T) {
 		t.Errorf("printed\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+func TestDoctorWarnsAboutForeignHosts(t *testing.T) {
+	global, err := token.LookupCloud("global")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, smtp, authority string
+		warn                  []string // hosts warned about, in order
+	}{
+		{"Microsoft's hosts", "smtp.office365.com", "", nil},
+		{"Microsoft's hosts spelled otherwise", "SMTP.Office365.com.", "https://login.microsoftonline.com/", nil},
+		{"loopback", "127.0.0.1", "https://localhost:8443", nil},
+		{"IPv6 loopback", "::1", "[::1]:9443", nil},
+		{"a relay", "mail.example.net", "", []string{"mail.example.net"}},
+		{"a foreign authority", "smtp.office365.com", "https://login.example.org:8443/x", []string{"login.example.org"}},
+		{"both", "10.1.2.3", "login.example.org", []string{"login.example.org", "10.1.2.3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			d := &doctor{out: &out}
+			d.warnForeignHosts(global, tc.smtp, tc.authority)
+			if code := d.print(); code != exitOK || d.failed != 0 {
+				t.Errorf("exit %d, %d failures: a foreign host is a warning, not a failure", code, d.failed)
+			}
+			if len(d.results) != len(tc.warn) {
+				t.Fatalf("%d results, want %d:\n%s", len(d.results), len(tc.warn), out.String())
+			}
+			for i, host := range tc.warn {
+				r := d.results[i]
+				want := "tokens and secrets are sent to " + host + "; make sure it is yours"
+				if r.status != "warn" || r.step != "config" || !strings.Contains(r.detail, want) {
+					t.Errorf("result %d = %+v, want a config warning %q", i, r, want)
+				}
+			}
+			if len(tc.warn) > 0 && !strings.HasPrefix(out.String(), "warn  config") {
+				t.Errorf("output:\n%s", out.String())
+			}
+		})
+	}
+}
