@@ -3,6 +3,7 @@ package config_test
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/m365send/m365send/config"
 )
@@ -41,4 +42,30 @@ func ExampleError() {
 	// Output:
 	// M365SEND_SMTP_PORT: port 465 (implicit TLS) is not supported
 	// hint: Office 365 doesn't support 465; use 587 STARTTLS
+}
+
+// Passing the whole environment lets Load catch a mistyped variable of the
+// program's own, which would otherwise be ignored.
+func ExampleLoadOptions_environ() {
+	environ := []string{
+		"AZURE_TENANT_ID=contoso.onmicrosoft.com",
+		"AZURE_CLIENT_ID=00000000-0000-0000-0000-0000000000aa",
+		"M365SEND_CLIENT_SECRET=example-secret",
+	}
+	env := func(k string) string {
+		for _, kv := range environ {
+			if name, v, _ := strings.Cut(kv, "="); name == k {
+				return v
+			}
+		}
+		return ""
+	}
+	_, err := config.Load(config.LoadOptions{Env: env, Environ: environ})
+	if e, ok := err.(*config.Error); ok {
+		fmt.Println(e)
+		fmt.Println("hint:", e.Hint)
+	}
+	// Output:
+	// M365SEND_CLIENT_SECRET: unknown environment variable: m365send reads no variable of this name
+	// hint: did you mean M365SEND_CLIENT_SECRET_FILE, or AZURE_CLIENT_SECRET?
 }
