@@ -16,6 +16,10 @@ type IO struct {
 	Out io.Writer
 	Err io.Writer
 	Env func(string) string
+	// Environ is the whole environment ("KEY=value", os.Environ() in
+	// main), so config can refuse unknown M365SEND_* variables; nil skips
+	// that check. Values are read through Env only.
+	Environ []string
 }
 
 // run executes the command line args (args[0] is the program name) and

@@ -67,6 +67,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		File:      opts.ConfigFile,
 		Profile:   opts.Profile,
 		Env:       stdio.Env,
+		Environ:   stdio.Environ,
 		Overrides: opts.Overrides,
 	})
 	if err != nil {
