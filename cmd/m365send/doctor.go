@@ -149,7 +149,11 @@ func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 	if cred == "" {
 		cred = "device code sign-in"
 	}
-	d.ok("config", fmt.Sprintf("profile %s (%s): %s, tenant %s, client %s, %s", p.Name, where, p.Flow, p.Tenant, p.ClientID, cred))
+	flow := p.Flow
+	if p.FlowInferred {
+		flow += " (inferred: no client credential found)"
+	}
+	d.ok("config", fmt.Sprintf("profile %s (%s): %s, tenant %s, client %s, %s", p.Name, where, flow, p.Tenant, p.ClientID, cred))
 	d.warnForeignHosts(s.Cloud, s.SMTPHost, p.AuthorityHost)
 
 	// Refresh, not TokenContext: a cached token would hide a credential
@@ -159,7 +163,7 @@ func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 	tok, err := s.Tokens.Refresh(ctx)
 	tokenOK := err == nil
 	if err != nil {
-		d.failErr("token", err, "")
+		d.failErr("token", s.explain(err), "")
 		d.skip("claims", "needs a token")
 	} else {
 		exp := ""

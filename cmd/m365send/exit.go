@@ -196,6 +196,11 @@ func tokenExitCode(e *token.Error) int {
 
 // hintFor returns the first hint found along err's chain.
 func hintFor(err error) string {
+	// Why a sign-in is required beats the sender's or token's own hint.
+	var fe *flowInferredError
+	if errors.As(err, &fe) {
+		return flowInferredHint
+	}
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		switch v := e.(type) {
 		case *exitError:

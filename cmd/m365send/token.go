@@ -36,7 +36,7 @@ The token is a credential: do not log it.`,
 			}
 			tok, err := s.Tokens.TokenContext(cmd.Context())
 			if err != nil {
-				return err
+				return s.explain(err)
 			}
 			_, err = fmt.Fprintln(a.io.Out, tok.AccessToken)
 			return err

@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/sender"
@@ -134,7 +137,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		}
 		tok, err := tokens.TokenContext(ctx)
 		if err != nil {
-			return nil, err
+			return nil, s.explain(err)
 		}
 		claims, err := token.ParseClaims(tok.AccessToken)
 		if err != nil || claims.UPN == "" {
@@ -152,7 +155,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		senderLog = newLevelLogger(stdio.Err, slog.LevelError)
 	}
 	snd, err := sender.New(sender.Config{
-		Tokens:        tokens,
+		Tokens:        explainingTokens{src: tokens, explain: s.explain},
 		Mailbox:       mailbox,
 		Host:          s.SMTPHost,
 		Port:          s.SMTPPort,
@@ -168,6 +171,62 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	s.Mailbox = mailbox
 	return s, nil
 }
+
+// flowInferredHint says why a profile that names no flow asks for a
+// sign-in: a client credential meant for it may be missing or misspelt.
+const flowInferredHint = "no client credential was found (AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE, " +
+	"client_secret_env/_file/_command, certificate_file), so flow device_code was assumed: " +
+	"set the credential, or run `m365send login` for a person's sign-in"
+
+// flowInferredError is token.ErrLoginRequired (or an error wrapping it)
+// for a profile whose flow was inferred; its hint is flowInferredHint.
+type flowInferredError struct{ Err error }
+
+func (e *flowInferredError) Error() string { return e.Err.Error() }
+func (e *flowInferredError) Unwrap() error { return e.Err }
+
+// explain adds why a sign-in is required to err when the profile's flow
+// was inferred (see flowInferredHint); other errors pass unchanged.
+func (s *session) explain(err error) error {
+	if err == nil || !s.Profile.FlowInferred || !errors.Is(err, token.ErrLoginRequired) {
+		return err
+	}
+	var fe *flowInferredError
+	if errors.As(err, &fe) {
+		return err
+	}
+	return &flowInferredError{Err: err}
+}
+
+// explainingTokens is a token source whose errors pass through explain,
+// for the sender.
+type explainingTokens struct {
+	src     *token.Source
+	explain func(error) error
+}
+
+// Token implements oauth2.TokenSource.
+func (t explainingTokens) Token() (*oauth2.Token, error) {
+	tok, err := t.src.Token()
+	return tok, t.explain(err)
+}
+
+// TokenContext implements sender.ContextTokenSource.
+func (t explainingTokens) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	tok, err := t.src.TokenContext(ctx)
+	return tok, t.explain(err)
+}
+
+// Refresh implements sender.Refresher.
+func (t explainingTokens) Refresh(ctx context.Context) (*oauth2.Token, error) {
+	tok, err := t.src.Refresh(ctx)
+	return tok, t.explain(err)
+}
+
+var (
+	_ sender.ContextTokenSource = explainingTokens{}
+	_ sender.Refresher          = explainingTokens{}
+)
 
 // newLogger is the logger for the libraries' diagnostics, on w (standard
 // error): warnings (such as a corrupt token cache set aside) always, Info
