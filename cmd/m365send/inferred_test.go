@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -43,5 +46,25 @@ func TestE2EInferredFlowSaysWhyASignInIsRequired(t *testing.T) {
 	r = w.run(runOpts{env: env}, "doctor")
 	if strings.Contains(r.stdout, "inferred") {
 		t.Errorf("doctor says an explicit flow was inferred:\n%s", r)
+	}
+}
+
+func TestInferredFlowHintReachesSendmail(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.writeConfig(fmt.Sprintf("default_profile = \"alerts\"\n[profiles.alerts]\ntenant = %q\nclient_id = %q\nmailbox = %q\n%s",
+		w.auth.TenantDomain(), e2ePublicID, e2eMailbox, w.endpoints()))
+	env := map[string]string{
+		"HOME":            w.home,
+		"XDG_CONFIG_HOME": filepath.Join(w.home, ".config"),
+		"XDG_CACHE_HOME":  filepath.Join(w.home, ".cache"),
+	}
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"/usr/sbin/sendmail", "-t"}, IO{
+		In:  strings.NewReader("To: ops@contoso.com\nSubject: x\n\nbody\n"),
+		Out: &out, Err: &errb,
+		Env: func(k string) string { return env[k] },
+	})
+	if code != exitNoPerm || !strings.Contains(errb.String(), "so flow device_code was assumed") {
+		t.Errorf("sendmail: exit %d, want %d with the inferred-flow hint:\n%s", code, exitNoPerm, errb.String())
 	}
 }
