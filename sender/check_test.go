@@ -2,13 +2,12 @@ package sender
 
 import (
 	"errors"
-	"net"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/m365send/m365send/internal/testca"
+	"github.com/m365send/m365send/internal/testnet"
 	"github.com/m365send/m365send/sender/smtptest"
 	"github.com/wneessen/go-mail/smtp"
 )
@@ -30,7 +29,7 @@ func TestCheckReportsEveryStep(t *testing.T) {
 }
 
 func TestCheckNamesTheFailingStage(t *testing.T) {
-	closedPort := refusingPort(t)
+	closedPort := testnet.RefusingPort(t)
 	other, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
@@ -139,47 +138,5 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 	if s.server != "smtp.office365.com:587" || cap(s.slots) != 3 || s.pacer == nil || s.pacer.limit != 30 || s.cfg.MaxAttempts != 5 {
 		t.Errorf("defaults: server %s, conns %d, pacer %+v, attempts %d", s.server, cap(s.slots), s.pacer, s.cfg.MaxAttempts)
-	}
-}
-
-// refusingPort reserves a loopback port on which connections are refused
-// for the whole test: a socket is bound to it but never listens, so no
-// other test's server can take the port meanwhile (a closed listener's
-// port could be reused at once).
-func refusingPort(t *testing.T) int {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in4, ok := sa.(*syscall.SockaddrInet4)
-	if !ok || in4.Port == 0 {
-		t.Fatalf("bound address %#v", sa)
-	}
-	return in4.Port
-}
-
-func TestRefusingPortRefuses(t *testing.T) {
-	port := refusingPort(t)
-	c, err := net.Dial("tcp", addr("127.0.0.1", port))
-	if err == nil {
-		c.Close()
-		t.Fatal("a connection to the reserved port was accepted")
-	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Errorf("dial error %v, want connection refused", err)
-	}
-	// Nobody else can listen on it meanwhile.
-	if ln, err := net.Listen("tcp", addr("127.0.0.1", port)); err == nil {
-		ln.Close()
-		t.Error("another listener took the reserved port")
 	}
 }

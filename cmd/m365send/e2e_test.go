@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,11 +13,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/m365send/m365send/internal/testca"
+	"github.com/m365send/m365send/internal/testnet"
 	"github.com/m365send/m365send/sender/smtptest"
 	"github.com/m365send/m365send/token/entratest"
 )
@@ -240,16 +239,11 @@ func (w *e2eWorld) run(opts runOpts, args ...string) runResult {
 		cmd.Stdout = &stdout
 	}
 	cmd.Stderr = &stderr
-	err := cmd.Run()
-	res := runResult{stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		res.code = exit.ExitCode()
-	default:
+	code, err := exitStatus(cmd.Run())
+	if err != nil {
 		w.t.Fatalf("run m365send %q: %v", args, err)
 	}
+	res := runResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
 	w.mu.Lock()
 	if len(args) > 0 && args[0] == "token" {
 		if tok := strings.TrimSpace(res.stdout); tok != "" {
@@ -585,7 +579,7 @@ func TestE2EDoctor(t *testing.T) {
 			return strings.Replace(std(w), "flow = ", "cloud = \"usgov\"\nflow = ", 1)
 		}, code: exitConfig, failed: "token", detail: "70011"},
 		{name: "unreachable host", profile: func(w *e2eWorld) string {
-			return strings.Replace(std(w), fmt.Sprintf("smtp_port = %d", w.smtp.Port()), fmt.Sprintf("smtp_port = %d", closedPort(t)), 1)
+			return strings.Replace(std(w), fmt.Sprintf("smtp_port = %d", w.smtp.Port()), fmt.Sprintf("smtp_port = %d", testnet.RefusingPort(t)), 1)
 		}, code: exitTempFail, failed: "tcp"},
 		{name: "STARTTLS stripped", world: worldOptions{smtp: smtptest.Options{NoStartTLS: true}}, code: exitTempFail, failed: "starttls", detail: "STARTTLS"},
 		{name: "port 465", profile: func(w *e2eWorld) string {
@@ -819,39 +813,16 @@ func TestE2ELoginWithoutCacheFolder(t *testing.T) {
 	}
 }
 
-// closedPort returns a loopback port that refuses connections and stays
-// that way until t ends: a socket is bound to it but never listens, so no
-// other test (in this or another package) can take the port meanwhile, as
-// it could after closing a listener.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
+// exitStatus turns the error of a finished exec.Cmd into its exit code: 0
+// for success, the process's code when it exited otherwise. An error that
+// is not an exit (the program did not start) is returned.
+func exitStatus(err error) (int, error) {
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &exit):
+		return exit.ExitCode(), nil
 	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sa.(*syscall.SockaddrInet4).Port
-}
-
-func TestClosedPortRefusesAndStaysReserved(t *testing.T) {
-	port := closedPort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if c, err := net.Dial("tcp", addr); err == nil {
-		c.Close()
-		t.Fatalf("dial %s succeeded, want connection refused", addr)
-	} else if !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Fatalf("dial %s: %v, want connection refused", addr, err)
-	}
-	// Another server must not be able to take the port meanwhile.
-	if l, err := net.Listen("tcp", addr); err == nil {
-		l.Close()
-		t.Fatalf("listen on %s succeeded: the port is not reserved", addr)
-	}
+	return 0, err
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/mail"
 	"os"
@@ -151,16 +150,11 @@ func (w *smWorld) run(t *testing.T, prog string, args []string, stdin string, en
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := smResult{stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		res.code = exit.ExitCode()
-	default:
+	code, err := exitStatus(cmd.Run())
+	if err != nil {
 		t.Fatalf("run %s %q: %v", prog, args, err)
 	}
+	res := smResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
 	w.mu.Lock()
 	w.outputs = append(w.outputs, res.stdout, res.stderr)
 	w.mu.Unlock()
