@@ -103,7 +103,17 @@ func (s *Sender) connect(ctx context.Context, probe *Probe) (*conn, *Error) {
 }
 
 // connectOnce makes one connection; token "" means ask the TokenSource.
+// When sending, the token comes first, so a credential or sign-in problem
+// never opens an SMTP connection (nor holds one open while Entra ID is
+// asked); Check (probe != nil) asks for it only after STARTTLS, so that
+// doctor learns about the network even when the token fails.
 func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*conn, *Error) {
+	if token == "" && probe == nil {
+		var se *Error
+		if token, se = s.accessToken(ctx); se != nil {
+			return nil, se
+		}
+	}
 	d := net.Dialer{Timeout: s.cfg.DialTimeout}
 	nc, err := d.DialContext(ctx, "tcp", s.server)
 	if err != nil {
@@ -159,16 +169,11 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*
 	}
 
 	if token == "" {
-		tok, err := s.token(ctx)
-		if err != nil {
+		var se *Error
+		if token, se = s.accessToken(ctx); se != nil {
 			c.close()
-			return nil, &Error{Server: s.server, Stage: StageToken, Err: fmt.Errorf("get token: %w", err)}
+			return nil, se
 		}
-		if tok == nil || tok.AccessToken == "" {
-			c.close()
-			return nil, &Error{Server: s.server, Stage: StageToken, Text: "the token source returned an empty token"}
-		}
-		token = tok.AccessToken
 	}
 	secrets := xoauth2Secrets(s.cfg.Mailbox, token)
 	c.trace.secrets = secrets
@@ -193,6 +198,19 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*
 		probe.Authenticated = true
 	}
 	return c, nil
+}
+
+// accessToken gets a non-empty access token from the token source, or the
+// *Error (StageToken) that says why not.
+func (s *Sender) accessToken(ctx context.Context) (string, *Error) {
+	tok, err := s.token(ctx)
+	if err != nil {
+		return "", &Error{Server: s.server, Stage: StageToken, Err: fmt.Errorf("get token: %w", err)}
+	}
+	if tok == nil || tok.AccessToken == "" {
+		return "", &Error{Server: s.server, Stage: StageToken, Text: "the token source returned an empty token"}
+	}
+	return tok.AccessToken, nil
 }
 
 // token asks the token source, under ctx when it takes one.

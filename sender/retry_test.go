@@ -606,3 +606,19 @@ func TestRefusedRecipientResetsAndBatchGoesOn(t *testing.T) {
 		t.Errorf("%d connections, sleeps %v; want 1 connection and no retry", n, clk.slept())
 	}
 }
+
+// A token source that fails stops Send before any SMTP connection is made:
+// nothing is held open, and nothing is asked of the server, for a message
+// that cannot be authenticated.
+func TestSendGetsTheTokenBeforeConnecting(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	s, _ := newTestSender(t, srv, &tokens{err: errors.New("sign-in required: run `m365send login`")}, nil)
+	_, err := s.Send(testCtx(t), batch(1)...)
+	var e *Error
+	if !errors.As(err, &e) || e.Stage != StageToken || !strings.Contains(err.Error(), "sign-in required") {
+		t.Fatalf("err = %v, want the token source's error at stage %s", err, StageToken)
+	}
+	if n := srv.Count(smtptest.StageGreeting); n != 0 {
+		t.Errorf("%d SMTP connections were made for a message without a token", n)
+	}
+}
