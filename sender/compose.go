@@ -27,38 +27,25 @@ type prepared struct {
 	write     func(w io.Writer) error // the message text, CRLF line endings
 }
 
-// prepare builds the envelope and the writer. mailbox is the default From.
-func (m *Message) prepare(mailbox string) (*prepared, error) {
+// prepare validates m (as Validate does, parsing each address and header
+// once) and builds the envelope and the writer. mailbox, when not nil, is
+// the default From.
+func (m *Message) prepare(mailbox *mail.Address) (*prepared, error) {
+	env, err := m.check()
+	if err != nil {
+		return nil, err
+	}
 	p := &prepared{}
-	from := m.From
-	if from == "" {
-		from = mailbox
+	fromAddr := env.from
+	if fromAddr == nil {
+		fromAddr = mailbox
 	}
-	var fromAddr *mail.Address
-	if from != "" {
-		a, err := parseAddr("From", from)
-		if err != nil {
-			return nil, err
-		}
-		fromAddr = a
-		p.from = a.Address
+	if fromAddr != nil {
+		p.from = fromAddr.Address
 	}
-	var to, cc []*mail.Address
-	for _, l := range []struct {
-		name  string
-		in    []string
-		out   *[]*mail.Address
-		envOn bool
-	}{{"To", m.To, &to, true}, {"Cc", m.Cc, &cc, true}, {"Bcc", m.Bcc, nil, true}} {
-		for _, s := range l.in {
-			a, err := parseAddr(l.name, s)
-			if err != nil {
-				return nil, err
-			}
+	for _, l := range [...][]*mail.Address{env.to, env.cc, env.bcc} {
+		for _, a := range l {
 			p.rcpts = append(p.rcpts, a.Address)
-			if l.out != nil {
-				*l.out = append(*l.out, a)
-			}
 		}
 	}
 
@@ -77,30 +64,22 @@ func (m *Message) prepare(mailbox string) (*prepared, error) {
 		}
 		msg.FromMailAddress(&a)
 	}
-	if len(to) > 0 {
-		msg.ToMailAddress(to...)
+	if len(env.to) > 0 {
+		msg.ToMailAddress(env.to...)
 	}
-	if len(cc) > 0 {
-		msg.CcMailAddress(cc...)
+	if len(env.cc) > 0 {
+		msg.CcMailAddress(env.cc...)
 	}
-	if m.ReplyTo != "" {
-		a, err := parseAddr("Reply-To", m.ReplyTo)
-		if err != nil {
-			return nil, err
-		}
-		msg.ReplyToMailAddress(a)
+	if env.replyTo != nil {
+		msg.ReplyToMailAddress(env.replyTo)
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
 	p.messageID = newMessageID(p.from)
 	msg.SetMessageIDWithValue(strings.Trim(p.messageID, "<>"))
 	msg.SetUserAgent("m365send")
-	for _, h := range m.Headers {
-		name, value, err := splitHeader(h)
-		if err != nil {
-			return nil, err
-		}
-		msg.SetGenHeader(gomail.Header(name), value)
+	for _, h := range env.headers {
+		msg.SetGenHeader(gomail.Header(h[0]), h[1])
 	}
 
 	switch {

@@ -70,66 +70,94 @@ var reservedHeaders = map[string]string{
 // ErrInvalidMessage. It checks that attachment files exist but does not
 // read them.
 func (m *Message) Validate() error {
+	_, err := m.check()
+	return err
+}
+
+// envelope is what check parsed: the addresses and extra headers of a
+// valid Message, so that prepare need not parse them again.
+type envelope struct {
+	from    *mail.Address // nil when From is ""
+	replyTo *mail.Address // nil when ReplyTo is ""
+	to      []*mail.Address
+	cc      []*mail.Address
+	bcc     []*mail.Address
+	headers [][2]string // Headers as name, value
+}
+
+// check is Validate, returning what it parsed. It is the one place a
+// Message's addresses and headers are checked and parsed.
+func (m *Message) check() (*envelope, error) {
 	if m == nil {
-		return fmt.Errorf("%w: nil message", ErrInvalidMessage)
+		return nil, fmt.Errorf("%w: nil message", ErrInvalidMessage)
 	}
+	env := &envelope{}
 	if m.From != "" {
-		if _, err := parseAddr("From", m.From); err != nil {
-			return err
+		a, err := parseAddr("From", m.From)
+		if err != nil {
+			return nil, err
 		}
+		env.from = a
 	}
 	if m.ReplyTo != "" {
-		if _, err := parseAddr("Reply-To", m.ReplyTo); err != nil {
-			return err
+		a, err := parseAddr("Reply-To", m.ReplyTo)
+		if err != nil {
+			return nil, err
 		}
+		env.replyTo = a
 	}
-	for _, f := range []struct{ name, v string }{{"FromName", m.FromName}, {"Subject", m.Subject}} {
+	for _, f := range [...]struct{ name, v string }{{"FromName", m.FromName}, {"Subject", m.Subject}} {
 		if strings.ContainsAny(f.v, "\r\n") {
-			return fmt.Errorf("%w: %s contains CR or LF (header injection)", ErrInvalidMessage, f.name)
+			return nil, fmt.Errorf("%w: %s contains CR or LF (header injection)", ErrInvalidMessage, f.name)
 		}
 	}
 	n := 0
-	for _, l := range []struct {
+	for _, l := range [...]struct {
 		name  string
 		addrs []string
-	}{{"To", m.To}, {"Cc", m.Cc}, {"Bcc", m.Bcc}} {
-		for _, a := range l.addrs {
-			if _, err := parseAddr(l.name, a); err != nil {
-				return err
+		out   *[]*mail.Address
+	}{{"To", m.To, &env.to}, {"Cc", m.Cc, &env.cc}, {"Bcc", m.Bcc, &env.bcc}} {
+		for _, s := range l.addrs {
+			a, err := parseAddr(l.name, s)
+			if err != nil {
+				return nil, err
 			}
+			*l.out = append(*l.out, a)
 			n++
 		}
 	}
 	if n == 0 {
-		return fmt.Errorf("%w: no recipient (To, Cc or Bcc)", ErrInvalidMessage)
+		return nil, fmt.Errorf("%w: no recipient (To, Cc or Bcc)", ErrInvalidMessage)
 	}
 	for _, h := range m.Headers {
-		if _, _, err := splitHeader(h); err != nil {
-			return err
+		name, value, err := splitHeader(h)
+		if err != nil {
+			return nil, err
 		}
+		env.headers = append(env.headers, [2]string{name, value})
 	}
 	if m.Raw != nil {
 		if m.Text != "" || m.HTML != "" || len(m.Attachments) > 0 || len(m.Inline) > 0 || len(m.Headers) > 0 || m.Subject != "" {
-			return fmt.Errorf("%w: Raw excludes Subject, Text, HTML, Attachments, Inline and Headers", ErrInvalidMessage)
+			return nil, fmt.Errorf("%w: Raw excludes Subject, Text, HTML, Attachments, Inline and Headers", ErrInvalidMessage)
 		}
 		if len(bytes.TrimSpace(m.Raw)) == 0 {
-			return fmt.Errorf("%w: Raw is empty", ErrInvalidMessage)
+			return nil, fmt.Errorf("%w: Raw is empty", ErrInvalidMessage)
 		}
-		return nil
+		return env, nil
 	}
 	for _, p := range append(append([]string(nil), m.Attachments...), m.Inline...) {
 		if err := checkFileName(p); err != nil {
-			return err
+			return nil, err
 		}
 		fi, err := os.Stat(p)
 		if err != nil {
-			return fmt.Errorf("%w: attachment: %w", ErrInvalidMessage, err)
+			return nil, fmt.Errorf("%w: attachment: %w", ErrInvalidMessage, err)
 		}
 		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("%w: attachment %s is not a regular file", ErrInvalidMessage, p)
+			return nil, fmt.Errorf("%w: attachment %s is not a regular file", ErrInvalidMessage, p)
 		}
 	}
-	return nil
+	return env, nil
 }
 
 // checkFileName refuses a file whose base name holds a control character:
@@ -197,10 +225,7 @@ func firstLine(s string) string {
 // with From "" the From header is left out, so set From for a faithful
 // dry run.
 func (m *Message) WriteTo(w io.Writer) (int64, error) {
-	if err := m.Validate(); err != nil {
-		return 0, err
-	}
-	p, err := m.prepare("")
+	p, err := m.prepare(nil)
 	if err != nil {
 		return 0, err
 	}

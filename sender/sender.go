@@ -29,6 +29,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
 	"sync"
 	"time"
 
@@ -96,7 +97,8 @@ type Config struct {
 // Sender submits messages for one mailbox. Safe for concurrent use.
 type Sender struct {
 	cfg     Config
-	server  string // host:port
+	server  string        // host:port
+	mailbox *mail.Address // Mailbox, parsed: the default From
 	logger  *slog.Logger
 	slots   chan struct{} // one per allowed connection
 	pacer   *pacer
@@ -161,6 +163,7 @@ func New(cfg Config) (*Sender, error) {
 	s := &Sender{
 		cfg:     cfg,
 		server:  net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)),
+		mailbox: a,
 		logger:  logger,
 		slots:   make(chan struct{}, cfg.MaxConns),
 		now:     time.Now,
@@ -206,11 +209,7 @@ func (s *Sender) Send(ctx context.Context, msgs ...*Message) ([]Result, error) {
 	preps := make([]*prepared, len(msgs))
 	pending := 0
 	for i, m := range msgs {
-		if err := m.Validate(); err != nil {
-			results[i].Err = err
-			continue
-		}
-		p, err := m.prepare(s.cfg.Mailbox)
+		p, err := m.prepare(s.mailbox)
 		if err != nil {
 			results[i].Err = err
 			continue
