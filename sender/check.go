@@ -24,12 +24,10 @@ func (s *Sender) Check(ctx context.Context) (*Probe, error) {
 		return p, classify(s.server, StageDNS, err)
 	}
 	p.Addrs = addrs
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return p, classify(s.server, StageConnect, ctx.Err())
+	if err := s.acquireSlot(ctx); err != nil {
+		return p, classify(s.server, StageConnect, err)
 	}
-	defer func() { <-s.slots }()
+	defer s.releaseSlot()
 	c, e := s.connect(ctx, p)
 	if e != nil {
 		return p, e

@@ -108,8 +108,8 @@ type Sender struct {
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error
 	backoff func(attempt int) time.Duration
-	// slotWait, set by tests, is called when a Send finds all MaxConns
-	// connections in use, just before it waits for one.
+	// slotWait, set by tests, is called when a Send or Check finds all
+	// MaxConns connections in use, just before it waits for one.
 	slotWait func()
 }
 
@@ -239,21 +239,11 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 			}
 		}
 	}
-	select {
-	case s.slots <- struct{}{}:
-	default:
-		// Every connection is in use: wait for one to end.
-		if s.slotWait != nil {
-			s.slotWait()
-		}
-		select {
-		case s.slots <- struct{}{}:
-		case <-ctx.Done():
-			failRest(0, classify(s.server, StageConnect, ctx.Err()))
-			return
-		}
+	if err := s.acquireSlot(ctx); err != nil {
+		failRest(0, classify(s.server, StageConnect, err))
+		return
 	}
-	defer func() { <-s.slots }()
+	defer s.releaseSlot()
 
 	var c *conn
 	defer func() { c.quit() }()
@@ -273,6 +263,29 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 		s.logger.Debug("message accepted", "message_id", p.messageID, "recipients", len(p.rcpts))
 	}
 }
+
+// acquireSlot takes one of the MaxConns connection slots, waiting while
+// all are in use; it fails only when ctx ends first. releaseSlot gives the
+// slot back.
+func (s *Sender) acquireSlot(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	// Every connection is in use: wait for one to end.
+	if s.slotWait != nil {
+		s.slotWait()
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Sender) releaseSlot() { <-s.slots }
 
 // connStage reports whether a failure at stage concerns the connection
 // rather than one message.
@@ -329,7 +342,7 @@ func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared) *Error {
 	if errors.As(err, &st) {
 		stage, rcpt, err = st.stage, st.rcpt, st.err
 	}
-	e := classify(s.server, stage, s.ctxErr(ctx, err))
+	e := s.fail(ctx, stage, err)
 	e.Recipient = rcpt
 	return e
 }
