@@ -12,10 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/m365send/m365send/token"
 )
 
-// Clouds lists the cloud names a profile may use.
-func Clouds() []string { return []string{"global", "usgov", "usgovdod", "china"} }
+// Clouds lists the cloud names a profile may use (token.CloudNames).
+func Clouds() []string { return token.CloudNames() }
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -454,17 +456,15 @@ func isPathLike(p string) bool {
 }
 
 // publicHosts maps the public Entra ID and SMTP hosts of Microsoft's
-// clouds (FACTS.md, Clouds) to the clouds they serve.
+// clouds (token.Clouds) to the clouds they serve, in token.Clouds' order.
 func publicHosts() map[string][]string {
-	return map[string][]string{
-		"login.microsoftonline.com":        {"global"},
-		"login.microsoftonline.us":         {"usgov", "usgovdod"},
-		"login.partner.microsoftonline.cn": {"china"},
-		"smtp.office365.com":               {"global"},
-		"smtp.office365.us":                {"usgov"},
-		"outlook-dod.office365.us":         {"usgovdod"},
-		"smtp.partner.outlook.cn":          {"china"},
+	hosts := map[string][]string{}
+	for _, c := range token.Clouds() {
+		for _, h := range []string{c.AuthorityHost, c.SMTPHost} {
+			hosts[h] = append(hosts[h], c.Name)
+		}
 	}
+	return hosts
 }
 
 // checkHostCloud refuses an smtp_host or authority_host that is the public

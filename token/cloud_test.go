@@ -106,3 +106,17 @@ func TestNewValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCloudsIsACopy(t *testing.T) {
+	c := Clouds()
+	if len(c) == 0 || c[0].Name != "global" {
+		t.Fatalf("Clouds() = %+v, want global first", c)
+	}
+	c[0].SMTPHost = "changed.example.com"
+	if got, _ := LookupCloud("global"); got.SMTPHost != "smtp.office365.com" {
+		t.Errorf("changing Clouds()' result changed the table: global SMTP host %s", got.SMTPHost)
+	}
+	if got := CloudNames(); strings.Join(got, ",") != "global,usgov,usgovdod,china" {
+		t.Errorf("CloudNames() = %v", got)
+	}
+}

@@ -219,8 +219,9 @@ func (d *doctor) claims(s *session, tok *oauth2.Token) int {
 	resource := s.Cloud.Resource
 	aud := strings.TrimRight(c.Audience, "/")
 	audOK := strings.EqualFold(aud, resource) || strings.EqualFold(aud, exchangeAppID) ||
-		// Entra ID also knows global Exchange Online as outlook.office.com.
-		s.Cloud.Name == "global" && strings.EqualFold(aud, "https://outlook.office.com")
+		// Entra ID also knows global Exchange Online as outlook.office.com,
+		// the resource delegated scopes name there.
+		s.Cloud.DelegatedResource != "" && strings.EqualFold(aud, s.Cloud.DelegatedResource)
 	if !audOK {
 		d.fail("claims", exitConfig, fmt.Sprintf("the token's audience is %q, not Exchange Online (%s)", c.Audience, resource),
 			fmt.Sprintf("the token must be for %s (scope %s); check cloud = %q and that the app was registered in that cloud", resource, s.Tokens.Scopes(), s.Profile.Cloud))

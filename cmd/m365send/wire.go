@@ -24,12 +24,14 @@ type session struct {
 	Profile *config.Profile
 	Tokens  *token.Source
 	Sender  *sender.Sender // nil when sessionOptions.NoSender
-	// Cloud is the profile's cloud (authority, Exchange resource, SMTP host).
+	// Cloud is the profile's cloud (authority, Exchange resource, SMTP
+	// host), that of Tokens; the zero Cloud when Tokens is nil.
 	Cloud token.Cloud
 	// Mailbox is the address the sender authenticates and sends as ("" with
 	// NoSender when the profile names none).
 	Mailbox string
-	// SMTPHost and SMTPPort are where the sender submits.
+	// SMTPHost and SMTPPort are where the sender submits; SMTPHost is ""
+	// when Tokens is nil and the profile names no smtp_host.
 	SMTPHost string
 	SMTPPort int
 	// Log is the session's logger (see newLogger).
@@ -91,15 +93,8 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	if err != nil {
 		return nil, err
 	}
-	cloud, err := token.LookupCloud(p.Cloud)
-	if err != nil {
-		return nil, &config.Error{File: p.File, Key: "cloud", Msg: err.Error(), Err: err}
-	}
 
-	s := &session{Profile: p, Cloud: cloud, Mailbox: p.Mailbox, SMTPHost: p.SMTPHost, SMTPPort: p.SMTPPort, Log: log}
-	if s.SMTPHost == "" {
-		s.SMTPHost = cloud.SMTPHost
-	}
+	s := &session{Profile: p, Mailbox: p.Mailbox, SMTPHost: p.SMTPHost, SMTPPort: p.SMTPPort, Log: log}
 	if s.SMTPPort == 0 {
 		s.SMTPPort = config.DefaultSMTPPort
 	}
@@ -124,6 +119,10 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		return nil, asConfigError(p, err)
 	}
 	s.Tokens = tokens
+	s.Cloud = tokens.Cloud()
+	if s.SMTPHost == "" {
+		s.SMTPHost = s.Cloud.SMTPHost
+	}
 	if opts.NoSender {
 		return s, nil
 	}
