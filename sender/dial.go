@@ -65,7 +65,8 @@ func (c *deadlineConn) arm(set func(time.Time) error) error {
 	return c.ctx.Err()
 }
 
-// localName is the EHLO name: the host name when it looks like one.
+// localName is the EHLO name: the host name when it looks like one. New
+// computes it once per Sender.
 func localName() string {
 	h, err := os.Hostname()
 	if err != nil || h == "" || strings.ContainsAny(h, " \r\n") {
@@ -142,7 +143,7 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*
 		// the QUIT it sends after a refused AUTH.
 		c.c.SetLogAuthData()
 	}
-	if err := c.c.Hello(localName()); err != nil {
+	if err := c.c.Hello(s.ehlo); err != nil {
 		c.close()
 		return nil, s.fail(ctx, StageGreeting, err)
 	}

@@ -99,6 +99,7 @@ type Sender struct {
 	cfg     Config
 	server  string        // host:port
 	mailbox *mail.Address // Mailbox, parsed: the default From
+	ehlo    string        // the EHLO name, from localName
 	logger  *slog.Logger
 	slots   chan struct{} // one per allowed connection
 	pacer   *pacer
@@ -113,7 +114,7 @@ type Sender struct {
 	slotWait func()
 }
 
-// New validates cfg and returns a Sender. It does no I/O. Errors are
+// New validates cfg and returns a Sender. It does no network I/O. Errors are
 // *Error with Stage StageConfig.
 func New(cfg Config) (*Sender, error) {
 	bad := func(text, hint string) (*Sender, error) {
@@ -164,6 +165,7 @@ func New(cfg Config) (*Sender, error) {
 		cfg:     cfg,
 		server:  net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)),
 		mailbox: a,
+		ehlo:    localName(),
 		logger:  logger,
 		slots:   make(chan struct{}, cfg.MaxConns),
 		now:     time.Now,
