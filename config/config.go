@@ -24,6 +24,7 @@ package config
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,6 +97,9 @@ type Profile struct {
 	env func(string) string
 	// secretTimeout bounds client_secret_command (tests shorten it).
 	secretTimeout time.Duration
+	// caCerts are CAFile's certificates, read once by Load (nil for a
+	// Profile built by hand, whose RootCAs reads CAFile).
+	caCerts []*x509.Certificate
 }
 
 // String describes the profile without any secret. It has a value
@@ -159,7 +163,9 @@ func (p *Profile) CredentialSource() string {
 
 // RootCAs returns the certificate pool that Entra ID and SMTP servers are
 // verified against: the system roots (which honour SSL_CERT_FILE) plus the
-// profile's ca_file. Verification is never turned off.
+// profile's ca_file. Verification is never turned off. A loaded profile
+// uses the certificates Load already read from ca_file; a Profile built
+// by hand reads the file here.
 func (p *Profile) RootCAs() (*x509.CertPool, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
@@ -168,12 +174,44 @@ func (p *Profile) RootCAs() (*x509.CertPool, error) {
 	if p.CAFile == "" {
 		return pool, nil
 	}
-	pem, err := os.ReadFile(p.CAFile)
-	if err != nil {
-		return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("read %s: %v", p.CAFile, unwrapPathError(err)), Hint: "point ca_file at a readable PEM file of CA certificates", Err: err}
+	certs := p.caCerts
+	if certs == nil {
+		if certs, err = readCAFile(p.CAFile); err != nil {
+			return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("read %s: %v", p.CAFile, unwrapPathError(err)), Hint: "point ca_file at a readable PEM file of CA certificates", Err: err}
+		}
+		if len(certs) == 0 {
+			return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("%s holds no PEM certificate", p.CAFile), Hint: "ca_file must contain -----BEGIN CERTIFICATE----- blocks"}
+		}
 	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("%s holds no PEM certificate", p.CAFile), Hint: "ca_file must contain -----BEGIN CERTIFICATE----- blocks"}
+	for _, c := range certs {
+		pool.AddCert(c)
 	}
 	return pool, nil
+}
+
+// readCAFile reads the certificates of a PEM file the way
+// x509.CertPool.AppendCertsFromPEM does: CERTIFICATE blocks without
+// headers, skipping any that do not parse. A file with none is not an
+// error here; the callers say so in their own words.
+func readCAFile(path string) ([]*x509.Certificate, error) {
+	rest, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var certs []*x509.Certificate
+	for len(rest) > 0 {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			continue
+		}
+		certs = append(certs, c)
+	}
+	return certs, nil
 }

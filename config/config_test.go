@@ -639,3 +639,39 @@ func TestPublicHostsComeFromTheCloudTable(t *testing.T) {
 		t.Errorf("publicHosts() = %v, want %v", got, want)
 	}
 }
+
+func TestRootCAsUsesTheCertificatesLoadRead(t *testing.T) {
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	caFile := f.write("ca.pem", string(ca.CertPEM), 0o644)
+	f.env["AZURE_TENANT_ID"] = tenantID
+	f.env["AZURE_CLIENT_ID"] = clientID
+	f.env["M365SEND_CA_FILE"] = caFile
+	p, err := f.load(LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Load read and parsed ca_file: RootCAs does not read it again.
+	if err := os.Remove(caFile); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := p.RootCAs()
+	if err != nil {
+		t.Fatalf("RootCAs after ca_file was removed: %v", err)
+	}
+	cert, err := parseCert(ca.ServerCert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cert.Verify(verifyOpts(pool)); err != nil {
+		t.Errorf("the test CA's server certificate does not verify against RootCAs: %v", err)
+	}
+	// A Profile built by hand has only the path, which RootCAs reads.
+	var ce *Error
+	if _, err := (&Profile{CAFile: caFile}).RootCAs(); !errors.As(err, &ce) || ce.Key != "ca_file" {
+		t.Errorf("RootCAs of a hand-built profile with a missing ca_file: err = %v, want a ca_file *Error", err)
+	}
+}

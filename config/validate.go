@@ -1,7 +1,6 @@
 package config
 
 import (
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/mail"
@@ -206,10 +205,15 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		}
 	}
 	if c, ok := set["ca_file"]; ok && c.val != "" {
-		if err := checkCAFile(c.val); err != nil {
-			return nil, errorf(c.from, "ca_file is a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)", "%v", err)
+		const hint = "ca_file is a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)"
+		certs, err := readCAFile(c.val)
+		if err != nil {
+			return nil, errorf(c.from, hint, "ca_file %s: %v", shownPath(c.val), unwrapPathError(err))
 		}
-		p.CAFile = c.val
+		if len(certs) == 0 {
+			return nil, errorf(c.from, hint, "ca_file %s holds no PEM certificate", shownPath(c.val))
+		}
+		p.CAFile, p.caCerts = c.val, certs
 	}
 	if r, ok := set["rate_per_minute"]; ok {
 		n, err := strconv.Atoi(r.val)
@@ -372,18 +376,6 @@ func checkAuthority(a string) error {
 		return fmt.Errorf("not a host")
 	}
 	return checkHost(host)
-}
-
-// checkCAFile checks that path holds at least one PEM certificate.
-func checkCAFile(path string) error {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("ca_file %s: %v", shownPath(path), unwrapPathError(err))
-	}
-	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
-		return fmt.Errorf("ca_file %s holds no PEM certificate", shownPath(path))
-	}
-	return nil
 }
 
 func contains(list []string, s string) bool {
