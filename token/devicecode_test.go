@@ -130,7 +130,7 @@ func TestRevokedOrExpiredRefreshTokenNeedsLogin(t *testing.T) {
 			if !errors.As(err, &te) || te.Code != c.code || te.OAuthError != "invalid_grant" {
 				t.Fatalf("err = %#v, want *Error with AADSTS%d", err, c.code)
 			}
-			if te.Hint != hints[c.code] || !strings.Contains(te.Error(), "AADSTS") {
+			if te.Hint != Hint(c.code) || !strings.Contains(te.Error(), "AADSTS") {
 				t.Errorf("hint %q, message %q", te.Hint, te.Error())
 			}
 		})

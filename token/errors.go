@@ -149,7 +149,7 @@ func fromResponse(resp *http.Response, err error) *Error {
 	if e.Description == "" && e.OAuthError == "" {
 		e.Description = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
 	}
-	e.Hint = hintFor(e.Code)
+	e.Hint = Hint(e.Code)
 	if e.Hint == "" {
 		e.Hint = oauthHint(e.OAuthError, e.Temporary)
 	}
@@ -234,8 +234,7 @@ func loginRequired(err error) error {
 // needsLogin reports whether an Entra ID error from a silent (refresh
 // token) request can only be cured by signing in again.
 func needsLogin(e *Error) bool {
-	switch e.Code {
-	case 50173, 700082, 50076, 50079, 65001, 9002313, 70043, 700084:
+	if aadstsInfo(e.Code).signIn {
 		return true
 	}
 	return e.OAuthError == "invalid_grant" || e.OAuthError == "interaction_required"

@@ -71,7 +71,7 @@ func TestUnknownTenantIsAADSTS90002(t *testing.T) {
 	cfg.Tenant = "fabrikam.onmicrosoft.com"
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
 	var te *Error
-	if !errors.As(err, &te) || te.Code != 90002 || te.Hint != hints[90002] {
+	if !errors.As(err, &te) || te.Code != 90002 || te.Hint != Hint(90002) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -174,5 +174,38 @@ func TestMalformedAnswerKeepsItsContentOutOfTheError(t *testing.T) {
 		if strings.Contains(e.Error(), "LEAKED-TOKEN-VALUE") {
 			t.Fatalf("answer content in the error chain: %q", e.Error())
 		}
+	}
+}
+
+func TestKind(t *testing.T) {
+	for _, tc := range []struct {
+		err  *Error
+		want Kind
+	}{
+		{&Error{OAuthError: "invalid_client", Code: 7000215}, KindConfig},
+		{&Error{OAuthError: "invalid_grant", Code: 700016}, KindConfig},
+		{&Error{OAuthError: "invalid_request", Code: 53003}, KindPermission},
+		{&Error{OAuthError: "invalid_grant"}, KindPermission},
+		{&Error{OAuthError: "invalid_request", Code: 9002313}, KindConfig},
+		{&Error{OAuthError: "invalid_client", Err: ErrLoginRequired}, KindSignIn},
+		{&Error{OAuthError: "invalid_client", Code: 7000215, Temporary: true}, KindTemporary},
+		{&Error{OAuthError: "slow_down"}, KindTemporary},
+		{&Error{Err: fmt.Errorf("x: %w", context.DeadlineExceeded)}, KindTemporary},
+		{&Error{OAuthError: "weird", Code: 1}, KindOther},
+	} {
+		if got := tc.err.Kind(); got != tc.want {
+			t.Errorf("%+v: Kind = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestKindOfARealAnswer(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	cfg.ClientSecret = "wrong-secret-value"
+	_, err := mustNew(t, cfg).TokenContext(context.Background())
+	var te *Error
+	if !errors.As(err, &te) || te.Kind() != KindConfig {
+		t.Fatalf("err = %v, want a KindConfig *Error", err)
 	}
 }

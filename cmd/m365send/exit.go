@@ -51,43 +51,6 @@ type usageError struct {
 
 func (e *usageError) Error() string { return e.Msg }
 
-// AADSTS codes that mean Microsoft refused permission: consent is missing,
-// Conditional Access, security defaults or MFA blocked the sign-in, the
-// person declined, or the sign-in expired and must be repeated.
-var tokenPermissionCodes = map[int]bool{
-	65001:   true, // consent missing
-	65004:   true, // user declined consent
-	50076:   true, // MFA required
-	50079:   true, // MFA registration required
-	53003:   true, // blocked by Conditional Access
-	530035:  true, // blocked by security defaults
-	50105:   true, // user not assigned to the app
-	50173:   true, // refresh token revoked: sign in again
-	700082:  true, // refresh token expired by inactivity: sign in again
-	50126:   true, // bad user credentials
-	7000112: true, // application disabled
-}
-
-// AADSTS codes that mean the profile is wrong: the secret, certificate,
-// client ID, tenant or cloud does not match what Entra ID holds.
-var tokenConfigCodes = map[int]bool{
-	7000215: true, // wrong client secret
-	7000222: true, // expired client secret
-	700027:  true, // certificate assertion failed (wrong certificate)
-	700016:  true, // application not found in the tenant
-	90002:   true, // tenant not found
-	90038:   true, // tenant belongs to another cloud
-	70011:   true, // invalid scope
-	700022:  true, // scope spans several resources
-	9001023: true, // grant not supported on /common
-	500011:  true, // resource principal not found in the tenant
-	7000218: true, // public client flows are off for the app registration
-	700024:  true, // federated assertion outside its validity
-	700211:  true, // no matching federated identity issuer
-	700213:  true, // no matching federated identity subject
-	50027:   true, // invalid JWT (federated assertion)
-}
-
 // exitCodeFor maps an error from config, token or sender to a sysexits
 // code:
 //
@@ -170,26 +133,16 @@ func senderExitCode(e *sender.Error) int {
 	return exitSoftware
 }
 
-// tokenExitCode classifies an Entra ID failure.
+// tokenExitCode maps the token package's classification of an Entra ID
+// failure to an exit code.
 func tokenExitCode(e *token.Error) int {
-	switch {
-	case e.Temporary:
+	switch e.Kind() {
+	case token.KindTemporary:
 		return exitTempFail
-	case tokenConfigCodes[e.Code]:
+	case token.KindConfig:
 		return exitConfig
-	case tokenPermissionCodes[e.Code]:
+	case token.KindPermission, token.KindSignIn:
 		return exitNoPerm
-	}
-	switch e.OAuthError {
-	case "invalid_client", "unauthorized_client", "invalid_scope", "invalid_request", "unsupported_grant_type":
-		return exitConfig
-	case "invalid_grant", "access_denied", "consent_required", "interaction_required", "authorization_declined", "expired_token":
-		return exitNoPerm
-	case "temporarily_unavailable", "server_error", "slow_down":
-		return exitTempFail
-	}
-	if errors.Is(e, context.Canceled) || errors.Is(e, context.DeadlineExceeded) {
-		return exitTempFail
 	}
 	return exitUnavailable
 }
