@@ -583,7 +583,7 @@ func TestDidYouMean(t *testing.T) {
 		{"zzzzzzzz", ""},
 		{"x", ""},
 	} {
-		if got := didYouMean(tc.in, keyNames()); got != tc.want {
+		if got := didYouMean(tc.in, keyNames(), typoLimit(tc.in)); got != tc.want {
 			t.Errorf("didYouMean(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}

@@ -64,16 +64,21 @@ func errorf(o origin, hint, format string, args ...any) *Error {
 	return &Error{File: o.file, Line: o.line, Key: o.name(), Msg: fmt.Sprintf(format, args...), Hint: hint}
 }
 
-// didYouMean returns `did you mean "X"?` for the candidate closest to s,
-// or "" when none is close enough to be a likely typo.
-func didYouMean(s string, candidates []string) string {
-	best, bestD := closest(s, candidates)
-	limit := max(2, len(s)/3)
-	if bestD < 0 || bestD > limit || bestD >= len(s) {
+// didYouMean returns `did you mean "X"?` for the candidate closest to s
+// (ignoring case) within limit edits, or "" when there is none (see
+// typoLimit).
+func didYouMean(s string, candidates []string, limit int) string {
+	best := closest(s, candidates, limit, nil)
+	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf("did you mean %q?", best)
 }
+
+// typoLimit is how many edits (editDistance) from s a likely typo of a
+// name is: 2, or a third of s when that is more, and always fewer than
+// the length of s.
+func typoLimit(s string) int { return min(max(2, len(s)/3), len(s)-1) }
 
 // editDistance is the Levenshtein distance between a and b, counting an
 // adjacent transposition as one edit (the commonest typo).
@@ -102,15 +107,18 @@ func editDistance(a, b string) int {
 	return prev[len(rb)]
 }
 
-// closest returns the candidate closest to s (ignoring case) and its edit
-// distance, or "", -1 when there are no candidates.
-func closest(s string, candidates []string) (string, int) {
+// closest returns the candidate nearest to s, the first of the nearest,
+// when it is at most limit away, else "". dist measures the distance from
+// s to a candidate; nil means editDistance ignoring case.
+func closest(s string, candidates []string, limit int, dist func(s, candidate string) int) string {
+	if dist == nil {
+		dist = func(a, b string) int { return editDistance(strings.ToLower(a), strings.ToLower(b)) }
+	}
 	best, bestD := "", -1
 	for _, c := range candidates {
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
-		if bestD < 0 || d < bestD {
+		if d := dist(s, c); d <= limit && (bestD < 0 || d < bestD) {
 			best, bestD = c, d
 		}
 	}
-	return best, bestD
+	return best
 }

@@ -475,8 +475,10 @@ func (l *loaded) checkKeys() error {
 		// wants "did you mean client_secret_file", not the advice for a
 		// secret written into the file.
 		if len(k) == 3 && k[0] == "profiles" {
-			if best, d := closest(last, keyNames()); d <= 2 && d < len(last)/3 {
-				return errorf(o, fmt.Sprintf("did you mean %q?", best), "unknown key")
+			// Stricter than typoLimit: a short near miss such as
+			// client_secret is a secret written into the file first.
+			if hint := didYouMean(last, keyNames(), min(2, len(last)/3-1)); hint != "" {
+				return errorf(o, hint, "unknown key")
 			}
 		}
 		if looksSecret(last) {
@@ -485,13 +487,13 @@ func (l *loaded) checkKeys() error {
 		}
 		switch {
 		case len(k) == 1:
-			hint := didYouMean(last, []string{"default_profile", "profiles"})
+			hint := didYouMean(last, []string{"default_profile", "profiles"}, typoLimit(last))
 			if hint == "" {
 				hint = "top-level keys are default_profile and [profiles.NAME] tables"
 			}
 			return errorf(o, hint, "unknown key")
 		case len(k) == 3 && k[0] == "profiles":
-			hint := didYouMean(last, keyNames())
+			hint := didYouMean(last, keyNames(), typoLimit(last))
 			if hint == "" {
 				hint = "known keys: " + strings.Join(keyNames(), ", ")
 			}
@@ -536,7 +538,7 @@ func selectProfile(flag string, env func(string) string, file *loaded) (string, 
 		return name, from, nil
 	}
 	names := file.profileNames()
-	hint := didYouMean(name, names)
+	hint := didYouMean(name, names, typoLimit(name))
 	if hint == "" && len(names) > 0 {
 		hint = "profiles in " + file.path + ": " + strings.Join(names, ", ")
 	}
@@ -692,16 +694,11 @@ func closestVar(name string, vars []string) string {
 		return s
 	}
 	want := suffix(name)
-	best, bestD := "", -1
-	for _, v := range vars {
+	return closest(want, vars, typoLimit(want), func(want, v string) int {
 		have := suffix(v)
-		d := editDistance(want, have)
 		if strings.HasPrefix(have, want+"_") {
-			d = 1 // a shortened name, such as CLIENT_SECRET for CLIENT_SECRET_FILE
+			return 1 // a shortened name, such as CLIENT_SECRET for CLIENT_SECRET_FILE
 		}
-		if d <= max(2, len(want)/3) && d < len(want) && (bestD < 0 || d < bestD) {
-			best, bestD = v, d
-		}
-	}
-	return best
+		return editDistance(want, have)
+	})
 }

@@ -104,7 +104,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		}
 	case FlowClientCredentials, FlowDeviceCode:
 	default:
-		hint := didYouMean(p.Flow, []string{FlowClientCredentials, FlowDeviceCode})
+		hint := didYouMean(p.Flow, []string{FlowClientCredentials, FlowDeviceCode}, typoLimit(p.Flow))
 		if hint == "" {
 			hint = `flow is "client_credentials" (an app) or "device_code" (a person)`
 		}
@@ -164,7 +164,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		p.Cloud = "global"
 	}
 	if !contains(Clouds(), p.Cloud) {
-		hint := didYouMean(p.Cloud, Clouds())
+		hint := didYouMean(p.Cloud, Clouds(), typoLimit(p.Cloud))
 		if hint == "" {
 			hint = "cloud is one of " + strings.Join(Clouds(), ", ")
 		}
