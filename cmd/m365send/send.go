@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,7 +45,9 @@ files, streamed, with the MIME type taken from their content.
 --raw sends a complete RFC 5322 message (a file, or "-" for standard input)
 as it is, after removing Bcc headers and adding Date, Message-ID and From if
 missing. Its envelope recipients are the --to/--cc/--bcc flags and bare
-arguments or, when there are none, the message's To, Cc and Bcc headers.
+arguments or, when there are none, the message's To, Cc and Bcc headers;
+its envelope sender is --from or the profile's mailbox, as with sendmail's
+-f, never the message's own From header.
 
 --dry-run prints the message exactly as it would be sent and sends nothing;
 it needs no token. --json prints one JSON object on standard output:
@@ -242,7 +243,8 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 }
 
 // rawMessage prepares a --raw message: Bcc removed, Date/Message-ID/From
-// added where missing, envelope from the flags or the headers.
+// added where missing, envelope recipients from the flags or the headers,
+// envelope sender --from or the mailbox (sendmail.Message.EnvelopeSender).
 func rawMessage(raw []byte, f *sendFlags, fromAddr, mailbox, fromName string) (*sender.Message, error) {
 	var rcpts []string
 	rcpts = append(rcpts, f.to...)
@@ -258,20 +260,9 @@ func rawMessage(raw []byte, f *sendFlags, fromAddr, mailbox, fromName string) (*
 	if err != nil {
 		return nil, &exitError{Code: exitDataErr, Msg: err.Error(), Err: err}
 	}
-	envFrom := parsed.Sender
-	if envFrom == "" {
-		// The envelope sender follows the message's own From header (a
-		// SendAs address, say); failing that, the mailbox.
-		if msg, err := mail.ReadMessage(bytes.NewReader(b)); err == nil {
-			if addr, err := mail.ParseAddress(msg.Header.Get("From")); err == nil {
-				envFrom = addr.Address
-			}
-		}
-	}
-	if envFrom == "" {
-		envFrom = mailbox
-	}
-	m := &sender.Message{From: envFrom, To: parsed.Recipients, Raw: b}
+	// The envelope sender is --from, else the mailbox, as for sendmail;
+	// not the message's own From header.
+	m := &sender.Message{From: parsed.EnvelopeSender(mailbox), To: parsed.Recipients, Raw: b}
 	if err := m.Validate(); err != nil {
 		return nil, asMessageError(err)
 	}

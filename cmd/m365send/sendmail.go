@@ -138,7 +138,7 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 	}
 	if _, err := sess.Sender.Send(ctx, &sender.Message{
 		Raw:  data,
-		From: msg.Sender,
+		From: msg.EnvelopeSender(sess.Mailbox),
 		To:   msg.Recipients,
 	}); err != nil {
 		return fail(err)

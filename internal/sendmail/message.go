@@ -20,7 +20,7 @@ type Message struct {
 	// in the order first named: arguments, then To, Cc, Bcc with -t.
 	Recipients []string
 	// Sender is the envelope sender from -f or -r (a bare address), or ""
-	// for the profile's mailbox.
+	// for the profile's mailbox. EnvelopeSender applies the default.
 	Sender string
 
 	fullName string
@@ -296,6 +296,18 @@ func addressParser() *mail.AddressParser {
 	}}
 }
 
+// EnvelopeSender returns the envelope sender (SMTP MAIL FROM) of m, given
+// the profile's mailbox: the -f/-r address when there is one, else
+// mailbox. As with sendmail, it never follows the message's From header:
+// that is what recipients see, and Microsoft 365 checks it against the
+// mailbox's SendAs rights whatever the envelope says.
+func (m *Message) EnvelopeSender(mailbox string) string {
+	if m.Sender != "" {
+		return m.Sender
+	}
+	return mailbox
+}
+
 // FinishOptions supplies what Bytes adds to a message.
 type FinishOptions struct {
 	// Mailbox is the profile's mailbox: the From address when the message
@@ -319,10 +331,7 @@ type FinishOptions struct {
 func (m *Message) Bytes(opts FinishOptions) ([]byte, error) {
 	var added []string
 	if !m.hasFrom {
-		addr := m.Sender
-		if addr == "" {
-			addr = opts.Mailbox
-		}
+		addr := m.EnvelopeSender(opts.Mailbox)
 		if addr == "" {
 			return nil, errors.New("sendmail: the message has no From header and no mailbox is configured")
 		}
@@ -367,10 +376,7 @@ func (m *Message) Bytes(opts FinishOptions) ([]byte, error) {
 
 // messageID makes <random@domain> with the envelope sender's domain.
 func (m *Message) messageID(opts FinishOptions) (string, error) {
-	addr := m.Sender
-	if addr == "" {
-		addr = opts.Mailbox
-	}
+	addr := m.EnvelopeSender(opts.Mailbox)
 	domain := "localhost"
 	if i := strings.LastIndexByte(addr, '@'); i >= 0 && i < len(addr)-1 {
 		domain = addr[i+1:]

@@ -209,6 +209,22 @@ func TestParseSender(t *testing.T) {
 	}
 }
 
+func TestEnvelopeSender(t *testing.T) {
+	const in = "From: Ops <ops@example.com>\nSubject: x\n\nb\n"
+	for _, tt := range []struct{ sender, want string }{
+		{"", "mailbox@example.com"},
+		{"Other <other@example.com>", "other@example.com"},
+	} {
+		m, err := Parse([]byte(in), &Options{Sender: tt.sender, Recipients: []string{"to@example.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.EnvelopeSender("mailbox@example.com"); got != tt.want {
+			t.Errorf("-f %q: EnvelopeSender = %q, want %q (never the From header)", tt.sender, got, tt.want)
+		}
+	}
+}
+
 func TestParseMessageErrors(t *testing.T) {
 	tests := []struct {
 		name     string
