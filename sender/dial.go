@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/textproto"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -336,8 +335,6 @@ func (c *conn) close() {
 
 // portHint explains why 465 is refused.
 const portHint = "Office 365 does not support implicit TLS on port 465: use port 587 (STARTTLS)"
-
-func addr(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
 
 // errBadChallenge reports a 334 challenge whose text is not base64.
 var errBadChallenge = errors.New("the server answered AUTH XOAUTH2 with a 334 challenge that is not base64, which means it refused the token")

@@ -41,12 +41,6 @@ func (t *tokens) Token() (*oauth2.Token, error) {
 	return &oauth2.Token{AccessToken: t.current, TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}, nil
 }
 
-func (t *tokens) set(tok string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.current = tok
-}
-
 // refreshingTokens is a tokens that is also a Refresher.
 type refreshingTokens struct{ tokens }
 
@@ -85,12 +79,6 @@ func (v *verifier) Verify(tok, user string) error {
 		return errors.New("token may not use this mailbox")
 	}
 	return nil
-}
-
-func (v *verifier) revoke(tok string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	delete(v.valid, tok)
 }
 
 // fakeClock records sleeps instead of waiting, advancing its own time.
