@@ -50,18 +50,28 @@ type Message struct {
 	Raw []byte
 }
 
-// reservedHeaders are set from Message fields or by the MIME structure;
-// Headers may not override them.
-var reservedHeaders = map[string]string{
-	"from":                      "From",
-	"to":                        "To",
-	"cc":                        "Cc",
-	"bcc":                       "Bcc",
-	"reply-to":                  "ReplyTo",
-	"subject":                   "Subject",
-	"mime-version":              "",
-	"content-type":              "",
-	"content-transfer-encoding": "",
+// reservedHeader reports whether the header named lower (in lower case) is
+// set from a Message field or by the MIME structure, so that Headers may
+// not override it; field is the Message field that sets it, or "" for the
+// MIME structure.
+func reservedHeader(lower string) (field string, reserved bool) {
+	switch lower {
+	case "from":
+		return "From", true
+	case "to":
+		return "To", true
+	case "cc":
+		return "Cc", true
+	case "bcc":
+		return "Bcc", true
+	case "reply-to":
+		return "ReplyTo", true
+	case "subject":
+		return "Subject", true
+	case "mime-version", "content-type", "content-transfer-encoding":
+		return "", true
+	}
+	return "", false
 }
 
 // Validate reports problems that would make the message unsendable or
@@ -202,7 +212,7 @@ func splitHeader(h string) (name, value string, err error) {
 			return "", "", fmt.Errorf("%w: header name %q has a character not allowed in a field name", ErrInvalidMessage, name)
 		}
 	}
-	if field, ok := reservedHeaders[strings.ToLower(name)]; ok {
+	if field, ok := reservedHeader(strings.ToLower(name)); ok {
 		if field != "" {
 			return "", "", fmt.Errorf("%w: header %s: use the message's %s field", ErrInvalidMessage, name, field)
 		}
