@@ -61,7 +61,7 @@ func unwrapPathError(err error) error {
 
 // errorf builds an *Error located at o.
 func errorf(o origin, hint, format string, args ...any) *Error {
-	return &Error{File: o.file, Line: o.line, Key: o.name(), Msg: fmt.Sprintf(format, args...), Hint: hint}
+	return &Error{File: o.file, Line: o.line, Key: o.key, Msg: fmt.Sprintf(format, args...), Hint: hint}
 }
 
 // didYouMean returns `did you mean "X"?` for the candidate closest to s

@@ -48,8 +48,6 @@ type origin struct {
 	key   string // profiles.NAME.KEY, the environment variable, or --flag
 }
 
-func (o origin) name() string { return o.key }
-
 // setting is one value and where it came from.
 type setting struct {
 	val  string
@@ -214,7 +212,7 @@ func Load(opts LoadOptions) (*Profile, error) {
 		file = f
 	}
 
-	name, _, err := selectProfile(opts.Profile, env, file)
+	name, err := selectProfile(opts.Profile, env, file)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +334,7 @@ func checkCredentialLayer(set map[string]setting, keys []string) error {
 	}
 	o := b.from
 	return errorf(o, "keep exactly one; a certificate (certificate_file) is preferred over a secret",
-		"%s both set (%s and %s)", what, a.from.name(), b.from.name())
+		"%s both set (%s and %s)", what, a.from.key, b.from.key)
 }
 
 func isSecretKey(k string) bool {
@@ -518,7 +516,7 @@ func looksSecret(key string) bool {
 
 // selectProfile picks the profile name: --profile, $M365SEND_PROFILE, the
 // file's default_profile, then "default".
-func selectProfile(flag string, env func(string) string, file *loaded) (string, origin, error) {
+func selectProfile(flag string, env func(string) string, file *loaded) (string, error) {
 	var name string
 	var from origin
 	switch {
@@ -529,13 +527,13 @@ func selectProfile(flag string, env func(string) string, file *loaded) (string, 
 	case file != nil && file.data.DefaultProfile != "":
 		name, from = file.data.DefaultProfile, file.origin("default_profile")
 	default:
-		return DefaultProfileName, origin{layer: layerDefault}, nil
+		return DefaultProfileName, nil
 	}
 	if file == nil {
-		return name, from, nil
+		return name, nil
 	}
 	if _, ok := file.data.Profiles[name]; ok {
-		return name, from, nil
+		return name, nil
 	}
 	names := file.profileNames()
 	hint := didYouMean(name, names, typoLimit(name))
@@ -549,7 +547,7 @@ func selectProfile(flag string, env func(string) string, file *loaded) (string, 
 	if from.layer != layerFile {
 		e.File, e.Line = "", 0
 	}
-	return "", origin{}, e
+	return "", e
 }
 
 func (l *loaded) profileNames() []string {

@@ -89,12 +89,14 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 
 	// flow
 	p.Flow = get("flow")
-	hasCred := false
+	// overlay and checkCredentialLayer leave at most one client credential.
+	credKey := ""
 	for k := range set {
 		if isCredential(k) {
-			hasCred = true
+			credKey = k
 		}
 	}
+	hasCred := credKey != ""
 	switch p.Flow {
 	case "":
 		p.Flow = FlowDeviceCode
@@ -142,7 +144,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		return nil, locate(&Error{Key: "profiles." + shownName, Msg: fmt.Sprintf("profile %s uses client_credentials but has no client credential", shown(name)),
 			Hint: "set certificate_file (preferred), client_secret_env, client_secret_file, client_secret_command or federated_token_file (or AZURE_CLIENT_CERTIFICATE_PATH / AZURE_CLIENT_SECRET)"})
 	}
-	if err := p.setCredential(set); err != nil {
+	if err := p.setCredential(credKey, set[credKey]); err != nil {
 		return nil, err
 	}
 
@@ -200,7 +202,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	}
 	for _, k := range []string{"smtp_host", "authority_host"} {
 		if err := checkHostCloud(k, get(k), p.Cloud); err != nil {
-			err.File, err.Line, err.Key = set[k].from.file, set[k].from.line, set[k].from.name()
+			err.File, err.Line, err.Key = set[k].from.file, set[k].from.line, set[k].from.key
 			return nil, err
 		}
 	}
@@ -238,19 +240,13 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	return p, nil
 }
 
-// setCredential validates and records the client credential.
-func (p *Profile) setCredential(set map[string]setting) error {
-	var key string
-	for k := range set {
-		if isCredential(k) {
-			key = k // overlay and checkCredentialLayer leave at most one
-		}
-	}
+// setCredential validates and records the client credential s, set by
+// key ("" when there is none).
+func (p *Profile) setCredential(key string, s setting) error {
 	if p.Flow == FlowDeviceCode {
 		if key == "" {
 			return nil
 		}
-		s := set[key]
 		if s.from.layer == layerEnv {
 			// AZURE_* variables are often set for other tools; a device-code
 			// profile has no use for them.
@@ -259,7 +255,6 @@ func (p *Profile) setCredential(set map[string]setting) error {
 		return errorf(s.from, "remove it, or set flow = \"client_credentials\"", "device_code profiles sign a person in and take no client credential")
 	}
 	// build has already refused a client_credentials profile without one.
-	s := set[key]
 	switch key {
 	case secretKey:
 		p.clientSecret = s.val

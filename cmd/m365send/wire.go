@@ -94,10 +94,8 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		return nil, err
 	}
 
+	// config.Load has set SMTPPort (587 when the profile names none).
 	s := &session{Profile: p, Mailbox: p.Mailbox, SMTPHost: p.SMTPHost, SMTPPort: p.SMTPPort, Log: log}
-	if s.SMTPPort == 0 {
-		s.SMTPPort = config.DefaultSMTPPort
-	}
 	if opts.NoCredential && p.Flow != config.FlowDeviceCode {
 		return s, nil
 	}
