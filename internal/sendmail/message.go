@@ -356,22 +356,30 @@ func (m *Message) Bytes(opts FinishOptions) ([]byte, error) {
 		added = append(added, "Message-ID: "+id)
 	}
 
-	var b bytes.Buffer
+	// One copy, made CRLF as it goes: the body may be up to the 150 MB
+	// ReadMessage accepts.
+	lf := []byte{'\n'}
+	size := len(m.body) + bytes.Count(m.body, lf) + 6
 	for _, f := range m.fields {
-		b.Write(f)
-	}
-	if n := b.Len(); n > 0 && b.Bytes()[n-1] != '\n' {
-		b.WriteByte('\n')
+		size += len(f) + bytes.Count(f, lf)
 	}
 	for _, h := range added {
-		b.WriteString(h)
-		b.WriteByte('\n')
+		size += len(h) + 2
+	}
+	out := make([]byte, 0, size)
+	for _, f := range m.fields {
+		out = appendCRLF(out, f)
+	}
+	if n := len(out); n > 0 && out[n-1] != '\n' {
+		out = appendCRLF(out, lf)
+	}
+	for _, h := range added {
+		out = appendCRLF(appendCRLF(out, []byte(h)), lf)
 	}
 	if m.headerless {
-		b.WriteByte('\n')
+		out = appendCRLF(out, lf)
 	}
-	b.Write(m.body)
-	return toCRLF(b.Bytes()), nil
+	return endCRLF(appendCRLF(out, m.body)), nil
 }
 
 // messageID makes <random@domain> with the envelope sender's domain.
@@ -392,23 +400,35 @@ func (m *Message) messageID(opts FinishOptions) (string, error) {
 	return "<" + hex.EncodeToString(buf[:]) + "@" + domain + ">", nil
 }
 
-// toCRLF makes every bare LF in b a CRLF and ends b with CRLF. Other bytes,
-// a lone CR included, are kept.
-func toCRLF(b []byte) []byte {
-	out := make([]byte, 0, len(b)+bytes.Count(b, []byte{'\n'})+2)
-	for i, c := range b {
-		if c == '\n' && (i == 0 || b[i-1] != '\r') {
-			out = append(out, '\r')
+// appendCRLF appends src to dst making every bare LF a CRLF: an LF is bare
+// unless the byte before it (in src, or for src's first byte the last of
+// dst) is a CR. Other bytes, a lone CR included, are kept. Appending a
+// message piece by piece gives what converting it whole would.
+func appendCRLF(dst, src []byte) []byte {
+	for len(src) > 0 {
+		i := bytes.IndexByte(src, '\n')
+		if i < 0 {
+			return append(dst, src...)
 		}
-		out = append(out, c)
+		dst = append(dst, src[:i]...)
+		if len(dst) == 0 || dst[len(dst)-1] != '\r' {
+			dst = append(dst, '\r')
+		}
+		dst = append(dst, '\n')
+		src = src[i+1:]
 	}
+	return dst
+}
+
+// endCRLF ends a non-empty b with CRLF (a final lone CR gets its LF).
+func endCRLF(b []byte) []byte {
 	switch {
-	case len(out) == 0:
-	case out[len(out)-1] == '\n':
-	case out[len(out)-1] == '\r':
-		out = append(out, '\n')
+	case len(b) == 0:
+	case b[len(b)-1] == '\n':
+	case b[len(b)-1] == '\r':
+		b = append(b, '\n')
 	default:
-		out = append(out, '\r', '\n')
+		b = append(b, '\r', '\n')
 	}
-	return out
+	return b
 }

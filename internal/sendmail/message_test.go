@@ -101,6 +101,13 @@ func TestPrepare(t *testing.T) {
 			want:     "Subject: only headers\r\n" + wantFrom + wantDate + wantID,
 		},
 		{
+			name:     "headers only, ending in a lone CR: one CRLF, not two",
+			args:     []string{"to@example.com"},
+			in:       "Subject: only headers\r",
+			wantRcpt: []string{"to@example.com"},
+			want:     "Subject: only headers\r\n" + wantFrom + wantDate + wantID,
+		},
+		{
 			name:     "no header block: the input is the body",
 			args:     []string{"to@example.com"},
 			in:       "hello world\nsecond: line\n",
@@ -302,7 +309,7 @@ func TestBytesMessageIDsDiffer(t *testing.T) {
 	}
 }
 
-func TestToCRLF(t *testing.T) {
+func TestCRLF(t *testing.T) {
 	for in, want := range map[string]string{
 		"":          "",
 		"a":         "a\r\n",
@@ -312,8 +319,14 @@ func TestToCRLF(t *testing.T) {
 		"a\r":       "a\r\n",
 		"a\rb\r\n":  "a\rb\r\n",
 	} {
-		if got := string(toCRLF([]byte(in))); got != want {
-			t.Errorf("toCRLF(%q) = %q, want %q", in, got, want)
+		if got := string(endCRLF(appendCRLF(nil, []byte(in)))); got != want {
+			t.Errorf("CRLF(%q) = %q, want %q", in, got, want)
+		}
+		// Split anywhere, appended piece by piece, the result is the same.
+		for i := range len(in) + 1 {
+			if got := string(endCRLF(appendCRLF(appendCRLF(nil, []byte(in[:i])), []byte(in[i:])))); got != want {
+				t.Errorf("CRLF(%q + %q) = %q, want %q", in[:i], in[i:], got, want)
+			}
 		}
 	}
 }
