@@ -44,8 +44,9 @@ var _ cache.ExportReplace = (*store)(nil)
 func (s *store) lockPath() string { return s.path + ".lock" }
 
 // prepare creates the cache folder (0700) if needed and refuses a folder
-// with any group or other permission, or a cache file others can read. Its errors are
-// *CacheError.
+// with any group or other permission, or a cache file others can read. Its
+// errors are *CacheError. Source runs it once per token request, before
+// taking the file lock; read does not check the file again.
 func (s *store) prepare() error {
 	if s.path == "" {
 		return nil
@@ -130,16 +131,14 @@ func (s *store) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHin
 }
 
 // read returns the stored bytes ("{}" when there are none). An unreadable
-// file is set aside like a corrupt one; a file others can read is refused.
+// file is set aside like a corrupt one. (prepare has refused a file others
+// can read.)
 func (s *store) read() ([]byte, error) {
 	if s.path == "" {
 		if s.mem == nil {
 			return []byte("{}"), nil
 		}
 		return s.mem, nil
-	}
-	if err := s.checkFile(); err != nil {
-		return nil, err
 	}
 	data, err := os.ReadFile(s.path)
 	switch {
@@ -165,19 +164,19 @@ func (s *store) filter(data []byte) ([]byte, error) {
 	if !ok {
 		return data, nil
 	}
-	var ats map[string]struct {
-		ExpiresOn json.RawMessage `json:"expires_on"`
-	}
-	if err := json.Unmarshal(raw, &ats); err != nil {
-		return nil, fmt.Errorf("token cache access tokens: %w", err)
-	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &all); err != nil {
 		return nil, fmt.Errorf("token cache access tokens: %w", err)
 	}
 	limit := s.now().Add(s.minValidity).Unix()
 	changed := false
-	for k, at := range ats {
+	for k, entry := range all {
+		var at struct {
+			ExpiresOn json.RawMessage `json:"expires_on"`
+		}
+		if err := json.Unmarshal(entry, &at); err != nil {
+			return nil, fmt.Errorf("token cache access tokens: %w", err)
+		}
 		exp, err := strconv.ParseInt(string(bytes.Trim(at.ExpiresOn, `"`)), 10, 64)
 		if s.force || err != nil || exp < limit {
 			delete(all, k)
@@ -220,8 +219,14 @@ func (s *store) setAside(cause error) {
 // removeAside removes the cache's set-aside copies (<file>.corrupt-*)
 // except keep, and its stale temp files. Both may hold tokens.
 func (s *store) removeAside(keep string) error {
+	return removeGlob(keep, s.path+".corrupt-*", s.path+".tmp-*")
+}
+
+// removeGlob removes the files (and folders) matching patterns, except
+// keep.
+func removeGlob(keep string, patterns ...string) error {
 	var errs []error
-	for _, pattern := range []string{s.path + ".corrupt-*", s.path + ".tmp-*"} {
+	for _, pattern := range patterns {
 		files, err := filepath.Glob(pattern)
 		if err != nil {
 			return err
@@ -246,11 +251,7 @@ func (s *store) write(data []byte) error {
 	dir := filepath.Dir(s.path)
 	// Temp files left by a writer that died before its rename are stale:
 	// the lock we hold means nobody else is writing now.
-	if stale, err := filepath.Glob(s.path + ".tmp-*"); err == nil {
-		for _, f := range stale {
-			_ = os.Remove(f)
-		}
-	}
+	_ = removeGlob("", s.path+".tmp-*")
 	tmp, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write token cache: %w", err)
@@ -305,11 +306,11 @@ func (s *store) clear() error {
 	return nil
 }
 
-// Forget removes every token cached in cacheFile, as Source.Logout does
-// (the file, copies of it set aside as corrupt, stale temp files), taking
-// the same file lock. It needs no Source and so no credential: a profile
-// whose secret cannot be resolved can still be logged out. ctx bounds the
-// wait for the lock. Its cache errors are *CacheError.
+// Forget removes every token cached in cacheFile (the file, copies of it
+// set aside as corrupt, stale temp files), taking the profile's file lock;
+// Source.Logout uses it. It needs no Source and so no credential: a
+// profile whose secret cannot be resolved can still be logged out. ctx
+// bounds the wait for the lock. Its cache errors are *CacheError.
 func Forget(ctx context.Context, cacheFile string) error {
 	if cacheFile == "" {
 		return nil

@@ -45,7 +45,7 @@ func (s *Source) clientCredentials(ctx context.Context) (tok *oauth2.Token, cach
 	if err != nil {
 		return nil, false, wrapErr("token: client credentials", err)
 	}
-	return &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn},
+	return bearer(res.AccessToken, res.ExpiresOn),
 		res.Metadata.TokenSource == confidential.TokenSourceCache, nil
 }
 

@@ -61,7 +61,7 @@ func (s *Source) silent(ctx context.Context) (tok *oauth2.Token, cached bool, er
 		// MSAL found no refresh token for the account.
 		return nil, false, loginRequired(werr)
 	}
-	return &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn},
+	return bearer(res.AccessToken, res.ExpiresOn),
 		res.Metadata.TokenSource == public.TokenSourceCache, nil
 }
 
@@ -100,5 +100,5 @@ func (s *Source) login(ctx context.Context) (*oauth2.Token, error) {
 		}
 	}
 	s.log.Info("signed in", "account", res.Account.PreferredUsername)
-	return &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn}, nil
+	return bearer(res.AccessToken, res.ExpiresOn), nil
 }

@@ -306,12 +306,8 @@ func (s *Source) Logout(ctx context.Context) error {
 	}
 	defer s.unlock()
 	s.memo = nil
-	return s.locked(ctx, false, func() error {
-		if err := s.store.clear(); err != nil {
-			return fmt.Errorf("token: %w", err)
-		}
-		return nil
-	})
+	s.store.mem = nil
+	return Forget(ctx, s.store.path)
 }
 
 // acquire returns a token, from memory, the cache or Entra ID.
@@ -418,6 +414,11 @@ func (s *Source) locked(ctx context.Context, force bool, f func() error) error {
 
 // remember keeps tok in memory for later calls.
 func (s *Source) remember(tok *oauth2.Token) { s.memo = copyToken(tok) }
+
+// bearer is the token handed out for an access token from MSAL.
+func bearer(accessToken string, expiry time.Time) *oauth2.Token {
+	return &oauth2.Token{AccessToken: accessToken, TokenType: "Bearer", Expiry: expiry}
+}
 
 func copyToken(t *oauth2.Token) *oauth2.Token {
 	cp := *t
