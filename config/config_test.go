@@ -675,3 +675,36 @@ func TestRootCAsUsesTheCertificatesLoadRead(t *testing.T) {
 		t.Errorf("RootCAs of a hand-built profile with a missing ca_file: err = %v, want a ca_file *Error", err)
 	}
 }
+
+func TestHostOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                  "",
+		"smtp.office365.com":                "smtp.office365.com",
+		" SMTP.Office365.com. ":             "SMTP.Office365.com",
+		"login.microsoftonline.us:443":      "login.microsoftonline.us",
+		"https://login.microsoftonline.us/": "login.microsoftonline.us",
+		"https://127.0.0.1:8443/x?y#z":      "127.0.0.1",
+		"https://user@login.example.com/":   "login.example.com",
+		"[::1]:587":                         "::1",
+		"::1":                               "::1",
+	} {
+		if got := HostOf(in); got != want {
+			t.Errorf("HostOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"/etc/m365send/config.toml": "/etc/m365send/config.toml",
+		"a-b_c.d:e@f%g,h=i+j":       "a-b_c.d:e@f%g,h=i+j",
+		"":                          "''",
+		"/tmp/my dir":               "'/tmp/my dir'",
+		"it's":                      `'it'\''s'`,
+		"$HOME":                     "'$HOME'",
+	} {
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

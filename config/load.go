@@ -402,7 +402,7 @@ func checkPrivate(path string, fi fs.FileInfo, what string) error {
 	}
 	return &Error{File: path,
 		Msg:  fmt.Sprintf("%s is accessible by group or others (mode %04o)", what, fi.Mode().Perm()),
-		Hint: "chmod 600 " + shellQuote(path)}
+		Hint: "chmod 600 " + ShellQuote(path)}
 }
 
 // checkDirs refuses a file under a directory that others can write
@@ -423,7 +423,7 @@ func checkDirs(path string) error {
 			if err == nil && fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
 				return &Error{File: path,
 					Msg:  fmt.Sprintf("configuration file is in %s, a directory others can write (mode %04o): they could replace the file", dir, fi.Mode().Perm()),
-					Hint: "chmod o-w " + shellQuote(dir)}
+					Hint: "chmod o-w " + ShellQuote(dir)}
 			}
 			if parent := filepath.Dir(dir); parent == dir {
 				break
@@ -433,8 +433,10 @@ func checkDirs(path string) error {
 	return nil
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell when it needs it (for commands
+// shown in hints): s itself when it is only letters, digits and
+// /._-+:@%,=, else s in single quotes.
+func ShellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,=", r))
 	}) < 0 {

@@ -454,6 +454,26 @@ func publicHosts() map[string][]string {
 	return hosts
 }
 
+// HostOf is the host name in "host", "host:port", "[v6]:port" or a URL
+// such as https://host:port/, without a port, brackets, user info or a
+// trailing dot, as written (not lowercased); "" for "".
+func HostOf(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		s = s[i+1:]
+	}
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		s = h
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ".")
+}
+
 // checkHostCloud refuses an smtp_host or authority_host that is the public
 // host of a cloud other than the profile's: a token from one cloud is
 // never accepted by another. Other hosts (private clouds, relays,
@@ -462,15 +482,7 @@ func checkHostCloud(key, value, cloud string) *Error {
 	if value == "" {
 		return nil
 	}
-	host := value
-	if strings.Contains(value, "://") {
-		if u, err := url.Parse(value); err == nil {
-			host = u.Hostname()
-		}
-	} else if h, _, err := net.SplitHostPort(value); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	host := strings.ToLower(HostOf(value))
 	clouds, ok := publicHosts()[host]
 	if !ok || contains(clouds, cloud) {
 		return nil

@@ -62,6 +62,14 @@ func (a *app) newDoctorCmd() *cobra.Command {
 	return cmd
 }
 
+// doctorSteps are doctor's steps in order (see doctorLong).
+func doctorSteps() []string {
+	return append([]string{"config", "token", "claims"}, networkSteps()...)
+}
+
+// networkSteps are the steps sender.Check's probe answers, in order.
+func networkSteps() []string { return []string{"dns", "tcp", "starttls", "mechanisms", "auth"} }
+
 // doctor collects one result per step, in order, and prints them.
 type doctor struct {
 	out     io.Writer
@@ -135,7 +143,7 @@ func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 	}
 	if s == nil {
 		d.failErr("config", err, "")
-		for _, st := range []string{"token", "claims", "dns", "tcp", "starttls", "mechanisms", "auth"} {
+		for _, st := range doctorSteps()[1:] {
 			d.skip(st, "needs a working configuration")
 		}
 		return
@@ -182,7 +190,7 @@ func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 	}
 
 	if s.Sender == nil {
-		for _, st := range []string{"dns", "tcp", "starttls", "mechanisms", "auth"} {
+		for _, st := range networkSteps() {
 			d.skip(st, "no mailbox: set mailbox in the profile or $M365SEND_MAILBOX")
 		}
 		return
@@ -286,7 +294,7 @@ func (d *doctor) network(s *session, probe *sender.Probe, err error, tokenOK boo
 			stage = sender.StageAuth
 		}
 	}
-	steps := []string{"dns", "tcp", "starttls", "mechanisms", "auth"}
+	steps := networkSteps()
 	failAt := len(steps)
 	switch stage {
 	case "":
@@ -378,8 +386,8 @@ func networkFix(step string, s *session) string {
 // credential and the tokens go there.
 func (d *doctor) warnForeignHosts(cloud token.Cloud, smtpHost, authorityHost string) {
 	for _, h := range []struct{ key, host, microsoft string }{
-		{"authority_host", hostOf(authorityHost), cloud.AuthorityHost},
-		{"smtp_host", hostOf(smtpHost), cloud.SMTPHost},
+		{"authority_host", config.HostOf(authorityHost), cloud.AuthorityHost},
+		{"smtp_host", config.HostOf(smtpHost), cloud.SMTPHost},
 	} {
 		if h.host == "" || strings.EqualFold(h.host, h.microsoft) || isLoopback(h.host) {
 			continue
@@ -388,23 +396,6 @@ func (d *doctor) warnForeignHosts(cloud token.Cloud, smtpHost, authorityHost str
 			detail: fmt.Sprintf("%s %s is not Microsoft's (%s): tokens and secrets are sent to %s; make sure it is yours", h.key, h.host, h.microsoft, h.host),
 			fix:    fmt.Sprintf("remove %s to use %s, unless %s is your own proxy or private cloud", h.key, h.microsoft, h.host)})
 	}
-}
-
-// hostOf is the host name of "host", "host:port" or an https URL, without
-// a trailing dot ("" for "").
-func hostOf(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.Index(s, "://"); i >= 0 {
-		s = s[i+3:]
-	}
-	if i := strings.IndexAny(s, "/?#"); i >= 0 {
-		s = s[:i]
-	}
-	if h, _, err := net.SplitHostPort(s); err == nil {
-		s = h
-	}
-	s = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ".")
-	return s
 }
 
 // isLoopback reports whether host is localhost or a loopback address.

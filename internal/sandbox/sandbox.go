@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/testca"
 	"github.com/m365send/m365send/sender/smtptest"
 	"github.com/m365send/m365send/token/entratest"
@@ -239,7 +240,7 @@ func Env(base func(string) string) func(string) string {
 // WriteInstructions tells a person how to use the running sandbox; prog is
 // the command name to show (such as "m365send").
 func (s *Sandbox) WriteInstructions(w io.Writer, prog string) error {
-	cfg := shellQuote(s.ConfigFile)
+	cfg := config.ShellQuote(s.ConfigFile)
 	_, err := fmt.Fprintf(w, `Fake Entra ID:   %s (tenant %s)
 Fake Office 365: %s (STARTTLS, AUTH XOAUTH2)
 Throwaway CA:    %s (the profiles trust it through ca_file)
@@ -292,12 +293,4 @@ func WriteMessage(w io.Writer, m smtptest.Message) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@=+,") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
