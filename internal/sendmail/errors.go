@@ -8,6 +8,7 @@ type UsageError struct {
 	Hint string // what to do, or ""
 }
 
+// Error returns Msg alone; the hint is left to the caller.
 func (e *UsageError) Error() string { return e.Msg }
 
 // MessageError is a problem with the message or an address in it: an empty
@@ -20,6 +21,8 @@ type MessageError struct {
 	Err  error  // the underlying parse error, if any
 }
 
+// Error returns Msg alone: Msg already names the line where one is known,
+// and the hint and the underlying error are left to the caller.
 func (e *MessageError) Error() string { return e.Msg }
 
 // Unwrap returns the underlying parse error, if any.
