@@ -18,45 +18,81 @@ type aadstsError struct {
 	text   string
 }
 
-// aadsts holds the codes this fake knows, with Entra ID's wording.
-var aadsts = map[int]aadstsError{
-	7000215: {"invalid_client", 401, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%[1]s'."},
-	7000222: {"invalid_client", 401, "The provided client secret keys for app '%[1]s' are expired. Visit the Azure portal to create new keys for your app."},
-	7000218: {"invalid_client", 401, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."},
-	700027:  {"invalid_client", 401, "Client assertion failed signature validation. The key used to sign the assertion is not registered on application '%[1]s'."},
-	700016:  {"unauthorized_client", 400, "Application with identifier '%[1]s' was not found in the directory '%[2]s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."},
-	700211:  {"invalid_client", 401, "No matching federated identity record found for presented assertion issuer."},
-	700213:  {"invalid_client", 401, "No matching federated identity record found for presented assertion subject."},
-	700212:  {"invalid_client", 401, "No matching federated identity record found for presented assertion audience."},
-	700024:  {"invalid_client", 401, "Client assertion is not within its valid time range."},
-	90002:   {"invalid_tenant", 400, "Tenant '%[2]s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."},
-	90038:   {"invalid_request", 400, "Tenant '%[2]s' request is being redirected to the National Cloud; the tenant belongs to another cloud."},
-	65001:   {"invalid_grant", 400, "The user or administrator has not consented to use the application with ID '%[1]s'. Send an interactive authorization request for this user and resource."},
-	70011:   {"invalid_scope", 400, "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid."},
-	700022:  {"invalid_scope", 400, "The provided value for the input parameter scope is not valid because it contains more than one resource."},
-	1002012: {"invalid_scope", 400, "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."},
-	50076:   {"interaction_required", 400, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access the resource."},
-	50079:   {"interaction_required", 400, "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access the resource."},
-	53003:   {"invalid_grant", 400, "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."},
-	530035:  {"invalid_grant", 400, "Access has been blocked by security defaults. This is due to the request using legacy auth or being deemed unsafe by security defaults policies."},
-	700082:  {"invalid_grant", 400, "The refresh token has expired due to inactivity. The token was issued on %[3]s and was inactive for 90.00:00:00."},
-	50173:   {"invalid_grant", 400, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password."},
-	9001023: {"invalid_request", 400, "The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint."},
-	9002313: {"invalid_grant", 400, "Invalid request. Request is malformed or invalid."},
-	70003:   {"unsupported_grant_type", 400, "The app requested an unsupported grant type."},
-	900144:  {"invalid_request", 400, "The request body must contain the following parameter: '%[4]s'."},
-	70016:   {"authorization_pending", 400, "OAuth 2.0 device flow error. Authorization is pending. Continue polling."},
-	70019:   {"expired_token", 400, "Verification code expired."},
-	70000:   {"authorization_declined", 400, "The user declined the authorization request."},
-	70018:   {"bad_verification_code", 400, "Invalid verification code. Ensure the device code is correct."},
-	90033:   {"temporarily_unavailable", 503, "A transient error has occurred. Please try again."},
-	50196:   {"temporarily_unavailable", 429, "The server terminated an operation because it encountered a client request loop. Please try again later."},
-	900971:  {"invalid_request", 400, "No reply address provided."},
+// aadsts is how Entra ID answers the codes this fake knows, with Entra
+// ID's wording; ok is false for any other code.
+func aadsts(code int) (e aadstsError, ok bool) {
+	switch code {
+	case 7000215:
+		return aadstsError{"invalid_client", 401, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%[1]s'."}, true
+	case 7000222:
+		return aadstsError{"invalid_client", 401, "The provided client secret keys for app '%[1]s' are expired. Visit the Azure portal to create new keys for your app."}, true
+	case 7000218:
+		return aadstsError{"invalid_client", 401, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}, true
+	case 700027:
+		return aadstsError{"invalid_client", 401, "Client assertion failed signature validation. The key used to sign the assertion is not registered on application '%[1]s'."}, true
+	case 700016:
+		return aadstsError{"unauthorized_client", 400, "Application with identifier '%[1]s' was not found in the directory '%[2]s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."}, true
+	case 700211:
+		return aadstsError{"invalid_client", 401, "No matching federated identity record found for presented assertion issuer."}, true
+	case 700213:
+		return aadstsError{"invalid_client", 401, "No matching federated identity record found for presented assertion subject."}, true
+	case 700212:
+		return aadstsError{"invalid_client", 401, "No matching federated identity record found for presented assertion audience."}, true
+	case 700024:
+		return aadstsError{"invalid_client", 401, "Client assertion is not within its valid time range."}, true
+	case 90002:
+		return aadstsError{"invalid_tenant", 400, "Tenant '%[2]s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."}, true
+	case 90038:
+		return aadstsError{"invalid_request", 400, "Tenant '%[2]s' request is being redirected to the National Cloud; the tenant belongs to another cloud."}, true
+	case 65001:
+		return aadstsError{"invalid_grant", 400, "The user or administrator has not consented to use the application with ID '%[1]s'. Send an interactive authorization request for this user and resource."}, true
+	case 70011:
+		return aadstsError{"invalid_scope", 400, "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid."}, true
+	case 700022:
+		return aadstsError{"invalid_scope", 400, "The provided value for the input parameter scope is not valid because it contains more than one resource."}, true
+	case 1002012:
+		return aadstsError{"invalid_scope", 400, "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}, true
+	case 50076:
+		return aadstsError{"interaction_required", 400, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access the resource."}, true
+	case 50079:
+		return aadstsError{"interaction_required", 400, "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access the resource."}, true
+	case 53003:
+		return aadstsError{"invalid_grant", 400, "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."}, true
+	case 530035:
+		return aadstsError{"invalid_grant", 400, "Access has been blocked by security defaults. This is due to the request using legacy auth or being deemed unsafe by security defaults policies."}, true
+	case 700082:
+		return aadstsError{"invalid_grant", 400, "The refresh token has expired due to inactivity. The token was issued on %[3]s and was inactive for 90.00:00:00."}, true
+	case 50173:
+		return aadstsError{"invalid_grant", 400, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password."}, true
+	case 9001023:
+		return aadstsError{"invalid_request", 400, "The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint."}, true
+	case 9002313:
+		return aadstsError{"invalid_grant", 400, "Invalid request. Request is malformed or invalid."}, true
+	case 70003:
+		return aadstsError{"unsupported_grant_type", 400, "The app requested an unsupported grant type."}, true
+	case 900144:
+		return aadstsError{"invalid_request", 400, "The request body must contain the following parameter: '%[4]s'."}, true
+	case 70016:
+		return aadstsError{"authorization_pending", 400, "OAuth 2.0 device flow error. Authorization is pending. Continue polling."}, true
+	case 70019:
+		return aadstsError{"expired_token", 400, "Verification code expired."}, true
+	case 70000:
+		return aadstsError{"authorization_declined", 400, "The user declined the authorization request."}, true
+	case 70018:
+		return aadstsError{"bad_verification_code", 400, "Invalid verification code. Ensure the device code is correct."}, true
+	case 90033:
+		return aadstsError{"temporarily_unavailable", 503, "A transient error has occurred. Please try again."}, true
+	case 50196:
+		return aadstsError{"temporarily_unavailable", 429, "The server terminated an operation because it encountered a client request loop. Please try again later."}, true
+	case 900971:
+		return aadstsError{"invalid_request", 400, "No reply address provided."}, true
+	}
+	return aadstsError{}, false
 }
 
 // oauthError builds Entra ID's error body for an AADSTS code.
 func oauthError(code int, args ...any) (int, map[string]any) {
-	e, ok := aadsts[code]
+	e, ok := aadsts(code)
 	if !ok {
 		e = aadstsError{"invalid_request", 400, "Simulated failure."}
 	}

@@ -22,8 +22,15 @@ import (
 
 const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-// reservedScopes are the OpenID scopes MSAL adds to user flows.
-var reservedScopes = []string{"openid", "profile", "offline_access", "email"}
+// reservedScope reports whether s (lower case) is one of the OpenID
+// scopes MSAL adds to user flows.
+func reservedScope(s string) bool {
+	switch s {
+	case "openid", "profile", "offline_access", "email":
+		return true
+	}
+	return false
+}
 
 type refreshToken struct {
 	clientID string
@@ -255,7 +262,7 @@ func (a *Authority) appScope(scope string) (string, int) {
 	for _, s := range scopes {
 		// MSAL appends the OpenID scopes to every request; Entra ID
 		// ignores them for client credentials.
-		if slices.Contains(reservedScopes, strings.ToLower(s)) {
+		if reservedScope(strings.ToLower(s)) {
 			continue
 		}
 		if !strings.HasSuffix(s, "/.default") {
@@ -279,7 +286,7 @@ func (a *Authority) delegatedScope(scope string) (string, []string, int) {
 	scopes := strings.Fields(scope)
 	var resource string
 	for _, s := range scopes {
-		if slices.Contains(reservedScopes, strings.ToLower(s)) {
+		if reservedScope(strings.ToLower(s)) {
 			continue
 		}
 		i := strings.LastIndex(s, "/")
