@@ -19,18 +19,17 @@ token next time. Sign-ins are not revoked at Entra ID; an administrator
 does that with "Revoke sessions" on the user.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := a.sessionOptions()
-			// Forgetting tokens needs no credential: a broken secret
-			// command must not stand in the way.
-			opts.NoCredential = true
-			s, err := newSession(cmd.Context(), a.io, opts)
+			// Forgetting tokens needs only the profile's cache file: no
+			// credential (a broken secret command must not stand in the
+			// way), no CA pool, no token source.
+			p, err := loadProfile(a.io, a.sessionOptions())
 			if err != nil {
 				return err
 			}
-			if err := token.Forget(cmd.Context(), s.Profile.CacheFile()); err != nil {
+			if err := token.Forget(cmd.Context(), p.CacheFile()); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.io.Err, "Removed the cached tokens of profile %s.\n", s.Profile.Name)
+			fmt.Fprintf(a.io.Err, "Removed the cached tokens of profile %s.\n", p.Name)
 			return nil
 		},
 	}

@@ -45,12 +45,12 @@ type sessionOptions struct {
 	Overrides  map[string]string // flag values by config key
 	Trace      io.Writer         // -v: redacted SMTP trace, or nil
 
-	// NoSender skips building the sender (login, logout, token), so a
+	// NoSender skips building the sender (login, token), so a
 	// profile without a mailbox is fine.
 	NoSender bool
 	// NoCredential skips resolving the client secret (no secret command
 	// runs, no secret file is read), for commands that need no client
-	// credential (login, logout). It implies NoSender. Tokens is then nil
+	// credential (login). It implies NoSender. Tokens is then nil
 	// for a client-credentials profile.
 	NoCredential bool
 	// DeviceCodePrompt shows a device code to the person (login).
@@ -68,13 +68,7 @@ const entraTimeout = 60 * time.Second
 // the mailbox is then taken from the token's upn claim, which needs a
 // token (and so a prior `m365send login`).
 func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, error) {
-	p, err := config.Load(config.LoadOptions{
-		File:      opts.ConfigFile,
-		Profile:   opts.Profile,
-		Env:       stdio.Env,
-		Environ:   stdio.Environ,
-		Overrides: opts.Overrides,
-	})
+	p, err := loadProfile(stdio, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +161,18 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	s.Sender = snd
 	s.Mailbox = mailbox
 	return s, nil
+}
+
+// loadProfile loads the profile opts select (flag > environment > file >
+// default), without resolving its secret.
+func loadProfile(stdio IO, opts sessionOptions) (*config.Profile, error) {
+	return config.Load(config.LoadOptions{
+		File:      opts.ConfigFile,
+		Profile:   opts.Profile,
+		Env:       stdio.Env,
+		Environ:   stdio.Environ,
+		Overrides: opts.Overrides,
+	})
 }
 
 // flowInferredHint says why a profile that names no flow asks for a
