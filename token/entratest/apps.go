@@ -30,13 +30,17 @@ type App struct {
 	// SecretExpired makes the secret answer AADSTS7000222.
 	SecretExpired bool
 	// Certificate, if set, is a certificate whose key may sign client
-	// assertions. CertificatePEM is the same in PEM form.
-	Certificate    *x509.Certificate
+	// assertions.
+	Certificate *x509.Certificate
+	// CertificatePEM is the certificate in PEM form, another way to give
+	// it: AddApp parses it when Certificate is nil.
 	CertificatePEM []byte
-	// FederatedIssuer and FederatedSubject, if set, accept federated
-	// (workload identity) assertions with this iss and sub, signed by the
-	// authority's federation key (see FederatedAssertion).
-	FederatedIssuer  string
+	// FederatedIssuer, if set, accepts federated (workload identity)
+	// assertions with this iss, signed by the authority's federation key
+	// (see FederatedAssertion).
+	FederatedIssuer string
+	// FederatedSubject is the sub that those federated assertions must
+	// carry.
 	FederatedSubject string
 	// Roles are the application permissions granted (nil: SMTP.SendAsApp;
 	// an empty non-nil slice grants none).
