@@ -50,34 +50,72 @@ const defaultSecretCommandTimeout = 30 * time.Second
 
 // Profile is one fully merged, validated profile.
 type Profile struct {
+	// Name is the profile's name: its [profiles.NAME] table, and the base
+	// name of its token cache file (see CacheFile).
 	Name string
 	// File is the configuration file the profile was read from, or "" when
 	// it came from the environment and flags alone.
 	File string
 
-	Flow string // client_credentials | device_code
+	// Flow is FlowClientCredentials (an app) or FlowDeviceCode (a person);
+	// when not set it is client_credentials if a client credential is set,
+	// else device_code (see FlowInferred).
+	Flow string
 	// FlowInferred is true when flow was not set anywhere and was inferred
 	// from the absence of a client credential (so Flow is device_code); a
 	// command can then hint that a mistyped or missing secret variable may
 	// be why it asks for a sign-in.
 	FlowInferred bool
-	Tenant       string
-	ClientID     string
+	// Tenant is the Entra ID tenant: its directory ID (a GUID) or a
+	// verified domain such as contoso.onmicrosoft.com; "common" and
+	// "organizations" are allowed for device_code.
+	Tenant string
+	// ClientID is the app registration's application (client) ID, a GUID.
+	ClientID string
 
-	ClientSecretEnv     string
-	ClientSecretFile    string
-	ClientSecretCommand []string // argv, run without a shell
-	CertificateFile     string
-	FederatedTokenFile  string
+	// A client_credentials profile has exactly one client credential: one
+	// of the three secret sources, a certificate or a federated token.
+	// They are "" (nil) in a device_code profile. AZURE_CLIENT_SECRET, the
+	// only literal secret, is kept unexported (see Secret).
 
-	Mailbox  string
+	// ClientSecretEnv names the environment variable holding the client
+	// secret (client_secret_env).
+	ClientSecretEnv string
+	// ClientSecretFile is a file (mode 0600) holding the client secret
+	// (client_secret_file, $M365SEND_CLIENT_SECRET_FILE).
+	ClientSecretFile string
+	// ClientSecretCommand is a command, as argv run without a shell, that
+	// prints the client secret (client_secret_command).
+	ClientSecretCommand []string
+	// CertificateFile is a PEM file (mode 0600) with the app's certificate
+	// and its private key (certificate_file,
+	// $AZURE_CLIENT_CERTIFICATE_PATH).
+	CertificateFile string
+	// FederatedTokenFile is a file holding a federated (workload identity)
+	// token that the app presents instead of a secret
+	// (federated_token_file, $AZURE_FEDERATED_TOKEN_FILE).
+	FederatedTokenFile string
+
+	// Mailbox is the address to authenticate and send as; "" lets a
+	// device_code profile send as the signed-in person.
+	Mailbox string
+	// FromName is the display name of the From header, or "".
 	FromName string
 
-	Cloud         string // global | usgov | usgovdod | china
-	SMTPHost      string // "" means the cloud's
-	SMTPPort      int    // 1-65535; 587 when not set (an explicit 0 is refused)
-	AuthorityHost string // "" means the cloud's
-	CAFile        string
+	// Cloud is the Microsoft cloud: global (the default), usgov, usgovdod
+	// or china (see Clouds).
+	Cloud string
+	// SMTPHost is the submission host; "" means the cloud's.
+	SMTPHost string
+	// SMTPPort is the submission port, 1-65535; 587 when not set (an
+	// explicit 0 is refused, and so is 465).
+	SMTPPort int
+	// AuthorityHost is Entra ID's "host[:port]" or https URL; "" means the
+	// cloud's.
+	AuthorityHost string
+	// CAFile is a PEM file of CA certificates trusted besides the system's
+	// (for a TLS-inspecting proxy, or a test server), or "" (see RootCAs).
+	CAFile string
 
 	// RatePerMinute paces submissions, in messages a minute (the
 	// rate_per_minute key): 0, also when not set, means the sender's
