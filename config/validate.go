@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -353,7 +354,7 @@ func checkAuthority(a string) error {
 			return err
 		}
 		if u.Scheme != "https" {
-			return fmt.Errorf("Entra ID is only reached over https")
+			return errors.New("the scheme must be https: Entra ID is only reached over https")
 		}
 		if u.Host == "" {
 			return fmt.Errorf("no host")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (the README's, and what .ci/run runs):
-# formatting, vet, shellcheck, and every Go test with the race detector.
+# formatting, vet, staticcheck, shellcheck, and every Go test with the
+# race detector.
 # It installs the Debian packages the tests drive (shellcheck, bsd-mailx,
 # openssl) when they are missing and it can.
 set -euo pipefail
@@ -34,6 +35,10 @@ fi
 
 echo "== go vet"
 go vet ./...
+
+echo "== staticcheck"
+# Pinned, fetched through the Go module proxy like any dependency.
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 echo "== shellcheck"
 shellcheck scripts/*.sh .ci/run
