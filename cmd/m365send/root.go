@@ -100,12 +100,15 @@ CONFIGURATION
     certificate_file = "/etc/m365send/app.pem"  # or client_secret_env/_file/_command
     mailbox = "alerts@contoso.com"
 
-  Every key can come from the environment instead (AZURE_TENANT_ID,
+  The environment can supply a whole profile instead (AZURE_TENANT_ID,
   AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH,
-  AZURE_FEDERATED_TOKEN_FILE, M365SEND_MAILBOX, M365SEND_FLOW, M365SEND_CLOUD,
-  M365SEND_SMTP_HOST, M365SEND_SMTP_PORT, M365SEND_AUTHORITY_HOST,
-  M365SEND_CA_FILE, M365SEND_CACHE_DIR), so a container needs no file.
-  Precedence: flag > environment > file > default.
+  AZURE_FEDERATED_TOKEN_FILE, M365SEND_CLIENT_SECRET_FILE, M365SEND_MAILBOX,
+  M365SEND_FROM_NAME, M365SEND_FLOW, M365SEND_CLOUD, M365SEND_SMTP_HOST,
+  M365SEND_SMTP_PORT, M365SEND_AUTHORITY_HOST, M365SEND_CA_FILE,
+  M365SEND_CACHE_DIR, M365SEND_RATE_PER_MINUTE), so a container needs no
+  file. Precedence: environment > file > default; --config and --profile
+  choose the file and the profile. An unknown M365SEND_* variable is an
+  error, so a typo is not silently ignored.
 
   Try it with no tenant at all: "m365send sandbox --demo".
 

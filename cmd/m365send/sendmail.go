@@ -32,8 +32,10 @@ Options (sendmail's syntax; clusters such as -ti work):
   -C FILE     m365send configuration file
   -v          print the SMTP exchange on standard error (tokens redacted)
   --          end of options
-Accepted and ignored: -oXXX (-oem, -odb, ...), -B TYPE, -N DSN, -R RET,
--V ENVID, -h N, -L TAG, -bm and the obsolete -c -m -n -s -G -U -T.
+Accepted and ignored: -oXXX other than -oi (-oem, -odb, ...), -O NAME=VALUE
+other than IgnoreDots, -B TYPE, -N DSN, -R RET, -V ENVID, -h N, -L TAG,
+-A X, -D FILE, -d X, -e X, -M XV, -p PROTO, -X FILE, -bm, and the obsolete
+-c -m -n -s -G -U -T.
 The profile is $M365SEND_PROFILE or the config's default_profile.`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {

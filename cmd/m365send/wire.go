@@ -60,7 +60,7 @@ type sessionOptions struct {
 // entraTimeout bounds one request to Entra ID.
 const entraTimeout = 60 * time.Second
 
-// newSession loads the profile (flag > environment > file > default),
+// newSession loads the profile (Overrides > environment > file > default),
 // resolves its secret and builds the token source (with the profile's
 // cache file and CA) and the sender.
 //
@@ -163,7 +163,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	return s, nil
 }
 
-// loadProfile loads the profile opts select (flag > environment > file >
+// loadProfile loads the profile opts select (Overrides > environment > file >
 // default), without resolving its secret.
 func loadProfile(stdio IO, opts sessionOptions) (*config.Profile, error) {
 	return config.Load(config.LoadOptions{
