@@ -24,6 +24,12 @@ import (
 // Replace also drops cached access tokens that have less than minValidity
 // left (MSAL itself would hand them out until 5 minutes before expiry), and
 // all of them while force is set, so MSAL goes back to Entra ID.
+//
+// For client credentials the cache file has one companion, the credential
+// sidecar <file>.cred (see binding.go): metadata saying which credential
+// the cached access tokens were obtained with. It holds no secret and no
+// token; it is written with the same atomic writer under the same lock,
+// and removed with the cache.
 type store struct {
 	path        string
 	minValidity time.Duration
@@ -244,15 +250,22 @@ func removeGlob(keep string, patterns ...string) error {
 	return errors.Join(errs...)
 }
 
-// write replaces the cache file atomically: a temp file in the same folder
-// (0600), fsync, rename over the old file, fsync the folder. A crash at any
-// point leaves either the old or the new cache, never a mix.
+// write replaces the cache file atomically (see writeFile).
 func (s *store) write(data []byte) error {
-	dir := filepath.Dir(s.path)
+	return s.writeFile(s.path, data, s.afterTempWrite)
+}
+
+// writeFile replaces path (the cache file or its credential sidecar)
+// atomically: a temp file in the same folder (0600), fsync, rename over
+// the old file, fsync the folder. A crash at any point leaves either the
+// old or the new file, never a mix. afterTempWrite, if set, runs before
+// the rename.
+func (s *store) writeFile(path string, data []byte, afterTempWrite func()) error {
+	dir := filepath.Dir(path)
 	// Temp files left by a writer that died before its rename are stale:
 	// the lock we hold means nobody else is writing now.
-	_ = removeGlob("", s.path+".tmp-*")
-	tmp, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp-*")
+	_ = removeGlob("", path+".tmp-*")
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write token cache: %w", err)
 	}
@@ -273,13 +286,13 @@ func (s *store) write(data []byte) error {
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("write token cache: %w", err)
 	}
-	if s.afterTempWrite != nil {
-		s.afterTempWrite()
+	if afterTempWrite != nil {
+		afterTempWrite()
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write token cache: %w", err)
 	}
-	if err := os.Rename(tmpName, s.path); err != nil {
+	if err := os.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("write token cache: %w", err)
 	}
 	committed = true
@@ -291,7 +304,7 @@ func (s *store) write(data []byte) error {
 }
 
 // clear forgets every cached token: the cache file, the copies of it set
-// aside as corrupt and stale temp files.
+// aside as corrupt, stale temp files and the credential sidecar.
 func (s *store) clear() error {
 	s.mem = nil
 	if s.path == "" {
@@ -303,11 +316,18 @@ func (s *store) clear() error {
 	if err := s.removeAside(""); err != nil {
 		return fmt.Errorf("remove set-aside token cache: %w", err)
 	}
+	if err := os.Remove(s.bindingPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove token cache credential sidecar: %w", err)
+	}
+	if err := removeGlob("", s.bindingPath()+".tmp-*"); err != nil {
+		return fmt.Errorf("remove token cache credential sidecar: %w", err)
+	}
 	return nil
 }
 
 // Forget removes every token cached in cacheFile (the file, copies of it
-// set aside as corrupt, stale temp files), taking the profile's file lock;
+// set aside as corrupt, stale temp files, the credential sidecar
+// <cacheFile>.cred), taking the profile's file lock;
 // Source.Logout uses it. It needs no Source and so no credential: a
 // profile whose secret cannot be resolved can still be logged out. ctx
 // bounds the wait for the lock. Its cache errors are *CacheError.

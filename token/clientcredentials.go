@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"golang.org/x/oauth2"
@@ -14,7 +15,7 @@ func (s *Source) confidentialClient() (*confidential.Client, error) {
 	if s.conf != nil {
 		return s.conf, nil
 	}
-	cred, err := s.cfg.credential()
+	cred, id, err := s.cfg.credential()
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
@@ -27,6 +28,7 @@ func (s *Source) confidentialClient() (*confidential.Client, error) {
 		return nil, fmt.Errorf("token: %w", err)
 	}
 	s.conf = &c
+	s.credID = id
 	return s.conf, nil
 }
 
@@ -36,17 +38,36 @@ func (s *Source) instanceDiscovery() bool { return s.cfg.AuthorityHost == "" }
 
 // clientCredentials gets an app-only token (cached or new, as cached
 // says). Called with the file lock held.
+//
+// Cached access tokens are used only if the cache's credential sidecar
+// says they were obtained with this Source's credential (binding.go);
+// otherwise Entra ID is asked, which checks the credential, and a token it
+// issues rebinds the cache to it.
 func (s *Source) clientCredentials(ctx context.Context) (tok *oauth2.Token, cached bool, err error) {
 	c, err := s.confidentialClient()
 	if err != nil {
 		return nil, false, err
 	}
+	if !s.store.force && !s.store.credentialBound(s.credID) {
+		s.store.force = true
+		if _, serr := os.Stat(s.store.path); serr == nil {
+			s.log.Info("cached access tokens were not obtained with this credential (or it is unknown which); asking Entra ID",
+				"credential", s.cfg.credentialKind())
+		}
+	}
 	res, err := c.AcquireTokenByCredential(ctx, s.scopes)
 	if err != nil {
 		return nil, false, wrapErr("token: client credentials", err)
 	}
-	return bearer(res.AccessToken, res.ExpiresOn),
-		res.Metadata.TokenSource == confidential.TokenSourceCache, nil
+	cached = res.Metadata.TokenSource == confidential.TokenSourceCache
+	if !cached {
+		if err := s.store.bind(s.credID); err != nil {
+			// The token is good; the next process just asks Entra ID again.
+			s.log.Warn("could not record which credential the cached token belongs to",
+				"path", s.store.bindingPath(), "error", oneLine(err.Error()))
+		}
+	}
+	return bearer(res.AccessToken, res.ExpiresOn), cached, nil
 }
 
 // credentialKind names the client credential for logs (never its value).

@@ -18,19 +18,23 @@ import (
 // credential builds the MSAL credential for client credentials. A
 // certificate is read once, when the Source first needs it; a federated
 // assertion file is read on every acquisition, because the platform
-// (Kubernetes, GitHub Actions, ...) rotates it.
-func (c *Config) credential() (confidential.Credential, error) {
+// (Kubernetes, GitHub Actions, ...) rotates it. It also returns the
+// credential's identity, which binds cached tokens to it (binding.go).
+func (c *Config) credential() (confidential.Credential, *credentialID, error) {
 	switch {
 	case c.ClientSecret != "":
-		return confidential.NewCredFromSecret(c.ClientSecret)
+		cred, err := confidential.NewCredFromSecret(c.ClientSecret)
+		return cred, &credentialID{kind: credKindSecret, secret: c.ClientSecret}, err
 	case c.CertificateFile != "":
 		certs, key, err := loadCertificate(c.CertificateFile)
 		if err != nil {
-			return confidential.Credential{}, err
+			return confidential.Credential{}, nil, err
 		}
-		return confidential.NewCredFromCert(certs, key)
+		cred, err := confidential.NewCredFromCert(certs, key)
+		return cred, &credentialID{kind: credKindCertificate, public: certThumbprint(certs, key)}, err
 	case c.FederatedTokenFile != "":
 		path := c.FederatedTokenFile
+		id := &credentialID{kind: credKindFederated, public: path}
 		return confidential.NewCredFromAssertionCallback(func(context.Context, confidential.AssertionRequestOptions) (string, error) {
 			b, err := os.ReadFile(path)
 			if err != nil {
@@ -41,9 +45,9 @@ func (c *Config) credential() (confidential.Credential, error) {
 				return "", fmt.Errorf("federated token file %s is empty", path)
 			}
 			return a, nil
-		}), nil
+		}), id, nil
 	}
-	return confidential.Credential{}, errors.New("no client credential: set a client secret, a certificate file or a federated token file")
+	return confidential.Credential{}, nil, errors.New("no client credential: set a client secret, a certificate file or a federated token file")
 }
 
 // loadCertificate reads a PEM file (certificate chain + private key) or a

@@ -9,6 +9,14 @@
 // A Source is configured with a Config and hands out tokens; it keeps them
 // in a cache file shared safely between processes (see Source). Failures
 // from Entra ID come back as *Error with the AADSTS code and a hint.
+//
+// Cached app-only access tokens are bound to the client credential that
+// obtained them: a credential sidecar <cache file>.cred beside the cache
+// records a fingerprint of it (an HMAC of a secret under a random salt,
+// a certificate's SHA-256 thumbprint, a federated token file's path; never
+// a secret). When the credential no longer matches, the cached tokens are
+// not used and Entra ID is asked, so a wrong new credential fails at once
+// instead of when the cached token runs out.
 package token
 
 import (
@@ -129,8 +137,10 @@ type Config struct {
 // concurrent use and implements oauth2.TokenSource.
 //
 // Every acquisition takes the profile's file lock, reloads the cache file,
-// asks Entra ID only if no cached token has MinValidity left, saves the
-// cache and unlocks, so concurrent processes share one token. Within a
+// asks Entra ID only if no cached token has MinValidity left (or, for
+// client credentials, the cached tokens were obtained with another
+// credential), saves the cache and unlocks, so concurrent processes share
+// one token. Within a
 // process the last token is also kept in memory while it has MinValidity
 // left, so there is no need to wrap a Source in oauth2.ReuseTokenSource
 // (which would hand a token out until seconds before it expires).
@@ -150,7 +160,10 @@ type Source struct {
 	store *store
 	conf  *confidential.Client
 	pub   *public.Client
-	memo  *oauth2.Token
+	// credID identifies the client credential (set with conf); cached
+	// access tokens are used only if the cache is bound to it.
+	credID *credentialID
+	memo   *oauth2.Token
 	// noMemo turns the in-memory shortcut off (benchmarks of the file path).
 	noMemo bool
 }
@@ -299,7 +312,7 @@ func (s *Source) Login(ctx context.Context) (*oauth2.Token, error) {
 }
 
 // Logout forgets every cached token of this profile: it removes the cache
-// file and any copies of it set aside as corrupt.
+// file, any copies of it set aside as corrupt and its credential sidecar.
 func (s *Source) Logout(ctx context.Context) error {
 	if err := s.lock(ctx); err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/m365send/m365send/token/entratest"
 )
 
 // signedInWorld is a world with a device-code profile "me" signed in.
@@ -101,9 +103,7 @@ func TestE2EVerboseSaysWhereCredentialAndTokenCameFrom(t *testing.T) {
 			t.Errorf("first send -v: no %q:\n%s", want, r)
 		}
 	}
-	// A changed (wrong) secret is hidden by the cached token: -v says so.
-	env["ALERTS_SECRET"] = "a-changed-secret"
-	w.secrets = append(w.secrets, "a-changed-secret")
+	// The same secret again: the cache answers, and -v says so.
 	r = w.run(runOpts{env: env}, "send", "-v", "--to", "ops@contoso.com", "--body", "second")
 	wantExit(t, r, 0)
 	if !strings.Contains(r.stderr, "access token from the token cache") || !strings.Contains(r.stderr, "expires_in=") {
@@ -112,9 +112,24 @@ func TestE2EVerboseSaysWhereCredentialAndTokenCameFrom(t *testing.T) {
 	if strings.Contains(r.stderr, "new access token") {
 		t.Errorf("second send -v says the token is new:\n%s", r)
 	}
-	r = w.run(runOpts{env: env}, "send", "--to", "ops@contoso.com", "--body", "third")
+	// A changed (wrong) secret is not hidden by the cached token: the cache
+	// is bound to the secret that filled it, so Entra ID is asked and
+	// refuses the new one at once.
+	env["ALERTS_SECRET"] = "a-changed-secret"
+	w.secrets = append(w.secrets, "a-changed-secret")
+	r = w.run(runOpts{env: env}, "send", "-v", "--to", "ops@contoso.com", "--body", "third")
+	wantExit(t, r, 78)
+	if !strings.Contains(r.stderr, "AADSTS7000215") || !strings.Contains(r.stderr, "not obtained with this credential") {
+		t.Errorf("send -v with a changed secret does not say the credential was checked and refused:\n%s", r)
+	}
+	// The right secret again: the cache (still bound to it) answers, silently.
+	env["ALERTS_SECRET"] = e2eSecret
+	r = w.run(runOpts{env: env}, "send", "--to", "ops@contoso.com", "--body", "fourth")
 	wantExit(t, r, 0)
 	if r.stderr != "" {
 		t.Errorf("without -v a send printed:\n%s", r)
+	}
+	if n := w.auth.Requests(entratest.EndpointToken, entratest.GrantClientCredentials); n != 2 {
+		t.Errorf("token requests = %d, want 2 (the first send and the refused secret)", n)
 	}
 }
