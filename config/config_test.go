@@ -533,32 +533,45 @@ func TestSecretFileModeCheckedAgainAtUse(t *testing.T) {
 	}
 }
 
-func TestRootCAs(t *testing.T) {
+// caProfile loads an environment-only profile whose ca_file holds a fresh
+// test CA.
+func caProfile(t *testing.T) (ca *testca.CA, caFile string, p *Profile) {
+	t.Helper()
 	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := newFixture(t)
-	caFile := f.write("ca.pem", string(ca.CertPEM), 0o644)
+	caFile = f.write("ca.pem", string(ca.CertPEM), 0o644)
 	f.env["AZURE_TENANT_ID"] = tenantID
 	f.env["AZURE_CLIENT_ID"] = clientID
 	f.env["M365SEND_CA_FILE"] = caFile
-	p, err := f.load(LoadOptions{})
+	p, err = f.load(LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := p.RootCAs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := ca.ServerCert.Certificate[0]
-	cert, err := parseCert(leaf)
+	return ca, caFile, p
+}
+
+// wantTrusted checks that ca's server certificate verifies against pool.
+func wantTrusted(t *testing.T, ca *testca.CA, pool *x509.CertPool) {
+	t.Helper()
+	cert, err := parseCert(ca.ServerCert.Certificate[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cert.Verify(verifyOpts(pool)); err != nil {
 		t.Errorf("the test CA's server certificate does not verify against RootCAs: %v", err)
 	}
+}
+
+func TestRootCAs(t *testing.T) {
+	ca, _, p := caProfile(t)
+	pool, err := p.RootCAs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTrusted(t, ca, pool)
 }
 
 func TestCacheFileName(t *testing.T) {
@@ -641,19 +654,7 @@ func TestPublicHostsComeFromTheCloudTable(t *testing.T) {
 }
 
 func TestRootCAsUsesTheCertificatesLoadRead(t *testing.T) {
-	ca, err := testca.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFixture(t)
-	caFile := f.write("ca.pem", string(ca.CertPEM), 0o644)
-	f.env["AZURE_TENANT_ID"] = tenantID
-	f.env["AZURE_CLIENT_ID"] = clientID
-	f.env["M365SEND_CA_FILE"] = caFile
-	p, err := f.load(LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, caFile, p := caProfile(t)
 	// Load read and parsed ca_file: RootCAs does not read it again.
 	if err := os.Remove(caFile); err != nil {
 		t.Fatal(err)
@@ -662,13 +663,7 @@ func TestRootCAsUsesTheCertificatesLoadRead(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RootCAs after ca_file was removed: %v", err)
 	}
-	cert, err := parseCert(ca.ServerCert.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cert.Verify(verifyOpts(pool)); err != nil {
-		t.Errorf("the test CA's server certificate does not verify against RootCAs: %v", err)
-	}
+	wantTrusted(t, ca, pool)
 	// A Profile built by hand has only the path, which RootCAs reads.
 	var ce *Error
 	if _, err := (&Profile{CAFile: caFile}).RootCAs(); !errors.As(err, &ce) || ce.Key != "ca_file" {
