@@ -36,7 +36,7 @@ Add-/Get-MailboxPermission, Add-/Get-RecipientPermission, Get-/Set-CASMailbox,
 New-/Get-ManagementScope and New-/Get-ManagementRoleAssignment (Exchange
 Online PowerShell reference on learn.microsoft.com) and against "Authenticate
 an IMAP, POP or SMTP connection using OAuth" and "SMTP RBAC for
-applications" (see the project's FACTS.md). -ServiceId is deprecated and not
+applications" (see docs/microsoft.md). -ServiceId is deprecated and not
 used.
 
 .PARAMETER AppId

@@ -6,7 +6,7 @@ import (
 )
 
 // A hintRule matches a server reply to one line saying what to do. The
-// rules follow FACTS.md's "Replies and what they mean", one per row, in an
+// rules follow docs/microsoft.md's "Replies and what they mean", one per row, in an
 // order where the more specific rule comes first.
 type hintRule struct {
 	match func(code int, enh, text string) bool

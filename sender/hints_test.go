@@ -8,7 +8,7 @@ import (
 	"github.com/m365send/m365send/sender/smtptest"
 )
 
-// TestRepliesFromFACTS drives every reply row of FACTS.md's "Replies and
+// TestRepliesFromFACTS drives every reply row of docs/microsoft.md's "Replies and
 // what they mean" through the fake server and checks what the caller gets.
 func TestRepliesFromFACTS(t *testing.T) {
 	type row struct {

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Clouds returns the Microsoft clouds from FACTS.md, global first: the one
+// Clouds returns the Microsoft clouds of docs/microsoft.md, global first: the one
 // table of their names, Entra ID hosts, Exchange Online resources and SMTP
 // hosts. Each call returns a new slice the caller may change.
 func Clouds() []Cloud {

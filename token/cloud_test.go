@@ -48,7 +48,7 @@ func TestScopesFollowFlowAndCloud(t *testing.T) {
 		t.Errorf("delegated scopes %v", got)
 	}
 	// Global: the app scope names outlook.office365.com, the delegated one
-	// outlook.office.com, as FACTS.md documents.
+	// outlook.office.com, as docs/microsoft.md documents.
 	for flow, want := range map[Flow]string{
 		FlowClientCredentials: "https://outlook.office365.com/.default",
 		FlowDeviceCode:        "https://outlook.office.com/SMTP.Send",

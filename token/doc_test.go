@@ -10,8 +10,8 @@ import (
 )
 
 // Every exported field of an exported struct in the package (and in
-// entratest) has a doc comment (STYLE.md: a doc comment on every exported
-// name).
+// entratest) has a doc comment (the house rule: a doc comment on every
+// exported name).
 func TestExportedFieldsAreDocumented(t *testing.T) {
 	fset := token.NewFileSet()
 	var files []*ast.File

@@ -11,7 +11,7 @@ import (
 	"github.com/m365send/m365send/token/entratest"
 )
 
-// factsCodes are the AADSTS codes of FACTS.md's Entra ID table.
+// factsCodes are the AADSTS codes of docs/microsoft.md's Entra ID table.
 var factsCodes = []int{7000215, 7000222, 700027, 700016, 90002, 90038, 65001, 70011, 700022,
 	50076, 50079, 53003, 530035, 700082, 50173, 9001023}
 

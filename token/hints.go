@@ -53,7 +53,7 @@ type aadsts struct {
 	hint string
 }
 
-// aadstsInfo is the one table of AADSTS codes: FACTS.md's codes with
+// aadstsInfo is the one table of AADSTS codes: docs/microsoft.md's codes with
 // their hints, and the others whose kind or sign-in need is known.
 func aadstsInfo(code int) aadsts {
 	switch code {

@@ -59,7 +59,7 @@ type Cloud struct {
 	SMTPHost string
 	// DelegatedResource is the resource delegated (person) scopes name when
 	// it differs from Resource: global Exchange Online's SMTP.Send is
-	// documented as https://outlook.office.com/SMTP.Send (FACTS.md; Entra
+	// documented as https://outlook.office.com/SMTP.Send (docs/microsoft.md; Entra
 	// ID takes both URIs there). "" means Resource.
 	DelegatedResource string
 }

@@ -2,7 +2,7 @@
 // (smtp.office365.com:587), for tests and the sandbox, in the spirit of
 // net/http/httptest.
 //
-// It behaves the way FACTS.md describes Exchange Online: EHLO advertises no
+// It behaves the way docs/microsoft.md describes Exchange Online: EHLO advertises no
 // AUTH before STARTTLS and "AUTH LOGIN XOAUTH2" after it; TLS below 1.2 is
 // refused; a refused token gets "535 5.7.3 Authentication unsuccessful" at
 // once (or, in Challenge mode, a Gmail-style 334 challenge first); MAIL
