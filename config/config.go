@@ -215,10 +215,10 @@ func (p *Profile) RootCAs() (*x509.CertPool, error) {
 	certs := p.caCerts
 	if certs == nil {
 		if certs, err = readCAFile(p.CAFile); err != nil {
-			return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("read %s: %v", p.CAFile, unwrapPathError(err)), Hint: "point ca_file at a readable PEM file of CA certificates", Err: err}
+			return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("read %s: %v", p.CAFile, unwrapPathError(err)), Advice: "point ca_file at a readable PEM file of CA certificates", Err: err}
 		}
 		if len(certs) == 0 {
-			return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("%s holds no PEM certificate", p.CAFile), Hint: "ca_file must contain -----BEGIN CERTIFICATE----- blocks"}
+			return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("%s holds no PEM certificate", p.CAFile), Advice: "ca_file must contain -----BEGIN CERTIFICATE----- blocks"}
 		}
 	}
 	for _, c := range certs {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/testca"
-	"github.com/m365send/m365send/token"
 )
 
 const (
@@ -412,18 +411,18 @@ func TestLoadErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("Error() = %q, want it to contain %q", err, tc.msg)
 			}
-			if !strings.Contains(ce.Hint, tc.hint) {
-				t.Errorf("Hint = %q, want it to contain %q", ce.Hint, tc.hint)
+			if !strings.Contains(ce.Hint(), tc.hint) {
+				t.Errorf("Hint = %q, want it to contain %q", ce.Hint(), tc.hint)
 			}
-			if tc.notHint != "" && strings.Contains(ce.Hint, tc.notHint) {
-				t.Errorf("Hint = %q, want it without %q", ce.Hint, tc.notHint)
+			if tc.notHint != "" && strings.Contains(ce.Hint(), tc.notHint) {
+				t.Errorf("Hint = %q, want it without %q", ce.Hint(), tc.notHint)
 			}
 			if tc.line != 0 && !strings.HasPrefix(err.Error(), f.file+":") {
 				t.Errorf("Error() = %q, want it to start with the file name", err)
 			}
 			for _, secret := range []string{"hunter2-literal", "sekrit-value", "pqr.stu-vwx"} {
-				if strings.Contains(err.Error(), secret) || strings.Contains(ce.Hint, secret) {
-					t.Errorf("error leaks a secret: %v / %s", err, ce.Hint)
+				if strings.Contains(err.Error(), secret) || strings.Contains(ce.Hint(), secret) {
+					t.Errorf("error leaks a secret: %v / %s", err, ce.Hint())
 				}
 			}
 		})
@@ -438,8 +437,8 @@ func TestChmodHintNamesTheFile(t *testing.T) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v", err)
 	}
-	if want := "chmod 600 '" + path + "'"; ce.Hint != want {
-		t.Errorf("Hint = %q, want %q", ce.Hint, want)
+	if want := "chmod 600 '" + path + "'"; ce.Hint() != want {
+		t.Errorf("Hint = %q, want %q", ce.Hint(), want)
 	}
 }
 
@@ -525,8 +524,8 @@ func TestSecretFileModeCheckedAgainAtUse(t *testing.T) {
 	}
 	_, err = p.Secret(context.Background())
 	var ce *Error
-	if !errors.As(err, &ce) || ce.Hint != "chmod 600 "+secret {
-		t.Fatalf("err = %v (hint %q)", err, ce.Hint)
+	if !errors.As(err, &ce) || ce.Hint() != "chmod 600 "+secret {
+		t.Fatalf("err = %v (hint %q)", err, ce.Hint())
 	}
 	if strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("error leaks the secret: %v", err)
@@ -630,12 +629,6 @@ func parseCert(der []byte) (*x509.Certificate, error) { return x509.ParseCertifi
 
 func verifyOpts(pool *x509.CertPool) x509.VerifyOptions {
 	return x509.VerifyOptions{Roots: pool, DNSName: "localhost"}
-}
-
-func TestCloudsMatchTheTokenPackage(t *testing.T) {
-	if got, want := Clouds(), token.CloudNames(); !reflect.DeepEqual(got, want) {
-		t.Errorf("config.Clouds() = %v, token.CloudNames() = %v", got, want)
-	}
 }
 
 func TestPublicHostsComeFromTheCloudTable(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+
+	"github.com/m365send/m365send/internal/failure"
 )
 
 // Error is a configuration problem, naming the file, line and key where
@@ -20,13 +22,30 @@ type Error struct {
 	Key string
 	// Msg says what is wrong.
 	Msg string
-	// Hint is one line saying what to do, or "".
-	Hint string
+	// Advice is one line saying what to do, or "" (see Hint).
+	Advice string
 	// Err is the underlying error, if any (never holds a secret).
 	Err error
+	// usage marks a problem with what the caller asked for (a profile or
+	// file named by LoadOptions that is not there), not with the
+	// configuration itself.
+	usage bool
 }
 
-// Error formats the problem as "FILE:LINE: KEY: MSG"; the hint is separate
+// Kind is failure.Usage when the caller named a profile or file that is
+// not there (LoadOptions.Profile, LoadOptions.File), else failure.Config:
+// the configuration must change before anything can work.
+func (e *Error) Kind() failure.Kind {
+	if e.usage {
+		return failure.Usage
+	}
+	return failure.Config
+}
+
+// Hint returns Advice: one line saying what to do, or "".
+func (e *Error) Hint() string { return e.Advice }
+
+// Error formats the problem as "FILE:LINE: KEY: MSG"; the hint (Advice) is separate
 // so a command can print it on its own line.
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -61,7 +80,7 @@ func unwrapPathError(err error) error {
 
 // errorf builds an *Error located at o.
 func errorf(o origin, hint, format string, args ...any) *Error {
-	return &Error{File: o.file, Line: o.line, Key: o.key, Msg: fmt.Sprintf(format, args...), Hint: hint}
+	return &Error{File: o.file, Line: o.line, Key: o.key, Msg: fmt.Sprintf(format, args...), Advice: hint}
 }
 
 // didYouMean returns `did you mean "X"?` for the candidate closest to s

@@ -37,7 +37,7 @@ func ExampleError() {
 	_, err := config.Load(config.LoadOptions{Env: func(k string) string { return env[k] }})
 	if e, ok := err.(*config.Error); ok {
 		fmt.Println(e)
-		fmt.Println("hint:", e.Hint)
+		fmt.Println("hint:", e.Hint())
 	}
 	// Output:
 	// M365SEND_SMTP_PORT: port 465 (implicit TLS) is not supported
@@ -63,7 +63,7 @@ func ExampleLoadOptions_environ() {
 	_, err := config.Load(config.LoadOptions{Env: env, Environ: environ})
 	if e, ok := err.(*config.Error); ok {
 		fmt.Println(e)
-		fmt.Println("hint:", e.Hint)
+		fmt.Println("hint:", e.Hint())
 	}
 	// Output:
 	// M365SEND_CLIENT_SECRET: unknown environment variable: m365send reads no variable of this name

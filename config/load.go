@@ -206,6 +206,10 @@ func Load(opts LoadOptions) (*Profile, error) {
 	var file *loaded
 	if path != "" {
 		f, err := readFile(path, explicit)
+		var ce *Error
+		if errors.As(err, &ce) && opts.File != "" && errors.Is(ce.Err, fs.ErrNotExist) {
+			ce.usage = true // the caller named a file that is not there
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -368,7 +372,7 @@ func readFile(path string, explicit bool) (*loaded, error) {
 	}
 	if err != nil {
 		return nil, &Error{File: shownPath(path), Msg: fmt.Sprintf("cannot read configuration: %v", unwrapPathError(err)),
-			Hint: "check --config / $M365SEND_CONFIG, or create the file (see `m365send help send`)", Err: err}
+			Advice: "check --config / $M365SEND_CONFIG, or create the file (see `m365send help send`)", Err: err}
 	}
 	if fi.IsDir() {
 		return nil, &Error{File: path, Msg: "is a directory, not a configuration file"}
@@ -401,8 +405,8 @@ func checkPrivate(path string, fi fs.FileInfo, what string) error {
 		return nil
 	}
 	return &Error{File: path,
-		Msg:  fmt.Sprintf("%s is accessible by group or others (mode %04o)", what, fi.Mode().Perm()),
-		Hint: "chmod 600 " + ShellQuote(path)}
+		Msg:    fmt.Sprintf("%s is accessible by group or others (mode %04o)", what, fi.Mode().Perm()),
+		Advice: "chmod 600 " + ShellQuote(path)}
 }
 
 // checkDirs refuses a file under a directory that others can write
@@ -422,8 +426,8 @@ func checkDirs(path string) error {
 			fi, err := os.Stat(dir)
 			if err == nil && fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
 				return &Error{File: path,
-					Msg:  fmt.Sprintf("configuration file is in %s, a directory others can write (mode %04o): they could replace the file", dir, fi.Mode().Perm()),
-					Hint: "chmod o-w " + ShellQuote(dir)}
+					Msg:    fmt.Sprintf("configuration file is in %s, a directory others can write (mode %04o): they could replace the file", dir, fi.Mode().Perm()),
+					Advice: "chmod o-w " + ShellQuote(dir)}
 			}
 			if parent := filepath.Dir(dir); parent == dir {
 				break
@@ -452,7 +456,7 @@ var typeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.
 func tomlError(path string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		return &Error{File: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message, Hint: pe.Usage, Err: err}
+		return &Error{File: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message, Advice: pe.Usage, Err: err}
 	}
 	if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
@@ -546,6 +550,7 @@ func selectProfile(flag string, env func(string) string, file *loaded) (string, 
 		hint = "add a [profiles." + name + "] table"
 	}
 	e := errorf(from, hint, "no profile %s in %s", shown(name), file.path)
+	e.usage = from.layer == layerFlag
 	if from.layer != layerFile {
 		e.File, e.Line = "", 0
 	}
@@ -677,7 +682,7 @@ func checkEnviron(environ []string) error {
 		if len(guesses) > 0 {
 			hint = "did you mean " + strings.Join(guesses, ", or ") + "?"
 		}
-		return &Error{Key: name, Msg: "unknown environment variable: m365send reads no variable of this name", Hint: hint}
+		return &Error{Key: name, Msg: "unknown environment variable: m365send reads no variable of this name", Advice: hint}
 	}
 	return nil
 }

@@ -27,8 +27,8 @@ func (p *Profile) Secret(ctx context.Context) (string, error) {
 		}
 		if v == "" {
 			return "", &Error{File: p.File, Key: "client_secret_env",
-				Msg:  fmt.Sprintf("environment variable %s (named by client_secret_env) is empty or not set", p.ClientSecretEnv),
-				Hint: fmt.Sprintf("export %s=<the client secret's Value from the app registration>", p.ClientSecretEnv)}
+				Msg:    fmt.Sprintf("environment variable %s (named by client_secret_env) is empty or not set", p.ClientSecretEnv),
+				Advice: fmt.Sprintf("export %s=<the client secret's Value from the app registration>", p.ClientSecretEnv)}
 		}
 		return strings.TrimSpace(v), nil
 	case p.ClientSecretFile != "":
@@ -41,7 +41,7 @@ func (p *Profile) Secret(ctx context.Context) (string, error) {
 		}
 		s := strings.TrimSpace(string(b))
 		if s == "" {
-			return "", &Error{File: p.ClientSecretFile, Msg: "client secret file is empty", Hint: "write the client secret's Value into it (one line)"}
+			return "", &Error{File: p.ClientSecretFile, Msg: "client secret file is empty", Advice: "write the client secret's Value into it (one line)"}
 		}
 		return s, nil
 	case len(p.ClientSecretCommand) > 0:
@@ -74,7 +74,7 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 	name := argv[0]
 	if err != nil {
 		e := &Error{File: p.File, Key: "client_secret_command", Err: err,
-			Hint: "run the command by hand to see its message (its output is not shown here, as it may hold the secret); it must print only the secret on stdout"}
+			Advice: "run the command by hand to see its message (its output is not shown here, as it may hold the secret); it must print only the secret on stdout"}
 		switch {
 		case ctx.Err() == context.DeadlineExceeded:
 			e.Msg = fmt.Sprintf("%s did not finish within %s", name, timeout)
@@ -82,7 +82,7 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 			e.Msg = fmt.Sprintf("%s was stopped: %v", name, context.Canceled)
 		case errors.Is(err, exec.ErrNotFound):
 			e.Msg = fmt.Sprintf("%s: command not found", name)
-			e.Hint = "client_secret_command runs without a shell: give the program's path and its arguments as a list"
+			e.Advice = "client_secret_command runs without a shell: give the program's path and its arguments as a list"
 		default:
 			e.Msg = fmt.Sprintf("%s failed: %v", name, err)
 		}
@@ -91,7 +91,7 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 	s := strings.TrimSpace(stdout.String())
 	if s == "" {
 		return "", &Error{File: p.File, Key: "client_secret_command", Msg: fmt.Sprintf("%s printed nothing on stdout", name),
-			Hint: "the command must print the secret on stdout"}
+			Advice: "the command must print the secret on stdout"}
 	}
 	return s, nil
 }

@@ -29,13 +29,13 @@ func TestSecretCommandFailureKeepsItsOutputOut(t *testing.T) {
 	if !strings.Contains(err.Error(), "exit status 3") {
 		t.Errorf("Error() = %q, want the exit status", err)
 	}
-	if !strings.Contains(ce.Hint, "run the command by hand") {
-		t.Errorf("Hint = %q, want a hint to run the command by hand", ce.Hint)
+	if !strings.Contains(ce.Hint(), "run the command by hand") {
+		t.Errorf("Hint = %q, want a hint to run the command by hand", ce.Hint())
 	}
 	if strings.Contains(err.Error(), "vault: bad token") {
 		t.Errorf("error repeats the command's stderr: %v", err)
 	}
-	for _, s := range []string{err.Error(), ce.Hint} {
+	for _, s := range []string{err.Error(), ce.Hint()} {
 		if strings.Contains(s, "PFB8Q") || strings.Contains(s, "snfX2k") {
 			t.Errorf("error leaks the secret: %q", s)
 		}
@@ -108,7 +108,7 @@ func TestValidationErrorsNeverEchoASecret(t *testing.T) {
 				if !errors.As(err, &ce) {
 					t.Fatalf("Load error = %v (%T), want *config.Error", err, err)
 				}
-				text := err.Error() + "\n" + ce.Hint
+				text := err.Error() + "\n" + ce.Hint()
 				leak := secret
 				if strings.Contains(secret, "~") {
 					leak = secret[:3] // an Entra-shaped secret is never shown, not even in part
@@ -157,11 +157,11 @@ func TestMistypedSecretVariable(t *testing.T) {
 	if ce.Key != "M365SEND_CLIENT_SECRET" || !strings.Contains(ce.Msg, "unknown environment variable") {
 		t.Errorf("error = %v (key %q)", err, ce.Key)
 	}
-	if want := "did you mean M365SEND_CLIENT_SECRET_FILE, or AZURE_CLIENT_SECRET?"; !strings.Contains(ce.Hint, want) {
-		t.Errorf("Hint = %q, want it to contain %q", ce.Hint, want)
+	if want := "did you mean M365SEND_CLIENT_SECRET_FILE, or AZURE_CLIENT_SECRET?"; !strings.Contains(ce.Hint(), want) {
+		t.Errorf("Hint = %q, want it to contain %q", ce.Hint(), want)
 	}
-	if strings.Contains(err.Error()+ce.Hint, "PFB") {
-		t.Errorf("error shows the value: %v / %s", err, ce.Hint)
+	if strings.Contains(err.Error()+ce.Hint(), "PFB") {
+		t.Errorf("error shows the value: %v / %s", err, ce.Hint())
 	}
 
 	// Without Environ the check is skipped, and the profile says that its
@@ -210,7 +210,7 @@ func TestUnknownProgramVariables(t *testing.T) {
 			continue
 		}
 		var ce *Error
-		if !errors.As(err, &ce) || !strings.Contains(ce.Hint, tc.hint) {
+		if !errors.As(err, &ce) || !strings.Contains(ce.Hint(), tc.hint) {
 			t.Errorf("%s: err = %v, hint %q; want hint %q", tc.env, err, hintOf(err), tc.hint)
 		}
 	}
@@ -219,7 +219,7 @@ func TestUnknownProgramVariables(t *testing.T) {
 func hintOf(err error) string {
 	var ce *Error
 	if errors.As(err, &ce) {
-		return ce.Hint
+		return ce.Hint()
 	}
 	return ""
 }
@@ -237,7 +237,7 @@ func TestTypoInSecretKeyGetsDidYouMean(t *testing.T) {
 		f.config("[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\n" + tc.line + "\n")
 		_, err := f.load(LoadOptions{Profile: "p"})
 		var ce *Error
-		if !errors.As(err, &ce) || ce.Line != 4 || !strings.Contains(ce.Msg, tc.msg) || !strings.Contains(ce.Hint, tc.hint) {
+		if !errors.As(err, &ce) || ce.Line != 4 || !strings.Contains(ce.Msg, tc.msg) || !strings.Contains(ce.Hint(), tc.hint) {
 			t.Errorf("%s: err = %v, hint %q; want %q with hint %q", tc.line, err, hintOf(err), tc.msg, tc.hint)
 		}
 	}
@@ -273,7 +273,7 @@ func TestHostOfAnotherCloudRefused(t *testing.T) {
 			continue
 		}
 		var ce *Error
-		if !errors.As(err, &ce) || ce.Key != "profiles.p."+tc.key || !strings.Contains(ce.Hint, tc.hint) {
+		if !errors.As(err, &ce) || ce.Key != "profiles.p."+tc.key || !strings.Contains(ce.Hint(), tc.hint) {
 			t.Errorf("%s: err = %v, hint %q; want an error at %s with hint %q", tc.lines, err, hintOf(err), tc.key, tc.hint)
 		}
 	}
@@ -353,8 +353,8 @@ func TestConfigInDirectoryOthersCanWrite(t *testing.T) {
 				t.Fatalf("Load error = %v, want *Error", err)
 			}
 			dir := filepath.Join(f.dir, tc.refused)
-			if !strings.Contains(ce.Msg, "others can write") || ce.Hint != "chmod o-w "+dir {
-				t.Errorf("err = %v, hint %q", err, ce.Hint)
+			if !strings.Contains(ce.Msg, "others can write") || ce.Hint() != "chmod o-w "+dir {
+				t.Errorf("err = %v, hint %q", err, ce.Hint())
 			}
 		})
 	}

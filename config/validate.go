@@ -13,11 +13,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/m365send/m365send/token"
+	"github.com/m365send/m365send/internal/cloud"
 )
-
-// Clouds lists the cloud names a profile may use (token.CloudNames).
-func Clouds() []string { return token.CloudNames() }
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -64,7 +61,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	// not in the file at all, says that no profile was selected.
 	locate := func(e *Error) *Error {
 		if file == nil {
-			e.Hint += " (no configuration file found; set M365SEND_CONFIG or use --config to name one)"
+			e.Advice += " (no configuration file found; set M365SEND_CONFIG or use --config to name one)"
 			return e
 		}
 		e.File = file.path
@@ -75,7 +72,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		// "default" was picked for want of a selection; a profile that is
 		// there was selected, and the fix is to add the key to it.
 		if _, inFile := file.data.Profiles[name]; !inFile && len(file.data.Profiles) > 0 {
-			e.Hint = "no profile selected: pass --profile, set $M365SEND_PROFILE or default_profile (profiles: " +
+			e.Advice = "no profile selected: pass --profile, set $M365SEND_PROFILE or default_profile (profiles: " +
 				strings.Join(file.profileNames(), ", ") + ")"
 		}
 		return e
@@ -85,7 +82,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 		if envName != "" {
 			where += " or $" + envName
 		}
-		return locate(&Error{Key: "profiles." + shownName + "." + key, Msg: fmt.Sprintf("no %s for profile %s", what, shown(name)), Hint: where})
+		return locate(&Error{Key: "profiles." + shownName + "." + key, Msg: fmt.Sprintf("no %s for profile %s", what, shown(name)), Advice: where})
 	}
 
 	// flow
@@ -143,7 +140,7 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	// credentials
 	if p.Flow == FlowClientCredentials && !hasCred {
 		return nil, locate(&Error{Key: "profiles." + shownName, Msg: fmt.Sprintf("profile %s uses client_credentials but has no client credential", shown(name)),
-			Hint: "set certificate_file (preferred), client_secret_env, client_secret_file, client_secret_command or federated_token_file (or AZURE_CLIENT_CERTIFICATE_PATH / AZURE_CLIENT_SECRET)"})
+			Advice: "set certificate_file (preferred), client_secret_env, client_secret_file, client_secret_command or federated_token_file (or AZURE_CLIENT_CERTIFICATE_PATH / AZURE_CLIENT_SECRET)"})
 	}
 	if err := p.setCredential(credKey, set[credKey]); err != nil {
 		return nil, err
@@ -166,10 +163,10 @@ func build(name string, file *loaded, set map[string]setting, env func(string) s
 	if p.Cloud == "" {
 		p.Cloud = "global"
 	}
-	if !contains(Clouds(), p.Cloud) {
-		hint := didYouMean(p.Cloud, Clouds(), typoLimit(p.Cloud))
+	if !contains(cloud.Names(), p.Cloud) {
+		hint := didYouMean(p.Cloud, cloud.Names(), typoLimit(p.Cloud))
 		if hint == "" {
-			hint = "cloud is one of " + strings.Join(Clouds(), ", ")
+			hint = "cloud is one of " + strings.Join(cloud.Names(), ", ")
 		}
 		return nil, errorf(set["cloud"].from, hint, "unknown cloud %s", shown(get("cloud")))
 	}
@@ -444,10 +441,10 @@ func isPathLike(p string) bool {
 }
 
 // publicHosts maps the public Entra ID and SMTP hosts of Microsoft's
-// clouds (token.Clouds) to the clouds they serve, in token.Clouds' order.
+// clouds (internal/cloud) to the clouds they serve, in cloud.All's order.
 func publicHosts() map[string][]string {
 	hosts := map[string][]string{}
-	for _, c := range token.Clouds() {
+	for _, c := range cloud.All() {
 		for _, h := range []string{c.AuthorityHost, c.SMTPHost} {
 			hosts[h] = append(hosts[h], c.Name)
 		}
@@ -494,7 +491,7 @@ func checkHostCloud(key, value, cloud string) *Error {
 	}
 	return &Error{
 		Msg: fmt.Sprintf("%s %s belongs to the %s cloud, not to %q", key, host, strings.Join(clouds, "/"), cloud),
-		Hint: fmt.Sprintf("set %s if that is the tenant's cloud, or remove %s to use the %s cloud's own",
+		Advice: fmt.Sprintf("set %s if that is the tenant's cloud, or remove %s to use the %s cloud's own",
 			strings.Join(quoted, " or "), key, cloud),
 	}
 }

@@ -165,8 +165,8 @@ func hintFor(err error) string {
 				return v.Hint
 			}
 		case *config.Error:
-			if v.Hint != "" {
-				return v.Hint
+			if v.Hint() != "" {
+				return v.Hint()
 			}
 		case *token.Error:
 			if v.Hint != "" {

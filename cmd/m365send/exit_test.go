@@ -79,7 +79,7 @@ func TestPrintError(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"with hint", &config.Error{File: "/c.toml", Line: 4, Key: "profiles.a.smtp_port", Msg: "port 465 (implicit TLS) is not supported", Hint: "Office 365 doesn't support 465; use 587 STARTTLS"},
+		{"with hint", &config.Error{File: "/c.toml", Line: 4, Key: "profiles.a.smtp_port", Msg: "port 465 (implicit TLS) is not supported", Advice: "Office 365 doesn't support 465; use 587 STARTTLS"},
 			"m365send: /c.toml:4: profiles.a.smtp_port: port 465 (implicit TLS) is not supported\n  hint: Office 365 doesn't support 465; use 587 STARTTLS\n"},
 		{"without hint", errors.New("boom"), "m365send: boom\n"},
 		{"multi-line text on one line", &exitError{Code: 69, Msg: "AADSTS1: bad\r\nTrace ID: x\r\n", Hint: "do\nthis"},

@@ -155,10 +155,10 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 func sendmailConfigHint(err error) error {
 	var ce *config.Error
 	if errors.As(err, &ce) {
-		ce.Hint = strings.ReplaceAll(ce.Hint, "--config", "-C FILE")
+		ce.Advice = strings.ReplaceAll(ce.Advice, "--config", "-C FILE")
 		// Invoked as sendmail there is no --profile; the environment and
 		// the file's default_profile are what choose the profile.
-		ce.Hint = strings.ReplaceAll(ce.Hint, "pass --profile, set", "set")
+		ce.Advice = strings.ReplaceAll(ce.Advice, "pass --profile, set", "set")
 	}
 	return err
 }

@@ -123,8 +123,8 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	if mailbox == "" {
 		if p.Flow != config.FlowDeviceCode {
 			return nil, &config.Error{File: p.File, Key: "mailbox",
-				Msg:  fmt.Sprintf("profile %q has no mailbox to send as", p.Name),
-				Hint: "set mailbox in [profiles." + p.Name + "] or $M365SEND_MAILBOX"}
+				Msg:    fmt.Sprintf("profile %q has no mailbox to send as", p.Name),
+				Advice: "set mailbox in [profiles." + p.Name + "] or $M365SEND_MAILBOX"}
 		}
 		tok, err := tokens.TokenContext(ctx)
 		if err != nil {
@@ -133,8 +133,8 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		claims, err := token.ParseClaims(tok.AccessToken)
 		if err != nil || claims.UPN == "" {
 			return nil, &config.Error{File: p.File, Key: "mailbox",
-				Msg:  "the signed-in account's address is not in its token",
-				Hint: "set mailbox in [profiles." + p.Name + "] or $M365SEND_MAILBOX"}
+				Msg:    "the signed-in account's address is not in its token",
+				Advice: "set mailbox in [profiles." + p.Name + "] or $M365SEND_MAILBOX"}
 		}
 		mailbox = claims.UPN
 	}
