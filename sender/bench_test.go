@@ -80,7 +80,7 @@ func TestLargeAttachmentIsStreamed(t *testing.T) {
 	}
 	const size = 12 << 20
 	path := writeRandomFile(t, size)
-	srv := smtptest.Start(t, smtptest.Options{DiscardData: true})
+	srv := startSMTP(t, smtptest.Options{DiscardData: true})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	msg := &Message{To: []string{"a@example.com"}, Subject: "big", Text: "see attachment", Attachments: []string{path}}
 
@@ -102,7 +102,7 @@ func TestLargeAttachmentIsStreamed(t *testing.T) {
 // BenchmarkSendBatch1000 sends batches of 1,000 small messages, each batch
 // over one connection, and reports messages per second.
 func BenchmarkSendBatch1000(b *testing.B) {
-	srv := smtptest.Start(b, smtptest.Options{DiscardData: true})
+	srv := startSMTP(b, smtptest.Options{DiscardData: true})
 	s, _ := newTestSender(b, srv, &tokens{current: "t"}, nil)
 	msgs := batch(1000)
 	ctx := testCtx(b)
@@ -127,7 +127,7 @@ func BenchmarkSend30MBAttachment(b *testing.B) {
 	path := writeRandomFile(b, size)
 	// 30 MB grows to 40 MB in base64: past the 35 MB default, so the
 	// mailbox's limit is raised as an admin can (to 150 MB).
-	srv := smtptest.Start(b, smtptest.Options{DiscardData: true, MaxSize: smtptest.DefaultAdvertisedSize})
+	srv := startSMTP(b, smtptest.Options{DiscardData: true, MaxSize: smtptest.DefaultAdvertisedSize})
 	s, _ := newTestSender(b, srv, &tokens{current: "t"}, nil)
 	msg := &Message{To: []string{"a@example.com"}, Subject: "big", Text: "see attachment", Attachments: []string{path}}
 	ctx := testCtx(b)

@@ -13,7 +13,7 @@ import (
 )
 
 func TestCheckReportsEveryStep(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := startSMTP(t, smtptest.Options{})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	p, err := s.Check(testCtx(t))
 	if err != nil {
@@ -61,7 +61,7 @@ func TestCheckNamesTheFailingStage(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			srv := smtptest.Start(t, c.opts)
+			srv := startSMTP(t, c.opts)
 			ts := c.tokens
 			if ts == nil {
 				ts = &tokens{current: "t"}
@@ -90,7 +90,7 @@ func TestCheckNamesTheFailingStage(t *testing.T) {
 }
 
 func TestNoAuthWithoutTLS(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{NoStartTLS: true})
+	srv := startSMTP(t, smtptest.Options{NoStartTLS: true})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	_, err := s.Send(testCtx(t), batch(1)...)
 	var e *Error

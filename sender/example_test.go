@@ -34,7 +34,7 @@ func Example() {
 	s, err := sender.New(sender.Config{
 		Tokens:  tokens,
 		Mailbox: "alerts@contoso.com",
-		Host:    srv.Host(), Port: srv.Port(), RootCAs: srv.CA().Pool,
+		Host:    srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -63,7 +63,7 @@ func ExampleSender_Send() {
 	s, err := sender.New(sender.Config{
 		Tokens:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "eyJ0eXAi..."}),
 		Mailbox: "alerts@contoso.com",
-		Host:    srv.Host(), Port: srv.Port(), RootCAs: srv.CA().Pool,
+		Host:    srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
 		RatePerMinute: -1, // no pacing; Exchange allows 30 a minute
 	})
 	if err != nil {
@@ -97,7 +97,7 @@ func ExampleError() {
 	s, err := sender.New(sender.Config{
 		Tokens:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "eyJ0eXAi..."}),
 		Mailbox: "alerts@contoso.com",
-		Host:    srv.Host(), Port: srv.Port(), RootCAs: srv.CA().Pool,
+		Host:    srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -121,7 +121,7 @@ func ExampleSender_Check() {
 	s, err := sender.New(sender.Config{
 		Tokens:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "eyJ0eXAi..."}),
 		Mailbox: "alerts@contoso.com",
-		Host:    srv.Host(), Port: srv.Port(), RootCAs: srv.CA().Pool,
+		Host:    srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -117,7 +117,7 @@ func newTestSender(t testing.TB, srv *smtptest.Server, ts oauth2.TokenSource, mo
 		Mailbox:        testMailbox,
 		Host:           srv.Host(),
 		Port:           srv.Port(),
-		RootCAs:        srv.CA().Pool,
+		RootCAs:        srv.RootCAs(),
 		RatePerMinute:  -1,
 		CommandTimeout: 10 * time.Second,
 	}
@@ -198,4 +198,16 @@ func walk(t *testing.T, h map[string][]string, body io.Reader, out *[]part) {
 		t.Fatal(err)
 	}
 	*out = append(*out, part{header: h, ctype: mt, params: params, body: decodeBody(t, get("Content-Transfer-Encoding"), raw)})
+}
+
+// startSMTP starts a fake Office 365 for one test and closes it when the
+// test ends.
+func startSMTP(tb testing.TB, opts smtptest.Options) *smtptest.Server {
+	tb.Helper()
+	s, err := smtptest.New(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
 }

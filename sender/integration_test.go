@@ -34,7 +34,7 @@ func TestSendWithEntraTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := smtptest.Start(t, smtptest.Options{Verify: auth.Verify})
+	srv := startSMTP(t, smtptest.Options{Verify: auth.Verify})
 
 	s, _ := newTestSender(t, srv, src, nil)
 	if res, err := s.Send(testCtx(t), batch(3)...); err != nil {

@@ -46,7 +46,7 @@ func exactlyOnce(t *testing.T, srv *smtptest.Server, n int) {
 }
 
 func TestSendSurvivesConnectionDroppedMidData(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageBody, N: 4, Drop: true}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageBody, N: 4, Drop: true}}})
 	s, clk := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	res, err := s.Send(testCtx(t), batch(10)...)
 	if err != nil {
@@ -62,7 +62,7 @@ func TestSendSurvivesConnectionDroppedMidData(t *testing.T) {
 }
 
 func TestSendRetriesAfter451OnThirdOfTen(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 3, Reply: "451 4.7.0 Temporary server error. Please try again later. PRX4"}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 3, Reply: "451 4.7.0 Temporary server error. Please try again later. PRX4"}}})
 	s, clk := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	if _, err := s.Send(testCtx(t), batch(10)...); err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func TestSendRetriesAfter451OnThirdOfTen(t *testing.T) {
 }
 
 func TestSendRetriesAfter432OnConnect(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageAuth, N: 1, Reply: "432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information."}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageAuth, N: 1, Reply: "432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information."}}})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	if _, err := s.Send(testCtx(t), batch(10)...); err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestSendReconnectsWithFreshTokenWhenTokenExpiresMidBatch(t *testing.T) {
 		}
 		return errors.New("token expired")
 	}
-	srv = smtptest.Start(t, smtptest.Options{Verify: verify})
+	srv = startSMTP(t, smtptest.Options{Verify: verify})
 	// After the 5th message the token expires and the server drops the
 	// session at the next MAIL FROM.
 	srv.AddFault(smtptest.Fault{Stage: smtptest.StageMail, N: 6, Drop: true})
@@ -134,7 +134,7 @@ func TestSendTokenExpiresWithinOneBatch(t *testing.T) {
 		}
 		return errors.New("token expired")
 	}
-	srv = smtptest.Start(t, smtptest.Options{Verify: verify, Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 6, Drop: true}}})
+	srv = startSMTP(t, smtptest.Options{Verify: verify, Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 6, Drop: true}}})
 	ts := &refreshingTokens{tokens{current: "token-A", next: "token-B"}}
 	s, _ := newTestSender(t, srv, ts, nil)
 	if res, err := s.Send(testCtx(t), batch(10)...); err != nil {
@@ -152,7 +152,7 @@ func TestSendTokenExpiresWithinOneBatch(t *testing.T) {
 }
 
 func TestSendGivesUpAfter535WithoutRefresher(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Verify: func(string, string) error { return errors.New("no") }})
+	srv := startSMTP(t, smtptest.Options{Verify: func(string, string) error { return errors.New("no") }})
 	ts := &tokens{current: "t"}
 	s, clk := newTestSender(t, srv, ts, nil)
 	res, err := s.Send(testCtx(t), batch(3)...)
@@ -171,7 +171,7 @@ func TestSendGivesUpAfter535WithoutRefresher(t *testing.T) {
 }
 
 func TestSendRefreshesOnlyOnceAfter535(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Verify: func(string, string) error { return errors.New("no") }})
+	srv := startSMTP(t, smtptest.Options{Verify: func(string, string) error { return errors.New("no") }})
 	ts := &refreshingTokens{tokens{current: "A", next: "B"}}
 	s, _ := newTestSender(t, srv, ts, nil)
 	_, err := s.Send(testCtx(t), batch(1)...)
@@ -185,7 +185,7 @@ func TestSendRefreshesOnlyOnceAfter535(t *testing.T) {
 }
 
 func TestSendFailsFastOn5xxAndGoesOn(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 2, Reply: "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException"}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 2, Reply: "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException"}}})
 	s, clk := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	res, err := s.Send(testCtx(t), batch(3)...)
 	if err == nil || res[1].Err == nil || res[0].Err != nil || res[2].Err != nil {
@@ -197,7 +197,7 @@ func TestSendFailsFastOn5xxAndGoesOn(t *testing.T) {
 }
 
 func TestSendStopsAfterMaxAttempts(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, Reply: "451 4.7.0 Temporary server error"}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, Reply: "451 4.7.0 Temporary server error"}}})
 	s, clk := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.MaxAttempts = 4 })
 	_, err := s.Send(testCtx(t), batch(1)...)
 	var e *Error
@@ -245,7 +245,7 @@ func TestBackoffHasJitter(t *testing.T) {
 }
 
 func TestSendRecoversFromStalledServer(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 2, Stall: true}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 2, Stall: true}}})
 	// The timeout only has to end the stall eventually; it is long enough
 	// that a slow reply on a loaded machine (-race) is not taken for one:
 	// a late reply to the final dot would cause a resend.
@@ -257,7 +257,7 @@ func TestSendRecoversFromStalledServer(t *testing.T) {
 }
 
 func TestSendHonoursContextCancel(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 1, Stall: true}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 1, Stall: true}}})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	ctx, cancel := context.WithCancel(testCtx(t))
 	go func() {
@@ -280,7 +280,7 @@ func TestSendHonoursContextCancel(t *testing.T) {
 func TestSendPacesToRatePerMinute(t *testing.T) {
 	var clk *fakeClock
 	now := func() time.Time { return clk.now() }
-	srv := smtptest.Start(t, smtptest.Options{RatePerMinute: 3, Now: now})
+	srv := startSMTP(t, smtptest.Options{RatePerMinute: 3, Now: now})
 	s, c := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.RatePerMinute = 3 })
 	clk = c
 	start := clk.now()
@@ -331,7 +331,7 @@ func TestAtMostMaxConnsConnections(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}
-	srv := smtptest.Start(t, smtptest.Options{Verify: verify})
+	srv := startSMTP(t, smtptest.Options{Verify: verify})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.MaxConns = maxConns })
 	s.slotWait = func() {
 		mu.Lock()
@@ -371,7 +371,7 @@ func TestTraceRedactsToken(t *testing.T) {
 	for _, challenge := range []bool{false, true} {
 		t.Run(fmt.Sprintf("challenge=%v", challenge), func(t *testing.T) {
 			refused := challenge
-			srv := smtptest.Start(t, smtptest.Options{Challenge: challenge, Verify: func(tok, _ string) error {
+			srv := startSMTP(t, smtptest.Options{Challenge: challenge, Verify: func(tok, _ string) error {
 				if refused || tok != token {
 					return errors.New("refused")
 				}
@@ -418,7 +418,7 @@ func TestTraceRedactsToken(t *testing.T) {
 // A 334 challenge that is not base64 (servers differ) is reported as a
 // refused token, not as a decoding error, and is not retried.
 func TestSendReportsNonBase64ChallengeAsRefusal(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Challenge: true, ChallengeText: "not base64 at all!",
+	srv := startSMTP(t, smtptest.Options{Challenge: true, ChallengeText: "not base64 at all!",
 		Verify: func(string, string) error { return errors.New("refused") }})
 	var trace bytes.Buffer
 	s, _ := newTestSender(t, srv, &tokens{current: "refused-token"}, func(c *Config) { c.Trace = &trace })
@@ -475,7 +475,7 @@ func TestRedactLine(t *testing.T) {
 }
 
 func TestSendResendsWhenDroppedAfterFinalDot(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 2, Drop: true}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 2, Drop: true}}})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	if res, err := s.Send(testCtx(t), batch(4)...); err != nil {
 		t.Fatal(err, res)
@@ -492,7 +492,7 @@ func TestSendResendsWhenDroppedAfterFinalDot(t *testing.T) {
 // not arrive, so it sends it again: it arrives twice, with the same
 // Message-ID.
 func TestSendDuplicatesWhenReplyToFinalDotIsLost(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 2, AcceptThenDrop: true}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 2, AcceptThenDrop: true}}})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	res, err := s.Send(testCtx(t), batch(3)...)
 	if err != nil {
@@ -517,7 +517,7 @@ func TestSendDuplicatesWhenReplyToFinalDotIsLost(t *testing.T) {
 }
 
 func TestRefusedRecipientIsNamed(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageRcpt, N: 2, Reply: "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageRcpt, N: 2, Reply: "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"}}})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	_, err := s.Send(testCtx(t), &Message{To: []string{"a@example.com", "nobody@example.com"}, Text: "x"})
 	var e *Error
@@ -557,7 +557,7 @@ func (c *ctxTokens) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 }
 
 func TestSendContextCoversTokenFetch(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := startSMTP(t, smtptest.Options{})
 	// The context ends while the token source is waiting, whatever the
 	// machine's speed: Send must give up then instead of waiting for a
 	// token that never comes.
@@ -585,7 +585,7 @@ func TestSendContextCoversTokenFetch(t *testing.T) {
 // on over the same connection: the server answers a MAIL inside an open
 // transaction with 503 5.5.2, so a missing RSET fails the next message.
 func TestRefusedRecipientResetsAndBatchGoesOn(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageRcpt, N: 2, Reply: "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageRcpt, N: 2, Reply: "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"}}})
 	s, clk := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	res, err := s.Send(testCtx(t), batch(3)...)
 	if err == nil {
@@ -611,7 +611,7 @@ func TestRefusedRecipientResetsAndBatchGoesOn(t *testing.T) {
 // nothing is held open, and nothing is asked of the server, for a message
 // that cannot be authenticated.
 func TestSendGetsTheTokenBeforeConnecting(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := startSMTP(t, smtptest.Options{})
 	s, _ := newTestSender(t, srv, &tokens{err: errors.New("sign-in required: run `m365send login`")}, nil)
 	_, err := s.Send(testCtx(t), batch(1)...)
 	var e *Error

@@ -16,7 +16,7 @@ import (
 
 func TestSendComposedMessageArrivesIntact(t *testing.T) {
 	v := newVerifier("tok-1")
-	srv := smtptest.Start(t, smtptest.Options{Verify: v.Verify})
+	srv := startSMTP(t, smtptest.Options{Verify: v.Verify})
 	s, _ := newTestSender(t, srv, &tokens{current: "tok-1"}, nil)
 
 	dir := t.TempDir()
@@ -128,7 +128,7 @@ func TestSendComposedMessageArrivesIntact(t *testing.T) {
 }
 
 func TestSendManyOverOneConnection(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := startSMTP(t, smtptest.Options{})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	var msgs []*Message
 	for i := range 5 {
@@ -152,7 +152,7 @@ func TestSendManyOverOneConnection(t *testing.T) {
 }
 
 func TestSendRawIsByteExact(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := startSMTP(t, smtptest.Options{})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	raw := "From: Alerts <alerts@contoso.com>\nTo: ann@example.com\nSubject: raw\nMessage-ID: <abc@contoso.com>\n\n" +
 		".starts with a dot\n..two dots\n.\nCRLF already\r\nbare CR\rstays\nno final newline"
@@ -259,7 +259,7 @@ func TestValidateRejects(t *testing.T) {
 }
 
 func TestSendDoesNotSendInvalidMessage(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := startSMTP(t, smtptest.Options{})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	res, err := s.Send(testCtx(t),
 		&Message{To: []string{"a@example.com"}, Subject: "x\r\nBcc: evil@example.com"},

@@ -88,7 +88,7 @@ func helperCmd(t *testing.T, a *entratest.Authority, cacheFile, mode string) *ex
 	t.Helper()
 	caFile := filepath.Join(filepath.Dir(cacheFile), "..", "ca.pem")
 	if _, err := os.Stat(caFile); err != nil {
-		if err := a.CA().WriteCertFile(caFile); err != nil {
+		if err := os.WriteFile(caFile, a.CACertPEM(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -91,7 +91,7 @@ func newWorld(t *testing.T, opts worldOptions) *e2eWorld {
 		t.Fatal(err)
 	}
 	w := &e2eWorld{t: t, ca: ca, dir: t.TempDir(), secrets: []string{e2eSecret}}
-	opts.auth.CA = ca
+	opts.auth.Certificate = &ca.ServerCert
 	w.auth, err = entratest.New(opts.auth)
 	if err != nil {
 		t.Fatal(err)
@@ -112,14 +112,14 @@ func newWorld(t *testing.T, opts worldOptions) *e2eWorld {
 	w.auth.AddPublicClient(e2ePublicID)
 	w.auth.AddUser(entratest.User{UPN: e2eUser})
 
-	opts.smtp.CA = ca
+	opts.smtp.Certificate = &ca.ServerCert
 	opts.smtp.Verify = func(tok, user string) error {
 		w.mu.Lock()
 		w.tokens = append(w.tokens, tok)
 		w.mu.Unlock()
 		return w.auth.Verify(tok, user)
 	}
-	w.smtp = smtptest.Start(t, opts.smtp)
+	w.smtp = startSMTP(t, opts.smtp)
 
 	w.home = filepath.Join(w.dir, "home")
 	if err := os.MkdirAll(w.home, 0o700); err != nil {
@@ -825,4 +825,16 @@ func exitStatus(err error) (int, error) {
 		return exit.ExitCode(), nil
 	}
 	return 0, err
+}
+
+// startSMTP starts a fake Office 365 for one test and closes it when the
+// test ends.
+func startSMTP(tb testing.TB, opts smtptest.Options) *smtptest.Server {
+	tb.Helper()
+	s, err := smtptest.New(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
 }

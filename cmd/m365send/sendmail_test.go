@@ -65,7 +65,7 @@ func newSMWorld(t *testing.T, faults ...smtptest.Fault) *smWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := entratest.New(entratest.Options{CA: ca})
+	auth, err := entratest.New(entratest.Options{Certificate: &ca.ServerCert})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +74,8 @@ func newSMWorld(t *testing.T, faults ...smtptest.Fault) *smWorld {
 		t.Fatal(err)
 	}
 	w := &smWorld{auth: auth, dir: t.TempDir()}
-	srv := smtptest.Start(t, smtptest.Options{
-		CA: ca,
+	srv := startSMTP(t, smtptest.Options{
+		Certificate: &ca.ServerCert,
 		Verify: func(tok, user string) error {
 			w.mu.Lock()
 			w.tokens = append(w.tokens, tok)

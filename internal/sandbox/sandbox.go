@@ -115,7 +115,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 
-	auth, err := entratest.New(entratest.Options{CA: ca, AutoApprove: UserUPN, Logger: opts.Logger})
+	auth, err := entratest.New(entratest.Options{Certificate: &ca.ServerCert, AutoApprove: UserUPN, Logger: opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: start fake Entra ID: %w", err)
 	}
@@ -126,7 +126,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	auth.AddPublicClient(PublicClientID)
 	auth.AddUser(entratest.User{UPN: UserUPN})
 
-	srv, err := smtptest.New(smtptest.Options{CA: ca, Verify: auth.Verify})
+	srv, err := smtptest.New(smtptest.Options{Certificate: &ca.ServerCert, Verify: auth.Verify})
 	if err != nil {
 		auth.Close()
 		return nil, fmt.Errorf("sandbox: start fake Office 365: %w", err)

@@ -15,6 +15,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -86,6 +87,31 @@ func New() (*CA, error) {
 			Certificate: [][]byte{srvDER, caDER},
 			PrivateKey:  srvKey,
 		},
+	}, nil
+}
+
+// FromCertificate takes a server certificate whose chain ends with the
+// certificate of the CA that signed it (as CA.ServerCert's does) and returns
+// that CA, for a fake given its certificate from outside. The CA's key is
+// not needed: only the pool and PEM clients trust are derived.
+func FromCertificate(cert tls.Certificate) (*CA, error) {
+	if len(cert.Certificate) < 2 {
+		return nil, errors.New("testca: the certificate chain must end with its CA certificate")
+	}
+	caDER := cert.Certificate[len(cert.Certificate)-1]
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, fmt.Errorf("testca: parse CA certificate: %w", err)
+	}
+	if !caCert.IsCA {
+		return nil, errors.New("testca: the last certificate of the chain is not a CA certificate")
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return &CA{
+		CertPEM:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		Pool:       pool,
+		ServerCert: cert,
 	}, nil
 }
 

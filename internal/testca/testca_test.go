@@ -118,3 +118,34 @@ func TestWriteCertFileHoldsTheCA(t *testing.T) {
 		t.Errorf("server certificate does not verify against the written CA: %v", err)
 	}
 }
+
+func TestFromCertificateFindsTheCA(t *testing.T) {
+	ca, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := FromCertificate(ca.ServerCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.CertPEM) != string(ca.CertPEM) {
+		t.Errorf("CertPEM differs:\n%s\nwant\n%s", got.CertPEM, ca.CertPEM)
+	}
+	addr := serveOnce(t, got.ServerTLSConfig())
+	c, err := tls.Dial("tcp", addr, got.ClientTLSConfig())
+	if err != nil {
+		t.Fatalf("a client trusting the derived pool refuses the server: %v", err)
+	}
+	c.Close()
+
+	leafOnly := ca.ServerCert
+	leafOnly.Certificate = leafOnly.Certificate[:1]
+	if _, err := FromCertificate(leafOnly); err == nil {
+		t.Error("a chain without its CA certificate was accepted")
+	}
+	swapped := ca.ServerCert
+	swapped.Certificate = [][]byte{ca.ServerCert.Certificate[1], ca.ServerCert.Certificate[0]}
+	if _, err := FromCertificate(swapped); err == nil {
+		t.Error("a chain ending with a leaf certificate was accepted")
+	}
+}

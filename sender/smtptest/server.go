@@ -20,12 +20,12 @@ package smtptest
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/m365send/m365send/internal/testca"
@@ -46,9 +46,12 @@ const DefaultMaxConnsPerUser = 3
 // Options configures a Server. The zero value is a server that accepts any
 // non-empty token for any user.
 type Options struct {
-	// CA signs the server certificate presented after STARTTLS; nil makes a
-	// fresh one (see Server.CA).
-	CA *testca.CA
+	// Certificate, if set, is the certificate presented after STARTTLS:
+	// valid for 127.0.0.1, with a chain that ends with the certificate of
+	// the CA that signed it (the one clients must trust). Give two fakes the
+	// same certificate to have clients trust one CA for both. nil: a fresh
+	// throwaway CA signs a loopback certificate (see Server.CACertPEM).
+	Certificate *tls.Certificate
 	// Hostname is the name in the greeting and replies (default
 	// "fake.outlook.office365.com").
 	Hostname string
@@ -132,12 +135,15 @@ type Server struct {
 
 // New starts a server on 127.0.0.1 with a free port.
 func New(opts Options) (*Server, error) {
-	ca := opts.CA
-	if ca == nil {
-		var err error
-		if ca, err = testca.New(); err != nil {
-			return nil, fmt.Errorf("smtptest: %w", err)
-		}
+	var ca *testca.CA
+	var err error
+	if opts.Certificate != nil {
+		ca, err = testca.FromCertificate(*opts.Certificate)
+	} else {
+		ca, err = testca.New()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("smtptest: %w", err)
 	}
 	if opts.AdvertisedSize <= 0 {
 		opts.AdvertisedSize = DefaultAdvertisedSize
@@ -181,18 +187,6 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Start is New for tests: it fails tb on error and closes the server when
-// the test ends.
-func Start(tb testing.TB, opts Options) *Server {
-	tb.Helper()
-	s, err := New(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // Addr is the server's "127.0.0.1:port".
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
@@ -203,8 +197,12 @@ func (s *Server) Host() string { return s.ln.Addr().(*net.TCPAddr).IP.String() }
 // Port is the listening port.
 func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
-// CA is the certificate authority clients must trust.
-func (s *Server) CA() *testca.CA { return s.ca }
+// CACertPEM is the PEM certificate of the CA clients must trust, for a
+// profile's ca_file.
+func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.ca.CertPEM...) }
+
+// RootCAs is a pool holding only that CA, for a client's RootCAs.
+func (s *Server) RootCAs() *x509.CertPool { return s.ca.Pool.Clone() }
 
 // ClientTLSConfig is a client configuration that trusts the server's CA
 // and verifies its certificate for Host (TLS 1.2 or later).

@@ -500,3 +500,15 @@ func TestFaults(t *testing.T) {
 		}
 	})
 }
+
+// Start is New for these tests: it fails tb on error and closes the server
+// when the test ends.
+func Start(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	s, err := New(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}

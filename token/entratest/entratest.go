@@ -1,6 +1,7 @@
 // Package entratest is an in-process fake Microsoft Entra ID authority for
-// tests and the sandbox, served over HTTPS on loopback like
-// net/http/httptest.
+// tests and the sandbox, served over HTTPS on loopback in the spirit of
+// net/http/httptest (but without it, nor package testing, so that a program
+// such as `m365send sandbox` can ship it).
 //
 // It answers what MSAL Go really asks for (OpenID metadata per tenant, the
 // v2.0 token and device-code endpoints), checks what Entra ID checks (client
@@ -21,12 +22,13 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -67,8 +69,12 @@ const (
 
 // Options configures an Authority. Every zero value is a working default.
 type Options struct {
-	// CA issues the server certificate (nil: a fresh throwaway CA).
-	CA *testca.CA
+	// Certificate, if set, is the certificate the server presents: valid
+	// for 127.0.0.1, with a chain that ends with the certificate of the CA
+	// that signed it (the one clients must trust). Give two fakes the same
+	// certificate to have clients trust one CA for both. nil: a fresh
+	// throwaway CA signs a loopback certificate.
+	Certificate *tls.Certificate
 	// TenantDomain is the tenant's domain (default contoso.onmicrosoft.com).
 	TenantDomain string
 	// TenantID is the tenant's GUID (default DefaultTenantID).
@@ -104,7 +110,9 @@ type Options struct {
 type Authority struct {
 	opts   Options
 	ca     *testca.CA
-	srv    *httptest.Server
+	srv    *http.Server
+	url    string
+	served sync.WaitGroup // running handlers, waited for by Close
 	key    *rsa.PrivateKey
 	fedKey *rsa.PrivateKey
 	kid    string
@@ -148,12 +156,15 @@ func New(opts Options) (*Authority, error) {
 	if opts.DeviceCodeLifetime <= 0 {
 		opts.DeviceCodeLifetime = 15 * time.Minute
 	}
-	ca := opts.CA
-	if ca == nil {
-		var err error
-		if ca, err = testca.New(); err != nil {
-			return nil, fmt.Errorf("entratest: %w", err)
-		}
+	var ca *testca.CA
+	var err error
+	if opts.Certificate != nil {
+		ca, err = testca.FromCertificate(*opts.Certificate)
+	} else {
+		ca, err = testca.New()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("entratest: %w", err)
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -187,31 +198,55 @@ func New(opts Options) (*Authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("entratest: listen: %w", err)
 	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(a.serveHTTP))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.TLS = ca.ServerTLSConfig()
-	srv.Config.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
-	srv.StartTLS()
-	a.srv = srv
+	tlsConf := ca.ServerTLSConfig()
+	// HTTP/1.1 only, as net/http/httptest serves by default.
+	tlsConf.NextProtos = []string{"http/1.1"}
+	a.srv = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a.mu.Lock()
+			if a.closed {
+				a.mu.Unlock()
+				http.Error(w, "entratest: closed", http.StatusServiceUnavailable)
+				return
+			}
+			a.served.Add(1) // under mu, before Close's Wait
+			a.mu.Unlock()
+			defer a.served.Done()
+			a.serveHTTP(w, r)
+		}),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ReadHeaderTimeout: time.Minute,
+	}
+	a.url = "https://" + ln.Addr().String()
+	tl := tls.NewListener(ln, tlsConf)
+	go func() {
+		if err := a.srv.Serve(tl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Debug("entratest: serve", "err", err)
+		}
+	}()
 	return a, nil
 }
 
-// Close stops the server and closes its connections.
+// Close stops the server, closes its connections and waits for the
+// requests being answered to end.
 func (a *Authority) Close() {
 	a.mu.Lock()
 	a.closed = true
 	a.mu.Unlock()
-	a.srv.CloseClientConnections()
-	a.srv.Close()
+	_ = a.srv.Close()
+	a.served.Wait()
 }
 
 // URL is the authority's base URL, "https://127.0.0.1:PORT"; use it as
 // token.Config.AuthorityHost.
-func (a *Authority) URL() string { return a.srv.URL }
+func (a *Authority) URL() string { return a.url }
 
-// CA is the certificate authority that signed the server certificate.
-func (a *Authority) CA() *testca.CA { return a.ca }
+// CACertPEM is the PEM certificate of the CA that signed the server
+// certificate, for a profile's ca_file.
+func (a *Authority) CACertPEM() []byte { return append([]byte(nil), a.ca.CertPEM...) }
+
+// RootCAs is a pool holding only that CA, for a client's RootCAs.
+func (a *Authority) RootCAs() *x509.CertPool { return a.ca.Pool.Clone() }
 
 // TenantID is the tenant's GUID.
 func (a *Authority) TenantID() string { return a.opts.TenantID }
@@ -408,5 +443,6 @@ func (a *Authority) serveOpenIDConfiguration(w http.ResponseWriter, tenant strin
 // client has gone away and there is nobody to tell.
 func writeBody(w io.Writer, b []byte) { _, _ = w.Write(b) }
 
-// TLSConfig returns a client TLS configuration trusting the authority's CA.
-func (a *Authority) TLSConfig() *tls.Config { return a.ca.ClientTLSConfig() }
+// ClientTLSConfig returns a client TLS configuration trusting the
+// authority's CA (and nothing else).
+func (a *Authority) ClientTLSConfig() *tls.Config { return a.ca.ClientTLSConfig() }
