@@ -59,20 +59,20 @@ func (s *store) prepare() error {
 	}
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return &CacheError{Path: dir, Hint: writableHint(dir),
+		return &CacheError{Path: dir, Advice: writableHint(dir),
 			Err: fmt.Errorf("create token cache folder: %w", err)}
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return &CacheError{Path: dir, Hint: writableHint(dir),
+		return &CacheError{Path: dir, Advice: writableHint(dir),
 			Err: fmt.Errorf("token cache folder: %w", err)}
 	}
 	if !fi.IsDir() {
-		return &CacheError{Path: dir, Hint: writableHint(dir),
+		return &CacheError{Path: dir, Advice: writableHint(dir),
 			Err: fmt.Errorf("token cache folder %s is not a folder", dir)}
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return &CacheError{Path: dir, Hint: "chmod 700 " + dir,
+		return &CacheError{Path: dir, Advice: "chmod 700 " + dir,
 			Err: fmt.Errorf("%w: folder %s is open to other users (mode %04o)", ErrInsecureCache, dir, fi.Mode().Perm())}
 	}
 	return s.checkFile()
@@ -80,7 +80,7 @@ func (s *store) prepare() error {
 
 // writableHint is the hint for a cache folder that cannot be used.
 func writableHint(dir string) string {
-	return "make " + dir + " a folder you can write to, or set M365SEND_CACHE_DIR to a writable folder"
+	return "make " + dir + " a folder you can write to, or keep the token cache in another folder"
 }
 
 // checkFile refuses a cache file that others can read or write.
@@ -90,11 +90,11 @@ func (s *store) checkFile() error {
 		return nil
 	}
 	if err != nil {
-		return &CacheError{Path: s.path, Hint: writableHint(filepath.Dir(s.path)),
+		return &CacheError{Path: s.path, Advice: writableHint(filepath.Dir(s.path)),
 			Err: fmt.Errorf("token cache: %w", err)}
 	}
 	if fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
-		return &CacheError{Path: s.path, Hint: "chmod 600 " + s.path,
+		return &CacheError{Path: s.path, Advice: "chmod 600 " + s.path,
 			Err: fmt.Errorf("%w: %s can be read by others (mode %04o)", ErrInsecureCache, s.path, fi.Mode().Perm())}
 	}
 	return nil

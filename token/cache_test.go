@@ -61,7 +61,7 @@ func TestCacheReadableByOthersIsRefused(t *testing.T) {
 	}
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
 	var ce *CacheError
-	if !errors.Is(err, ErrInsecureCache) || !errors.As(err, &ce) || ce.Hint != "chmod 600 "+cfg.CacheFile || ce.Path != cfg.CacheFile {
+	if !errors.Is(err, ErrInsecureCache) || !errors.As(err, &ce) || ce.Hint() != "chmod 600 "+cfg.CacheFile || ce.Path != cfg.CacheFile {
 		t.Fatalf("err = %v (%#v), want a *CacheError wrapping ErrInsecureCache with hint chmod 600", err, ce)
 	}
 	if strings.HasPrefix(err.Error(), "token: ") || !strings.Contains(err.Error(), cfg.CacheFile) {
@@ -81,7 +81,7 @@ func TestCacheFolderThatCannotBeCreated(t *testing.T) {
 	cfg.CacheFile = filepath.Join(blocker, "m365send", "alerts.json")
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
 	var ce *CacheError
-	if !errors.As(err, &ce) || !strings.Contains(ce.Hint, "M365SEND_CACHE_DIR") || errors.Is(err, ErrInsecureCache) {
+	if !errors.As(err, &ce) || !strings.Contains(ce.Hint(), "another folder") || errors.Is(err, ErrInsecureCache) {
 		t.Fatalf("err = %v, want a *CacheError with a M365SEND_CACHE_DIR hint", err)
 	}
 	if got := a.Requests(entratest.EndpointToken, ""); got != 0 {
@@ -107,7 +107,7 @@ func testCacheFolderModeIsRefused(t *testing.T, mode os.FileMode) {
 	}
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
 	var ce *CacheError
-	if !errors.Is(err, ErrInsecureCache) || !errors.As(err, &ce) || ce.Hint != "chmod 700 "+dir {
+	if !errors.Is(err, ErrInsecureCache) || !errors.As(err, &ce) || ce.Hint() != "chmod 700 "+dir {
 		t.Fatalf("err = %v, want a *CacheError wrapping ErrInsecureCache with hint chmod 700", err)
 	}
 	if got := a.Requests(entratest.EndpointToken, ""); got != 0 {

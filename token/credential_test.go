@@ -67,7 +67,7 @@ func TestUnregisteredCertificateIsAADSTS700027(t *testing.T) {
 	cfg := certConfig(t, a, other)
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
 	var te *Error
-	if !errors.As(err, &te) || te.Code != 700027 || te.Hint != Hint(700027) {
+	if !errors.As(err, &te) || te.Code != 700027 || te.Hint() != aadstsInfo(700027).Hint {
 		t.Fatalf("err = %v, want AADSTS700027", err)
 	}
 }

@@ -130,8 +130,8 @@ func TestRevokedOrExpiredRefreshTokenNeedsLogin(t *testing.T) {
 			if !errors.As(err, &te) || te.Code != c.code || te.OAuthError != "invalid_grant" {
 				t.Fatalf("err = %#v, want *Error with AADSTS%d", err, c.code)
 			}
-			if te.Hint != Hint(c.code) || !strings.Contains(te.Error(), "AADSTS") {
-				t.Errorf("hint %q, message %q", te.Hint, te.Error())
+			if te.Hint() != aadstsInfo(c.code).Hint || !strings.Contains(te.Error(), "AADSTS") {
+				t.Errorf("hint %q, message %q", te.Hint(), te.Error())
 			}
 		})
 	}
@@ -151,7 +151,7 @@ func TestDeviceCodeDeclinedAndExpired(t *testing.T) {
 			cfg.DeviceCodePrompt = func(_ context.Context, dc DeviceCode) error { return c.act(a, dc.UserCode) }
 			_, err := mustNew(t, cfg).Login(context.Background())
 			var te *Error
-			if !errors.As(err, &te) || te.OAuthError != c.oauth || te.Hint == "" {
+			if !errors.As(err, &te) || te.OAuthError != c.oauth || te.Hint() == "" {
 				t.Fatalf("err = %v, want *Error %s with a hint", err, c.oauth)
 			}
 		})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+	"github.com/m365send/m365send/internal/failure"
 )
 
 // ErrInsecureCache means the token cache file or its folder can be read or
@@ -23,12 +24,14 @@ var ErrInsecureCache = errors.New("token cache is not private")
 // CacheError is a token cache that cannot be used as it is: a cache file
 // or folder other users can read or write (Err then wraps
 // ErrInsecureCache), or a folder that cannot be created, examined or
-// locked. It is a configuration problem; Hint says what to do.
+// locked. It is a configuration problem (Kind is failure.Config); Hint
+// says what to do.
 type CacheError struct {
 	// Path is the cache file or folder at fault.
 	Path string
-	// Hint is one line saying what to do, such as "chmod 600 FILE".
-	Hint string
+	// Advice is one line saying what to do, such as "chmod 600 FILE";
+	// Hint returns it.
+	Advice string
 	// Err is the underlying error; its text names Path.
 	Err error
 }
@@ -38,6 +41,17 @@ func (e *CacheError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the underlying error.
 func (e *CacheError) Unwrap() error { return e.Err }
+
+// Kind is failure.Config: the cache folder or file must be fixed.
+func (e *CacheError) Kind() failure.Kind { return failure.Config }
+
+// Hint returns Advice.
+func (e *CacheError) Hint() string { return e.Advice }
+
+var (
+	_ failure.Error = (*CacheError)(nil)
+	_ failure.Error = (*Error)(nil)
+)
 
 // Error implements error: one line with what happened, the AADSTS code
 // where there is one, and never a secret or token.
@@ -109,7 +123,7 @@ func wrapErr(what string, err error) error {
 		strings.Contains(err.Error(), "server response error") {
 		return &Error{
 			Description: "cannot reach Entra ID: " + networkReason(err),
-			Hint:        "check network access to the authority host (and HTTPS_PROXY/NO_PROXY), then try again",
+			Advice:      "check network access to the authority host (and HTTPS_PROXY/NO_PROXY), then try again",
 			Temporary:   true,
 			Err:         err,
 		}
@@ -149,27 +163,7 @@ func fromResponse(resp *http.Response, err error) *Error {
 	if e.Description == "" && e.OAuthError == "" {
 		e.Description = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
 	}
-	e.Hint = Hint(e.Code)
-	if e.Hint == "" {
-		e.Hint = oauthHint(e.OAuthError, e.Temporary)
-	}
 	return e
-}
-
-// oauthHint covers failures that have no AADSTS hint of their own.
-func oauthHint(oauthErr string, temporary bool) string {
-	switch oauthErr {
-	case "authorization_declined":
-		return "the sign-in was declined: run `m365send login` again and approve it"
-	case "expired_token":
-		return "the code expired before the sign-in was completed: run `m365send login` again and enter the code within 15 minutes"
-	case "bad_verification_code":
-		return "Entra ID did not recognise the device code: run `m365send login` again"
-	}
-	if temporary {
-		return "Entra ID is busy or unavailable: try again later"
-	}
-	return ""
 }
 
 func parseRetryAfter(v string) time.Duration {
@@ -223,9 +217,6 @@ func loginRequired(err error) error {
 	if errors.As(err, &te) {
 		cp := *te
 		cp.Err = fmt.Errorf("%w: %w", ErrLoginRequired, te.Err)
-		if cp.Hint == "" {
-			cp.Hint = "run `m365send login` to sign in again"
-		}
 		return &cp
 	}
 	return fmt.Errorf("%w: %w", ErrLoginRequired, err)
@@ -234,8 +225,10 @@ func loginRequired(err error) error {
 // needsLogin reports whether an Entra ID error from a silent (refresh
 // token) request can only be cured by signing in again.
 func needsLogin(e *Error) bool {
-	if aadstsInfo(e.Code).signIn {
-		return true
+	if h := aadstsInfo(e.Code); h.Code != 0 {
+		// The table knows: a Conditional Access block or a disabled app
+		// is not cured by signing in again, whatever the OAuth error.
+		return h.SignIn
 	}
 	return e.OAuthError == "invalid_grant" || e.OAuthError == "interaction_required"
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/token/entratest"
 )
 
@@ -30,13 +31,13 @@ func TestEveryFactsCodeGivesItsOwnHint(t *testing.T) {
 			if te.Code != code {
 				t.Errorf("Code = %d, want %d", te.Code, code)
 			}
-			if te.Hint == "" {
+			if te.Hint() == "" {
 				t.Fatal("no hint")
 			}
-			if prev, dup := seen[te.Hint]; dup {
-				t.Errorf("hint shared with AADSTS%d: %q", prev, te.Hint)
+			if prev, dup := seen[te.Hint()]; dup {
+				t.Errorf("hint shared with AADSTS%d: %q", prev, te.Hint())
 			}
-			seen[te.Hint] = code
+			seen[te.Hint()] = code
 			msg := te.Error()
 			if !strings.Contains(msg, fmt.Sprintf("AADSTS%d", code)) || strings.ContainsAny(msg, "\r\n") {
 				t.Errorf("Error() = %q, want one line with the code", msg)
@@ -71,7 +72,7 @@ func TestUnknownTenantIsAADSTS90002(t *testing.T) {
 	cfg.Tenant = "fabrikam.onmicrosoft.com"
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
 	var te *Error
-	if !errors.As(err, &te) || te.Code != 90002 || te.Hint != Hint(90002) {
+	if !errors.As(err, &te) || te.Code != 90002 || te.Hint() != aadstsInfo(90002).Hint {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -124,7 +125,7 @@ func TestPersistentServerErrorIsTemporaryError(t *testing.T) {
 	s.sleep = (&fakeSleep{}).sleep
 	_, err := s.TokenContext(context.Background())
 	var te *Error
-	if !errors.As(err, &te) || !te.Temporary || te.Hint == "" {
+	if !errors.As(err, &te) || !te.Temporary || te.Hint() == "" {
 		t.Fatalf("err = %#v, want a temporary *Error", err)
 	}
 	if got := a.Requests(entratest.EndpointToken, ""); got != maxAttempts {
@@ -180,18 +181,18 @@ func TestMalformedAnswerKeepsItsContentOutOfTheError(t *testing.T) {
 func TestKind(t *testing.T) {
 	for _, tc := range []struct {
 		err  *Error
-		want Kind
+		want failure.Kind
 	}{
-		{&Error{OAuthError: "invalid_client", Code: 7000215}, KindConfig},
-		{&Error{OAuthError: "invalid_grant", Code: 700016}, KindConfig},
-		{&Error{OAuthError: "invalid_request", Code: 53003}, KindPermission},
-		{&Error{OAuthError: "invalid_grant"}, KindPermission},
-		{&Error{OAuthError: "invalid_request", Code: 9002313}, KindConfig},
-		{&Error{OAuthError: "invalid_client", Err: ErrLoginRequired}, KindSignIn},
-		{&Error{OAuthError: "invalid_client", Code: 7000215, Temporary: true}, KindTemporary},
-		{&Error{OAuthError: "slow_down"}, KindTemporary},
-		{&Error{Err: fmt.Errorf("x: %w", context.DeadlineExceeded)}, KindTemporary},
-		{&Error{OAuthError: "weird", Code: 1}, KindOther},
+		{&Error{OAuthError: "invalid_client", Code: 7000215}, failure.Config},
+		{&Error{OAuthError: "invalid_grant", Code: 700016}, failure.Config},
+		{&Error{OAuthError: "invalid_request", Code: 53003}, failure.Permission},
+		{&Error{OAuthError: "invalid_grant"}, failure.Permission},
+		{&Error{OAuthError: "invalid_request", Code: 9002313}, failure.Config},
+		{&Error{OAuthError: "invalid_client", Err: ErrLoginRequired}, failure.SignIn},
+		{&Error{OAuthError: "invalid_client", Code: 7000215, Temporary: true}, failure.Temporary},
+		{&Error{OAuthError: "slow_down"}, failure.Temporary},
+		{&Error{Err: fmt.Errorf("x: %w", context.DeadlineExceeded)}, failure.Temporary},
+		{&Error{OAuthError: "weird", Code: 1}, failure.Unavailable},
 	} {
 		if got := tc.err.Kind(); got != tc.want {
 			t.Errorf("%+v: Kind = %v, want %v", tc.err, got, tc.want)
@@ -205,7 +206,7 @@ func TestKindOfARealAnswer(t *testing.T) {
 	cfg.ClientSecret = "wrong-secret-value"
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
 	var te *Error
-	if !errors.As(err, &te) || te.Kind() != KindConfig {
-		t.Fatalf("err = %v, want a KindConfig *Error", err)
+	if !errors.As(err, &te) || te.Kind() != failure.Config {
+		t.Fatalf("err = %v, want a failure.Config *Error", err)
 	}
 }

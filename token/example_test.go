@@ -102,7 +102,7 @@ func ExampleSource_Login() {
 	claims, _ := token.ParseClaims(tok.AccessToken)
 	fmt.Println(claims.UPN, claims.Scopes)
 	// Output:
-	// before login: sign-in required: run `m365send login`
+	// before login: sign-in required: this profile has no usable sign-in
 	// adele@contoso.com [SMTP.Send]
 }
 
@@ -132,7 +132,7 @@ func ExampleError() {
 	var te *token.Error
 	if errors.As(err, &te) {
 		fmt.Println(te.OAuthError, te.Code)
-		fmt.Println(te.Hint)
+		fmt.Println(te.Hint())
 	}
 	// Output:
 	// invalid_client 7000222

@@ -3,143 +3,149 @@ package token
 import (
 	"context"
 	"errors"
+
+	"github.com/m365send/m365send/internal/failure"
 )
 
-// Kind says what an Entra ID failure calls for, so that callers (the
-// command's exit status) need not know AADSTS codes themselves.
-type Kind int
+// AADSTSHint is one row of the table of AADSTS codes this package knows:
+// what the code means, what kind of failure it is and what to do. The
+// command line's troubleshooting docs and its tests are built from it.
+type AADSTSHint struct {
+	// Code is the AADSTS number (7000215 for AADSTS7000215).
+	Code int
+	// Meaning says in a few words what Entra ID means by the code.
+	Meaning string
+	// Kind is the failure kind an answer with this code gets.
+	Kind failure.Kind
+	// Hint says what to do, in terms of the profile and Entra ID.
+	Hint string
+	// SignIn is true when, answering a silent (refresh token) request,
+	// the code means that only signing in again cures it: the error then
+	// matches ErrLoginRequired and its kind is failure.SignIn.
+	SignIn bool
+}
 
-const (
-	// KindOther is a refusal this package does not classify.
-	KindOther Kind = iota
-	// KindConfig means the profile is wrong: the secret, certificate,
-	// client ID, tenant, cloud or scope does not match what Entra ID holds.
-	KindConfig
-	// KindPermission means Microsoft refused permission: consent is
-	// missing or declined, Conditional Access, security defaults or MFA
-	// blocked the sign-in, or the sign-in expired or was revoked.
-	KindPermission
-	// KindSignIn means a sign-in is required: the error wraps
-	// ErrLoginRequired, and `m365send login` cures it.
-	KindSignIn
-	// KindTemporary means the failure is worth retrying later: Entra ID
-	// was busy or unreachable, or the request was interrupted or timed out.
-	KindTemporary
-)
+// AADSTSHints returns the table of AADSTS codes (see docs/microsoft.md),
+// one row per code. Each
+// call returns a new slice the caller may change.
+func AADSTSHints() []AADSTSHint {
+	const (
+		cfg  = failure.Config
+		perm = failure.Permission
+	)
+	return []AADSTSHint{
+		// The profile is wrong.
+		{7000215, "invalid client secret", cfg, "the client secret is wrong: use the secret's Value (not its Secret ID) from the app registration's Certificates & secrets page", false},
+		{7000222, "client secret expired", cfg, "the client secret has expired: create a new one under the app registration's Certificates & secrets and update the profile", false},
+		{700027, "client assertion failed signature validation", cfg, "the certificate assertion failed validation: upload this certificate (its public part) to the app registration, or use the certificate that is registered there", false},
+		{700016, "application not found in the tenant", cfg, "the app was not found in this tenant: check the client ID and tenant, and that an admin has consented to the app in this tenant", false},
+		{90002, "tenant not found", cfg, "the tenant was not found: check the tenant domain or GUID, and that the cloud matches where the tenant lives", false},
+		{90038, "tenant is in another national cloud", cfg, "the tenant belongs to another Microsoft cloud: set the cloud (usgov, usgovdod or china) to the tenant's cloud", false},
+		{70011, "invalid scope", cfg, "the scope is invalid: use the Exchange resource's scope (https://outlook.office365.com/.default for apps, .../SMTP.Send for people) of the right cloud", false},
+		{700022, "scope names several resources", cfg, "the scope spans several resources: request only the Exchange Online scope", false},
+		{9001023, "grant not supported on /common or /consumers", cfg, "this grant does not work on /common or /consumers: set the tenant to your tenant's domain or GUID", false},
+		{500011, "resource principal not found in the tenant", cfg, "the Exchange Online resource is not in this tenant: check the tenant and the cloud, and that the tenant has Exchange Online", false},
+		{7000218, "public client flows are off for the app", cfg, "device-code sign-in needs public client flows: turn on \"Allow public client flows\" under the app registration's Authentication page", false},
+		{700024, "federated assertion outside its validity", cfg, "the federated token has expired or is not yet valid: check that the platform refreshes the federated token file and that the clock is right", false},
+		{700211, "no federated credential matches the assertion's issuer", cfg, "no federated credential of the app registration matches the token's issuer: add one for this issuer under Certificates & secrets > Federated credentials", false},
+		{700213, "no federated credential matches the assertion's subject", cfg, "no federated credential of the app registration matches the token's subject: add one for this subject under Certificates & secrets > Federated credentials", false},
+		{50027, "invalid or malformed JWT", cfg, "the federated token is not a valid JWT: check the federated token file's content", false},
 
-// String returns the kind's name, such as "config".
-func (k Kind) String() string {
-	switch k {
-	case KindConfig:
-		return "config"
-	case KindPermission:
-		return "permission"
-	case KindSignIn:
-		return "sign-in"
-	case KindTemporary:
-		return "temporary"
+		// Microsoft refused permission.
+		{65001, "consent missing", perm, "consent is missing: an admin must grant consent for the app's SMTP permission (API permissions > Grant admin consent)", true},
+		{50076, "multi-factor authentication required", perm, "multi-factor authentication is required: a person must sign in again for this profile (device code) and complete the MFA prompt", true},
+		{50079, "the user must register for multi-factor authentication", perm, "the user must register for multi-factor authentication at https://aka.ms/mfasetup, then sign in again for this profile (device code)", true},
+		{53003, "blocked by Conditional Access", perm, "a Conditional Access policy blocked the sign-in: ask an admin to check the sign-in logs and the policy that applies to this app", false},
+		{530035, "blocked by security defaults", perm, "security defaults blocked the sign-in: ask an admin to check the sign-in logs, or sign in with device code and MFA", false},
+		{700082, "refresh token expired after 90 days without use", perm, "the sign-in expired after 90 days without use: a person must sign in again for this profile (device code)", true},
+		{50173, "sign-in revoked (password change or session revocation)", perm, "the sign-in was revoked (password change or session revocation): a person must sign in again for this profile (device code)", true},
+		{65004, "the user declined consent", perm, "the person declined consent to the app: sign in again and accept, or ask an admin to grant consent for the organisation", false},
+		{50105, "user not assigned to the app", perm, "the user is not assigned to the app: an admin must assign the user (Enterprise applications > Users and groups) or turn off assignment required", false},
+		{50126, "invalid user name or password", perm, "the user name or password was wrong: sign in again with the right account", false},
+		{7000112, "application disabled", perm, "the app is disabled in this tenant: ask an admin to enable its enterprise application", false},
+
+		// On a silent request only signing in again cures these.
+		{9002313, "invalid request (malformed, or an unusable refresh token)", cfg, "Entra ID found the request malformed; for a cached sign-in, a person must sign in again for this profile (device code)", true},
+		{70043, "refresh token expired by Conditional Access sign-in frequency", perm, "a Conditional Access sign-in frequency policy ended the sign-in: a person must sign in again for this profile (device code)", true},
+		{700084, "refresh token expired", perm, "the sign-in has expired: a person must sign in again for this profile (device code)", true},
 	}
-	return "other"
 }
 
-// aadsts is what this package knows of one AADSTS code.
-type aadsts struct {
-	// kind classifies the code; KindOther leaves it to the OAuth error.
-	kind Kind
-	// signIn is true when, answering a silent (refresh token) request,
-	// the code means only signing in again cures it.
-	signIn bool
-	// hint says what to do, or "".
-	hint string
-}
-
-// aadstsInfo is the one table of AADSTS codes: docs/microsoft.md's codes with
-// their hints, and the others whose kind or sign-in need is known.
-func aadstsInfo(code int) aadsts {
-	switch code {
-	// The profile is wrong.
-	case 7000215:
-		return aadsts{kind: KindConfig, hint: "the client secret is wrong: use the secret's Value (not its Secret ID) from the app registration's Certificates & secrets page"}
-	case 7000222:
-		return aadsts{kind: KindConfig, hint: "the client secret has expired: create a new one under the app registration's Certificates & secrets and update the profile"}
-	case 700027:
-		return aadsts{kind: KindConfig, hint: "the certificate assertion failed validation: upload this certificate (its public part) to the app registration, or use the certificate that is registered there"}
-	case 700016:
-		return aadsts{kind: KindConfig, hint: "the app was not found in this tenant: check client_id and tenant, and that an admin has consented to the app in this tenant"}
-	case 90002:
-		return aadsts{kind: KindConfig, hint: "the tenant was not found: check the tenant domain or GUID, and that cloud matches where the tenant lives"}
-	case 90038:
-		return aadsts{kind: KindConfig, hint: "the tenant belongs to another Microsoft cloud: set cloud (usgov, usgovdod or china) to the tenant's cloud"}
-	case 70011:
-		return aadsts{kind: KindConfig, hint: "the scope is invalid: use the Exchange resource's scope (https://outlook.office365.com/.default for apps, .../SMTP.Send for users) of the right cloud"}
-	case 700022:
-		return aadsts{kind: KindConfig, hint: "the scope spans several resources: request only the Exchange Online scope"}
-	case 9001023:
-		return aadsts{kind: KindConfig, hint: "this grant does not work on /common or /consumers: set tenant to your tenant's domain or GUID"}
-	case 500011, // resource principal not found in the tenant
-		7000218, // public client flows are off for the app registration
-		700024,  // federated assertion outside its validity
-		700211,  // no matching federated identity issuer
-		700213,  // no matching federated identity subject
-		50027:   // invalid JWT (federated assertion)
-		return aadsts{kind: KindConfig}
-
-	// Microsoft refused permission.
-	case 65001:
-		return aadsts{kind: KindPermission, signIn: true, hint: "consent is missing: an admin must grant consent for the app's SMTP permission (API permissions > Grant admin consent)"}
-	case 50076:
-		return aadsts{kind: KindPermission, signIn: true, hint: "multi-factor authentication is required: run `m365send login` and complete the MFA prompt"}
-	case 50079:
-		return aadsts{kind: KindPermission, signIn: true, hint: "the user must register for multi-factor authentication: register at https://aka.ms/mfasetup, then run `m365send login`"}
-	case 53003:
-		return aadsts{kind: KindPermission, hint: "a Conditional Access policy blocked the sign-in: ask an admin to check the sign-in logs and the policy that applies to this app"}
-	case 530035:
-		return aadsts{kind: KindPermission, hint: "security defaults blocked the sign-in: ask an admin to check the sign-in logs, or sign in with device code and MFA"}
-	case 700082:
-		return aadsts{kind: KindPermission, signIn: true, hint: "the sign-in expired after 90 days without use: run `m365send login` again"}
-	case 50173:
-		return aadsts{kind: KindPermission, signIn: true, hint: "the sign-in was revoked (password change or session revocation): run `m365send login` again"}
-	case 65004, // user declined consent
-		50105,   // user not assigned to the app
-		50126,   // bad user credentials
-		7000112: // application disabled
-		return aadsts{kind: KindPermission}
-
-	// Only signing in again cures these on a silent request; otherwise
-	// the OAuth error classifies them.
-	case 9002313, 70043, 700084:
-		return aadsts{signIn: true}
+// aadstsInfo returns the row for code, or a zero row (Code 0) when the
+// table has none.
+func aadstsInfo(code int) AADSTSHint {
+	if code == 0 {
+		return AADSTSHint{}
 	}
-	return aadsts{}
+	for _, h := range AADSTSHints() {
+		if h.Code == code {
+			return h
+		}
+	}
+	return AADSTSHint{}
 }
-
-// Hint returns the one-line hint for an AADSTS code (7000215 for
-// AADSTS7000215), or "" when there is none.
-func Hint(code int) string { return aadstsInfo(code).hint }
 
 // Kind classifies the failure from its AADSTS code, else its OAuth error:
-// KindSignIn when it wraps ErrLoginRequired, KindTemporary when it is
-// Temporary or was interrupted.
-func (e *Error) Kind() Kind {
+// failure.SignIn when it wraps ErrLoginRequired, failure.Temporary when it
+// is Temporary or was interrupted, failure.Unavailable for a refusal this
+// package does not know.
+func (e *Error) Kind() failure.Kind {
 	if errors.Is(e.Err, ErrLoginRequired) {
-		return KindSignIn
+		return failure.SignIn
 	}
 	if e.Temporary {
-		return KindTemporary
+		return failure.Temporary
 	}
-	if k := aadstsInfo(e.Code).kind; k != KindOther {
-		return k
+	if h := aadstsInfo(e.Code); h.Code != 0 {
+		return h.Kind
 	}
 	switch e.OAuthError {
 	case "invalid_client", "unauthorized_client", "invalid_scope", "invalid_request", "unsupported_grant_type":
-		return KindConfig
+		return failure.Config
 	case "invalid_grant", "access_denied", "consent_required", "interaction_required", "authorization_declined", "expired_token":
-		return KindPermission
+		return failure.Permission
 	case "temporarily_unavailable", "server_error", "slow_down":
-		return KindTemporary
+		return failure.Temporary
 	}
 	if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
-		return KindTemporary
+		return failure.Temporary
 	}
-	return KindOther
+	return failure.Unavailable
+}
+
+// Hint says what to do: Advice if set, else the AADSTS table's hint for
+// Code, else one for the OAuth error or kind, else "".
+func (e *Error) Hint() string {
+	if e.Advice != "" {
+		return e.Advice
+	}
+	if h := aadstsInfo(e.Code).Hint; h != "" {
+		return h
+	}
+	if h := oauthHint(e.OAuthError, e.Temporary); h != "" {
+		return h
+	}
+	if errors.Is(e.Err, ErrLoginRequired) {
+		return signInHint
+	}
+	return ""
+}
+
+// signInHint is the hint of a profile that needs a person to sign in.
+const signInHint = "a person must sign in again for this profile (device code)"
+
+// oauthHint covers failures that have no AADSTS hint of their own.
+func oauthHint(oauthErr string, temporary bool) string {
+	switch oauthErr {
+	case "authorization_declined":
+		return "the sign-in was declined: start the sign-in again and approve it"
+	case "expired_token":
+		return "the code expired before the sign-in was completed: start the sign-in again and enter the code within 15 minutes"
+	case "bad_verification_code":
+		return "Entra ID did not recognise the device code: start the sign-in again"
+	}
+	if temporary {
+		return "Entra ID is busy or unavailable: try again later"
+	}
+	return ""
 }

@@ -19,7 +19,7 @@ type fileLock struct{ f *os.File }
 func lockFile(ctx context.Context, path string) (*fileLock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, &CacheError{Path: path, Hint: writableHint(filepath.Dir(path)),
+		return nil, &CacheError{Path: path, Advice: writableHint(filepath.Dir(path)),
 			Err: fmt.Errorf("open token cache lock: %w", err)}
 	}
 	fd := int(f.Fd())

@@ -31,6 +31,7 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/wait"
 	"golang.org/x/oauth2"
 )
@@ -438,9 +439,20 @@ func copyToken(t *oauth2.Token) *oauth2.Token {
 	return &cp
 }
 
-// ErrLoginRequired means a device-code profile has no usable sign-in:
-// run `m365send login`.
-var ErrLoginRequired = errors.New("sign-in required: run `m365send login`")
+// ErrLoginRequired means a device-code profile has no usable sign-in: a
+// person must sign in (Source.Login) before tokens can be had. Its kind
+// is failure.SignIn; errors that wrap it (an *Error from a refused
+// refresh token among them) match it with errors.Is.
+var ErrLoginRequired error = loginRequiredError{}
+
+// loginRequiredError is the type of ErrLoginRequired.
+type loginRequiredError struct{}
+
+func (loginRequiredError) Error() string {
+	return "sign-in required: this profile has no usable sign-in"
+}
+func (loginRequiredError) Kind() failure.Kind { return failure.SignIn }
+func (loginRequiredError) Hint() string       { return signInHint }
 
 // Error is a failure reported by Entra ID or on the way to it.
 type Error struct {
@@ -450,8 +462,9 @@ type Error struct {
 	Code int
 	// Description is Entra ID's error_description (never holds secrets).
 	Description string
-	// Hint is one line saying what to do, or "".
-	Hint string
+	// Advice is one line saying what to do, overriding the hint the
+	// AADSTS table or the OAuth error gives; "" leaves those (see Hint).
+	Advice string
 	// Temporary is true for failures worth retrying later (5xx, 429,
 	// network errors).
 	Temporary bool

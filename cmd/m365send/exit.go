@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
@@ -137,11 +138,11 @@ func senderExitCode(e *sender.Error) int {
 // failure to an exit code.
 func tokenExitCode(e *token.Error) int {
 	switch e.Kind() {
-	case token.KindTemporary:
+	case failure.Temporary:
 		return exitTempFail
-	case token.KindConfig:
+	case failure.Config:
 		return exitConfig
-	case token.KindPermission, token.KindSignIn:
+	case failure.Permission, failure.SignIn:
 		return exitNoPerm
 	}
 	return exitUnavailable
@@ -169,12 +170,18 @@ func hintFor(err error) string {
 				return v.Hint()
 			}
 		case *token.Error:
-			if v.Hint != "" {
-				return v.Hint
+			if h := v.Hint(); h != "" {
+				if v.Kind() == failure.SignIn {
+					h += "; run `m365send login` (with the same --profile)"
+				}
+				return h
 			}
 		case *token.CacheError:
-			if v.Hint != "" {
-				return v.Hint
+			if h := v.Hint(); h != "" {
+				if !errors.Is(v, token.ErrInsecureCache) {
+					h += ", such as one set with M365SEND_CACHE_DIR"
+				}
+				return h
 			}
 		case *sender.Error:
 			if v.Hint != "" {
