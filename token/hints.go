@@ -26,8 +26,7 @@ type AADSTSHint struct {
 }
 
 // AADSTSHints returns the table of AADSTS codes (see docs/microsoft.md),
-// one row per code. Each
-// call returns a new slice the caller may change.
+// one row per code. Each call returns a new slice the caller may change.
 func AADSTSHints() []AADSTSHint {
 	const (
 		cfg  = failure.Config
