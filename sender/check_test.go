@@ -75,8 +75,8 @@ func TestCheckNamesTheFailingStage(t *testing.T) {
 			if e.Stage != c.stage || e.Code != c.code {
 				t.Errorf("stage %s code %d, want %s %d (%v)", e.Stage, e.Code, c.stage, c.code, e)
 			}
-			if !strings.Contains(e.Hint, c.hint) {
-				t.Errorf("hint %q lacks %q (text %q)", e.Hint, c.hint, e.Text)
+			if !strings.Contains(e.Hint(), c.hint) {
+				t.Errorf("hint %q lacks %q (text %q)", e.Hint(), c.hint, e.Text)
 			}
 			if p == nil || !slices.Equal(p.Addrs, c.probe.Addrs) || p.TLSVersion != c.probe.TLSVersion ||
 				!slices.Equal(p.Mechanisms, c.probe.Mechanisms) || p.Authenticated {
@@ -115,7 +115,7 @@ func TestXOAuth2RefusesPlainConnection(t *testing.T) {
 func TestNewRefusesPort465(t *testing.T) {
 	_, err := New(Config{Tokens: &tokens{current: "t"}, Mailbox: testMailbox, Port: 465})
 	var e *Error
-	if !errors.As(err, &e) || e.Stage != StageConfig || !strings.Contains(e.Hint, "587") {
+	if !errors.As(err, &e) || e.Stage != StageConfig || !strings.Contains(e.Hint(), "587") {
 		t.Fatalf("err = %v", err)
 	}
 }

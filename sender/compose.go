@@ -196,7 +196,7 @@ const b64LineLen = 76
 func streamedFile(path string, splice map[string]string) (*gomail.File, error) {
 	ct, err := sniffType(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: attachment: %w", ErrInvalidMessage, err)
+		return nil, badMessage(hintAttachment, "attachment: %w", err)
 	}
 	var marker [markerLen]byte
 	_, _ = rand.Read(marker[:])

@@ -93,7 +93,7 @@ func (s *Sender) connect(ctx context.Context, probe *Probe) (*conn, *Error) {
 		tok, rerr := r.Refresh(ctx)
 		if rerr != nil {
 			return nil, &Error{Server: s.server, Stage: StageToken, Err: fmt.Errorf("refresh token after 535 5.7.3: %w", rerr),
-				Temporary: false, Hint: se.Hint}
+				Temporary: false, hint: se.Hint()}
 		}
 		if tok == nil || tok.AccessToken == "" {
 			return nil, se
@@ -148,8 +148,7 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*
 	}
 	if ok, _ := c.c.Extension("STARTTLS"); !ok {
 		c.close()
-		return nil, &Error{Server: s.server, Stage: StageStartTLS, Text: "server does not offer STARTTLS",
-			Hint: "m365send never authenticates without TLS: check smtp_host and smtp_port (Office 365: port 587)"}
+		return nil, noStartTLSError(s.server)
 	}
 	tlsConf := &tls.Config{ServerName: s.cfg.Host, RootCAs: s.cfg.RootCAs, MinVersion: tls.VersionTLS12}
 	if err := c.c.StartTLS(tlsConf); err != nil {
@@ -159,7 +158,7 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*
 	st, ok := c.c.TLSConnectionState()
 	if !ok || !st.HandshakeComplete || st.Version < tls.VersionTLS12 {
 		c.close()
-		return nil, &Error{Server: s.server, Stage: StageStartTLS, Text: "TLS 1.2 or later was not negotiated"}
+		return nil, noTLS12Error(s.server)
 	}
 	c.trace.note("TLS %s established", tls.VersionName(st.Version)[4:])
 	_, mechs := c.c.Extension("AUTH")
@@ -181,16 +180,9 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string) (*
 		err = finishChallenge(err)
 		c.close()
 		e := classify(s.server, StageAuth, s.ctxErr(ctx, err), secrets...)
-		switch {
-		case errors.Is(err, errNotEncrypted):
-			e.Temporary = false
-		case errors.Is(err, errBadChallenge):
-			e.Temporary = false
-			e.Hint = "the token was refused: check its audience/scope, the service principal and the mailbox permission; `m365send doctor` checks each"
-		case errors.Is(err, errNoXOAuth2):
-			e.Temporary = false
+		// classify makes these three permanent, with their kind and hint.
+		if errors.Is(err, errNoXOAuth2) {
 			e.Text = fmt.Sprintf("server does not offer AUTH XOAUTH2 (offers: %s)", strings.TrimSpace(mechs))
-			e.Hint = "the server is not Office 365's submission endpoint or OAuth is not available there: check smtp_host"
 		}
 		return nil, e
 	}

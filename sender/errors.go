@@ -10,6 +10,8 @@ import (
 	"net/textproto"
 	"regexp"
 	"strings"
+
+	"github.com/m365send/m365send/internal/failure"
 )
 
 // Stage names the step of the SMTP exchange where an error happened.
@@ -33,7 +35,8 @@ const (
 // message itself is unsendable or unsafe (exit 65 in the CLI).
 var ErrInvalidMessage = errors.New("invalid message")
 
-// Error is a failure to submit, with what the server said and what to do.
+// Error is a failure to submit, with what the server said. Kind and Hint
+// say what the failure calls for; cmd maps the kind to an exit status.
 type Error struct {
 	// Server is "host:port" of the submission server.
 	Server string
@@ -48,14 +51,36 @@ type Error struct {
 	// Text is the server's reply text after the codes, or a description
 	// of the failure (tokens never appear here).
 	Text string
-	// Temporary reports whether trying again later may succeed (4xx
-	// replies, network failures).
+	// Temporary reports whether the sender may try again (4xx replies,
+	// network failures); Send retries only these.
 	Temporary bool
-	// Hint is one line saying what to do, or "".
-	Hint string
 	// Err is the underlying error (secrets removed), or nil; Unwrap
 	// returns it.
 	Err error
+
+	// kind and hint, when set, override what Kind and Hint derive from
+	// the fields above.
+	kind failure.Kind
+	hint string
+}
+
+var _ failure.Error = (*Error)(nil)
+
+// Kind says what the failure calls for. A server reply takes the kind of
+// its row in ReplyHints; a failure to get a token (StageToken) keeps the
+// token error's own kind; StageConfig is failure.Config; network failures
+// and timeouts are failure.Temporary; a server that offers no STARTTLS or
+// no AUTH XOAUTH2 is failure.Unavailable.
+func (e *Error) Kind() failure.Kind {
+	k, _ := e.describe()
+	return k
+}
+
+// Hint returns one line saying what to check or do, or "". It is written
+// in terms of the library and its configuration (smtp_host, ca_file, ...).
+func (e *Error) Hint() string {
+	_, h := e.describe()
+	return h
 }
 
 // Error returns one line: "host:port: stage: 535 5.7.3 text" for a server
@@ -106,7 +131,7 @@ func replyError(server string, stage Stage, code int, msg string, err error) *Er
 		enh = m[1] + "." + m[2] + "." + m[3]
 		msg = strings.TrimSpace(msg[len(m[0]):])
 	}
-	e := &Error{
+	return &Error{
 		Server:       server,
 		Stage:        stage,
 		Code:         code,
@@ -115,8 +140,6 @@ func replyError(server string, stage Stage, code int, msg string, err error) *Er
 		Temporary:    code >= 400 && code < 500,
 		Err:          err,
 	}
-	e.Hint = hintFor(e)
-	return e
 }
 
 // classify turns any error from an SMTP step into an *Error. secrets are
@@ -131,32 +154,22 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 	}
 	var te *textproto.Error
 	if errors.As(err, &te) {
-		e := replyError(server, stage, te.Code, redact(te.Msg, secrets), redactedErr(err, secrets))
-		return e
+		return replyError(server, stage, te.Code, redact(te.Msg, secrets), redactedErr(err, secrets))
 	}
 	e := &Error{Server: server, Stage: stage, Err: redactedErr(err, secrets)}
 	var (
-		uae  x509.UnknownAuthorityError
-		hne  x509.HostnameError
-		cie  x509.CertificateInvalidError
-		alrt tls.AlertError
 		ne   net.Error
+		alrt tls.AlertError
 		dnse *net.DNSError
 	)
 	switch {
 	case errors.Is(err, context.Canceled):
 		e.Text = "canceled"
-	case errors.As(err, &uae):
-		e.Hint = "the server's certificate is not signed by a trusted authority: behind a TLS-inspecting proxy or in a private cloud, set ca_file (M365SEND_CA_FILE) to its root certificate"
-	case errors.As(err, &hne):
-		e.Hint = "the server's certificate does not match the host name: check smtp_host"
-	case errors.As(err, &cie):
-		e.Hint = "the server's certificate is invalid or expired: check the system clock and ca_file"
-	case errors.As(err, &alrt):
-		e.Hint = "the TLS handshake failed: Office 365 requires TLS 1.2 or later; a proxy may be interfering"
+	case errors.Is(err, errNotEncrypted), errors.Is(err, errBadChallenge), errors.Is(err, errNoXOAuth2),
+		isCertificateError(err), errors.As(err, &alrt):
+		// Permanent: the server would do the same again.
 	case errors.As(err, &dnse):
 		e.Temporary = dnse.IsTemporary || dnse.IsTimeout
-		e.Hint = "the SMTP host name does not resolve: check smtp_host and the network's DNS"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
 		e.Temporary = true
 	default:
@@ -164,6 +177,163 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 		e.Temporary = isNetworkish(err)
 	}
 	return e
+}
+
+// Hints for failures that are not server replies. The connection hints
+// are the ones `doctor` gives for its dns, tcp and starttls steps.
+const (
+	hintNoStartTLS  = "the sender never authenticates without TLS: check smtp_host and smtp_port (Office 365: port 587)"
+	hintNoTLS12     = "Office 365 requires TLS 1.2 or later: check for a proxy that downgrades TLS, and smtp_host"
+	hintNoXOAuth2   = "the server is not Office 365's submission endpoint or OAuth is not available there: check smtp_host"
+	hintNotEncrypt  = "the sender never authenticates without TLS: check smtp_host and smtp_port (Office 365: port 587)"
+	hintChallenge   = "the token was refused: check its audience/scope, the Exchange service principal and the mailbox permission"
+	hintUnknownCA   = "the server's certificate is not signed by a trusted authority: behind a TLS-inspecting proxy or in a private cloud, set ca_file (M365SEND_CA_FILE) to its root certificate"
+	hintHostname    = "the server's certificate does not match the host name: check smtp_host"
+	hintCertInvalid = "the server's certificate is invalid or expired: check the system clock and ca_file"
+	hintTLSAlert    = "the TLS handshake failed: Office 365 requires TLS 1.2 or later; a proxy may be interfering"
+	hintTLSProxy    = "a proxy may be inspecting TLS: add its root to ca_file"
+	hintStalled     = "the server stopped answering: check the network (a firewall or proxy may hold SMTP connections), then try again later"
+)
+
+// hintDNS and hintTCP name the host and port of server ("host:port").
+func hintDNS(server string) string {
+	host, _, _ := net.SplitHostPort(server)
+	return "the SMTP host name does not resolve: check smtp_host (" + host + ") and this machine's DNS"
+}
+
+func hintTCP(server string) string {
+	_, port, err := net.SplitHostPort(server)
+	if err != nil || port == "" {
+		port = "587"
+	}
+	return "check that outbound TCP " + port + " is allowed (many networks block SMTP) and smtp_host/smtp_port"
+}
+
+// describe returns e's kind and hint: the overrides when set, else what
+// the fields say.
+func (e *Error) describe() (failure.Kind, string) {
+	var k failure.Kind
+	var h string
+	switch {
+	case e.Stage == StageToken:
+		// The token error knows its own kind and hint; the sender's are
+		// only a fallback.
+		if e.Err != nil {
+			k, h = failure.KindOf(e.Err), failure.HintOf(e.Err)
+		}
+		if k == failure.Internal && e.kind != failure.Internal {
+			k = e.kind
+		}
+		if h == "" {
+			h = e.hint
+		}
+		return k, h
+	case e.Stage == StageConfig:
+		k = failure.Config
+	case e.Code != 0:
+		r := replyHint(e.Code, e.EnhancedCode, e.Text)
+		k, h = r.Kind, r.Hint
+	default:
+		k, h = e.describeLocal()
+	}
+	if e.kind != failure.Internal {
+		k = e.kind
+	}
+	if e.hint != "" {
+		h = e.hint
+	}
+	return k, h
+}
+
+// describeLocal classifies a failure that is not a server reply: the
+// network, TLS, a refused message, the server's extensions.
+func (e *Error) describeLocal() (failure.Kind, string) {
+	err := e.Err
+	var (
+		uae  x509.UnknownAuthorityError
+		hne  x509.HostnameError
+		cie  x509.CertificateInvalidError
+		alrt tls.AlertError
+		dnse *net.DNSError
+	)
+	switch {
+	case err == nil:
+		if e.Temporary {
+			return failure.Temporary, ""
+		}
+		return failure.Internal, ""
+	case errors.Is(err, ErrInvalidMessage):
+		k := failure.KindOf(err)
+		if k == failure.Internal {
+			k = failure.BadMessage
+		}
+		return k, failure.HintOf(err)
+	case errors.Is(err, context.Canceled):
+		return failure.Temporary, ""
+	case errors.Is(err, errNotEncrypted):
+		return failure.Unavailable, hintNotEncrypt
+	case errors.Is(err, errNoXOAuth2):
+		return failure.Unavailable, hintNoXOAuth2
+	case errors.Is(err, errBadChallenge):
+		return failure.Permission, hintChallenge
+	case errors.As(err, &uae):
+		return failure.Config, hintUnknownCA
+	case errors.As(err, &hne):
+		return failure.Config, hintHostname
+	case errors.As(err, &cie):
+		return failure.Config, hintCertInvalid
+	case errors.As(err, &alrt):
+		return failure.Unavailable, hintTLSAlert
+	case errors.As(err, &dnse):
+		if dnse.IsNotFound {
+			return failure.Config, hintDNS(e.Server)
+		}
+		return failure.Temporary, hintDNS(e.Server)
+	}
+	if !e.Temporary {
+		return failure.Internal, ""
+	}
+	switch e.Stage {
+	case StageDNS:
+		return failure.Temporary, hintDNS(e.Server)
+	case StageConnect, StageGreeting:
+		return failure.Temporary, hintTCP(e.Server)
+	case StageStartTLS:
+		return failure.Temporary, hintTLSProxy
+	}
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		return failure.Temporary, hintStalled
+	}
+	return failure.Temporary, ""
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isCertificateError reports a certificate the TLS handshake refused.
+func isCertificateError(err error) bool {
+	var (
+		uae x509.UnknownAuthorityError
+		hne x509.HostnameError
+		cie x509.CertificateInvalidError
+		cve *tls.CertificateVerificationError
+	)
+	return errors.As(err, &uae) || errors.As(err, &hne) || errors.As(err, &cie) || errors.As(err, &cve)
+}
+
+// noStartTLSError is a server that does not offer STARTTLS: permanent,
+// since the sender never authenticates without TLS.
+func noStartTLSError(server string) *Error {
+	return &Error{Server: server, Stage: StageStartTLS, Text: "server does not offer STARTTLS",
+		kind: failure.Unavailable, hint: hintNoStartTLS}
+}
+
+// noTLS12Error is a TLS handshake that ended below TLS 1.2.
+func noTLS12Error(server string) *Error {
+	return &Error{Server: server, Stage: StageStartTLS, Text: "TLS 1.2 or later was not negotiated",
+		kind: failure.Unavailable, hint: hintNoTLS12}
 }
 
 func isNetworkish(err error) bool {

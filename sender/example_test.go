@@ -106,7 +106,7 @@ func ExampleError() {
 	var e *sender.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.Stage, e.Code, e.EnhancedCode, e.Temporary)
-		fmt.Println(e.Hint)
+		fmt.Println(e.Hint())
 	}
 	// Output:
 	// auth 535 5.7.139 false
@@ -158,7 +158,7 @@ func ExampleNew_port465() {
 	var e *sender.Error
 	if errors.As(err, &e) {
 		fmt.Println(e)
-		fmt.Println(e.Hint)
+		fmt.Println(e.Hint())
 	}
 	// Output:
 	// config: port 465 (implicit TLS) is not supported

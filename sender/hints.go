@@ -3,131 +3,230 @@ package sender
 import (
 	"strconv"
 	"strings"
+
+	"github.com/m365send/m365send/internal/failure"
 )
 
-// A hintRule matches a server reply to one line saying what to do. The
-// rules follow docs/microsoft.md's "Replies and what they mean", one per row, in an
-// order where the more specific rule comes first.
-type hintRule struct {
+// ReplyHint is one row of the table that gives a server reply its kind of
+// failure and a one-line hint. The rows follow docs/microsoft.md ("Replies
+// and what they mean"); rows with Default set are the per-class defaults
+// that catch a reply no specific row knows (an unknown 4xx, a 535 with
+// another enhanced code, an unknown 5.1.x, ...).
+type ReplyHint struct {
+	// Match says in words which replies the row covers.
+	Match string
+	// Code, EnhancedCode and Text make an example reply the row matches,
+	// as Exchange Online (or, for a default row, another server) sends it.
+	Code         int
+	EnhancedCode string
+	Text         string
+	// Kind is the kind of failure such a reply means.
+	Kind failure.Kind
+	// Hint is one line saying what to check or do.
+	Hint string
+	// Default is true for a per-class default row.
+	Default bool
+}
+
+// replyRule is a ReplyHint with the test that picks it.
+type replyRule struct {
+	ReplyHint
 	match func(code int, enh, text string) bool
-	hint  string
 }
 
 // Hints shared by several rows.
 const (
-	hintSendAs = "the mailbox may not send as this From address: grant it SendAs (Add-RecipientPermission <from> -Trustee <mailbox> -AccessRights SendAs) or send From the mailbox itself"
+	hintSendAs     = "the mailbox may not send as this From address: grant it SendAs (Add-RecipientPermission <from> -Trustee <mailbox> -AccessRights SendAs) or send From the mailbox itself"
+	hintRestricted = "the sender is restricted as a suspected spammer or compromised account: an admin must release it (Microsoft Defender portal, Restricted entities) after securing the account"
+	hintOldTLS     = "the connection used TLS below 1.2: Office 365 requires TLS 1.2 or later; check for a proxy that downgrades TLS"
 )
 
-// hintRules returns the rules in the order they are tried.
-func hintRules() []hintRule {
-	return []hintRule{
-		{ // 535 5.7.139 ... SmtpClientAuthentication is disabled
-			match: func(_ int, enh, text string) bool {
+// replyRules returns the rules in the order they are tried: the specific
+// rows first, the more specific before the more general, then the
+// per-class defaults. The last rule matches every reply.
+func replyRules() []replyRule {
+	return []replyRule{
+		{ReplyHint{Match: "5.7.139 with \"SmtpClientAuthentication is disabled\"",
+			Code: 535, EnhancedCode: "5.7.139", Text: "Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.",
+			Kind: failure.Permission,
+			Hint: "SMTP AUTH is disabled: run Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false (or Set-TransportConfig -SmtpClientAuthenticationDisabled $false for the tenant)"},
+			func(_ int, enh, text string) bool {
 				return enh == "5.7.139" && containsFold(text, "SmtpClientAuthentication is disabled")
-			},
-			hint: "SMTP AUTH is disabled: run Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false (or Set-TransportConfig -SmtpClientAuthenticationDisabled $false for the tenant)",
-		},
-		{ // 535 5.7.139 ... security defaults / did not meet the criteria
-			match: func(_ int, enh, _ string) bool { return enh == "5.7.139" },
-			hint:  "security defaults or a Conditional Access policy blocks this sign-in: exclude the account or app from the policy, or turn security defaults off",
-		},
-		{ // 535 5.7.3 Authentication unsuccessful
-			match: func(_ int, enh, _ string) bool { return enh == "5.7.3" },
-			hint:  "the token was refused: check its audience/scope (outlook.office365.com, not Graph), the Exchange service principal (New-ServicePrincipal with the Enterprise application's object ID) and the mailbox permission (Add-MailboxPermission); changes can take up to an hour to apply",
-		},
-		{ // 530 5.7.57 not authenticated
-			match: func(code int, enh, _ string) bool { return enh == "5.7.57" || code == 530 },
-			hint:  "the server got MAIL FROM without a successful AUTH: authenticate with XOAUTH2 first",
-		},
-		{ // 550 5.7.60 send as
-			match: func(_ int, enh, _ string) bool { return enh == "5.7.60" },
-			hint:  hintSendAs,
-		},
-		{ // 554 5.2.252 SendAsDenied (older: 554 5.2.0 ... SendAsDeniedException)
-			match: func(_ int, enh, text string) bool {
+			}},
+		{ReplyHint{Match: "5.7.139 (security defaults, Conditional Access)",
+			Code: 535, EnhancedCode: "5.7.139", Text: "Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.",
+			Kind: failure.Permission,
+			Hint: "security defaults or a Conditional Access policy blocks this sign-in: exclude the account or app from the policy, or turn security defaults off"},
+			func(_ int, enh, _ string) bool { return enh == "5.7.139" }},
+		{ReplyHint{Match: "5.7.3",
+			Code: 535, EnhancedCode: "5.7.3", Text: "Authentication unsuccessful [SN4PR0601CA0002.namprd06.prod.outlook.com]",
+			Kind: failure.Permission,
+			Hint: "the token was refused: check its audience/scope (outlook.office365.com, not Graph), the Exchange service principal (New-ServicePrincipal with the Enterprise application's object ID) and the mailbox permission (Add-MailboxPermission); changes can take up to an hour to apply"},
+			func(_ int, enh, _ string) bool { return enh == "5.7.3" }},
+		{ReplyHint{Match: "530, or 5.7.57",
+			Code: 530, EnhancedCode: "5.7.57", Text: "Client was not authenticated to send anonymous mail during MAIL FROM",
+			Kind: failure.Permission,
+			Hint: "the server got MAIL FROM without a successful AUTH: authenticate with XOAUTH2 first"},
+			func(code int, enh, _ string) bool { return enh == "5.7.57" || code == 530 }},
+		{ReplyHint{Match: "5.7.60",
+			Code: 550, EnhancedCode: "5.7.60", Text: "SMTP; Client does not have permissions to send as this sender",
+			Kind: failure.Permission, Hint: hintSendAs},
+			func(_ int, enh, _ string) bool { return enh == "5.7.60" }},
+		{ReplyHint{Match: "5.2.252, or \"SendAsDenied\" (older: 554 5.2.0 ... SendAsDeniedException)",
+			Code: 554, EnhancedCode: "5.2.252", Text: "SendAsDenied; alerts@contoso.com not allowed to send as ceo@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied",
+			Kind: failure.Permission, Hint: hintSendAs},
+			func(_ int, enh, text string) bool {
 				return enh == "5.2.252" || containsFold(text, "SendAsDenied")
-			},
-			hint: hintSendAs,
-		},
-		{ // 432 4.3.2 concurrency (also "STOREDRV.ClientSubmit; sender thread limit exceeded")
-			match: func(_ int, enh, _ string) bool { return enh == "4.3.2" },
-			hint:  "too many connections for this mailbox at once (Exchange allows 3): retry later with backoff, or send with fewer parallel processes",
-		},
-		{ // 554 5.2.0 ...SubmissionQuotaExceededException
-			match: func(_ int, _ string, text string) bool {
+			}},
+		{ReplyHint{Match: "432 4.3.2, or 4.3.2 naming the connection or thread limit",
+			Code: 432, EnhancedCode: "4.3.2", Text: "Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information.",
+			Kind: failure.Temporary,
+			Hint: "too many connections for this mailbox at once (Exchange allows 3): retry later with backoff, or send with fewer parallel processes"},
+			func(code int, enh, text string) bool {
+				return enh == "4.3.2" && (code == 432 || containsFold(text, "concurrent connections") || containsFold(text, "thread limit"))
+			}},
+		{ReplyHint{Match: "\"SubmissionQuotaExceeded\"",
+			Code: 554, EnhancedCode: "5.2.0", Text: "STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message",
+			Kind: failure.Quota,
+			Hint: "the mailbox reached its daily sending quota (10,000 recipients): wait up to 24 hours, or spread the mail over several mailboxes"},
+			func(_ int, _ string, text string) bool {
 				return containsFold(text, "SubmissionQuotaExceeded")
-			},
-			hint: "the mailbox reached its daily sending quota (10,000 recipients): wait up to 24 hours, or spread the mail over several mailboxes",
-		},
-		{ // 554 5.2.2 mailbox full ... QuotaExceededException
-			match: func(_ int, enh, text string) bool {
+			}},
+		{ReplyHint{Match: "5.2.2, or \"QuotaExceededException\"",
+			Code: 554, EnhancedCode: "5.2.2", Text: "mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionQuotaExceeded",
+			Kind: failure.Unavailable,
+			Hint: "the sending mailbox is full (a copy goes to Sent Items): free space in the mailbox or raise its quota"},
+			func(_ int, enh, text string) bool {
 				return enh == "5.2.2" || containsFold(text, "QuotaExceededException")
-			},
-			hint: "the sending mailbox is full (a copy goes to Sent Items): free space in the mailbox or raise its quota",
-		},
-		{ // 550 5.7.30 Basic authentication is not supported
-			match: func(_ int, enh, _ string) bool { return enh == "5.7.30" },
-			hint:  "Basic authentication is retired for client submission: use OAuth (XOAUTH2), as m365send does; check that nothing rewrites the AUTH command",
-		},
-		{ // 421 4.7.66 / 5.7.67 TLS below 1.2
-			match: func(_ int, enh, _ string) bool { return enh == "4.7.66" || enh == "5.7.67" },
-			hint:  "the connection used TLS below 1.2: Office 365 requires TLS 1.2 or later; check for a proxy that downgrades TLS",
-		},
-		{ // 5.1.8, 5.7.501–503, 5.7.511, 4.7.500–699: restricted sender
-			match: func(_ int, enh, _ string) bool {
+			}},
+		{ReplyHint{Match: "5.7.30",
+			Code: 550, EnhancedCode: "5.7.30", Text: "Basic authentication is not supported for Client Submission.",
+			Kind: failure.Permission,
+			Hint: "Basic authentication is retired for client submission: use OAuth (XOAUTH2), as this sender does; check that nothing rewrites the AUTH command"},
+			func(_ int, enh, _ string) bool { return enh == "5.7.30" }},
+		{ReplyHint{Match: "4.7.66",
+			Code: 421, EnhancedCode: "4.7.66", Text: "TLS 1.0 and 1.1 are not supported. Please upgrade/update your client to support TLS 1.2.",
+			Kind: failure.Temporary, Hint: hintOldTLS},
+			func(_ int, enh, _ string) bool { return enh == "4.7.66" }},
+		{ReplyHint{Match: "5.7.67",
+			Code: 554, EnhancedCode: "5.7.67", Text: "TLS 1.0 and 1.1 are not supported.",
+			Kind: failure.Permission, Hint: hintOldTLS},
+			func(_ int, enh, _ string) bool { return enh == "5.7.67" }},
+		{ReplyHint{Match: "5.1.8, 5.7.501–503, 5.7.511",
+			Code: 550, EnhancedCode: "5.1.8", Text: "Access denied, bad outbound sender",
+			Kind: failure.Permission, Hint: hintRestricted},
+			func(_ int, enh, _ string) bool {
 				c, s, d, ok := splitEnhanced(enh)
-				if !ok {
-					return false
-				}
-				switch {
-				case c == 5 && s == 1 && d == 8,
-					c == 5 && s == 7 && (d >= 501 && d <= 503 || d == 511),
-					c == 4 && s == 7 && d >= 500 && d <= 699:
-					return true
-				}
-				return false
-			},
-			hint: "the sender is restricted as a suspected spammer or compromised account: an admin must release it (Microsoft Defender portal, Restricted entities) after securing the account",
-		},
-		{ // 5.7.705, 5.7.708, 5.7.750: tenant-level block
-			match: func(_ int, enh, _ string) bool {
+				return ok && c == 5 && (s == 1 && d == 8 || s == 7 && (d >= 501 && d <= 503 || d == 511))
+			}},
+		{ReplyHint{Match: "4.7.500–699",
+			Code: 451, EnhancedCode: "4.7.500", Text: "Server busy. Please try again later from [1.2.3.4].",
+			Kind: failure.Temporary, Hint: hintRestricted},
+			func(_ int, enh, _ string) bool {
+				c, s, d, ok := splitEnhanced(enh)
+				return ok && c == 4 && s == 7 && d >= 500 && d <= 699
+			}},
+		{ReplyHint{Match: "5.7.705, 5.7.708, 5.7.750",
+			Code: 550, EnhancedCode: "5.7.705", Text: "Access denied, tenant has exceeded threshold",
+			Kind: failure.Permission,
+			Hint: "the whole tenant is blocked from sending: contact Microsoft support"},
+			func(_ int, enh, _ string) bool {
 				return enh == "5.7.705" || enh == "5.7.708" || enh == "5.7.750"
-			},
-			hint: "the whole tenant is blocked from sending: contact Microsoft support",
-		},
-		{ // 451 4.7.0 Temporary server error
-			match: func(_ int, enh, _ string) bool { return enh == "4.7.0" },
-			hint:  "a temporary server error: retry later",
-		},
-		{ // 430 4.2.0 STOREDRV.Submit ... MapiExceptionLogonFailed
-			match: func(_ int, enh, text string) bool {
+			}},
+		{ReplyHint{Match: "4.7.0",
+			Code: 451, EnhancedCode: "4.7.0", Text: "Temporary server error. Please try again later. PRX4",
+			Kind: failure.Temporary,
+			Hint: "a temporary server error: retry later"},
+			func(_ int, enh, _ string) bool { return enh == "4.7.0" }},
+		{ReplyHint{Match: "4.2.0, or \"MapiExceptionLogonFailed\"",
+			Code: 430, EnhancedCode: "4.2.0", Text: "STOREDRV.Submit; mailbox database offline; MapiExceptionLogonFailed",
+			Kind: failure.Temporary,
+			Hint: "the app's service principal has no right on this mailbox: run Add-MailboxPermission -Identity <mailbox> -User <service principal> -AccessRights FullAccess"},
+			func(_ int, enh, text string) bool {
 				return enh == "4.2.0" || containsFold(text, "MapiExceptionLogonFailed")
-			},
-			hint: "the app's service principal has no right on this mailbox: run Add-MailboxPermission -Identity <mailbox> -User <service principal> -AccessRights FullAccess",
-		},
-		{ // 501 5.5.127 Token will expire soon (HVE)
-			match: func(_ int, enh, _ string) bool { return enh == "5.5.127" },
-			hint:  "the token was too close to expiry: use a token with more than 10 minutes left (the token cache does this)",
-		},
-		{ // 501 5.5.124 Invalid XOAUTH2 auth data (HVE)
-			match: func(_ int, enh, _ string) bool { return enh == "5.5.124" },
-			hint:  "the server could not use the XOAUTH2 data: check the token's audience and the mailbox name (user=)",
-		},
-		{ // 552 5.3.4 size
-			match: func(_ int, enh, _ string) bool { return enh == "5.3.4" },
-			hint:  "the message is larger than the server accepts (35 MB by default; base64 adds a third): send smaller attachments or ask an admin to raise the limit",
-		},
+			}},
+		{ReplyHint{Match: "5.5.127 (High Volume Email)",
+			Code: 501, EnhancedCode: "5.5.127", Text: "Token will expire soon. Please use a token with a longer lifetime.",
+			Kind: failure.Unavailable,
+			Hint: "the token was too close to expiry: use a token with more than 10 minutes left (the token cache does this)"},
+			func(_ int, enh, _ string) bool { return enh == "5.5.127" }},
+		{ReplyHint{Match: "5.5.124 (High Volume Email)",
+			Code: 501, EnhancedCode: "5.5.124", Text: "Invalid XOAUTH2 auth data",
+			Kind: failure.Permission,
+			Hint: "the server could not use the XOAUTH2 data: check the token's audience and the mailbox name (user=)"},
+			func(_ int, enh, _ string) bool { return enh == "5.5.124" }},
+		{ReplyHint{Match: "5.3.4, 5.2.3 (message too big)",
+			Code: 552, EnhancedCode: "5.3.4", Text: "Message size exceeds fixed maximum message size",
+			Kind: failure.BadMessage,
+			Hint: "the message is larger than the server accepts (35 MB by default; base64 adds a third): send smaller attachments or ask an admin to raise the limit"},
+			func(_ int, enh, _ string) bool { return enh == "5.3.4" || enh == "5.2.3" }},
+
+		// The per-class defaults.
+		{ReplyHint{Match: "421 (any other)", Default: true,
+			Code: 421, EnhancedCode: "4.3.2", Text: "Service not available, closing transmission channel",
+			Kind: failure.Temporary,
+			Hint: "the server is closing the connection (a short outage, maintenance or overload): try again later"},
+			func(code int, _, _ string) bool { return code == 421 }},
+		{ReplyHint{Match: "any other 4xx", Default: true,
+			Code: 450, EnhancedCode: "4.2.1", Text: "Mailbox temporarily unavailable",
+			Kind: failure.Temporary,
+			Hint: "the server refused for now: try again later; if it goes on, the reply text says why"},
+			func(code int, _, _ string) bool { return code >= 400 && code < 500 }},
+		{ReplyHint{Match: "535 (any other)", Default: true,
+			Code: 535, EnhancedCode: "5.7.8", Text: "Error: authentication failed",
+			Kind: failure.Permission,
+			Hint: "the server refused the credentials: check the token's audience/scope (Exchange Online, not Graph), that the server takes Entra ID tokens over XOAUTH2, and that the token may send as the mailbox"},
+			func(code int, _, _ string) bool { return code == 535 }},
+		{ReplyHint{Match: "any other 5.7.x", Default: true,
+			Code: 550, EnhancedCode: "5.7.1", Text: "Delivery not authorized, message refused",
+			Kind: failure.Permission,
+			Hint: "the server refused permission: check the mailbox's right to send (SMTP AUTH on, SendAs for the From address) and the tenant's policies; the reply text says which"},
+			func(_ int, enh, _ string) bool { return strings.HasPrefix(enh, "5.7.") }},
+		{ReplyHint{Match: "any other 5.1.x", Default: true,
+			Code: 550, EnhancedCode: "5.1.10", Text: "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+			Kind: failure.BadAddress,
+			Hint: "the server refused an address: check its spelling and that the mailbox and domain exist"},
+			func(_ int, enh, _ string) bool { return strings.HasPrefix(enh, "5.1.") }},
+		{ReplyHint{Match: "any other 5.6.x (message content)", Default: true,
+			Code: 554, EnhancedCode: "5.6.0", Text: "Corrupt message content",
+			Kind: failure.BadMessage,
+			Hint: "the server refused the message's content or format: check its headers and encoding; sending it again unchanged fails again"},
+			func(_ int, enh, _ string) bool { return strings.HasPrefix(enh, "5.6.") }},
+		{ReplyHint{Match: "any other 5xx", Default: true,
+			Code: 554, EnhancedCode: "5.4.0", Text: "Transaction failed",
+			Kind: failure.Unavailable,
+			Hint: "the server refused for good: the reply text says why; sending again unchanged fails again"},
+			func(code int, _, _ string) bool { return code >= 500 && code < 600 }},
+		{ReplyHint{Match: "any other reply code", Default: true,
+			Code: 612, Text: "unexpected",
+			Kind: failure.Unavailable,
+			Hint: "the server gave a reply a submission server does not give: check that smtp_host and smtp_port lead to one (Office 365: smtp.office365.com, port 587)"},
+			func(int, string, string) bool { return true }},
 	}
 }
 
-// hintFor picks the hint for a server reply, or "".
-func hintFor(e *Error) string {
-	for _, r := range hintRules() {
-		if r.match(e.Code, e.EnhancedCode, e.Text) {
-			return r.hint
+// ReplyHints returns the reply table, for documentation and tests: the
+// specific rows first, then the per-class defaults, in the order they are
+// tried. The rows are copies; changing them changes nothing.
+func ReplyHints() []ReplyHint {
+	rules := replyRules()
+	out := make([]ReplyHint, len(rules))
+	for i, r := range rules {
+		out[i] = r.ReplyHint
+	}
+	return out
+}
+
+// replyHint picks the row for a server reply; text is the reply text
+// after the codes. Every reply has one.
+func replyHint(code int, enh, text string) ReplyHint {
+	rules := replyRules()
+	for _, r := range rules {
+		if r.match(code, enh, text) {
+			return r.ReplyHint
 		}
 	}
-	return ""
+	return rules[len(rules)-1].ReplyHint
 }
 
 // splitEnhanced parses "c.s.d".

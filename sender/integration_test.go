@@ -47,7 +47,7 @@ func TestSendWithEntraTokens(t *testing.T) {
 	other, _ := newTestSender(t, srv, src, func(c *Config) { c.Mailbox = "ceo@contoso.com" })
 	_, err = other.Send(testCtx(t), batch(1)...)
 	var e *Error
-	if !errors.As(err, &e) || e.Stage != StageAuth || e.EnhancedCode != "5.7.3" || e.Hint == "" {
+	if !errors.As(err, &e) || e.Stage != StageAuth || e.EnhancedCode != "5.7.3" || e.Hint() == "" {
 		t.Fatalf("err = %v", err)
 	}
 	if n := srv.Count(smtptest.StageAuth); n != 3 {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/m365send/m365send/internal/failure"
 )
 
 // Message is one message to send: composed from parts, or Raw.
@@ -99,7 +101,7 @@ type envelope struct {
 // Message's addresses and headers are checked and parsed.
 func (m *Message) check() (*envelope, error) {
 	if m == nil {
-		return nil, fmt.Errorf("%w: nil message", ErrInvalidMessage)
+		return nil, badMessage("", "nil message")
 	}
 	env := &envelope{}
 	if m.From != "" {
@@ -118,7 +120,7 @@ func (m *Message) check() (*envelope, error) {
 	}
 	for _, f := range [...]struct{ name, v string }{{"FromName", m.FromName}, {"Subject", m.Subject}} {
 		if strings.ContainsAny(f.v, "\r\n") {
-			return nil, fmt.Errorf("%w: %s contains CR or LF (header injection)", ErrInvalidMessage, f.name)
+			return nil, badMessage(hintOneLine, "%s contains CR or LF (header injection)", f.name)
 		}
 	}
 	n := 0
@@ -137,7 +139,7 @@ func (m *Message) check() (*envelope, error) {
 		}
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("%w: no recipient (To, Cc or Bcc)", ErrInvalidMessage)
+		return nil, badAddress("name at least one recipient in To, Cc or Bcc", "no recipient (To, Cc or Bcc)")
 	}
 	for _, h := range m.Headers {
 		name, value, err := splitHeader(h)
@@ -148,10 +150,10 @@ func (m *Message) check() (*envelope, error) {
 	}
 	if m.Raw != nil {
 		if m.Text != "" || m.HTML != "" || len(m.Attachments) > 0 || len(m.Inline) > 0 || len(m.Headers) > 0 || m.Subject != "" {
-			return nil, fmt.Errorf("%w: Raw excludes Subject, Text, HTML, Attachments, Inline and Headers", ErrInvalidMessage)
+			return nil, badMessage("put those headers and the body into the raw message", "Raw excludes Subject, Text, HTML, Attachments, Inline and Headers")
 		}
 		if len(bytes.TrimSpace(m.Raw)) == 0 {
-			return nil, fmt.Errorf("%w: Raw is empty", ErrInvalidMessage)
+			return nil, badMessage("give the whole message: headers, a blank line, the body", "Raw is empty")
 		}
 		return env, nil
 	}
@@ -161,13 +163,36 @@ func (m *Message) check() (*envelope, error) {
 		}
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("%w: attachment: %w", ErrInvalidMessage, err)
+			return nil, badMessage(hintAttachment, "attachment: %w", err)
 		}
 		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%w: attachment %s is not a regular file", ErrInvalidMessage, p)
+			return nil, badMessage(hintAttachment, "attachment %s is not a regular file", p)
 		}
 	}
 	return env, nil
+}
+
+// Hints of Validate's errors.
+const (
+	hintOneLine    = "a header value is one line: remove the line break"
+	hintAddress    = "write an address as user@example.com or Name <user@example.com>, on one line"
+	hintHeader     = "write each extra header as \"Name: value\", the name in printable ASCII without spaces or colons"
+	hintAttachment = "check the attachment's path: it must name a readable regular file"
+)
+
+// badMessage and badAddress make the errors of Validate: each wraps
+// ErrInvalidMessage and carries its kind (failure.BadMessage or
+// failure.BadAddress) and hint.
+func badMessage(hint, format string, args ...any) error {
+	return invalid(failure.BadMessage, hint, format, args...)
+}
+
+func badAddress(hint, format string, args ...any) error {
+	return invalid(failure.BadAddress, hint, format, args...)
+}
+
+func invalid(kind failure.Kind, hint, format string, args ...any) error {
+	return failure.Wrap(kind, fmt.Errorf("%w: "+format, append([]any{ErrInvalidMessage}, args...)...), hint)
 }
 
 // checkFileName refuses a file whose base name holds a control character:
@@ -177,7 +202,7 @@ func checkFileName(path string) error {
 	base := filepath.Base(path)
 	for _, c := range []byte(base) {
 		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("%w: attachment file name %q contains a control character (header injection)", ErrInvalidMessage, base)
+			return badMessage("rename the file: its name goes into the part's header fields", "attachment file name %q contains a control character (header injection)", base)
 		}
 	}
 	return nil
@@ -186,14 +211,14 @@ func checkFileName(path string) error {
 // parseAddr parses one address ("a@b" or "Name <a@b>").
 func parseAddr(field, s string) (*mail.Address, error) {
 	if strings.ContainsAny(s, "\r\n") {
-		return nil, fmt.Errorf("%w: %s address contains CR or LF (header injection)", ErrInvalidMessage, field)
+		return nil, badAddress(hintAddress, "%s address contains CR or LF (header injection)", field)
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s address %q: %w", ErrInvalidMessage, field, s, err)
+		return nil, badAddress(hintAddress, "%s address %q: %w", field, s, err)
 	}
 	if strings.ContainsAny(a.Address, "<>\x00 ") {
-		return nil, fmt.Errorf("%w: %s address %q is malformed", ErrInvalidMessage, field, s)
+		return nil, badAddress(hintAddress, "%s address %q is malformed", field, s)
 	}
 	return a, nil
 }
@@ -201,22 +226,22 @@ func parseAddr(field, s string) (*mail.Address, error) {
 // splitHeader checks one "Name: value" line.
 func splitHeader(h string) (name, value string, err error) {
 	if strings.ContainsAny(h, "\r\n") {
-		return "", "", fmt.Errorf("%w: header %q contains CR or LF (header injection)", ErrInvalidMessage, firstLine(h))
+		return "", "", badMessage(hintOneLine, "header %q contains CR or LF (header injection)", firstLine(h))
 	}
 	name, value, ok := strings.Cut(h, ":")
 	if !ok || name == "" {
-		return "", "", fmt.Errorf("%w: header %q is not \"Name: value\"", ErrInvalidMessage, h)
+		return "", "", badMessage(hintHeader, "header %q is not \"Name: value\"", h)
 	}
 	for _, c := range []byte(name) {
 		if c < 33 || c > 126 {
-			return "", "", fmt.Errorf("%w: header name %q has a character not allowed in a field name", ErrInvalidMessage, name)
+			return "", "", badMessage(hintHeader, "header name %q has a character not allowed in a field name", name)
 		}
 	}
 	if field, ok := reservedHeader(strings.ToLower(name)); ok {
 		if field != "" {
-			return "", "", fmt.Errorf("%w: header %s: use the message's %s field", ErrInvalidMessage, name, field)
+			return "", "", badMessage("set it through the message's "+field+" field", "header %s: use the message's %s field", name, field)
 		}
-		return "", "", fmt.Errorf("%w: header %s is set by the MIME structure", ErrInvalidMessage, name)
+		return "", "", badMessage("leave it out: the sender writes it from the message's parts", "header %s is set by the MIME structure", name)
 	}
 	return name, strings.TrimSpace(value), nil
 }

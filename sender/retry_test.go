@@ -424,7 +424,7 @@ func TestSendReportsNonBase64ChallengeAsRefusal(t *testing.T) {
 	s, _ := newTestSender(t, srv, &tokens{current: "refused-token"}, func(c *Config) { c.Trace = &trace })
 	_, err := s.Send(testCtx(t), batch(1)...)
 	var e *Error
-	if !errors.As(err, &e) || e.Stage != StageAuth || e.Temporary || e.Hint == "" || !strings.Contains(err.Error(), "refused the token") {
+	if !errors.As(err, &e) || e.Stage != StageAuth || e.Temporary || e.Hint() == "" || !strings.Contains(err.Error(), "refused the token") {
 		t.Fatalf("err = %#v (%v), want a permanent auth refusal with a hint", err, err)
 	}
 	if n := srv.Count(smtptest.StageAuth); n != 1 {

@@ -118,7 +118,7 @@ type Sender struct {
 // *Error with Stage StageConfig.
 func New(cfg Config) (*Sender, error) {
 	bad := func(text, hint string) (*Sender, error) {
-		return nil, &Error{Stage: StageConfig, Text: text, Hint: hint}
+		return nil, &Error{Stage: StageConfig, Text: text, hint: hint}
 	}
 	if cfg.Tokens == nil {
 		return bad("no token source", "")

@@ -184,8 +184,8 @@ func hintFor(err error) string {
 				return h
 			}
 		case *sender.Error:
-			if v.Hint != "" {
-				return v.Hint
+			if h := v.Hint(); h != "" {
+				return h
 			}
 		case *sendmail.UsageError:
 			if v.Hint != "" {
