@@ -84,7 +84,7 @@ func TestRepliesFromMicrosoft(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			srv := smtptest.Start(t, r.opts)
+			srv := startSMTP(t, r.opts)
 			s, _ := newTestSender(t, srv, &tokens{current: "tok"}, func(c *Config) { c.MaxAttempts = 2 })
 			msg := r.msg
 			if msg == nil {
@@ -145,7 +145,7 @@ func TestHeaderFromSendAsDenied(t *testing.T) {
 	raw := []byte("From: The CEO <CEO@contoso.com>\r\nTo: a@example.com\r\nSubject: s\r\n\r\nbody\r\n")
 	msg := &Message{To: []string{"a@example.com"}, Raw: raw}
 
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := startSMTP(t, smtptest.Options{})
 	s, _ := newTestSender(t, srv, &tokens{current: "tok"}, nil)
 	_, err := s.Send(testCtx(t), msg)
 	var e *Error
@@ -169,7 +169,7 @@ func TestHeaderFromSendAsDenied(t *testing.T) {
 	}
 
 	// With the SendAs right granted the same message goes through.
-	srv2 := smtptest.Start(t, smtptest.Options{SendAs: map[string][]string{testMailbox: {"ceo@contoso.com"}}})
+	srv2 := startSMTP(t, smtptest.Options{SendAs: map[string][]string{testMailbox: {"ceo@contoso.com"}}})
 	s2, _ := newTestSender(t, srv2, &tokens{current: "tok"}, nil)
 	if _, err := s2.Send(testCtx(t), msg); err != nil {
 		t.Fatalf("Send with SendAs granted: %v", err)
@@ -278,7 +278,7 @@ func TestLocalFailureKinds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			srv := smtptest.Start(t, c.opts)
+			srv := startSMTP(t, c.opts)
 			ts := c.tokens
 			if ts == nil {
 				ts = &tokens{current: "t"}
