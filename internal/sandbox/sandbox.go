@@ -7,7 +7,9 @@
 //
 // It is what `m365send sandbox` starts, so that a newcomer can watch the
 // real code path (MSAL over HTTPS, go-mail over STARTTLS and XOAUTH2) work
-// without a tenant. It holds no client logic itself: the command sends
+// without a tenant, and the world the command-line tests
+// (cmd/m365send/testdata/script) run the real binary in: they adjust the
+// fakes through Options and write their own profiles from Vars. It holds no client logic itself: the command sends
 // through the profiles like any other. It is not a mail server: nothing is
 // relayed, and it must never face a real network.
 package sandbox
@@ -63,6 +65,19 @@ type Options struct {
 	// Logger receives the fakes' diagnostics (nil: discard). Never secrets
 	// or tokens.
 	Logger *slog.Logger
+
+	// Entra adjusts the fake Entra ID. Certificate is always the sandbox
+	// CA's; AutoApprove defaults to UserUPN (set it to "-" for none);
+	// Logger defaults to Options.Logger.
+	Entra entratest.Options
+	// SMTP adjusts the fake Office 365. Certificate is always the sandbox
+	// CA's; a nil Verify is the fake Entra ID's (Authority.Verify).
+	SMTP smtptest.Options
+	// App, if set, replaces the app registration. An empty ClientID is
+	// AppClientID; nil Mailboxes are [AppMailbox] (an empty non-nil list
+	// grants none); with neither Secret nor a certificate, the sandbox's
+	// generated secret (the one in SecretFile) is the app's.
+	App *entratest.App
 }
 
 // Sandbox is a running fake Entra ID and Office 365 with the files that
@@ -83,6 +98,8 @@ type Sandbox struct {
 	Authority *entratest.Authority
 	// SMTP is the fake Office 365 submission server.
 	SMTP *smtptest.Server
+
+	appID string // the app registration's client ID
 }
 
 // Start starts both fakes on 127.0.0.1 and writes the files. Close stops
@@ -115,18 +132,47 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 
-	auth, err := entratest.New(entratest.Options{Certificate: &ca.ServerCert, AutoApprove: UserUPN, Logger: opts.Logger})
+	eopts := opts.Entra
+	eopts.Certificate = &ca.ServerCert
+	switch eopts.AutoApprove {
+	case "":
+		eopts.AutoApprove = UserUPN
+	case "-":
+		eopts.AutoApprove = ""
+	}
+	if eopts.Logger == nil {
+		eopts.Logger = opts.Logger
+	}
+	auth, err := entratest.New(eopts)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: start fake Entra ID: %w", err)
 	}
-	if err := auth.AddApp(entratest.App{ClientID: AppClientID, Secret: secret, Mailboxes: []string{AppMailbox}}); err != nil {
+	app := entratest.App{Secret: secret}
+	if opts.App != nil {
+		app = *opts.App
+		if app.Secret == "" && app.Certificate == nil && len(app.CertificatePEM) == 0 {
+			app.Secret = secret
+		}
+	}
+	if app.ClientID == "" {
+		app.ClientID = AppClientID
+	}
+	if app.Mailboxes == nil {
+		app.Mailboxes = []string{AppMailbox}
+	}
+	if err := auth.AddApp(app); err != nil {
 		auth.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	auth.AddPublicClient(PublicClientID)
 	auth.AddUser(entratest.User{UPN: UserUPN})
 
-	srv, err := smtptest.New(smtptest.Options{Certificate: &ca.ServerCert, Verify: auth.Verify})
+	sopts := opts.SMTP
+	sopts.Certificate = &ca.ServerCert
+	if sopts.Verify == nil {
+		sopts.Verify = auth.Verify
+	}
+	srv, err := smtptest.New(sopts)
 	if err != nil {
 		auth.Close()
 		return nil, fmt.Errorf("sandbox: start fake Office 365: %w", err)
@@ -140,12 +186,46 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		CacheDir:   filepath.Join(dir, CacheDirName),
 		Authority:  auth,
 		SMTP:       srv,
+		appID:      app.ClientID,
 	}
 	if err := s.writeFiles(ca, secret); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// Vars are the sandbox's endpoints, files and identities by name, for
+// tests and scripts that write their own profiles (the names are shell
+// variable names, the values as a profile takes them):
+//
+//	AUTHORITY_HOST  the fake Entra ID's URL (authority_host)
+//	TENANT_ID       the tenant's GUID
+//	TENANT_DOMAIN   the tenant's domain
+//	SMTP_HOST       the fake Office 365's host (smtp_host)
+//	SMTP_PORT       its port (smtp_port)
+//	CA_FILE         the throwaway CA's certificate (ca_file)
+//	SECRET_FILE     the file holding the app's generated client secret
+//	CONFIG_FILE     the sandbox's own config file
+//	APP_ID          the app's client ID
+//	PUBLIC_ID       the public client's ID (device code)
+//	APP_MAILBOX     the mailbox the app may send as
+//	USER_UPN        the person device codes are approved for
+func (s *Sandbox) Vars() map[string]string {
+	return map[string]string{
+		"AUTHORITY_HOST": s.Authority.URL(),
+		"TENANT_ID":      s.Authority.TenantID(),
+		"TENANT_DOMAIN":  s.Authority.TenantDomain(),
+		"SMTP_HOST":      s.SMTP.Host(),
+		"SMTP_PORT":      strconv.Itoa(s.SMTP.Port()),
+		"CA_FILE":        s.CAFile,
+		"SECRET_FILE":    s.SecretFile,
+		"CONFIG_FILE":    s.ConfigFile,
+		"APP_ID":         s.appID,
+		"PUBLIC_ID":      PublicClientID,
+		"APP_MAILBOX":    AppMailbox,
+		"USER_UPN":       UserUPN,
+	}
 }
 
 // Close stops both fakes.

@@ -10,11 +10,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/sandbox"
+	"github.com/m365send/m365send/sender/smtptest"
+	"github.com/m365send/m365send/token/entratest"
 )
 
 func start(t *testing.T) *sandbox.Sandbox {
@@ -219,5 +222,57 @@ func TestWriteInstructionsNamesTheConfigAndProfiles(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("instructions lack %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// The tests' world is the sandbox with adjusted fakes: the options reach
+// the app registration, the SMTP server and the device-code approval.
+func TestStartOptionsAdjustTheFakes(t *testing.T) {
+	sb, err := sandbox.Start(t.Context(), sandbox.Options{
+		Dir:   filepath.Join(t.TempDir(), "sb"),
+		Entra: entratest.Options{AutoApprove: "-"},
+		SMTP:  smtptest.Options{NoStartTLS: true},
+		App:   &entratest.App{ClientID: "11111111-2222-3333-4444-555555555555", Roles: []string{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Close() })
+	vars := sb.Vars()
+	if vars["APP_ID"] != "11111111-2222-3333-4444-555555555555" || vars["SMTP_PORT"] != strconv.Itoa(sb.SMTP.Port()) ||
+		vars["AUTHORITY_HOST"] != sb.Authority.URL() || vars["CA_FILE"] != sb.CAFile || vars["TENANT_ID"] != sb.Authority.TenantID() {
+		t.Errorf("Vars() = %v", vars)
+	}
+	secret, err := os.ReadFile(sb.SecretFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: sb.Authority.ClientTLSConfig()}}
+	resp, err := hc.PostForm(sb.Authority.URL()+"/"+sb.Authority.TenantDomain()+"/oauth2/v2.0/token", url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {vars["APP_ID"]},
+		"client_secret": {string(secret)},
+		"scope":         {"https://outlook.office365.com/.default"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("the app with the generated secret got no token (%d, %v)", resp.StatusCode, err)
+	}
+	if err := sb.Authority.Verify(tok.AccessToken, sandbox.AppMailbox); err == nil || !strings.Contains(err.Error(), "SMTP.SendAsApp") {
+		t.Errorf("a token without roles verified: %v", err)
+	}
+	c, err := smtp.Dial(sb.SMTP.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		t.Error("the SMTP option NoStartTLS did not reach the server")
 	}
 }

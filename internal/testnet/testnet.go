@@ -3,6 +3,7 @@
 package testnet
 
 import (
+	"fmt"
 	"syscall"
 	"testing"
 )
@@ -13,21 +14,35 @@ import (
 // time, can take the port meanwhile, as it could after a listener closed.
 func RefusingPort(tb testing.TB) int {
 	tb.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	port, release, err := Refuse()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = syscall.Close(fd) })
+	tb.Cleanup(func() { _ = release() })
+	return port
+}
+
+// Refuse is RefusingPort for callers without a testing.TB (a testscript
+// command): the port refuses connections until release is called.
+func Refuse() (port int, release func() error, err error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, nil, fmt.Errorf("testnet: socket: %w", err)
+	}
+	release = func() error { return syscall.Close(fd) }
 	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		tb.Fatal(err)
+		_ = release()
+		return 0, nil, fmt.Errorf("testnet: bind: %w", err)
 	}
 	sa, err := syscall.Getsockname(fd)
 	if err != nil {
-		tb.Fatal(err)
+		_ = release()
+		return 0, nil, fmt.Errorf("testnet: getsockname: %w", err)
 	}
 	in4, ok := sa.(*syscall.SockaddrInet4)
 	if !ok || in4.Port == 0 {
-		tb.Fatalf("testnet: bound address %#v", sa)
+		_ = release()
+		return 0, nil, fmt.Errorf("testnet: bound address %#v", sa)
 	}
-	return in4.Port
+	return in4.Port, release, nil
 }

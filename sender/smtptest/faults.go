@@ -57,6 +57,8 @@ func (s *Server) hit(stage Stage) *Fault {
 	defer s.mu.Unlock()
 	s.counts[stage]++
 	n := s.counts[stage]
+	close(s.msgCh)
+	s.msgCh = make(chan struct{})
 	for _, f := range s.faults {
 		if f.Stage != stage || f.fired {
 			continue

@@ -128,7 +128,7 @@ type Server struct {
 	faults   []*faultState
 	msgs     []Message
 	accepted map[string][]time.Time // per user, for RatePerMinute
-	msgCh    chan struct{}          // closed and replaced on every new message
+	msgCh    chan struct{}          // closed and replaced on every new message and stage reached
 	nextConn int
 	closed   bool
 }
@@ -410,6 +410,26 @@ func (s *Server) WaitMessages(ctx context.Context, n int) ([]Message, error) {
 		case <-ch:
 		case <-ctx.Done():
 			return s.Messages(), fmt.Errorf("smtptest: waiting for %d messages: %w", n, ctx.Err())
+		}
+	}
+}
+
+// WaitCount waits until the exchange has reached stage at least n times
+// (see Count), or returns ctx's error: a test can act while a client is at
+// a known point, such as interrupting it once it has sent DATA.
+func (s *Server) WaitCount(ctx context.Context, stage Stage, n int) error {
+	for {
+		s.mu.Lock()
+		if s.counts[stage] >= n {
+			s.mu.Unlock()
+			return nil
+		}
+		ch := s.msgCh
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("smtptest: waiting for %s to be reached %d times: %w", stage, n, ctx.Err())
 		}
 	}
 }

@@ -512,3 +512,23 @@ func Start(tb testing.TB, opts Options) *Server {
 	tb.Cleanup(func() { _ = s.Close() })
 	return s
 }
+
+func TestWaitCountReturnsOnceTheStageIsReached(t *testing.T) {
+	srv := Start(t, Options{})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Millisecond)
+	err := srv.WaitCount(ctx, StageGreeting, 1)
+	cancel()
+	if err == nil {
+		t.Fatal("WaitCount returned before any connection")
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.WaitCount(t.Context(), StageEHLO, 1) }()
+	c := dial(t, srv)
+	c.cmd("EHLO client.example.com")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Count(StageEHLO); n != 1 {
+		t.Errorf("Count(StageEHLO) = %d after WaitCount, want 1", n)
+	}
+}
