@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
+)
+
+// updateDocs makes TestDocs* rewrite the generated parts of the docs
+// instead of comparing them:
+//
+//	go test ./cmd/m365send -run TestDocs -update
+var updateDocs = flag.Bool("update", false, "rewrite the generated docs (docs/man, generated tables) instead of checking them")
+
+// repoRoot is the repository's top folder, seen from this package.
+const repoRoot = "../.."
+
+// docFiles lists README.md and every Markdown file under docs/.
+func docFiles(t *testing.T) []string {
+	t.Helper()
+	files := []string{filepath.Join(repoRoot, "README.md")}
+	err := filepath.WalkDir(filepath.Join(repoRoot, "docs"), func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".md") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+var (
+	mdLink     = regexp.MustCompile(`\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
+	mdCodeSpan = regexp.MustCompile("`[^`]*`")
+	mdScheme   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
+)
+
+// markdownProse returns the lines of a Markdown document outside fenced
+// code blocks, with inline code spans blanked, so that links and headings
+// are found only where a renderer would find them.
+func markdownProse(text string) []string {
+	var out []string
+	fence := ""
+	for _, line := range strings.Split(text, "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		if fence != "" {
+			if strings.HasPrefix(trimmed, fence) {
+				fence = ""
+			}
+			out = append(out, "")
+			continue
+		}
+		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
+			fence = trimmed[:3]
+			out = append(out, "")
+			continue
+		}
+		out = append(out, mdCodeSpan.ReplaceAllString(line, "``"))
+	}
+	return out
+}
+
+// headingAnchors returns the anchors GitHub makes for a document's
+// headings: lower case, punctuation dropped, spaces as hyphens, and -1, -2
+// ... for repeats.
+func headingAnchors(text string) map[string]bool {
+	anchors := map[string]bool{}
+	seen := map[string]int{}
+	fence := ""
+	for _, line := range strings.Split(text, "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		if fence != "" {
+			if strings.HasPrefix(trimmed, fence) {
+				fence = ""
+			}
+			continue
+		}
+		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
+			fence = trimmed[:3]
+			continue
+		}
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		title := strings.TrimSpace(strings.TrimLeft(line, "#"))
+		slug := githubSlug(title)
+		if n := seen[slug]; n > 0 {
+			anchors[fmt.Sprintf("%s-%d", slug, n)] = true
+		} else {
+			anchors[slug] = true
+		}
+		seen[slug]++
+	}
+	return anchors
+}
+
+// githubSlug is GitHub's anchor for a heading's text.
+func githubSlug(title string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_',
+			r >= 'a' && r <= 'z', r >= '0' && r <= '9', r > 0x7f && r != '—' && r != '–' && r != '→':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// TestDocsLinks checks that every relative link in README.md and docs/
+// leads to a file or folder that exists and, with a #fragment, to a
+// heading that exists in that file.
+func TestDocsLinks(t *testing.T) {
+	anchorsOf := map[string]map[string]bool{}
+	anchors := func(path string) (map[string]bool, error) {
+		if a, ok := anchorsOf[path]; ok {
+			return a, nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		a := headingAnchors(string(b))
+		anchorsOf[path] = a
+		return a, nil
+	}
+	checked := 0
+	for _, file := range docFiles(t) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(repoRoot, file)
+		for n, line := range markdownProse(string(b)) {
+			for _, m := range mdLink.FindAllStringSubmatch(line, -1) {
+				target := m[1]
+				if mdScheme.MatchString(target) {
+					continue // http:, https:, mailto:
+				}
+				checked++
+				path, frag, _ := strings.Cut(target, "#")
+				dest := file
+				if path != "" {
+					dest = filepath.Join(filepath.Dir(file), filepath.FromSlash(path))
+				}
+				if _, err := os.Stat(dest); err != nil {
+					t.Errorf("%s:%d: link %q: no such file or folder", rel, n+1, target)
+					continue
+				}
+				if frag == "" {
+					continue
+				}
+				if !strings.HasSuffix(dest, ".md") {
+					t.Errorf("%s:%d: link %q: a #fragment on a file that is not Markdown", rel, n+1, target)
+					continue
+				}
+				a, err := anchors(dest)
+				if err != nil {
+					t.Errorf("%s:%d: link %q: %v", rel, n+1, target, err)
+					continue
+				}
+				if !a[frag] {
+					t.Errorf("%s:%d: link %q: no heading with the anchor #%s", rel, n+1, target, frag)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no relative links found: the link scanner is broken")
+	}
+}
+
+// TestDocsLinkCheckerFindsBrokenLinks makes sure TestDocsLinks can fail:
+// its parts find a missing heading and skip links inside code.
+func TestDocsLinkCheckerFindsBrokenLinks(t *testing.T) {
+	text := "# Exit codes\n\n## SMTP replies (5.7.x)\n\n```\n[not a link](nowhere.md)\n```\n`[nor this](nowhere.md)` [real](other.md#smtp-replies-57x)\n## Exit codes\n"
+	a := headingAnchors(text)
+	for _, want := range []string{"exit-codes", "smtp-replies-57x", "exit-codes-1"} {
+		if !a[want] {
+			t.Errorf("anchor %q missing from %v", want, a)
+		}
+	}
+	if a["smtp-replies"] {
+		t.Error("an anchor that is not there was found")
+	}
+	var targets []string
+	for _, line := range markdownProse(text) {
+		for _, m := range mdLink.FindAllStringSubmatch(line, -1) {
+			targets = append(targets, m[1])
+		}
+	}
+	if strings.Join(targets, " ") != "other.md#smtp-replies-57x" {
+		t.Errorf("links found: %q, want only the one outside code", targets)
+	}
+}
+
+// manDate is the date printed in the generated manual pages. It is fixed
+// so that the pages change only when the commands do.
+func manDate() *time.Time {
+	d := time.Date(2026, time.November, 1, 0, 0, 0, 0, time.UTC)
+	return &d
+}
+
+// docsRootCmd is the command tree as users meet it, completion included.
+func docsRootCmd() *cobra.Command {
+	a := &app{io: IO{In: strings.NewReader(""), Out: new(bytes.Buffer), Err: new(bytes.Buffer), Env: func(string) string { return "" }}}
+	root := a.newRootCmd()
+	root.InitDefaultCompletionCmd()
+	var noTag func(*cobra.Command)
+	noTag = func(c *cobra.Command) {
+		c.DisableAutoGenTag = true
+		for _, sub := range c.Commands() {
+			noTag(sub)
+		}
+	}
+	noTag(root)
+	return root
+}
+
+// TestDocsManPages checks that docs/man holds exactly the manual pages the
+// command tree generates (cobra/doc); -update rewrites them.
+func TestDocsManPages(t *testing.T) {
+	gen := t.TempDir()
+	header := &doc.GenManHeader{Title: "M365SEND", Section: "1", Date: manDate(), Source: "m365send", Manual: "m365send manual"}
+	if err := doc.GenManTree(docsRootCmd(), header, gen); err != nil {
+		t.Fatal(err)
+	}
+	want := readDir(t, gen)
+	if len(want) == 0 {
+		t.Fatal("cobra/doc generated no manual pages")
+	}
+	if _, ok := want["m365send-send.1"]; !ok {
+		t.Fatalf("no page for send among %v", names(want))
+	}
+	dir := filepath.Join(repoRoot, "docs", "man")
+	if *updateDocs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name := range readDir(t, dir) {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, content := range want {
+			if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	got := readDir(t, dir)
+	for name, content := range want {
+		if g, ok := got[name]; !ok {
+			t.Errorf("docs/man/%s is missing; run: go test ./cmd/m365send -run TestDocs -update", name)
+		} else if !bytes.Equal(g, content) {
+			t.Errorf("docs/man/%s is stale; run: go test ./cmd/m365send -run TestDocs -update", name)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("docs/man/%s belongs to no command; run: go test ./cmd/m365send -run TestDocs -update", name)
+		}
+	}
+}
+
+// readDir returns the regular files of dir (none if it does not exist),
+// by name.
+func readDir(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return map[string][]byte{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = b
+	}
+	return files
+}
+
+func names(m map[string][]byte) []string {
+	var s []string
+	for k := range m {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// TestDocsREADMEIsTheFrontDoor keeps the README short (the manual is in
+// docs/) and keeps its two commands, which must work on a fresh clone.
+func TestDocsREADMEIsTheFrontDoor(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(b, []byte("\n")); n >= 200 {
+		t.Errorf("README.md has %d lines; keep it under 200 and move the rest to docs/", n)
+	}
+	for _, cmd := range []string{"go run ./cmd/m365send sandbox --demo", "scripts/test.sh"} {
+		if !bytes.Contains(b, []byte(cmd)) {
+			t.Errorf("README.md no longer shows %q", cmd)
+		}
+	}
+}
