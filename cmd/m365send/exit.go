@@ -184,7 +184,9 @@ func hintFor(err error) string {
 				return h
 			}
 		case *sender.Error:
-			if h := v.Hint(); h != "" {
+			// A token failure's hint comes from the token error below,
+			// with the command's advice added there.
+			if h := v.Hint(); h != "" && (v.Stage != sender.StageToken || failure.HintOf(v.Err) == "") {
 				return h
 			}
 		case *sendmail.UsageError:
