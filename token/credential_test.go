@@ -6,8 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/m365send/m365send/internal/certfile"
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/token/entratest"
 )
 
@@ -142,4 +145,25 @@ func skipOrFailMissingTool(t *testing.T, format string, args ...any) {
 		t.Fatalf("REQUIRE_TEST_TOOLS=1: "+format, args...)
 	}
 	t.Skipf(format+" (set REQUIRE_TEST_TOOLS=1 to make this a failure)", args...)
+}
+
+// A certificate file without its key is a configuration error naming the
+// file, found before Entra ID is asked.
+func TestCertificateWithoutKeyIsConfig(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	certPEM, _, err := entratest.NewCertificate("m365send test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cert-only.pem")
+	if err := os.WriteFile(path, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = mustNew(t, certConfig(t, a, path)).TokenContext(context.Background())
+	if !errors.Is(err, certfile.ErrNoKey) || failure.KindOf(err) != failure.Config || !strings.Contains(failure.HintOf(err), path) {
+		t.Fatalf("err = %v (kind %v, hint %q), want a config error naming %s", err, failure.KindOf(err), failure.HintOf(err), path)
+	}
+	if n := a.Requests(entratest.EndpointToken, ""); n != 0 {
+		t.Errorf("%d token requests, want 0", n)
+	}
 }
