@@ -1,6 +1,6 @@
 // Package config loads m365send profiles: a TOML file with one table per
 // profile, overlaid by the environment (azidentity's variable names where
-// they overlap) and then by flags; it validates them and resolves secrets
+// they overlap); it validates them and resolves secrets
 // from an environment variable, a file or a command.
 //
 // It does not obtain tokens or send mail (see the token and sender
@@ -25,8 +25,8 @@ package config
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,12 +38,9 @@ const (
 	FlowDeviceCode        = "device_code"
 )
 
-// DefaultProfileName is the profile used when neither --profile,
+// defaultProfileName is the profile used when neither --profile,
 // $M365SEND_PROFILE nor the file's default_profile names one.
-const DefaultProfileName = "default"
-
-// DefaultSMTPPort is the client submission port (STARTTLS).
-const DefaultSMTPPort = 587
+const defaultProfileName = "default"
 
 // defaultSecretCommandTimeout bounds client_secret_command.
 const defaultSecretCommandTimeout = 30 * time.Second
@@ -54,7 +51,7 @@ type Profile struct {
 	// name of its token cache file (see CacheFile).
 	Name string
 	// File is the configuration file the profile was read from, or "" when
-	// it came from the environment and flags alone.
+	// it came from the environment alone.
 	File string
 
 	// Flow is FlowClientCredentials (an app) or FlowDeviceCode (a person);
@@ -215,6 +212,11 @@ func (p *Profile) RootCAs() (*x509.CertPool, error) {
 	certs := p.caCerts
 	if certs == nil {
 		if certs, err = readCAFile(p.CAFile); err != nil {
+			var ce *Error
+			if errors.As(err, &ce) {
+				ce.Key = "ca_file"
+				return nil, ce
+			}
 			return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("read %s: %v", p.CAFile, unwrapPathError(err)), Advice: "point ca_file at a readable PEM file of CA certificates", Err: err}
 		}
 		if len(certs) == 0 {
@@ -232,7 +234,7 @@ func (p *Profile) RootCAs() (*x509.CertPool, error) {
 // headers, skipping any that do not parse. A file with none is not an
 // error here; the callers say so in their own words.
 func readCAFile(path string) ([]*x509.Certificate, error) {
-	rest, err := os.ReadFile(path)
+	rest, err := readChecked(path, "CA file", maxSecretFileSize, false)
 	if err != nil {
 		return nil, err
 	}

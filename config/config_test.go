@@ -181,26 +181,23 @@ func TestLoadEnvOnlyWithoutFile(t *testing.T) {
 
 func TestLoadPrecedence(t *testing.T) {
 	f := newFixture(t)
-	cert := f.write("app.pem", "cert", 0o600)
+	cert := f.write("app.pem", string(certAndKeyPEM(t)), 0o600)
 	f.config(basic)
 	for _, tc := range []struct {
-		name      string
-		env       map[string]string
-		overrides map[string]string
-		check     func(*Profile) string
+		name  string
+		env   map[string]string
+		check func(*Profile) string
 	}{
-		{"file", nil, nil, func(p *Profile) string { return p.Mailbox + " " + p.ClientSecretEnv }},
-		{"env beats file", map[string]string{"M365SEND_MAILBOX": "env@contoso.com"}, nil,
+		{"file", nil, func(p *Profile) string { return p.Mailbox + " " + p.ClientSecretEnv }},
+		{"env beats file", map[string]string{"M365SEND_MAILBOX": "env@contoso.com"},
 			func(p *Profile) string { return p.Mailbox + " " + p.ClientSecretEnv }},
-		{"flag beats env", map[string]string{"M365SEND_MAILBOX": "env@contoso.com"}, map[string]string{"mailbox": "flag@contoso.com"},
-			func(p *Profile) string { return p.Mailbox + " " + p.ClientSecretEnv }},
-		{"env certificate replaces file secret", map[string]string{"AZURE_CLIENT_CERTIFICATE_PATH": cert}, nil,
+		{"env certificate replaces file secret", map[string]string{"AZURE_CLIENT_CERTIFICATE_PATH": cert},
 			func(p *Profile) string { return p.Mailbox + " " + p.ClientSecretEnv + p.CertificateFile }},
-		{"env port", map[string]string{"M365SEND_SMTP_PORT": "2587", "M365SEND_SMTP_HOST": "127.0.0.1"}, nil,
+		{"env port", map[string]string{"M365SEND_SMTP_PORT": "2587", "M365SEND_SMTP_HOST": "127.0.0.1"},
 			func(p *Profile) string { return p.SMTPHost + " " + p.Mailbox + " " + string(rune('0'+p.SMTPPort%10)) }},
-		{"cache dir env beats XDG", map[string]string{"M365SEND_CACHE_DIR": "/c", "XDG_CACHE_HOME": "/x"}, nil,
+		{"cache dir env beats XDG", map[string]string{"M365SEND_CACHE_DIR": "/c", "XDG_CACHE_HOME": "/x"},
 			func(p *Profile) string { return p.CacheFile() }},
-		{"XDG cache", map[string]string{"XDG_CACHE_HOME": "/x"}, nil,
+		{"XDG cache", map[string]string{"XDG_CACHE_HOME": "/x"},
 			func(p *Profile) string { return p.CacheFile() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,7 +205,7 @@ func TestLoadPrecedence(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			p, err := Load(LoadOptions{Env: func(k string) string { return env[k] }, Overrides: tc.overrides})
+			p, err := Load(LoadOptions{Env: func(k string) string { return env[k] }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -216,7 +213,6 @@ func TestLoadPrecedence(t *testing.T) {
 			want := map[string]string{
 				"file":                                 "alerts@contoso.com ALERTS_SECRET",
 				"env beats file":                       "env@contoso.com ALERTS_SECRET",
-				"flag beats env":                       "flag@contoso.com ALERTS_SECRET",
 				"env certificate replaces file secret": "alerts@contoso.com " + cert,
 				"env port":                             "127.0.0.1 alerts@contoso.com 7",
 				"cache dir env beats XDG":              "/c/alerts.json",
@@ -321,7 +317,6 @@ func TestLoadErrors(t *testing.T) {
 			hint: "Office 365 doesn't support 465; use 587 STARTTLS"},
 		{name: "port 465 from env", file: withSecret(""), env: map[string]string{"M365SEND_SMTP_PORT": "465"}, opts: LoadOptions{Profile: "p"}, key: "M365SEND_SMTP_PORT",
 			hint: "use 587 STARTTLS"},
-		{name: "port 465 from flag", file: withSecret(""), opts: LoadOptions{Profile: "p", Overrides: map[string]string{"smtp_port": "465"}}, key: "--smtp-port", hint: "587"},
 		{name: "port not a number in env", file: withSecret(""), env: map[string]string{"M365SEND_SMTP_PORT": "five"}, opts: LoadOptions{Profile: "p"}, key: "M365SEND_SMTP_PORT", msg: "malformed smtp_port"},
 		{name: "port with wrong type", file: withSecret("smtp_port = \"587\"\n"), opts: LoadOptions{Profile: "p"}, line: 5, key: "profiles.p.smtp_port", msg: "wrong type"},
 		{name: "unknown cloud", file: withSecret("cloud = \"globl\"\n"), opts: LoadOptions{Profile: "p"}, line: 5, msg: `unknown cloud "globl"`, hint: `did you mean "global"?`},
@@ -346,9 +341,8 @@ func TestLoadErrors(t *testing.T) {
 		{name: "authority over http", file: withSecret("authority_host = \"http://login.example.net\"\n"), opts: LoadOptions{Profile: "p"}, msg: "only reached over https"},
 		{name: "smtp host with port", file: withSecret("smtp_host = \"smtp.office365.com:587\"\n"), opts: LoadOptions{Profile: "p"}, hint: "smtp_port"},
 		{name: "ca file without certificates", file: withSecret("ca_file = \"CA\"\n"), files: map[string]string{"CA": "not a pem"}, opts: LoadOptions{Profile: "p"}, msg: "holds no PEM certificate"},
-		{name: "client_secret_env holding the secret itself", file: withSecret("") + "", env: map[string]string{}, opts: LoadOptions{Profile: "p", Overrides: map[string]string{"client_secret_env": "abc~DEF.ghi-jkl_mno~pqr.stu-vwx"}},
+		{name: "client_secret_env holding the secret itself", file: profile("client_secret_env = \"abc~DEF.ghi-jkl_mno~pqr.stu-vwx\"\n"), env: map[string]string{}, opts: LoadOptions{Profile: "p"},
 			msg: "not an environment variable name"},
-		{name: "unknown override", file: withSecret(""), opts: LoadOptions{Profile: "p", Overrides: map[string]string{"colour": "x"}}, msg: "can be set from a flag"},
 		{name: "rate not a number", file: withSecret(""), env: map[string]string{"M365SEND_RATE_PER_MINUTE": "lots"}, opts: LoadOptions{Profile: "p"}, key: "M365SEND_RATE_PER_MINUTE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -478,7 +472,7 @@ func TestSecret(t *testing.T) {
 		{name: "command not found", key: `client_secret_command = ["/nonexistent/vault-reader"]`, errMsg: "/nonexistent/vault-reader"},
 		{name: "command prints nothing", key: `client_secret_command = ["true"]`, errMsg: "printed nothing"},
 		{name: "command times out", key: `client_secret_command = ["sleep", "30"]`, timeout: 50 * time.Millisecond, errMsg: "did not finish within 50ms"},
-		{name: "certificate", key: `certificate_file = "CERTFILE"`, files: map[string]string{"CERTFILE": "pem"}, want: ""},
+		{name: "certificate", key: `certificate_file = "CERTFILE"`, files: map[string]string{"CERTFILE": string(certAndKeyPEM(t))}, want: ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -595,7 +589,7 @@ func TestDidYouMean(t *testing.T) {
 		{"zzzzzzzz", ""},
 		{"x", ""},
 	} {
-		if got := didYouMean(tc.in, keyNames(), typoLimit(tc.in)); got != tc.want {
+		if got := didYouMean(tc.in, fileKeys(), typoLimit(tc.in)); got != tc.want {
 			t.Errorf("didYouMean(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -32,12 +31,9 @@ func (p *Profile) Secret(ctx context.Context) (string, error) {
 		}
 		return strings.TrimSpace(v), nil
 	case p.ClientSecretFile != "":
-		if err := checkSecretFile(p.ClientSecretFile, "client secret file"); err != nil {
-			return "", err
-		}
-		b, err := os.ReadFile(p.ClientSecretFile)
+		b, err := readPrivateFile(p.ClientSecretFile, "client secret file", maxSecretFileSize)
 		if err != nil {
-			return "", &Error{File: p.ClientSecretFile, Msg: fmt.Sprintf("client secret file: %v", unwrapPathError(err)), Err: err}
+			return "", secretFileError(p.ClientSecretFile, "client secret file", err)
 		}
 		s := strings.TrimSpace(string(b))
 		if s == "" {
@@ -94,4 +90,24 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 			Advice: "the command must print the secret on stdout"}
 	}
 	return s, nil
+}
+
+// checkSecretFile checks that a file holding a secret is there, a
+// regular file, private and the user's (openChecked), without reading it.
+func checkSecretFile(path, what string) error {
+	f, err := openChecked(path, what, true)
+	if err != nil {
+		return secretFileError(path, what, err)
+	}
+	return f.Close()
+}
+
+// secretFileError makes err, from opening or reading the secret file
+// path, an *Error.
+func secretFileError(path, what string, err error) error {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return &Error{File: shownPath(path), Msg: fmt.Sprintf("%s: %v", what, unwrapPathError(err)), Err: err}
 }

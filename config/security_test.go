@@ -49,25 +49,26 @@ func TestValidationErrorsNeverEchoASecret(t *testing.T) {
 	base := map[string]string{"AZURE_TENANT_ID": tenantID, "AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_SECRET": "not-checked-here"}
 	for i, secret := range []string{entraSecret, legacySecret} {
 		for _, tc := range []struct {
-			name      string
-			env       string            // variable set to the secret
-			file      bool              // write a config file with profile "p"
-			unset     string            // variable of base to leave out
-			opts      LoadOptions       // Profile "SECRET" is replaced by the secret
-			overrides map[string]string // values "SECRET" are replaced by the secret
+			name  string
+			env   string            // variable set to the secret
+			file  bool              // write a config file with profile "p"
+			unset string            // variable of base to leave out
+			opts  LoadOptions       // Profile "SECRET" is replaced by the secret
+			vars  map[string]string // more variables; "SECRET" is replaced by the secret
+			lines string            // the default profile's lines in a config file; "SECRET" is replaced by the secret
 		}{
 			{name: "client_id", env: "AZURE_CLIENT_ID"},
 			{name: "tenant", env: "AZURE_TENANT_ID"},
 			{name: "mailbox", env: "M365SEND_MAILBOX"},
-			{name: "from (mailbox flag)", overrides: map[string]string{"mailbox": "SECRET"}},
+			{name: "mailbox in the file", lines: `mailbox = "SECRET"`},
 			{name: "cloud", env: "M365SEND_CLOUD"},
 			{name: "flow", env: "M365SEND_FLOW"},
 			{name: "smtp_port", env: "M365SEND_SMTP_PORT"},
 			{name: "smtp_host", env: "M365SEND_SMTP_HOST"},
 			{name: "authority_host", env: "M365SEND_AUTHORITY_HOST"},
-			{name: "authority_host URL", overrides: map[string]string{"authority_host": "https://SECRET"}},
+			{name: "authority_host URL", vars: map[string]string{"M365SEND_AUTHORITY_HOST": "https://SECRET"}},
 			{name: "rate_per_minute", env: "M365SEND_RATE_PER_MINUTE"},
-			{name: "client_secret_env", overrides: map[string]string{"client_secret_env": "SECRET"}},
+			{name: "client_secret_env", unset: "AZURE_CLIENT_SECRET", lines: `client_secret_env = "SECRET"`},
 			{name: "client_secret_file", env: "M365SEND_CLIENT_SECRET_FILE"},
 			{name: "certificate_file", env: "AZURE_CLIENT_CERTIFICATE_PATH"},
 			{name: "federated_token_file", env: "AZURE_FEDERATED_TOKEN_FILE"},
@@ -76,7 +77,7 @@ func TestValidationErrorsNeverEchoASecret(t *testing.T) {
 			{name: "profile from env", env: "M365SEND_PROFILE", file: true},
 			{name: "profile flag", file: true, opts: LoadOptions{Profile: "SECRET"}},
 			{name: "profile without a file", env: "M365SEND_PROFILE", unset: "AZURE_TENANT_ID"},
-			{name: "profile without a credential", env: "M365SEND_PROFILE", unset: "AZURE_CLIENT_SECRET", overrides: map[string]string{"flow": "client_credentials"}},
+			{name: "profile without a credential", env: "M365SEND_PROFILE", unset: "AZURE_CLIENT_SECRET", vars: map[string]string{"M365SEND_FLOW": "client_credentials"}},
 		} {
 			t.Run(fmt.Sprintf("%s/%d", tc.name, i), func(t *testing.T) {
 				f := newFixture(t)
@@ -97,11 +98,11 @@ func TestValidationErrorsNeverEchoASecret(t *testing.T) {
 				if opts.Profile == "SECRET" {
 					opts.Profile = secret
 				}
-				if tc.overrides != nil {
-					opts.Overrides = map[string]string{}
-					for k, v := range tc.overrides {
-						opts.Overrides[k] = strings.ReplaceAll(v, "SECRET", secret)
-					}
+				for k, v := range tc.vars {
+					f.env[k] = strings.ReplaceAll(v, "SECRET", secret)
+				}
+				if tc.lines != "" {
+					f.config("[profiles.default]\n" + strings.ReplaceAll(tc.lines, "SECRET", secret) + "\n")
 				}
 				_, err := f.load(opts)
 				var ce *Error

@@ -167,11 +167,10 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 // default), without resolving its secret.
 func loadProfile(stdio IO, opts sessionOptions) (*config.Profile, error) {
 	return config.Load(config.LoadOptions{
-		File:      opts.ConfigFile,
-		Profile:   opts.Profile,
-		Env:       stdio.Env,
-		Environ:   stdio.Environ,
-		Overrides: opts.Overrides,
+		File:    opts.ConfigFile,
+		Profile: opts.Profile,
+		Env:     stdio.Env,
+		Environ: stdio.Environ,
 	})
 }
 

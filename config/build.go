@@ -1,0 +1,335 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/m365send/m365send/internal/cloud"
+)
+
+// builder turns merged settings into a Profile, one key at a time, in
+// keyTable's order: each Key's apply validates its setting and records it.
+type builder struct {
+	p    *Profile
+	file *loaded // nil without a configuration file
+	env  func(string) string
+	// cred is the one client credential set (overlay and
+	// checkCredentialLayer leave at most one), or "".
+	cred string
+}
+
+// build turns the merged settings into a validated Profile.
+func build(name string, file *loaded, set map[string]setting, env func(string) string) (*Profile, error) {
+	b := &builder{p: &Profile{Name: name, env: env, secretTimeout: defaultSecretCommandTimeout}, file: file, env: env}
+	if file != nil {
+		b.p.File = file.path
+	}
+	for k := range set {
+		if isCredential(k) {
+			b.cred = k
+		}
+	}
+	for _, k := range keyTable() {
+		s, ok := set[k.Name]
+		if err := k.apply(b, s, ok); err != nil {
+			return nil, err
+		}
+	}
+	return b.p, nil
+}
+
+// shownName is the profile name for messages: a name from the
+// environment or a flag, with no file to check it against, could be a
+// pasted secret.
+func (b *builder) shownName() string {
+	if isShownInFull(b.p.Name) {
+		return b.p.Name
+	}
+	return shown(b.p.Name)
+}
+
+// locate points e at the profile's table and, when that profile is not in
+// the file at all, says that no profile was selected.
+func (b *builder) locate(e *Error) *Error {
+	file, name := b.file, b.p.Name
+	if file == nil {
+		e.Advice += " (no configuration file found; set M365SEND_CONFIG or use --config to name one)"
+		return e
+	}
+	e.File = file.path
+	if l, ok := file.lines["profiles."+name]; ok {
+		e.Line = l
+	}
+	// Only a profile missing from the file means the implicit "default"
+	// was picked for want of a selection; a profile that is there was
+	// selected, and the fix is to add the key to it.
+	if _, inFile := file.profiles[name]; !inFile && len(file.profiles) > 0 {
+		e.Advice = "no profile selected: pass --profile, set $M365SEND_PROFILE or default_profile (profiles: " +
+			strings.Join(file.profileNames(), ", ") + ")"
+	}
+	return e
+}
+
+// missing is the error for a required key that is not set.
+func (b *builder) missing(key, envName, what string) *Error {
+	where := "set " + key + " in [profiles." + b.shownName() + "]"
+	if envName != "" {
+		where += " or $" + envName
+	}
+	return b.locate(&Error{Key: "profiles." + b.shownName() + "." + key, Msg: fmt.Sprintf("no %s for profile %s", what, shown(b.p.Name)), Advice: where})
+}
+
+// flow sets Flow, inferring it from the client credential when not set,
+// and refuses a client_credentials profile without a credential.
+func (b *builder) flow(s setting, ok bool) error {
+	p := b.p
+	switch p.Flow = s.val; p.Flow {
+	case "":
+		p.Flow, p.FlowInferred = FlowDeviceCode, b.cred == ""
+		if b.cred != "" {
+			p.Flow = FlowClientCredentials
+		}
+	case FlowClientCredentials, FlowDeviceCode:
+	default:
+		hint := didYouMean(p.Flow, []string{FlowClientCredentials, FlowDeviceCode}, typoLimit(p.Flow))
+		if hint == "" {
+			hint = `flow is "client_credentials" (an app) or "device_code" (a person)`
+		}
+		return errorf(s.from, hint, "unknown flow %s", shown(p.Flow))
+	}
+	if p.Flow == FlowClientCredentials && b.cred == "" {
+		return b.locate(&Error{Key: "profiles." + b.shownName(), Msg: fmt.Sprintf("profile %s uses client_credentials but has no client credential", shown(p.Name)),
+			Advice: "set certificate_file (preferred), client_secret_env, client_secret_file, client_secret_command or federated_token_file (or AZURE_CLIENT_CERTIFICATE_PATH / AZURE_CLIENT_SECRET)"})
+	}
+	return nil
+}
+
+// tenant sets Tenant: a GUID or a domain; "common" and "organizations"
+// only for device_code.
+func (b *builder) tenant(s setting, ok bool) error {
+	b.p.Tenant = s.val
+	switch t := strings.ToLower(s.val); {
+	case t == "":
+		return b.missing("tenant", "AZURE_TENANT_ID", "tenant")
+	case t == "common" || t == "organizations" || t == "consumers":
+		if b.p.Flow == FlowClientCredentials || t == "consumers" {
+			return errorf(s.from, "use your tenant's ID (a GUID) or its domain, such as contoso.onmicrosoft.com",
+				"tenant %s cannot be used here; Entra ID needs a specific tenant (AADSTS9001023)", shown(s.val))
+		}
+	case IsGUID(t), isDomain(t):
+	default:
+		return errorf(s.from, "use the directory (tenant) ID, a GUID, or a verified domain such as contoso.onmicrosoft.com",
+			"malformed tenant %s: not a GUID or a domain", shown(s.val))
+	}
+	return nil
+}
+
+// clientID sets ClientID, a GUID.
+func (b *builder) clientID(s setting, ok bool) error {
+	switch b.p.ClientID = s.val; {
+	case s.val == "":
+		return b.missing("client_id", "AZURE_CLIENT_ID", "client_id (application ID)")
+	case !IsGUID(s.val):
+		return errorf(s.from, "copy the Application (client) ID from the app registration's Overview page",
+			"malformed client_id %s: not a GUID", shown(s.val))
+	}
+	return nil
+}
+
+// credential validates and records the client credential s of the key
+// it is set for.
+func (b *builder) credential(s setting, ok bool) error {
+	if !ok {
+		return nil
+	}
+	p := b.p
+	if p.Flow == FlowDeviceCode {
+		if s.from.layer == layerEnv {
+			// AZURE_* variables are often set for other tools; a device-code
+			// profile has no use for them.
+			return nil
+		}
+		return errorf(s.from, "remove it, or set flow = \"client_credentials\"", "device_code profiles sign a person in and take no client credential")
+	}
+	switch b.cred {
+	case secretKey:
+		p.clientSecret = s.val
+	case "client_secret_env":
+		if !envNameRE.MatchString(s.val) {
+			return errorf(s.from, "client_secret_env names an environment variable (such as ALERTS_SECRET) that holds the secret; it is not the secret itself",
+				"malformed client_secret_env %s: not an environment variable name", shown(s.val))
+		}
+		p.ClientSecretEnv = s.val
+	case "client_secret_file":
+		if err := checkSecretFile(s.val, "client secret file"); err != nil {
+			return err
+		}
+		p.ClientSecretFile = s.val
+	case "client_secret_command":
+		if len(s.argv) == 0 || s.argv[0] == "" {
+			return errorf(s.from, `client_secret_command is an argv list, such as ["pass", "show", "m365/alerts"]`, "empty client_secret_command")
+		}
+		p.ClientSecretCommand = s.argv
+	case "certificate_file":
+		if err := checkCertificate(s.val); err != nil {
+			return err
+		}
+		p.CertificateFile = s.val
+	case "federated_token_file":
+		// Projected service-account tokens are commonly mode 0644 inside a
+		// container; they are short-lived, so no mode check here.
+		if _, err := os.Stat(s.val); err != nil {
+			return errorf(s.from, "point it at the projected token file (AKS: /var/run/secrets/azure/tokens/azure-identity-token)",
+				"federated_token_file %s: %v", shownPath(s.val), unwrapPathError(err))
+		}
+		p.FederatedTokenFile = s.val
+	}
+	return nil
+}
+
+// mailbox sets Mailbox, a plain address.
+func (b *builder) mailbox(s setting, ok bool) error {
+	if s.val == "" {
+		return nil
+	}
+	if err := checkAddress(s.val); err != nil {
+		return errorf(s.from, "mailbox is a plain address such as alerts@contoso.com", "malformed mailbox %s: %s", shown(s.val), reason(s.val, err, "not a plain address"))
+	}
+	b.p.Mailbox = s.val
+	return nil
+}
+
+// fromName sets FromName, one line.
+func (b *builder) fromName(s setting, ok bool) error {
+	if strings.ContainsAny(s.val, "\r\n") {
+		return errorf(s.from, "", "from_name must be one line")
+	}
+	b.p.FromName = s.val
+	return nil
+}
+
+// cloud sets Cloud, global when not set.
+func (b *builder) cloud(s setting, ok bool) error {
+	b.p.Cloud = strings.ToLower(s.val)
+	if b.p.Cloud == "" {
+		b.p.Cloud = "global"
+	}
+	if _, err := cloud.Lookup(b.p.Cloud); err != nil {
+		hint := didYouMean(b.p.Cloud, cloud.Names(), typoLimit(b.p.Cloud))
+		if hint == "" {
+			hint = "cloud is one of " + strings.Join(cloud.Names(), ", ")
+		}
+		return errorf(s.from, hint, "unknown cloud %s", shown(s.val))
+	}
+	return nil
+}
+
+// smtpHost sets SMTPHost: a bare host name, not another cloud's.
+func (b *builder) smtpHost(s setting, ok bool) error {
+	if s.val == "" {
+		return nil
+	}
+	if err := checkHost(s.val); err != nil {
+		return errorf(s.from, "smtp_host is a bare host name such as smtp.office365.com; the port goes in smtp_port", "malformed smtp_host %s: %v", shown(s.val), reason(s.val, err, "not a host name"))
+	}
+	if err := checkHostCloud("smtp_host", s.val, b.p.Cloud); err != nil {
+		err.File, err.Line, err.Key = s.from.file, s.from.line, s.from.key
+		return err
+	}
+	b.p.SMTPHost = s.val
+	return nil
+}
+
+// smtpPort sets SMTPPort, 587 when not set; an explicit 0 is refused
+// rather than read as "the default", and so is 465.
+func (b *builder) smtpPort(s setting, ok bool) error {
+	b.p.SMTPPort = cloud.SMTPPort
+	if !ok {
+		return nil
+	}
+	port, err := strconv.Atoi(s.val)
+	switch {
+	case err != nil:
+		return errorf(s.from, "smtp_port is a number; Office 365 uses 587", "malformed smtp_port %s", shown(s.val))
+	case port < 1 || port > 65535:
+		return errorf(s.from, "Office 365 uses 587; leave smtp_port out for the default", "smtp_port %d is out of range: must be 1-65535", port)
+	case port == 465:
+		return errorf(s.from, "Office 365 doesn't support 465; use 587 STARTTLS", "port 465 (implicit TLS) is not supported")
+	}
+	b.p.SMTPPort = port
+	return nil
+}
+
+// authorityHost sets AuthorityHost: "host[:port]" or an https URL, not
+// another cloud's.
+func (b *builder) authorityHost(s setting, ok bool) error {
+	if s.val == "" {
+		return nil
+	}
+	if err := checkAuthority(s.val); err != nil {
+		return errorf(s.from, `authority_host is "host[:port]" or an https:// URL, such as login.microsoftonline.us`, "malformed authority_host %s: %v", shown(s.val), reason(s.val, err, "not a host or https URL"))
+	}
+	if err := checkHostCloud("authority_host", s.val, b.p.Cloud); err != nil {
+		err.File, err.Line, err.Key = s.from.file, s.from.line, s.from.key
+		return err
+	}
+	b.p.AuthorityHost = s.val
+	return nil
+}
+
+// caFile reads ca_file's certificates once.
+func (b *builder) caFile(s setting, ok bool) error {
+	if s.val == "" {
+		return nil
+	}
+	const hint = "ca_file is a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)"
+	certs, err := readCAFile(s.val)
+	var ce *Error
+	if errors.As(err, &ce) {
+		return errorf(s.from, ce.Advice, "ca_file %s: %s", shownPath(s.val), ce.Msg)
+	}
+	if err != nil {
+		return errorf(s.from, hint, "ca_file %s: %v", shownPath(s.val), unwrapPathError(err))
+	}
+	if len(certs) == 0 {
+		return errorf(s.from, hint, "ca_file %s holds no PEM certificate", shownPath(s.val))
+	}
+	b.p.CAFile, b.p.caCerts = s.val, certs
+	return nil
+}
+
+const rateHint = "rate_per_minute is -1 (no pacing), 0 (the default, 30) or a number of messages a minute; Exchange Online allows 30 per mailbox"
+
+// rate sets RatePerMinute: -1, 0 or more.
+func (b *builder) rate(s setting, ok bool) error {
+	if !ok {
+		return nil
+	}
+	n, err := strconv.Atoi(s.val)
+	if err != nil {
+		return errorf(s.from, rateHint, "malformed rate_per_minute %s", shown(s.val))
+	}
+	if n < -1 {
+		return errorf(s.from, rateHint, "rate_per_minute %d is out of range", n)
+	}
+	b.p.RatePerMinute = n
+	return nil
+}
+
+// cacheDir sets CacheDir: $XDG_CACHE_HOME/m365send, else
+// $HOME/.cache/m365send, when not set.
+func (b *builder) cacheDir(s setting, ok bool) error {
+	b.p.CacheDir = s.val
+	if b.p.CacheDir == "" {
+		if x := b.env("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+			b.p.CacheDir = filepath.Join(x, "m365send")
+		} else if h := b.env("HOME"); h != "" {
+			b.p.CacheDir = filepath.Join(h, ".cache", "m365send")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package config
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/m365send/m365send/internal/failure"
+)
+
+// newCertAndKey makes a self-signed certificate and its key, PEM-encoded.
+func newCertAndKey(t testing.TB) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "m365send test app"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
+}
+
+// certAndKeyPEM is a certificate file as Entra ID apps use: certificate
+// and key in one PEM file.
+func certAndKeyPEM(t testing.TB) []byte {
+	c, k := newCertAndKey(t)
+	return append(c, k...)
+}
+
+// TestCertificateProblemsAreConfigErrorsAtLoad checks that a certificate
+// file that cannot work is refused when the profile loads, as a
+// configuration error naming the file, what is wrong and what to do.
+func TestCertificateProblemsAreConfigErrorsAtLoad(t *testing.T) {
+	cert, key := newCertAndKey(t)
+	otherCert, _ := newCertAndKey(t)
+	for _, tc := range []struct {
+		name, content, msg, hint string
+	}{
+		{"certificate without key", string(cert), "a certificate but no private key", "add the private key"},
+		{"key without certificate", string(key), "no certificate", "certificate and its unencrypted private key"},
+		{"garbage PEM", "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n", "not a valid PEM file", "PEM file"},
+		{"bad certificate block", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("junk")})) + string(key), "CERTIFICATE block does not parse", "PEM file"},
+		{"unreadable PKCS#12", "\x30\x82\x01\x00junk that is not PKCS#12", "neither PEM nor a readable password-less PKCS#12", "PKCS#12"},
+		{"empty file", "", "neither PEM nor", "PEM"},
+		{"key of another certificate", string(otherCert) + string(key), "does not belong", "the certificate first"},
+		{"encrypted key", string(cert) + "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n", "encrypted", "openssl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			path := f.write("app.pem", tc.content, 0o600)
+			for _, how := range []string{"file", "env"} {
+				if how == "file" {
+					f.config("[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\ncertificate_file = \"" + path + "\"\n")
+				} else {
+					f = newFixture(t)
+					f.env["AZURE_TENANT_ID"], f.env["AZURE_CLIENT_ID"], f.env["AZURE_CLIENT_CERTIFICATE_PATH"] = tenantID, clientID, path
+				}
+				_, err := f.load(LoadOptions{Profile: map[string]string{"file": "p", "env": ""}[how]})
+				var ce *Error
+				if !errors.As(err, &ce) {
+					t.Fatalf("%s: Load error = %v (%T), want *config.Error", how, err, err)
+				}
+				if failure.KindOf(err) != failure.Config {
+					t.Errorf("%s: kind %v, want config", how, failure.KindOf(err))
+				}
+				if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.msg) {
+					t.Errorf("%s: Error() = %q, want the file and %q", how, err, tc.msg)
+				}
+				if !strings.Contains(ce.Hint(), tc.hint) {
+					t.Errorf("%s: Hint = %q, want %q", how, ce.Hint(), tc.hint)
+				}
+			}
+		})
+	}
+}
+
+func TestGoodCertificateLoads(t *testing.T) {
+	cert, key := newCertAndKey(t)
+	for name, content := range map[string]string{
+		"cert then key": string(cert) + string(key),
+		"key then cert": string(key) + string(cert),
+	} {
+		if msg, advice := parseCertificate([]byte(content)); msg != "" {
+			t.Errorf("%s: %s (%s)", name, msg, advice)
+		}
+	}
+}

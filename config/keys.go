@@ -1,0 +1,167 @@
+package config
+
+import (
+	"strings"
+
+	"github.com/m365send/m365send/internal/cloud"
+)
+
+// Type is the TOML type of a profile key's value, as the docs name it.
+type Type string
+
+// The types a profile key can have.
+const (
+	TypeString  Type = "string"
+	TypeInteger Type = "integer"
+	TypeArgv    Type = "array of strings"
+)
+
+// Key describes one profile key: the one place where a key is written.
+// Loading, the environment overlay, typo suggestions, the command's help
+// and the key reference in docs/configuration.md are all made from Keys.
+type Key struct {
+	// Name is the key in a [profiles.NAME] table, such as "smtp_port".
+	// For an EnvOnly key it is only the name messages use.
+	Name string
+	// Env is the environment variable that sets the key (azidentity's
+	// name where one exists, else M365SEND_*), or "" when only the file
+	// can set it.
+	Env string
+	// Type is the TOML type of the value.
+	Type Type
+	// Default says what applies when the key is not set, or "" when
+	// nothing does.
+	Default string
+	// Doc is one line saying what the key holds and which values it takes.
+	Doc string
+	// Required means a profile without the key is refused.
+	Required bool
+	// SecretRef marks a client credential: the key says where a secret or
+	// a certificate is (a variable, a file, a command), and a profile has
+	// at most one of them.
+	SecretRef bool
+	// EnvOnly marks a key the file cannot hold: AZURE_CLIENT_SECRET, the
+	// one literal secret, comes only from the environment.
+	EnvOnly bool
+
+	// apply validates the key's setting (ok is false when it is not set)
+	// and records it in the profile being built.
+	apply func(b *builder, s setting, ok bool) error
+}
+
+// Keys returns every profile key, in the order a profile is checked and
+// documented. Each call returns a new slice.
+func Keys() []Key {
+	keys := keyTable()
+	for i := range keys {
+		keys[i].apply = nil
+	}
+	return keys
+}
+
+// Variables lists every environment variable Load reads values from that
+// a user sets for m365send: the M365SEND_* ones (M365SEND_CONFIG and
+// M365SEND_PROFILE first) and azidentity's AZURE_* ones, in Keys' order.
+func Variables() []string {
+	vars := []string{envConfig, envProfile}
+	for _, k := range keyTable() {
+		if k.Env != "" {
+			vars = append(vars, k.Env)
+		}
+	}
+	return vars
+}
+
+// Environment variables that select the file and the profile.
+const (
+	envConfig  = "M365SEND_CONFIG"
+	envProfile = "M365SEND_PROFILE"
+)
+
+// secretKey is the EnvOnly key of AZURE_CLIENT_SECRET.
+const secretKey = "client_secret"
+
+// keyTable is Keys with their apply functions (build.go).
+func keyTable() []Key {
+	return []Key{
+		{Name: "flow", Env: "M365SEND_FLOW", Type: TypeString, apply: (*builder).flow,
+			Default: "client_credentials when a client credential is set, else device_code",
+			Doc:     `"client_credentials" (an app registration sends) or "device_code" (a person signs in once)`},
+		{Name: "tenant", Env: "AZURE_TENANT_ID", Type: TypeString, Required: true, apply: (*builder).tenant,
+			Doc: `the Entra ID tenant: its directory ID (a GUID) or a verified domain; "organizations" or "common" only with device_code`},
+		{Name: "client_id", Env: "AZURE_CLIENT_ID", Type: TypeString, Required: true, apply: (*builder).clientID,
+			Doc: "the app registration's Application (client) ID, a GUID"},
+		{Name: secretKey, Env: "AZURE_CLIENT_SECRET", Type: TypeString, SecretRef: true, EnvOnly: true, apply: (*builder).credential,
+			Doc: "the client secret itself; only from the environment, never in the file"},
+		{Name: "client_secret_env", Type: TypeString, SecretRef: true, apply: (*builder).credential,
+			Doc: "the name of an environment variable that holds the client secret"},
+		{Name: "client_secret_file", Env: "M365SEND_CLIENT_SECRET_FILE", Type: TypeString, SecretRef: true, apply: (*builder).credential,
+			Doc: "a file (mode 0600) that holds the client secret"},
+		{Name: "client_secret_command", Type: TypeArgv, SecretRef: true, apply: (*builder).credential,
+			Doc: `a command, as a list run without a shell, that prints the client secret, such as ["pass", "show", "m365/alerts"]`},
+		{Name: "certificate_file", Env: "AZURE_CLIENT_CERTIFICATE_PATH", Type: TypeString, SecretRef: true, apply: (*builder).credential,
+			Doc: "a PEM file (certificate and private key) or a password-less PKCS#12 file, mode 0600; preferred over a secret"},
+		{Name: "federated_token_file", Env: "AZURE_FEDERATED_TOKEN_FILE", Type: TypeString, SecretRef: true, apply: (*builder).credential,
+			Doc: "a file holding a federated (workload identity) token the app presents instead of a secret"},
+		{Name: "mailbox", Env: "M365SEND_MAILBOX", Type: TypeString, apply: (*builder).mailbox,
+			Default: "the signed-in person (device_code)",
+			Doc:     "the address to authenticate and send as, such as alerts@contoso.com"},
+		{Name: "from_name", Env: "M365SEND_FROM_NAME", Type: TypeString, apply: (*builder).fromName,
+			Doc: "the display name of the From header"},
+		{Name: "cloud", Env: "M365SEND_CLOUD", Type: TypeString, apply: (*builder).cloud,
+			Default: "global",
+			Doc:     "the Microsoft cloud: " + strings.Join(cloud.Names(), ", ")},
+		{Name: "smtp_host", Env: "M365SEND_SMTP_HOST", Type: TypeString, apply: (*builder).smtpHost,
+			Default: "the cloud's submission host (smtp.office365.com for global)",
+			Doc:     "the SMTP submission host name, without a port"},
+		{Name: "smtp_port", Env: "M365SEND_SMTP_PORT", Type: TypeInteger, apply: (*builder).smtpPort,
+			Default: "587",
+			Doc:     "the SMTP submission port (STARTTLS), 1-65535; 465 is not supported"},
+		{Name: "authority_host", Env: "M365SEND_AUTHORITY_HOST", Type: TypeString, apply: (*builder).authorityHost,
+			Default: "the cloud's Entra ID host (login.microsoftonline.com for global)",
+			Doc:     `Entra ID's "host[:port]" or https:// URL`},
+		{Name: "ca_file", Env: "M365SEND_CA_FILE", Type: TypeString, apply: (*builder).caFile,
+			Doc: "a PEM file of CA certificates trusted besides the system's (a TLS-inspecting proxy, a test server)"},
+		{Name: "rate_per_minute", Env: "M365SEND_RATE_PER_MINUTE", Type: TypeInteger, apply: (*builder).rate,
+			Default: "0: 30 a minute, Exchange Online's limit per mailbox",
+			Doc:     "messages a minute to pace submissions at; -1 turns pacing off"},
+		{Name: "cache_dir", Env: "M365SEND_CACHE_DIR", Type: TypeString, apply: (*builder).cacheDir,
+			Default: "$XDG_CACHE_HOME/m365send, else ~/.cache/m365send",
+			Doc:     "the folder of the token cache files, one per profile"},
+	}
+}
+
+// fileKeys are the names of the keys a [profiles.NAME] table may hold.
+func fileKeys() []string {
+	var names []string
+	for _, k := range keyTable() {
+		if !k.EnvOnly {
+			names = append(names, k.Name)
+		}
+	}
+	return names
+}
+
+// lookupKey returns the key named name, if the file may hold it.
+func lookupKey(name string) (Key, bool) {
+	for _, k := range keyTable() {
+		if k.Name == name && !k.EnvOnly {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// isCredential reports whether key is a client credential (SecretRef).
+func isCredential(key string) bool {
+	for _, k := range keyTable() {
+		if k.Name == key {
+			return k.SecretRef
+		}
+	}
+	return false
+}
+
+// isSecretKey reports whether key holds or names a client secret (rather
+// than a certificate or a federated token).
+func isSecretKey(k string) bool { return strings.HasPrefix(k, secretKey) }

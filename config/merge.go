@@ -1,0 +1,91 @@
+package config
+
+// Where a setting came from, lowest precedence first. Only the command
+// line's --profile is a flag: no flag sets a profile key.
+const (
+	layerDefault = iota
+	layerFile
+	layerEnv
+	layerFlag
+)
+
+// origin is where a value came from, for error messages.
+type origin struct {
+	layer int
+	file  string
+	line  int
+	key   string // profiles.NAME.KEY, the environment variable, or --profile
+}
+
+// setting is one value and where it came from.
+type setting struct {
+	val  string
+	argv []string // TypeArgv keys (client_secret_command) only
+	from origin
+}
+
+// merge puts the environment's settings over the file's profile name.
+func merge(name string, file *loaded, env func(string) string) (map[string]setting, error) {
+	set := map[string]setting{}
+	if file != nil {
+		fileSet, keys := file.layer(name)
+		if err := checkCredentialLayer(fileSet, keys); err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			set[k] = fileSet[k]
+		}
+	}
+	envSet, keys := envLayer(env)
+	if err := overlay(set, envSet, keys); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// overlay puts layer's settings over set. A layer that names a client
+// credential replaces every credential of the layers below it, so that,
+// say, AZURE_CLIENT_CERTIFICATE_PATH overrides a file's client_secret_env.
+func overlay(set, layer map[string]setting, keys []string) error {
+	if err := checkCredentialLayer(layer, keys); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if isCredential(k) {
+			for old := range set {
+				if isCredential(old) {
+					delete(set, old)
+				}
+			}
+			break
+		}
+	}
+	for _, k := range keys {
+		set[k] = layer[k]
+	}
+	return nil
+}
+
+// checkCredentialLayer refuses two client credentials set at the same
+// level (a secret and a certificate, or two secret sources).
+func checkCredentialLayer(set map[string]setting, keys []string) error {
+	var creds []string
+	for _, k := range keys {
+		if isCredential(k) {
+			creds = append(creds, k)
+		}
+	}
+	if len(creds) < 2 {
+		return nil
+	}
+	a, b := set[creds[0]], set[creds[1]]
+	what := "two client credentials are"
+	if isSecretKey(creds[0]) != isSecretKey(creds[1]) {
+		what = "a client secret and a certificate are"
+		if creds[0] == "federated_token_file" || creds[1] == "federated_token_file" {
+			what = "two kinds of client credential are"
+		}
+	}
+	return errorf(b.from, "keep exactly one; a certificate (certificate_file) is preferred over a secret",
+		"%s both set (%s and %s)", what, a.from.key, b.from.key)
+}
