@@ -69,7 +69,7 @@ func (b *builder) locate(e *Error) *Error {
 	// selected, and the fix is to add the key to it.
 	if _, inFile := file.profiles[name]; !inFile && len(file.profiles) > 0 {
 		e.Advice = "no profile selected: pass --profile, set $M365SEND_PROFILE or default_profile (profiles: " +
-			strings.Join(file.profileNames(), ", ") + ")"
+			file.shownProfiles() + ")"
 	}
 	return e
 }

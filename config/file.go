@@ -42,6 +42,16 @@ func (l *loaded) origin(parts ...string) origin {
 	return origin{layer: layerFile, file: l.path, line: l.lines[k], key: shownKey(parts)}
 }
 
+// shownProfiles lists the file's profiles for messages, as shownKey shows
+// them (a pasted secret as a profile name is not shown).
+func (l *loaded) shownProfiles() string {
+	names := l.profileNames()
+	for i, n := range names {
+		names[i] = shownKey([]string{n})
+	}
+	return strings.Join(names, ", ")
+}
+
 // profileNames lists the file's profiles, sorted.
 func (l *loaded) profileNames() []string {
 	var names []string
@@ -229,7 +239,7 @@ func tomlTypeName(typ string) string {
 func (l *loaded) unknownKey(k toml.Key) error {
 	o := l.origin(k...)
 	last := k[len(k)-1]
-	pasted := looksLikeSecretValue(last) || !isPlain(last)
+	pasted := shownKey([]string{last}) != last
 	// A near miss of a known key is a typo first: client_secret_fiel wants
 	// "did you mean client_secret_file", not the advice for a secret
 	// written into the file.
@@ -273,13 +283,17 @@ func looksSecret(key string) bool {
 	return false
 }
 
-// shownKey is a dotted key as messages show it: a part that looks like a
-// pasted secret (or is not printable) is shown as shown does.
+// keyNameRE matches what a key name written by a person looks like.
+var keyNameRE = regexp.MustCompile(`^[a-z_]{1,64}$`)
+
+// shownKey is a dotted key as messages show it: a part that could be a
+// pasted secret (neither short and plain, nor lowercase words joined by
+// underscores) is shown as shown shows a value.
 func shownKey(parts []string) string {
 	out := make([]string, len(parts))
 	for i, p := range parts {
 		out[i] = p
-		if looksLikeSecretValue(p) || !isPlain(p) {
+		if !isShownInFull(p) && !keyNameRE.MatchString(p) || looksLikeSecretValue(p) && !keyNameRE.MatchString(p) {
 			out[i] = shown(p)
 		}
 	}

@@ -2,8 +2,9 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"io/fs"
-	"strings"
 )
 
 // LoadOptions says where to look. Env is required (os.Getenv in main, a map
@@ -91,12 +92,18 @@ func selectProfile(flag string, env func(string) string, file *loaded) (string, 
 		return name, nil
 	}
 	names := file.profileNames()
-	hint := didYouMean(name, names, typoLimit(name))
+	hint := ""
+	if best := closest(name, names, typoLimit(name), nil); best != "" {
+		hint = fmt.Sprintf("did you mean %s?", strconv.Quote(best))
+		if shownKey([]string{best}) != best {
+			hint = "did you mean the profile " + shown(best) + "?"
+		}
+	}
 	if hint == "" && len(names) > 0 {
-		hint = "profiles in " + file.path + ": " + strings.Join(names, ", ")
+		hint = "profiles in " + file.path + ": " + file.shownProfiles()
 	}
 	if hint == "" {
-		hint = "add a [profiles." + name + "] table"
+		hint = "add a [profiles." + shownKey([]string{name}) + "] table"
 	}
 	e := errorf(from, hint, "no profile %s in %s", shown(name), file.path)
 	e.usage = from.layer == layerFlag
