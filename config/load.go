@@ -3,8 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"io/fs"
+	"strconv"
 )
 
 // LoadOptions says where to look. Env is required (os.Getenv in main, a map
