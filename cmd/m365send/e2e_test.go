@@ -28,26 +28,9 @@ import (
 // and smtptest (fake Office 365) started here on loopback. Both fakes share
 // one throwaway CA, which the profiles trust through ca_file.
 
-// e2eBinary is the path of the binary TestMain built ("" if the build
+// e2eBinary is the path of the binary TestMain built (testingM.Run) ("" if the build
 // failed, in which case the end-to-end tests fail).
 var e2eBinary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "m365send-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin := filepath.Join(dir, "m365send")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-	} else {
-		e2eBinary = bin
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
 
 const (
 	e2eAppID    = "5b7d0c4e-2f1a-4e8b-9c3d-6a1e2f3b4c5d"
@@ -372,18 +355,6 @@ func TestE2ESendWithCertificate(t *testing.T) {
 	if !strings.Contains(r.stderr, "hint: chmod 600 "+certFile) {
 		t.Errorf("no chmod fix:\n%s", r)
 	}
-}
-
-// keyLines are the base64 body lines of a PEM private key, to look for in
-// outputs (the BEGIN/END lines are no secret).
-func keyLines(keyPEM []byte) []string {
-	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(string(keyPEM)), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "-----") {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // cacheSecrets returns the secrets of each kind (AccessToken, RefreshToken,

@@ -219,6 +219,13 @@ func (s *Server) AddFault(f Fault) {
 	s.faults = append(s.faults, &faultState{Fault: f})
 }
 
+// ClearFaults removes every fault, those of Options.Faults included.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
 // Count reports how often the exchange has reached stage so far, over all
 // connections (e.g. Count(StageGreeting) is the number of connections).
 func (s *Server) Count(stage Stage) int {

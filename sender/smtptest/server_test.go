@@ -532,3 +532,13 @@ func TestWaitCountReturnsOnceTheStageIsReached(t *testing.T) {
 		t.Errorf("Count(StageEHLO) = %d after WaitCount, want 1", n)
 	}
 }
+
+func TestClearFaultsRemovesEveryFault(t *testing.T) {
+	srv := Start(t, Options{Faults: []Fault{{Stage: StageEHLO, Reply: "421 4.3.2 go away"}}})
+	srv.AddFault(Fault{Stage: StageEHLO, Reply: "421 4.3.2 go away"})
+	srv.ClearFaults()
+	c := dial(t, srv)
+	if code, text := c.cmd("EHLO client.example.com"); code != 250 {
+		t.Errorf("EHLO after ClearFaults: %d %s", code, text)
+	}
+}
