@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/token"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
@@ -328,6 +330,85 @@ func TestDocsREADMEIsTheFrontDoor(t *testing.T) {
 	for _, cmd := range []string{"go run ./cmd/m365send sandbox --demo", "scripts/test.sh"} {
 		if !bytes.Contains(b, []byte(cmd)) {
 			t.Errorf("README.md no longer shows %q", cmd)
+		}
+	}
+}
+
+// docsGenerators are the generated regions of the docs, by name: each
+// returns the Markdown that sits between
+// "<!-- generated: NAME -->" and "<!-- end -->", made from the tables the
+// code itself uses.
+func docsGenerators() map[string]func() string {
+	return map[string]func() string{
+		"aadsts-hints": aadstsHintsTable,
+	}
+}
+
+// mdCell makes s safe inside a Markdown table cell.
+func mdCell(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ")
+}
+
+// aadstsHintsTable is token's AADSTS table with the exit code the command
+// gives for each code.
+func aadstsHintsTable() string {
+	var b strings.Builder
+	b.WriteString("| code | meaning | kind | exit | on a refresh | what to do |\n|---|---|---|---|---|---|\n")
+	for _, h := range token.AADSTSHints() {
+		exit := exitCodeFor(&token.Error{Code: h.Code, Description: fmt.Sprintf("AADSTS%d", h.Code)})
+		refresh := ""
+		if h.SignIn {
+			refresh = fmt.Sprintf("%s, %d", failure.SignIn, exitCodeFor(token.ErrLoginRequired))
+		}
+		fmt.Fprintf(&b, "| AADSTS%d | %s | %s | %d | %s | %s |\n", h.Code, mdCell(h.Meaning), h.Kind, exit, refresh, mdCell(h.Hint))
+	}
+	return b.String()
+}
+
+var mdGenerated = regexp.MustCompile(`(?s)(<!-- generated: ([a-z0-9-]+) -->\n)(.*?)(<!-- end -->)`)
+
+// TestDocsGenerated checks that every generated region of the docs holds
+// what its generator makes now, and that every generator has a region;
+// -update rewrites the regions.
+func TestDocsGenerated(t *testing.T) {
+	gens := docsGenerators()
+	used := map[string]bool{}
+	for _, file := range docFiles(t) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(repoRoot, file)
+		var stale []string
+		out := mdGenerated.ReplaceAllStringFunc(string(b), func(region string) string {
+			m := mdGenerated.FindStringSubmatch(region)
+			name := m[2]
+			gen, ok := gens[name]
+			if !ok {
+				t.Errorf("%s: generated region %q has no generator", rel, name)
+				return region
+			}
+			used[name] = true
+			want := gen()
+			if m[3] != want {
+				stale = append(stale, name)
+			}
+			return m[1] + want + m[4]
+		})
+		if len(stale) == 0 {
+			continue
+		}
+		if *updateDocs {
+			if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		t.Errorf("%s: generated regions %s are stale; run: go test ./cmd/m365send -run TestDocs -update", rel, strings.Join(stale, ", "))
+	}
+	for name := range gens {
+		if !used[name] {
+			t.Errorf("no doc has the generated region %q (<!-- generated: %s -->...<!-- end -->)", name, name)
 		}
 	}
 }
