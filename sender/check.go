@@ -3,6 +3,7 @@ package sender
 import (
 	"context"
 	"net"
+	"time"
 )
 
 // Probe is what Check learned about the server, for `m365send doctor`.
@@ -28,7 +29,7 @@ func (s *Sender) Check(ctx context.Context) (*Probe, error) {
 		return p, classify(s.server, StageConnect, err)
 	}
 	defer s.releaseSlot()
-	c, e := s.connect(ctx, p)
+	c, e := s.connect(ctx, p, time.Now().Add(s.cfg.SendTimeout))
 	if e != nil {
 		return p, e
 	}

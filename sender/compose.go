@@ -25,6 +25,7 @@ type prepared struct {
 	rcpts     []string // envelope recipients: To, Cc, Bcc
 	messageID string
 	write     func(w io.Writer) error // the message text, CRLF line endings
+	size      int64                   // the length of what write writes (SIZE=), or 0 when unknown
 }
 
 // prepare validates m (as Validate does, parsing each address and header

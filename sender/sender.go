@@ -30,9 +30,11 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/wait"
 	"golang.org/x/oauth2"
 )
@@ -60,6 +62,19 @@ const (
 	DefaultMaxConns       = 3  // Exchange Online's concurrent connections per mailbox
 	DefaultRatePerMinute  = 30 // Exchange Online's messages per minute per mailbox
 	DefaultMaxAttempts    = 5
+	// DefaultSendTimeout bounds one message's submission (see
+	// Config.SendTimeout).
+	DefaultSendTimeout = 5 * time.Minute
+	// DefaultFinalDotTimeout is how long the reply to the final dot is
+	// waited for: RFC 5321 section 4.5.3.2.6 asks for 10 minutes, because
+	// the server may be processing the message (scanning it, storing a
+	// copy) before it answers.
+	DefaultFinalDotTimeout = 10 * time.Minute
+	// MaxRecipients is the most envelope recipients one transaction
+	// carries: Exchange Online's limit per message (see
+	// docs/microsoft.md). A message with more goes as several
+	// transactions with the same text.
+	MaxRecipients = 500
 )
 
 // Config configures a Sender. Zero values of optional fields are safe
@@ -76,8 +91,22 @@ type Config struct {
 
 	RootCAs *x509.CertPool // nil: the system roots
 
-	DialTimeout    time.Duration // default 30s
-	CommandTimeout time.Duration // default 60s per SMTP command
+	DialTimeout time.Duration // default 30s
+	// CommandTimeout bounds each SMTP command: its reply must arrive in
+	// full within it (a reply dribbled byte by byte does not extend it),
+	// as must each write (default 60s).
+	CommandTimeout time.Duration
+	// FinalDotTimeout bounds the wait for the reply to the final dot
+	// (default 10 minutes, RFC 5321's figure).
+	FinalDotTimeout time.Duration
+	// SendTimeout is the overall deadline of one message: from the moment
+	// its turn comes (a connection slot is free) through dialing, the
+	// token, every try, backoff and pacing wait, up to the end of its
+	// text; only the wait for the final-dot reply may go past it, by at
+	// most FinalDotTimeout. So one message takes at most SendTimeout +
+	// FinalDotTimeout (default 5 minutes + 10 minutes), whatever the
+	// server does. Check is bounded by SendTimeout as well.
+	SendTimeout time.Duration
 
 	// MaxConns caps concurrent connections for this mailbox (default and
 	// maximum 3, Exchange Online's limit).
@@ -148,6 +177,12 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.CommandTimeout <= 0 {
 		cfg.CommandTimeout = DefaultCommandTimeout
 	}
+	if cfg.FinalDotTimeout <= 0 {
+		cfg.FinalDotTimeout = DefaultFinalDotTimeout
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = DefaultSendTimeout
+	}
 	if cfg.MaxConns <= 0 || cfg.MaxConns > DefaultMaxConns {
 		cfg.MaxConns = DefaultMaxConns
 	}
@@ -185,6 +220,28 @@ type Result struct {
 	MessageID string
 	// Recipients are the envelope recipients: To, Cc and Bcc addresses.
 	Recipients []string
+	// Accepted are the recipients the server accepted the message for:
+	// all of Recipients when Err is nil. A message with more than
+	// MaxRecipients recipients goes as several transactions, in order;
+	// when one fails, Accepted holds those of the transactions before it
+	// (which are never sent again).
+	Accepted []string
+	// MaybeDuplicate reports that the message may have arrived twice:
+	// the server's reply to the final dot was lost (the connection
+	// dropped, or no reply came within FinalDotTimeout), so SMTP cannot
+	// tell whether the server had accepted it, and the sender sent the
+	// whole message once more. It does that at most once per transaction,
+	// so a message never goes out in full more than twice. With Err nil,
+	// the message arrived at least once and perhaps twice (the copies have
+	// the same Message-ID, by which mail clients and Exchange recognise
+	// them).
+	MaybeDuplicate bool
+	// MaybeDelivered reports, with Err not nil, that a reply to the final
+	// dot was lost, so the server may have accepted the message even so.
+	// When it was sent in full twice without an answer (MaybeDuplicate
+	// too), Err is not Temporary: sending it again could make a third
+	// copy.
+	MaybeDelivered bool
 	// Err is nil when the server accepted the message.
 	Err error
 }
@@ -201,11 +258,13 @@ type Result struct {
 // concurrent calls use at most MaxConns connections. A 5xx reply fails
 // that message at once and the batch goes on; a connection that cannot be
 // made (TLS, AUTH refused, tries used up) fails the messages not yet sent.
+// Each message is bounded by Config.SendTimeout (plus the wait for the
+// final-dot reply).
 //
-// If the connection breaks after the final dot but before the server's
-// reply, the message is sent again, with the same Message-ID: SMTP cannot
-// tell whether it arrived, so when the server had accepted it, it arrives
-// twice.
+// If the reply to the final dot is lost (the connection breaks, or no
+// reply within FinalDotTimeout), the message is sent once more, with the
+// same Message-ID, and its Result says it may have arrived twice
+// (MaybeDuplicate); it is not sent a third time.
 func (s *Sender) Send(ctx context.Context, msgs ...*Message) ([]Result, error) {
 	results := make([]Result, len(msgs))
 	preps := make([]*prepared, len(msgs))
@@ -213,6 +272,10 @@ func (s *Sender) Send(ctx context.Context, msgs ...*Message) ([]Result, error) {
 	for i, m := range msgs {
 		p, err := m.prepare(s.mailbox)
 		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		if p.size, err = measure(p); err != nil {
 			results[i].Err = err
 			continue
 		}
@@ -230,6 +293,17 @@ func (s *Sender) Send(ctx context.Context, msgs ...*Message) ([]Result, error) {
 		}
 	}
 	return results, nil
+}
+
+// measure returns the size of p's text, for SIZE=, by writing it to
+// nowhere: attachments are read twice (once here), which costs far less
+// than sending a message the server then refuses for its size.
+func measure(p *prepared) (int64, error) {
+	cw := &countWriter{w: io.Discard}
+	if err := p.write(cw); err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	return cw.n, nil
 }
 
 // sendAll sends the prepared messages over one connection.
@@ -253,7 +327,7 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 		if p == nil {
 			continue
 		}
-		if e := s.sendOne(ctx, &c, p); e != nil {
+		if e := s.sendOne(ctx, &c, p, &results[i]); e != nil {
 			results[i].Err = e
 			if ctx.Err() != nil || connStage(e.Stage) {
 				failRest(i+1, e)
@@ -299,41 +373,108 @@ func connStage(st Stage) bool {
 	return true
 }
 
-// sendOne submits p, retrying transient failures.
-func (s *Sender) sendOne(ctx context.Context, cp **conn, p *prepared) *Error {
+// sendOne submits p within SendTimeout, as one transaction per
+// MaxRecipients recipients, and records the outcome in res (but Err).
+func (s *Sender) sendOne(ctx context.Context, cp **conn, p *prepared, res *Result) *Error {
+	until := time.Now().Add(s.cfg.SendTimeout)
+	for rcpts := range slices.Chunk(p.rcpts, MaxRecipients) {
+		if e := s.sendTxn(ctx, cp, p, rcpts, until, res); e != nil {
+			return e
+		}
+		res.Accepted = append(res.Accepted, rcpts...)
+	}
+	return nil
+}
+
+// sendTxn submits p to rcpts, retrying transient failures; after a lost
+// final-dot reply it tries once more at most.
+func (s *Sender) sendTxn(ctx context.Context, cp **conn, p *prepared, rcpts []string, until time.Time, res *Result) *Error {
+	lost, firstLost := 0, 0 // tries whose final-dot reply was lost; the first of them
 	for attempt := 1; ; attempt++ {
-		e := s.tryOnce(ctx, cp, p)
+		e, dot := s.tryOnce(ctx, cp, p, rcpts, until)
+		if lost > 0 && dot {
+			res.MaybeDuplicate = true
+		}
 		if e == nil {
+			res.MaybeDelivered = false
 			return nil
 		}
-		if ctx.Err() != nil || !e.Temporary || attempt >= s.cfg.MaxAttempts {
+		if dot && e.Code == 0 {
+			lost++
+			if firstLost == 0 {
+				firstLost = attempt
+			}
+			res.MaybeDelivered = true
+			e = lostReply(e, lost)
+		}
+		if firstLost > 0 && attempt > firstLost {
+			// The one try after a lost reply is spent.
+			return e
+		}
+		if ctx.Err() != nil || !e.Temporary || attempt >= s.cfg.MaxAttempts || !time.Now().Before(until) {
 			return e
 		}
 		wait := s.backoff(attempt)
 		s.logger.Warn("transient failure; retrying", "attempt", attempt, "wait", wait, "error", e)
 		s.newTrace().note("%v; retrying in %v (try %d of %d)", e, wait.Round(time.Millisecond), attempt+1, s.cfg.MaxAttempts)
-		if err := s.sleep(ctx, wait); err != nil {
+		uctx, cancel := withUntil(ctx, until)
+		err := s.sleep(uctx, wait)
+		cancel()
+		if err != nil {
 			return e
 		}
 	}
 }
 
-// tryOnce makes one try: connect if needed, pace, submit.
-func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared) *Error {
+// lostReply describes a try whose final-dot reply was lost; after the
+// second such try the message may be on the server twice, and the error
+// is no longer temporary, so that nobody sends it a third time.
+func lostReply(e *Error, n int) *Error {
+	cause := e.Text
+	if cause == "" && e.Err != nil {
+		cause = oneLine(e.Err.Error())
+	}
+	le := *e
+	le.Text = "no reply to the end of the message (" + cause + "): the server may have accepted it"
+	if n > 1 {
+		le.Temporary = false
+		le.Text = "no reply to the end of the message, twice (" + cause + "): the server may have accepted it, even twice"
+		setHint(&le, failure.Unavailable, hintLostTwice)
+	} else {
+		setHint(&le, failure.Temporary, hintLostOnce)
+	}
+	return &le
+}
+
+// Hints for a lost final-dot reply.
+const (
+	hintLostOnce  = "the connection was lost after the whole message was sent: it may have arrived; sending it again may deliver it twice"
+	hintLostTwice = "the message was sent twice and no reply came either time: it may have arrived, even twice; check with a recipient before sending it again"
+)
+
+// tryOnce makes one try: connect if needed, pace, submit. dot reports
+// that the final dot was sent (so a failure without a reply means the
+// message may have arrived).
+func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared, rcpts []string, until time.Time) (e *Error, dot bool) {
 	if *cp == nil {
-		c, e := s.connect(ctx, nil)
+		c, e := s.connect(ctx, nil, until)
 		if e != nil {
-			return e
+			return e, false
 		}
 		*cp = c
 	}
-	if err := s.pacer.wait(ctx, s.now, s.sleep); err != nil {
-		return classify(s.server, StageMail, err)
+	uctx, cancel := withUntil(ctx, until)
+	err := s.pacer.wait(uctx, s.now, s.sleep)
+	cancel()
+	if err != nil {
+		return classify(s.server, StageMail, err), false
 	}
 	c := *cp
-	err := c.submit(p)
+	c.dc.until = until
+	c.finalDot = s.cfg.FinalDotTimeout
+	dot, err = c.submit(p, rcpts)
 	if err == nil {
-		return nil
+		return nil, dot
 	}
 	if c.broken {
 		c.close()
@@ -344,9 +485,9 @@ func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared) *Error {
 	if errors.As(err, &st) {
 		stage, rcpt, err = st.stage, st.rcpt, st.err
 	}
-	e := s.fail(ctx, stage, err)
+	e = s.fail(ctx, stage, err)
 	e.Recipient = rcpt
-	return e
+	return e, dot
 }
 
 func (s *Sender) newTrace() *traceLogger {
