@@ -28,14 +28,15 @@ import (
 
 // conn is one authenticated SMTP connection.
 type conn struct {
-	c      *smtp.Client
-	nc     net.Conn
-	dc     *deadlineConn
-	tc     *tls.Conn   // after STARTTLS
-	stop   func() bool // releases the context watch
-	trace  *traceLogger
-	server string
-	host   string
+	c        *smtp.Client
+	nc       net.Conn
+	dc       *deadlineConn
+	tc       *tls.Conn   // after STARTTLS
+	rc       *replyConn  // under the current smtp.Client
+	stop     func() bool // releases the context watch
+	trace    *traceLogger
+	server   string
+	host     string
 	sizeExt  bool          // the server advertised SIZE after STARTTLS
 	size     int64         // the SIZE it advertised; 0: no fixed limit
 	finalDot time.Duration // FinalDotTimeout
@@ -280,7 +281,7 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string, un
 		if errors.As(err, &dnse) {
 			stage = StageDNS
 		}
-		return nil, s.fail(uctx, stage, err)
+		return nil, s.fail(ctx, stage, err)
 	}
 	dc := &deadlineConn{Conn: nc, idle: s.cfg.CommandTimeout, until: until, ctx: ctx}
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
@@ -289,15 +290,16 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string, un
 	c.trace.note("connected to %s", nc.RemoteAddr())
 
 	dc.expectReply()
-	c.c, err = smtp.NewClient(&replyConn{Conn: dc}, s.cfg.Host)
+	c.rc = &replyConn{Conn: dc}
+	c.c, err = smtp.NewClient(c.rc, s.cfg.Host)
 	if err != nil {
 		c.close()
-		return nil, s.fail(uctx, StageGreeting, err)
+		return nil, s.fail(ctx, StageGreeting, err)
 	}
 	c.traceClient()
 	if err := c.c.Hello(s.ehlo); err != nil {
 		c.close()
-		return nil, s.fail(uctx, StageGreeting, err)
+		return nil, s.fail(ctx, StageGreeting, c.cause(err))
 	}
 	if ok, _ := c.c.Extension("STARTTLS"); !ok {
 		c.close()
@@ -306,7 +308,7 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string, un
 	tlsConf := &tls.Config{ServerName: s.cfg.Host, RootCAs: s.cfg.RootCAs, MinVersion: tls.VersionTLS12}
 	if err := c.startTLS(uctx, tlsConf, s.ehlo); err != nil {
 		c.close()
-		return nil, s.fail(uctx, StageStartTLS, err)
+		return nil, s.fail(ctx, StageStartTLS, c.cause(err))
 	}
 	st := c.tc.ConnectionState()
 	if !st.HandshakeComplete || st.Version < tls.VersionTLS12 {
@@ -335,7 +337,7 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string, un
 	secrets := xoauth2Secrets(s.cfg.Mailbox, token)
 	c.trace.secrets = secrets
 	if err := c.c.Auth(overTLS{Auth: newXOAuth2(s.cfg.Mailbox, token), tc: c.tc}); err != nil {
-		err = finishChallenge(err)
+		err = finishChallenge(c.cause(err))
 		c.close()
 		e := classify(s.server, StageAuth, s.ctxErr(ctx, err), secrets...)
 		// classify makes these three permanent, with their kind and hint.
@@ -378,16 +380,26 @@ func (c *conn) startTLS(ctx context.Context, conf *tls.Config, ehlo string) erro
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return err
 	}
-	old := c.c
-	c.c, err = smtp.NewClient(&replyConn{Conn: tc, prefix: []byte("220 TLS\r\n")}, c.host)
+	rc := &replyConn{Conn: tc, prefix: []byte("220 TLS\r\n")}
+	client, err := smtp.NewClient(rc, c.host)
 	if err != nil {
-		c.c = old
 		return err
 	}
+	c.c, c.rc = client, rc
 	c.tc = tc
 	c.traceClient()
 	c.trace.note("TLS %s established", tls.VersionName(tc.ConnectionState().Version)[4:])
 	return c.c.Hello(ehlo)
+}
+
+// cause returns the read failure that made err, when there was one:
+// go-mail reports a failed EHLO as "EHLO/HELO exchange failed" with both
+// errors, though replyConn kept HELO from being sent.
+func (c *conn) cause(err error) error {
+	if c.rc != nil && c.rc.err != nil && errors.Is(err, c.rc.err) {
+		return c.rc.err
+	}
+	return err
 }
 
 // errInjected reports plaintext sent with the reply to STARTTLS.

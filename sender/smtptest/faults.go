@@ -1,5 +1,7 @@
 package smtptest
 
+import "time"
+
 // Stage is a point of the SMTP exchange where a Fault can be injected.
 type Stage string
 
@@ -39,6 +41,11 @@ type Fault struct {
 	// Stall stops answering until the client disconnects or the server
 	// closes.
 	Stall bool
+	// Delay waits this long (or until the server closes) before the
+	// reply, the fault's or the normal one; at StageEndOfData the message
+	// is recorded after the wait. A client that gives up earlier finds the
+	// reply lost.
+	Delay time.Duration
 	// AcceptThenDrop, at StageEndOfData only, accepts and records the
 	// message (after the usual size and SendAs checks) and then closes the
 	// connection without sending the 250: the reply is lost, so the client

@@ -72,6 +72,15 @@ func (ss *session) fault(f *Fault) (handled, over bool) {
 	if f == nil {
 		return false, false
 	}
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-ss.srv.done:
+			t.Stop()
+			return true, true
+		}
+	}
 	if f.Stall {
 		ss.srv.stall(ss.conn)
 		return true, true
@@ -401,7 +410,8 @@ func (ss *session) rcpt(arg string) bool {
 		return false
 	}
 	if len(ss.rcpts) >= maxRcpts {
-		ss.send("452 4.5.3 Too many recipients")
+		// Exchange Online's reply to the 501st RCPT (docs/microsoft.md).
+		ss.send("452 4.5.3 Too many recipients (AS780090) [%s]", ss.srv.hostname)
 		return false
 	}
 	ss.rcpts = append(ss.rcpts, to)
