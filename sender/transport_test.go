@@ -15,7 +15,7 @@ import (
 func TestLostFinalDotReplyIsResentOnceAndSaysSo(t *testing.T) {
 	// The server takes the message and drops the connection before its
 	// 250, once: the sender cannot know, sends again, and says so.
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 1, AcceptThenDrop: true}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 1, AcceptThenDrop: true}}})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	res, err := s.Send(testCtx(t), batch(1)...)
 	if err != nil {
@@ -32,7 +32,7 @@ func TestLostFinalDotReplyIsResentOnceAndSaysSo(t *testing.T) {
 func TestLostFinalDotRepliesNeverMakeThreeCopies(t *testing.T) {
 	// Every reply to the final dot is lost: at most two copies, and the
 	// error does not invite a third.
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, AcceptThenDrop: true}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, AcceptThenDrop: true}}})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.MaxAttempts = 5 })
 	res, err := s.Send(testCtx(t), batch(1)...)
 	if err == nil {
@@ -59,7 +59,7 @@ func TestLostFinalDotRepliesNeverMakeThreeCopies(t *testing.T) {
 func TestLostFinalDotReplyThenFailureSaysMaybeDelivered(t *testing.T) {
 	// The reply is lost, and the one more try is refused: the message may
 	// be there once; the error stays what the server said.
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{
 		{Stage: smtptest.StageEndOfData, N: 1, AcceptThenDrop: true},
 		{Stage: smtptest.StageMail, N: 2, Reply: "451 4.7.0 Temporary server error"},
 	}})
@@ -79,7 +79,7 @@ func TestLostFinalDotReplyThenFailureSaysMaybeDelivered(t *testing.T) {
 func TestFinalDotReplyGetsItsOwnTimeout(t *testing.T) {
 	// The reply to the final dot comes later than CommandTimeout but
 	// within FinalDotTimeout: one copy, no resend.
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 1, Delay: 1500 * time.Millisecond}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 1, Delay: 1500 * time.Millisecond}}})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) {
 		c.CommandTimeout = 500 * time.Millisecond
 		c.FinalDotTimeout = time.Minute
@@ -94,7 +94,7 @@ func TestFinalDotReplyGetsItsOwnTimeout(t *testing.T) {
 }
 
 func TestThousandRecipientsGoAsTwoTransactions(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := startSMTP(t, smtptest.Options{})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	m := &Message{Subject: "all hands", Text: "hello"}
 	for i := range 1000 {
@@ -122,7 +122,7 @@ func TestThousandRecipientsGoAsTwoTransactions(t *testing.T) {
 func TestSecondTransactionFailureKeepsTheFirst(t *testing.T) {
 	// The 2nd transaction is refused for good: the first is not sent
 	// again, and Accepted says who has the message.
-	srv := smtptest.Start(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 2, Reply: "550 5.7.1 refused"}}})
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageMail, N: 2, Reply: "550 5.7.1 refused"}}})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	m := &Message{Subject: "all hands", Text: "hello"}
 	for i := range 600 {
@@ -141,7 +141,7 @@ func TestSecondTransactionFailureKeepsTheFirst(t *testing.T) {
 }
 
 func TestMailFromCarriesSize(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := startSMTP(t, smtptest.Options{})
 	var trace bytes.Buffer
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.Trace = &trace })
 	raw := []byte("From: alerts@contoso.com\r\nSubject: x\r\n\r\nhello\r\n")
@@ -156,7 +156,7 @@ func TestMailFromCarriesSize(t *testing.T) {
 func TestServerRefusesBySizeBeforeData(t *testing.T) {
 	// The server's limit (MaxSize) is below its advertised SIZE: it
 	// refuses at MAIL FROM, from SIZE=, and no byte of the text is sent.
-	srv := smtptest.Start(t, smtptest.Options{MaxSize: 1000})
+	srv := startSMTP(t, smtptest.Options{MaxSize: 1000})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	_, err := s.Send(testCtx(t), &Message{To: []string{"ops@example.com"}, Text: strings.Repeat("big ", 1000)})
 	var se *Error
@@ -169,7 +169,7 @@ func TestServerRefusesBySizeBeforeData(t *testing.T) {
 }
 
 func TestMessageOverAdvertisedSizeIsRefusedBeforeMail(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{AdvertisedSize: 1000})
+	srv := startSMTP(t, smtptest.Options{AdvertisedSize: 1000})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
 	_, err := s.Send(testCtx(t), &Message{To: []string{"ops@example.com"}, Text: strings.Repeat("big ", 1000)})
 	var se *Error
