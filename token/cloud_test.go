@@ -1,33 +1,13 @@
 package token
 
 import (
+	"context"
+	"crypto/x509"
 	"strings"
 	"testing"
-)
 
-func TestLookupCloud(t *testing.T) {
-	cases := []struct {
-		name, authority, resource, smtp string
-	}{
-		{"", "login.microsoftonline.com", "https://outlook.office365.com", "smtp.office365.com"},
-		{"global", "login.microsoftonline.com", "https://outlook.office365.com", "smtp.office365.com"},
-		{"USGov", "login.microsoftonline.us", "https://outlook.office365.us", "smtp.office365.us"},
-		{"usgovdod", "login.microsoftonline.us", "https://outlook-dod.office365.us", "outlook-dod.office365.us"},
-		{"china", "login.partner.microsoftonline.cn", "https://partner.outlook.cn", "smtp.partner.outlook.cn"},
-	}
-	for _, c := range cases {
-		got, err := LookupCloud(c.name)
-		if err != nil {
-			t.Fatalf("%q: %v", c.name, err)
-		}
-		if got.AuthorityHost != c.authority || got.Resource != c.resource || got.SMTPHost != c.smtp {
-			t.Errorf("%q: %+v", c.name, got)
-		}
-	}
-	if _, err := LookupCloud("mars"); err == nil || !strings.Contains(err.Error(), "usgovdod") {
-		t.Errorf("unknown cloud: err = %v", err)
-	}
-}
+	"github.com/m365send/m365send/token/entratest"
+)
 
 func TestScopesFollowFlowAndCloud(t *testing.T) {
 	s, err := New(Config{Flow: FlowClientCredentials, Tenant: "t", ClientID: "c", ClientSecret: "x", Cloud: "usgov"})
@@ -107,16 +87,23 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-func TestCloudsIsACopy(t *testing.T) {
-	c := Clouds()
-	if len(c) == 0 || c[0].Name != "global" {
-		t.Fatalf("Clouds() = %+v, want global first", c)
+// NewHTTPClient trusts the roots it is given and only those, and bounds
+// each request.
+func TestNewHTTPClient(t *testing.T) {
+	a := newAuthority(t, entratest.Options{})
+	cfg := appConfig(t, a)
+	cfg.HTTPClient = NewHTTPClient(a.RootCAs())
+	if cfg.HTTPClient.Timeout != DefaultHTTPTimeout {
+		t.Errorf("timeout %v", cfg.HTTPClient.Timeout)
 	}
-	c[0].SMTPHost = "changed.example.com"
-	if got, _ := LookupCloud("global"); got.SMTPHost != "smtp.office365.com" {
-		t.Errorf("changing Clouds()' result changed the table: global SMTP host %s", got.SMTPHost)
+	if _, err := mustNew(t, cfg).TokenContext(context.Background()); err != nil {
+		t.Fatalf("with the authority's roots: %v", err)
 	}
-	if got := CloudNames(); strings.Join(got, ",") != "global,usgov,usgovdod,china" {
-		t.Errorf("CloudNames() = %v", got)
+	cfg = appConfig(t, a)
+	cfg.HTTPClient = NewHTTPClient(x509.NewCertPool())
+	s := mustNew(t, cfg)
+	s.sleep = (&fakeSleep{}).sleep
+	if _, err := s.TokenContext(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("with other roots: err = %v, want a certificate failure", err)
 	}
 }

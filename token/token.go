@@ -21,6 +21,8 @@ package token
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +33,7 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/wait"
 	"golang.org/x/oauth2"
@@ -46,36 +49,6 @@ const (
 	// device code and refreshed silently afterwards.
 	FlowDeviceCode Flow = "device_code"
 )
-
-// Cloud is a Microsoft cloud: where Entra ID and Exchange Online live.
-type Cloud struct {
-	// Name is global, usgov, usgovdod or china.
-	Name string
-	// AuthorityHost is Entra ID's host, such as login.microsoftonline.com.
-	AuthorityHost string
-	// Resource is the Exchange Online resource, such as
-	// https://outlook.office365.com.
-	Resource string
-	// SMTPHost is the client submission host, such as smtp.office365.com.
-	SMTPHost string
-	// DelegatedResource is the resource delegated (person) scopes name when
-	// it differs from Resource: global Exchange Online's SMTP.Send is
-	// documented as https://outlook.office.com/SMTP.Send (docs/microsoft.md; Entra
-	// ID takes both URIs there). "" means Resource.
-	DelegatedResource string
-}
-
-// AppScope is the app-only scope: the resource + "/.default".
-func (c Cloud) AppScope() string { return c.Resource + "/.default" }
-
-// DelegatedScope is the delegated scope: DelegatedResource (or Resource)
-// + "/SMTP.Send", such as https://outlook.office.com/SMTP.Send.
-func (c Cloud) DelegatedScope() string {
-	if c.DelegatedResource != "" {
-		return c.DelegatedResource + "/SMTP.Send"
-	}
-	return c.Resource + "/SMTP.Send"
-}
 
 // DeviceCode is what a person needs to complete a device-code sign-in.
 type DeviceCode struct {
@@ -147,7 +120,7 @@ type Config struct {
 // (which would hand a token out until seconds before it expires).
 type Source struct {
 	cfg       Config
-	cloud     Cloud
+	cloud     cloud.Cloud
 	authority string
 	scopes    []string
 	log       *slog.Logger
@@ -175,9 +148,20 @@ var _ oauth2.TokenSource = (*Source)(nil)
 // left to be used: Office 365 HVE refuses tokens closer to expiry.
 const DefaultMinValidity = 10 * time.Minute
 
-// DefaultHTTPTimeout bounds each request to Entra ID made with the default
-// HTTP client (Config.HTTPClient nil). The caller's ctx bounds them too.
+// DefaultHTTPTimeout bounds each request to Entra ID made with a client
+// from NewHTTPClient (the default when Config.HTTPClient is nil). The
+// caller's ctx bounds them too.
 const DefaultHTTPTimeout = 60 * time.Second
+
+// NewHTTPClient returns the HTTP client for Entra ID: TLS 1.2 or later
+// verified against roots (nil: the system roots), the proxy from
+// HTTPS_PROXY/NO_PROXY, and DefaultHTTPTimeout per request.
+func NewHTTPClient(roots *x509.CertPool) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = http.ProxyFromEnvironment
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr, Timeout: DefaultHTTPTimeout}
+}
 
 // maxAttempts is how often a temporary failure (5xx, 429, network) is
 // tried in all before it is reported.
@@ -215,11 +199,11 @@ func New(cfg Config) (*Source, error) {
 			return nil, errors.New("token: set only one of client secret, certificate file and federated token file")
 		}
 	}
-	cloud, err := LookupCloud(cfg.Cloud)
+	cl, err := cloud.Lookup(cfg.Cloud)
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
-	host := cloud.AuthorityHost
+	host := cl.AuthorityHost
 	if cfg.AuthorityHost != "" {
 		host = cfg.AuthorityHost
 	}
@@ -231,8 +215,7 @@ func New(cfg Config) (*Source, error) {
 		cfg.MinValidity = DefaultMinValidity
 	}
 	if cfg.HTTPClient == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		cfg.HTTPClient = &http.Client{Transport: t, Timeout: DefaultHTTPTimeout}
+		cfg.HTTPClient = NewHTTPClient(nil)
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -240,7 +223,7 @@ func New(cfg Config) (*Source, error) {
 	}
 	s := &Source{
 		cfg:       cfg,
-		cloud:     cloud,
+		cloud:     cl,
 		authority: base + "/" + cfg.Tenant,
 		log:       log,
 		sleep:     wait.Sleep,
@@ -253,9 +236,9 @@ func New(cfg Config) (*Source, error) {
 		},
 	}
 	if cfg.Flow == FlowClientCredentials {
-		s.scopes = []string{cloud.AppScope()}
+		s.scopes = []string{cl.AppScope()}
 	} else {
-		s.scopes = []string{cloud.DelegatedScope()}
+		s.scopes = []string{cl.DelegatedScope()}
 	}
 	return s, nil
 }
@@ -264,7 +247,7 @@ func New(cfg Config) (*Source, error) {
 func (s *Source) Scopes() []string { return slices.Clone(s.scopes) }
 
 // Cloud returns the cloud the source gets tokens for.
-func (s *Source) Cloud() Cloud { return s.cloud }
+func (s *Source) Cloud() cloud.Cloud { return s.cloud }
 
 // Token returns a cached token with enough validity left, or a new one.
 func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
 )
@@ -384,7 +385,7 @@ func networkFix(step string, s *session) string {
 // warnForeignHosts warns (without failing) about an SMTP or authority host
 // that is neither the cloud's Microsoft host nor loopback: the client
 // credential and the tokens go there.
-func (d *doctor) warnForeignHosts(cloud token.Cloud, smtpHost, authorityHost string) {
+func (d *doctor) warnForeignHosts(cloud cloud.Cloud, smtpHost, authorityHost string) {
 	for _, h := range []struct{ key, host, microsoft string }{
 		{"authority_host", config.HostOf(authorityHost), cloud.AuthorityHost},
 		{"smtp_host", config.HostOf(smtpHost), cloud.SMTPHost},

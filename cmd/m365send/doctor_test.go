@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/token"
 )
 
@@ -55,7 +56,7 @@ func TestDoctorClaims(t *testing.T) {
 			map[string]any{"aud": "https://outlook.office365.com", "scp": "IMAP.AccessAsUser.All", "tid": tenant, "exp": exp}, "FAIL", exitNoPerm, "no SMTP.Send scope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cloud, err := token.LookupCloud("global")
+			global, err := cloud.Lookup("global")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +68,7 @@ func TestDoctorClaims(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := &session{Profile: &config.Profile{Name: "p", Flow: tc.flow, Tenant: tenant, Cloud: "global"}, Tokens: src, Cloud: cloud}
+			s := &session{Profile: &config.Profile{Name: "p", Flow: tc.flow, Tenant: tenant, Cloud: "global"}, Tokens: src, Cloud: global}
 			d := &doctor{out: &bytes.Buffer{}}
 			d.claims(s, &oauth2.Token{AccessToken: unsignedJWT(t, tc.claims)})
 			if len(d.results) != 1 {
@@ -104,7 +105,7 @@ func TestDoctorPrintsFirstFailureCode(t *testing.T) {
 }
 
 func TestDoctorWarnsAboutForeignHosts(t *testing.T) {
-	global, err := token.LookupCloud("global")
+	global, err := cloud.Lookup("global")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
 )
@@ -26,7 +23,7 @@ type session struct {
 	Sender  *sender.Sender // nil when sessionOptions.NoSender
 	// Cloud is the profile's cloud (authority, Exchange resource, SMTP
 	// host), that of Tokens; the zero Cloud when Tokens is nil.
-	Cloud token.Cloud
+	Cloud cloud.Cloud
 	// Mailbox is the address the sender authenticates and sends as ("" with
 	// NoSender when the profile names none).
 	Mailbox string
@@ -56,9 +53,6 @@ type sessionOptions struct {
 	// DeviceCodePrompt shows a device code to the person (login).
 	DeviceCodePrompt func(ctx context.Context, dc token.DeviceCode) error
 }
-
-// entraTimeout bounds one request to Entra ID.
-const entraTimeout = 60 * time.Second
 
 // newSession loads the profile (Overrides > environment > file > default),
 // resolves its secret and builds the token source (with the profile's
@@ -102,7 +96,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		FederatedTokenFile: p.FederatedTokenFile,
 		Cloud:              p.Cloud,
 		AuthorityHost:      p.AuthorityHost,
-		HTTPClient:         entraClient(pool),
+		HTTPClient:         token.NewHTTPClient(pool),
 		CacheFile:          p.CacheFile(),
 		DeviceCodePrompt:   opts.DeviceCodePrompt,
 		Logger:             log,
@@ -267,15 +261,6 @@ func logCredential(log *slog.Logger, p *config.Profile) {
 		src = "device code sign-in (the cached refresh token)"
 	}
 	log.Info("credential", "profile", p.Name, "flow", string(p.Flow), "source", src)
-}
-
-// entraClient is the HTTP client for Entra ID: the given roots (system +
-// ca_file), TLS 1.2 or later, HTTPS_PROXY/NO_PROXY honoured.
-func entraClient(pool *x509.CertPool) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = http.ProxyFromEnvironment
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: tr, Timeout: entraTimeout}
 }
 
 // asConfigError reports a constructor's refusal (token.New, sender.New
