@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -341,6 +342,7 @@ func TestDocsREADMEIsTheFrontDoor(t *testing.T) {
 func docsGenerators() map[string]func() string {
 	return map[string]func() string{
 		"aadsts-hints": aadstsHintsTable,
+		"reply-hints":  replyHintsTable,
 	}
 }
 
@@ -361,6 +363,24 @@ func aadstsHintsTable() string {
 			refresh = fmt.Sprintf("%s, %d", failure.SignIn, exitCodeFor(token.ErrLoginRequired))
 		}
 		fmt.Fprintf(&b, "| AADSTS%d | %s | %s | %d | %s | %s |\n", h.Code, mdCell(h.Meaning), h.Kind, exit, refresh, mdCell(h.Hint))
+	}
+	return b.String()
+}
+
+// replyHintsTable is sender's reply table, in the order its rows are
+// tried, with the exit code the command gives for each example reply.
+func replyHintsTable() string {
+	var b strings.Builder
+	b.WriteString("| reply (example) | covers | kind | exit | what to do |\n|---|---|---|---|---|\n")
+	for _, h := range sender.ReplyHints() {
+		e := &sender.Error{Server: "smtp.office365.com:587", Stage: sender.StageData, Code: h.Code,
+			EnhancedCode: h.EnhancedCode, Text: h.Text, Temporary: h.Code >= 400 && h.Code < 500}
+		reply := strings.Join(strings.Fields(fmt.Sprintf("%d %s %s", h.Code, h.EnhancedCode, h.Text)), " ")
+		covers := h.Match
+		if h.Default {
+			covers = "*(default)* " + covers
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %d | %s |\n", mdCell(reply), mdCell(covers), h.Kind, exitCodeFor(e), mdCell(h.Hint))
 	}
 	return b.String()
 }
