@@ -16,6 +16,8 @@ import (
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/cloud"
+	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
 )
@@ -49,7 +51,8 @@ func (a *app) newDoctorCmd() *cobra.Command {
 		Long:  doctorLong,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d := &doctor{out: a.io.Out}
+			d := &doctor{out: a.io.Out, rep: a.reporter()}
+			d.rep.doctor = true
 			opts := a.sessionOptions()
 			if verbose {
 				opts.Trace = a.io.Err
@@ -74,6 +77,7 @@ func networkSteps() []string { return []string{"dns", "tcp", "starttls", "mechan
 // doctor collects one result per step, in order, and prints them.
 type doctor struct {
 	out     io.Writer
+	rep     reporter // says what to do about an error
 	results []result
 	failed  int
 	summary string // printed after the steps
@@ -85,7 +89,7 @@ type result struct {
 	step   string
 	detail string
 	fix    string
-	code   int // exit code of a FAIL
+	kind   failure.Kind // what a FAIL calls for: the exit code
 }
 
 func (d *doctor) add(r result) int {
@@ -98,16 +102,16 @@ func (d *doctor) add(r result) int {
 
 func (d *doctor) ok(step, detail string) { d.add(result{status: "ok", step: step, detail: detail}) }
 
-func (d *doctor) fail(step string, code int, detail, fix string) {
-	d.add(result{status: "FAIL", step: step, detail: detail, fix: fix, code: code})
+func (d *doctor) fail(step string, kind failure.Kind, detail, fix string) {
+	d.add(result{status: "FAIL", step: step, detail: detail, fix: fix, kind: kind})
 }
 
 func (d *doctor) failErr(step string, err error, fallbackFix string) {
-	fix := hintFor(err)
+	fix := d.rep.hint(err)
 	if fix == "" {
 		fix = fallbackFix
 	}
-	d.fail(step, exitCodeFor(err), messageFor(err), fix)
+	d.fail(step, kindOf(err), messageFor(err), fix)
 }
 
 func (d *doctor) skip(step, why string) { d.add(result{status: "skip", step: step, detail: why}) }
@@ -116,12 +120,12 @@ func (d *doctor) skip(step, why string) { d.add(result{status: "skip", step: ste
 func (d *doctor) print() int {
 	code := exitOK
 	for _, r := range d.results {
-		fmt.Fprintf(d.out, "%-5s %-10s %s\n", r.status, r.step, oneLine(r.detail))
+		fmt.Fprintf(d.out, "%-5s %-10s %s\n", r.status, r.step, safetext.OneLine(r.detail))
 		if r.fix != "" && r.status != "ok" {
-			fmt.Fprintf(d.out, "      %-10s fix: %s\n", "", oneLine(r.fix))
+			fmt.Fprintf(d.out, "      %-10s fix: %s\n", "", safetext.OneLine(r.fix))
 		}
 		if r.status == "FAIL" && code == exitOK {
-			code = r.code
+			code = exitCodeOf(r.kind)
 		}
 	}
 	if d.summary != "" {
@@ -133,7 +137,7 @@ func (d *doctor) print() int {
 // run performs the checks.
 func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 	s, err := newSession(ctx, stdio, opts)
-	if err != nil && s == nil && exitCodeFor(err) != exitConfig {
+	if err != nil && s == nil && kindOf(err) != failure.Config {
 		// A device-code profile without a mailbox needs a token to know
 		// whom to send as; check the rest without the sender.
 		nopts := opts
@@ -222,7 +226,7 @@ func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 func (d *doctor) claims(s *session, tok *oauth2.Token) int {
 	c, err := token.ParseClaims(tok.AccessToken)
 	if err != nil {
-		d.fail("claims", exitConfig, "the access token cannot be decoded: "+err.Error(), "Exchange Online tokens are JWTs; check authority_host and cloud")
+		d.fail("claims", failure.Config, "the access token cannot be decoded: "+err.Error(), "Exchange Online tokens are JWTs; check authority_host and cloud")
 		return -1
 	}
 	resource := s.Cloud.Resource
@@ -232,31 +236,31 @@ func (d *doctor) claims(s *session, tok *oauth2.Token) int {
 		// the resource delegated scopes name there.
 		s.Cloud.DelegatedResource != "" && strings.EqualFold(aud, s.Cloud.DelegatedResource)
 	if !audOK {
-		d.fail("claims", exitConfig, fmt.Sprintf("the token's audience is %q, not Exchange Online (%s)", c.Audience, resource),
+		d.fail("claims", failure.Config, fmt.Sprintf("the token's audience is %q, not Exchange Online (%s)", c.Audience, resource),
 			fmt.Sprintf("the token must be for %s (scope %s); check cloud = %q and that the app was registered in that cloud", resource, s.Tokens.Scopes(), s.Profile.Cloud))
 		return -1
 	}
 	if p := s.Profile; config.IsGUID(p.Tenant) && c.TenantID != "" && !strings.EqualFold(c.TenantID, p.Tenant) {
-		d.fail("claims", exitConfig, fmt.Sprintf("the token is from tenant %s, the profile names %s", c.TenantID, p.Tenant), "set tenant to the directory (tenant) ID that holds the mailbox")
+		d.fail("claims", failure.Config, fmt.Sprintf("the token is from tenant %s, the profile names %s", c.TenantID, p.Tenant), "set tenant to the directory (tenant) ID that holds the mailbox")
 		return -1
 	}
 	now := time.Now()
 	if !c.ExpiresAt.IsZero() && !c.ExpiresAt.After(now) {
-		d.fail("claims", exitTempFail, fmt.Sprintf("the token expired at %s", c.ExpiresAt.UTC().Format(time.RFC3339)),
+		d.fail("claims", failure.Temporary, fmt.Sprintf("the token expired at %s", c.ExpiresAt.UTC().Format(time.RFC3339)),
 			"check this machine's clock (timedatectl); Entra ID tokens live 60-90 minutes")
 		return -1
 	}
 	var perm string
 	if s.Profile.Flow == config.FlowClientCredentials {
 		if !slices.Contains(c.Roles, "SMTP.SendAsApp") {
-			return d.add(result{status: "pending", step: "claims", code: exitNoPerm,
+			return d.add(result{status: "pending", step: "claims", kind: failure.Permission,
 				detail: fmt.Sprintf("the token has no SMTP.SendAsApp role (roles: %s)", listOrNone(c.Roles)),
 				fix:    "in Entra ID: API permissions → Add → APIs my organization uses → Office 365 Exchange Online → Application permissions → SMTP.SendAsApp, then Grant admin consent"})
 		}
 		perm = "roles SMTP.SendAsApp"
 	} else {
 		if !slices.Contains(c.Scopes, "SMTP.Send") {
-			d.fail("claims", exitNoPerm, fmt.Sprintf("the token has no SMTP.Send scope (scp: %s)", listOrNone(c.Scopes)),
+			d.fail("claims", failure.Permission, fmt.Sprintf("the token has no SMTP.Send scope (scp: %s)", listOrNone(c.Scopes)),
 				"add the delegated permission Office 365 Exchange Online → SMTP.Send (or Microsoft Graph SMTP.Send) to the app, consent, then `m365send logout && m365send login`")
 			return -1
 		}
@@ -325,11 +329,11 @@ func (d *doctor) network(s *session, probe *sender.Probe, err error, tokenOK boo
 			case step == "auth" && stage == sender.StageToken && !tokenOK:
 				d.skip(step, "needs a token (see the token step)")
 			case step == "mechanisms" && err == nil:
-				d.fail(step, exitUnavailable, fmt.Sprintf("%s offers AUTH %s after STARTTLS, not XOAUTH2", s.SMTPHost, strings.Join(probe.Mechanisms, " ")),
+				d.fail(step, failure.Unavailable, fmt.Sprintf("%s offers AUTH %s after STARTTLS, not XOAUTH2", s.SMTPHost, strings.Join(probe.Mechanisms, " ")),
 					"point smtp_host at Exchange Online (smtp.office365.com) or a server that takes XOAUTH2")
 			case step == "mechanisms":
-				d.fail(step, exitUnavailable, fmt.Sprintf("%s does not offer AUTH XOAUTH2 after STARTTLS (offers: %s)", s.SMTPHost, listOrNone(probe.Mechanisms)),
-					"point smtp_host at Exchange Online (smtp.office365.com) or a server that takes XOAUTH2; "+hintFor(err))
+				d.fail(step, failure.Unavailable, fmt.Sprintf("%s does not offer AUTH XOAUTH2 after STARTTLS (offers: %s)", s.SMTPHost, listOrNone(probe.Mechanisms)),
+					joinHints("point smtp_host at Exchange Online (smtp.office365.com) or a server that takes XOAUTH2", d.rep.hint(err)))
 			default:
 				d.failErr(step, err, networkFix(step, s))
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/cloud"
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/token"
 )
 
@@ -75,7 +76,7 @@ func TestDoctorClaims(t *testing.T) {
 				t.Fatalf("%d results, want 1", len(d.results))
 			}
 			r := d.results[0]
-			if r.step != "claims" || r.status != tc.status || (tc.status != "ok" && r.code != tc.code) {
+			if r.step != "claims" || r.status != tc.status || (tc.status != "ok" && exitCodeOf(r.kind) != tc.code) {
 				t.Errorf("result %+v, want status %s code %d", r, tc.status, tc.code)
 			}
 			if !strings.Contains(r.detail, tc.detail) {
@@ -92,8 +93,8 @@ func TestDoctorPrintsFirstFailureCode(t *testing.T) {
 	var out bytes.Buffer
 	d := &doctor{out: &out}
 	d.ok("config", "fine")
-	d.fail("claims", exitNoPerm, "no role", "grant it")
-	d.fail("auth", exitTempFail, "451", "")
+	d.fail("claims", failure.Permission, "no role", "grant it")
+	d.fail("auth", failure.Temporary, "451", "")
 	d.skip("x", "y")
 	if code := d.print(); code != exitNoPerm {
 		t.Errorf("exit %d, want 77 (the first failure)", code)

@@ -552,7 +552,7 @@ func TestE2EDoctor(t *testing.T) {
 		{name: "unreachable host", profile: func(w *e2eWorld) string {
 			return strings.Replace(std(w), fmt.Sprintf("smtp_port = %d", w.smtp.Port()), fmt.Sprintf("smtp_port = %d", testnet.RefusingPort(t)), 1)
 		}, code: exitTempFail, failed: "tcp"},
-		{name: "STARTTLS stripped", world: worldOptions{smtp: smtptest.Options{NoStartTLS: true}}, code: exitTempFail, failed: "starttls", detail: "STARTTLS"},
+		{name: "STARTTLS stripped", world: worldOptions{smtp: smtptest.Options{NoStartTLS: true}}, code: exitUnavailable, failed: "starttls", detail: "STARTTLS"},
 		{name: "port 465", profile: func(w *e2eWorld) string {
 			return strings.Replace(std(w), fmt.Sprintf("smtp_port = %d", w.smtp.Port()), "smtp_port = 465", 1)
 		}, code: exitConfig, failed: "config", detail: "use 587 STARTTLS"},
@@ -635,7 +635,7 @@ func TestE2EExitCodes(t *testing.T) {
 		code  int
 		want  string // substring of stderr
 	}{
-		{"69 recipient refused", w, runOpts{env: env}, []string{"send", "--to", "nobody@contoso.com", "--body", "x"}, exitUnavailable, "5.1.10"},
+		{"65 recipient refused", w, runOpts{env: env}, []string{"send", "--to", "nobody@contoso.com", "--body", "x"}, exitDataErr, "5.1.10"},
 		{"0 sent", w, runOpts{env: env}, []string{"send", "--to", "ops@contoso.com", "--body", "x"}, exitOK, ""},
 		{"64 usage", w, runOpts{env: env}, []string{"send", "--bogus"}, exitUsage, "unknown flag"},
 		{"65 bad address", w, runOpts{env: env}, []string{"send", "--to", "not an address", "--body", "x"}, exitDataErr, "not an address"},

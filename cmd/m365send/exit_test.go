@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
@@ -21,12 +22,14 @@ func TestExitCodeFor(t *testing.T) {
 		want int
 	}{
 		{"nil", nil, 0},
-		{"usage", &usageError{Msg: "unknown flag"}, 64},
+		{"usage", &usageError{msg: "unknown flag"}, 64},
 		{"sendmail usage", &sendmail.UsageError{Msg: "-bd"}, 64},
 		{"sendmail bad message", &sendmail.MessageError{Msg: "no recipients"}, 65},
-		{"command's own data error", &exitError{Code: exitDataErr, Msg: "x"}, 65},
+		{"command's own data error", &exitError{kind: failure.BadMessage, msg: "x"}, 65},
+		{"command's own config error", &exitError{kind: failure.Config, msg: "x"}, 78},
+		{"inferred flow needs a sign-in", &flowInferredError{err: token.ErrLoginRequired}, 77},
 		{"config", &config.Error{Msg: "bad"}, 78},
-		{"sender's invalid message", fmt.Errorf("%w: no recipient", sender.ErrInvalidMessage), 65},
+		{"sender's invalid message", (&sender.Message{From: "a@example.com"}).Validate(), 65},
 		{"wrapped config", fmt.Errorf("load: %w", &config.Error{Msg: "bad"}), 78},
 		{"login required", token.ErrLoginRequired, 77},
 		{"login required wrapped in a token error", &token.Error{Err: token.ErrLoginRequired}, 77},
@@ -54,8 +57,8 @@ func TestExitCodeFor(t *testing.T) {
 		{"451 4.7.0", &sender.Error{Stage: sender.StageData, Code: 451, EnhancedCode: "4.7.0"}, 75},
 		{"network", &sender.Error{Stage: sender.StageConnect, Temporary: true}, 75},
 		{"daily quota", &sender.Error{Stage: sender.StageData, Code: 554, EnhancedCode: "5.2.0", Text: "STOREDRV.Submission.Exception:SubmissionQuotaExceededException"}, 75},
-		{"550 5.1.1 unknown recipient", &sender.Error{Stage: sender.StageRcpt, Code: 550, EnhancedCode: "5.1.1"}, 69},
-		{"552 5.3.4 too big", &sender.Error{Stage: sender.StageData, Code: 552, EnhancedCode: "5.3.4"}, 69},
+		{"550 5.1.1 unknown recipient", &sender.Error{Stage: sender.StageRcpt, Code: 550, EnhancedCode: "5.1.1"}, 65},
+		{"552 5.3.4 too big", &sender.Error{Stage: sender.StageData, Code: 552, EnhancedCode: "5.3.4"}, 65},
 		{"554 5.2.2 mailbox full", &sender.Error{Stage: sender.StageData, Code: 554, EnhancedCode: "5.2.2"}, 69},
 		{"sender config (port 465)", &sender.Error{Stage: sender.StageConfig}, 78},
 		{"token cache not private, met by the sender", &sender.Error{Stage: sender.StageToken, Err: fmt.Errorf("get token: %w",
@@ -82,23 +85,79 @@ func TestPrintError(t *testing.T) {
 		{"with hint", &config.Error{File: "/c.toml", Line: 4, Key: "profiles.a.smtp_port", Msg: "port 465 (implicit TLS) is not supported", Advice: "Office 365 doesn't support 465; use 587 STARTTLS"},
 			"m365send: /c.toml:4: profiles.a.smtp_port: port 465 (implicit TLS) is not supported\n  hint: Office 365 doesn't support 465; use 587 STARTTLS\n"},
 		{"without hint", errors.New("boom"), "m365send: boom\n"},
-		{"multi-line text on one line", &exitError{Code: 69, Msg: "AADSTS1: bad\r\nTrace ID: x\r\n", Hint: "do\nthis"},
+		{"multi-line text on one line", &exitError{kind: failure.Unavailable, msg: "AADSTS1: bad\r\nTrace ID: x\r\n", hint: "do\nthis"},
 			"m365send: AADSTS1: bad Trace ID: x\n  hint: do this\n"},
+		{"terminal controls from a server", &sender.Error{Server: "h:587", Stage: sender.StageData, Code: 451, EnhancedCode: "4.3.0",
+			Text: "busy\x1b]0;owned\x07\x1b[2J\rnow"},
+			"m365send: h:587: data: 451 4.3.0 busy ]0;owned [2J now\n  hint: " + (&sender.Error{Code: 451, EnhancedCode: "4.3.0"}).Hint() + "\n"},
+		{"terminal controls in a hint", &exitError{kind: failure.Unavailable, msg: "x", hint: "try\x1b[31m later\a"}, "m365send: x\n  hint: try [31m later\n"},
 		{"token failure met by the sender", &sender.Error{Stage: sender.StageToken, Err: fmt.Errorf("get token: %w", token.ErrLoginRequired)},
-			"m365send: sign-in required: this profile has no usable sign-in\n  hint: sign in once with `m365send login` (with the same --profile)\n"},
+			"m365send: sign-in required: this profile has no usable sign-in\n  hint: " + failure.HintOf(token.ErrLoginRequired) + "; run `m365send login`\n"},
 		{"token cache met by the sender", &sender.Error{Stage: sender.StageToken, Server: "127.0.0.1:587", Err: fmt.Errorf("get token: %w",
 			&token.CacheError{Path: "/c/p.json", Advice: "chmod 600 /c/p.json", Err: fmt.Errorf("%w: /c/p.json can be read by others (mode 0644)", token.ErrInsecureCache)})},
 			"m365send: token cache is not private: /c/p.json can be read by others (mode 0644)\n  hint: chmod 600 /c/p.json\n"},
-		{"hint from a wrapped error", fmt.Errorf("send: %w", &usageError{Msg: "x", Hint: "see help"}), "m365send: send: x\n  hint: see help\n"},
+		{"hint from a wrapped error", fmt.Errorf("send: %w", &usageError{msg: "x", hint: "see help"}), "m365send: send: x\n  hint: see help\n"},
+		{"advice alone", failure.New(failure.SignIn, "sign in", ""), "m365send: sign in\n  hint: run `m365send login`\n"},
+		{"interrupted", fmt.Errorf("send: %w", context.Canceled), "m365send: send: context canceled\n  hint: interrupted; nothing more was sent\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			printError(&b, "m365send", tc.err)
+			reporter{prog: "m365send"}.print(&b, tc.err)
 			if b.String() != tc.want {
 				t.Errorf("printError wrote %q, want %q", b.String(), tc.want)
 			}
 			if n := strings.Count(b.String(), "\n"); n > 2 {
 				t.Errorf("%d lines, want at most 2", n)
+			}
+		})
+	}
+}
+
+// TestExitCodes checks the one table from kind to exit status.
+func TestExitCodes(t *testing.T) {
+	want := map[failure.Kind]int{
+		failure.Usage: 64, failure.BadMessage: 65, failure.BadAddress: 65, failure.Unavailable: 69,
+		failure.Internal: 70, failure.Temporary: 75, failure.Quota: 75, failure.Permission: 77,
+		failure.SignIn: 77, failure.Config: 78,
+	}
+	for _, k := range failure.Kinds() {
+		if got := exitCodeFor(failure.New(k, "x", "")); got != want[k] {
+			t.Errorf("kind %s: exit %d, want %d", k, got, want[k])
+		}
+	}
+	if len(exitCodes()) != len(failure.Kinds()) {
+		t.Errorf("the table has %d rows for %d kinds", len(exitCodes()), len(failure.Kinds()))
+	}
+}
+
+// TestAdvice checks the command's advice per kind: m365send's names its
+// flags, sendmail's speaks to sendmail's callers and names none.
+func TestAdvice(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rep  reporter
+		err  error
+		want string
+	}{
+		{"sign-in", reporter{prog: "m365send", profile: "me"}, failure.New(failure.SignIn, "x", "the refresh token expired"),
+			"the refresh token expired; run `m365send login --profile me`"},
+		{"sign-in, odd profile name", reporter{prog: "m365send", profile: "a b"}, failure.New(failure.SignIn, "x", ""),
+			"run `m365send login --profile 'a b'`"},
+		{"permission", reporter{prog: "m365send"}, failure.New(failure.Permission, "x", "grant SMTP.SendAsApp"),
+			"grant SMTP.SendAsApp; `m365send doctor` checks each permission"},
+		{"permission in doctor", reporter{prog: "m365send", doctor: true}, failure.New(failure.Permission, "x", "grant SMTP.SendAsApp"),
+			"grant SMTP.SendAsApp"},
+		{"sendmail sign-in", reporter{prog: "sendmail"}, failure.New(failure.SignIn, "x", ""),
+			"sendmail cannot sign in by itself: as the user it runs as, run `m365send login` once (the profile is $M365SEND_PROFILE or the file's default_profile)"},
+		{"temporary has no advice", reporter{prog: "m365send"}, failure.New(failure.Temporary, "x", "try later"), "try later"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.rep.hint(tc.err)
+			if got != tc.want {
+				t.Errorf("hint %q, want %q", got, tc.want)
+			}
+			if tc.rep.prog == "sendmail" && strings.Contains(got, "--") {
+				t.Errorf("sendmail's hint %q names an m365send flag", got)
 			}
 		})
 	}

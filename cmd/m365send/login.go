@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/token"
 )
 
@@ -55,16 +56,16 @@ func (a *app) login(ctx context.Context) error {
 		return err
 	}
 	if s.Profile.Flow != config.FlowDeviceCode {
-		return &usageError{Msg: fmt.Sprintf("profile %q uses %s: there is nobody to sign in", s.Profile.Name, s.Profile.Flow),
-			Hint: "login is for flow = \"device_code\" profiles; check this one with `m365send doctor`"}
+		return &usageError{msg: fmt.Sprintf("profile %q uses %s: there is nobody to sign in", s.Profile.Name, s.Profile.Flow),
+			hint: "login is for flow = \"device_code\" profiles; check this one with `m365send doctor`"}
 	}
 	cacheFile := s.Profile.CacheFile()
 	if cacheFile == "" {
 		// A sign-in kept in memory ends with this process: refuse before
 		// the person goes through it for nothing.
-		return &exitError{Code: exitConfig,
-			Msg:  fmt.Sprintf("profile %q has no token cache folder, so the sign-in would be lost when login ends", s.Profile.Name),
-			Hint: "set M365SEND_CACHE_DIR (or HOME/XDG_CACHE_HOME), or cache_dir in the profile"}
+		return &exitError{kind: failure.Config,
+			msg:  fmt.Sprintf("profile %q has no token cache folder, so the sign-in would be lost when login ends", s.Profile.Name),
+			hint: "set M365SEND_CACHE_DIR (or HOME/XDG_CACHE_HOME), or cache_dir in the profile"}
 	}
 	tok, err := s.Tokens.Login(ctx)
 	if err != nil {

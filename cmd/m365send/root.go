@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/m365send/m365send/internal/safetext"
 )
 
 // IO is everything a command touches outside itself, so tests can drive
@@ -37,7 +39,7 @@ func run(ctx context.Context, args []string, stdio IO) (code int) {
 				prog = "sendmail"
 			}
 			if stdio.Err != nil {
-				fmt.Fprintf(stdio.Err, "%s: internal error: %s\n", prog, oneLine(fmt.Sprint(v)))
+				fmt.Fprintf(stdio.Err, "%s: internal error: %s\n", prog, safetext.OneLine(fmt.Sprint(v)))
 			}
 			code = exitSoftware
 		}
@@ -58,7 +60,7 @@ func run(ctx context.Context, args []string, stdio IO) (code int) {
 		if !app.started {
 			// Cobra failed before any command ran: an unknown command or
 			// flag, or the wrong number of arguments.
-			err = &usageError{Msg: err.Error(), Hint: "see `m365send help` or `m365send COMMAND --help`"}
+			err = &usageError{msg: err.Error(), hint: "see `m365send help` or `m365send COMMAND --help`"}
 		}
 		return app.fail(err)
 	}
@@ -136,7 +138,7 @@ func (a *app) newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "configuration file (default $M365SEND_CONFIG, then $XDG_CONFIG_HOME/m365send/config.toml)")
 	root.PersistentFlags().StringVar(&a.profile, "profile", "", "profile name (default $M365SEND_PROFILE, then the file's default_profile, then \"default\")")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &usageError{Msg: err.Error(), Hint: "see `" + cmd.CommandPath() + " --help`"}
+		return &usageError{msg: err.Error(), hint: "see `" + cmd.CommandPath() + " --help`"}
 	})
 	root.AddCommand(
 		a.newSendCmd(),
@@ -154,8 +156,13 @@ func (a *app) newRootCmd() *cobra.Command {
 // fail prints err as one line saying what happened and, where known, one
 // line saying what to do, and returns the sysexits code for it.
 func (a *app) fail(err error) int {
-	printError(a.io.Err, "m365send", err)
+	a.reporter().print(a.io.Err, err)
 	return exitCodeFor(err)
+}
+
+// reporter tells of failures and warnings for m365send's commands.
+func (a *app) reporter() reporter {
+	return reporter{prog: "m365send", profile: a.profile}
 }
 
 // sessionOptions returns the options every command starts a session with.

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
 )
@@ -110,12 +111,12 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 			}
 		}
 		if len(conflicts) > 0 {
-			return &usageError{Msg: "--raw sends a complete message; it does not go with " + strings.Join(conflicts, ", "),
-				Hint: "put those headers and the body into the raw message"}
+			return &usageError{msg: "--raw sends a complete message; it does not go with " + strings.Join(conflicts, ", "),
+				hint: "put those headers and the body into the raw message"}
 		}
 	}
 	if f.dryRun && f.json {
-		return &usageError{Msg: "--dry-run and --json do not go together", Hint: "--dry-run prints the message itself"}
+		return &usageError{msg: "--dry-run and --json do not go together", hint: "--dry-run prints the message itself"}
 	}
 
 	// Read what the message is made of before any network I/O, so a bad
@@ -129,13 +130,13 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 		raw, err = os.ReadFile(f.raw)
 	}
 	if err != nil {
-		return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("read --raw message: %v", err), Err: err}
+		return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read --raw message: %v", err), err: err}
 	}
 	body := f.body
 	if f.raw == "" && (body == "-" || !bodySet && !isTerminal(a.io.In)) {
 		b, err := io.ReadAll(a.io.In)
 		if err != nil {
-			return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("read the body from standard input: %v", err), Err: err}
+			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read the body from standard input: %v", err), err: err}
 		}
 		body = string(b)
 	}
@@ -143,22 +144,22 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	if f.html != "" {
 		b, err := os.ReadFile(f.html)
 		if err != nil {
-			return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("--html: %v", err), Err: err}
+			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("--html: %v", err), err: err}
 		}
 		html = string(b)
 	}
 	for _, path := range f.attach {
 		if fi, err := os.Stat(path); err != nil {
-			return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("--attach: %v", err), Err: err}
+			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("--attach: %v", err), err: err}
 		} else if fi.IsDir() {
-			return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("--attach %s: is a directory", path)}
+			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("--attach %s: is a directory", path)}
 		}
 	}
 	var fromAddr, fromName string
 	if f.from != "" {
 		addr, err := mail.ParseAddress(f.from)
 		if err != nil {
-			return &exitError{Code: exitDataErr, Msg: fmt.Sprintf("malformed --from %q: %v", f.from, strings.TrimPrefix(err.Error(), "mail: "))}
+			return &exitError{kind: failure.BadAddress, msg: fmt.Sprintf("malformed --from %q: %v", f.from, strings.TrimPrefix(err.Error(), "mail: "))}
 		}
 		fromAddr, fromName = addr.Address, addr.Name
 	}
@@ -195,7 +196,7 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 			mailbox = fromAddr
 		}
 		if mailbox == "" {
-			return &usageError{Msg: "no From address: the profile has no mailbox", Hint: "give --from, or set mailbox in the profile"}
+			return &usageError{msg: "no From address: the profile has no mailbox", hint: "give --from, or set mailbox in the profile"}
 		}
 		m, err := build(mailbox, name)
 		if err != nil {
@@ -258,7 +259,7 @@ func rawMessage(raw []byte, f *sendFlags, fromAddr, mailbox, fromName string) (*
 	}
 	b, err := parsed.Bytes(sendmail.FinishOptions{Mailbox: mailbox, FromName: fromName})
 	if err != nil {
-		return nil, &exitError{Code: exitDataErr, Msg: err.Error(), Err: err}
+		return nil, &exitError{kind: failure.BadMessage, msg: err.Error(), err: err}
 	}
 	// The envelope sender is --from, else the mailbox, as for sendmail;
 	// not the message's own From header.
@@ -271,10 +272,10 @@ func rawMessage(raw []byte, f *sendFlags, fromAddr, mailbox, fromName string) (*
 
 // asMessageError marks a message validation failure as a data error (65).
 func asMessageError(err error) error {
-	if exitCodeFor(err) != exitSoftware {
+	if kindOf(err) != failure.Internal {
 		return err
 	}
-	return &exitError{Code: exitDataErr, Msg: "bad message: " + err.Error(), Err: err}
+	return &exitError{kind: failure.BadMessage, msg: "bad message: " + err.Error(), err: err}
 }
 
 // splitAddrs splits comma-separated address lists given in one flag value.
@@ -328,13 +329,13 @@ func writeJSON(w io.Writer, v any) error {
 // code.
 func (a *app) printJSONFailure(err error) int {
 	code := exitCodeFor(err)
-	res := jsonResult{Status: "failed", Error: messageFor(err), Hint: oneLine(hintFor(err)), ExitCode: code}
+	res := jsonResult{Status: "failed", Error: messageFor(err), Hint: a.reporter().hint(err), ExitCode: code}
 	var se *sender.Error
 	if errors.As(err, &se) {
 		res.Code, res.EnhancedCode = se.Code, se.EnhancedCode
 	}
 	if werr := writeJSON(a.io.Out, res); werr != nil {
-		printError(a.io.Err, "m365send", err)
+		a.reporter().print(a.io.Err, err)
 	}
 	return code
 }

@@ -47,7 +47,7 @@ The profile is $M365SEND_PROFILE or the config's default_profile.`,
 			rest, defaults, err := globalSendmailFlags(args)
 			if err != nil {
 				a.exitCode = exitCodeFor(err)
-				printError(a.io.Err, "sendmail", err)
+				reporter{prog: "sendmail"}.print(a.io.Err, err)
 				return nil
 			}
 			a.exitCode = runSendmailWith(cmd.Context(), rest, a.io, defaults)
@@ -74,7 +74,7 @@ func globalSendmailFlags(args []string) ([]string, sessionOptions, error) {
 		}
 		if !hasValue {
 			if i+1 >= len(args) {
-				return nil, so, &usageError{Msg: fmt.Sprintf("flag %s needs an argument", name)}
+				return nil, so, &usageError{msg: fmt.Sprintf("flag %s needs an argument", name)}
 			}
 			i++
 			value = args[i]
@@ -101,7 +101,7 @@ func runSendmail(ctx context.Context, args []string, stdio IO) int {
 func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOptions) int {
 	const prog = "sendmail"
 	fail := func(err error) int {
-		printError(stdio.Err, prog, err)
+		reporter{prog: prog}.print(stdio.Err, err)
 		return exitCodeFor(err)
 	}
 	opts, err := sendmail.ParseArgs(args)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/cloud"
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
 )
@@ -172,14 +173,16 @@ func loadProfile(stdio IO, opts sessionOptions) (*config.Profile, error) {
 // sign-in: a client credential meant for it may be missing or misspelt.
 const flowInferredHint = "no client credential was found (AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE, " +
 	"client_secret_env/_file/_command, certificate_file), so flow device_code was assumed: " +
-	"set the credential, or run `m365send login` for a person's sign-in"
+	"set the credential, or sign in as a person"
 
-// flowInferredError is token.ErrLoginRequired (or an error wrapping it)
-// for a profile whose flow was inferred; its hint is flowInferredHint.
-type flowInferredError struct{ Err error }
+// flowInferredError is a sign-in failure (token.ErrLoginRequired) for a
+// profile whose flow was inferred; its hint is flowInferredHint.
+type flowInferredError struct{ err error }
 
-func (e *flowInferredError) Error() string { return e.Err.Error() }
-func (e *flowInferredError) Unwrap() error { return e.Err }
+func (e *flowInferredError) Error() string      { return e.err.Error() }
+func (e *flowInferredError) Unwrap() error      { return e.err }
+func (e *flowInferredError) Kind() failure.Kind { return failure.SignIn }
+func (e *flowInferredError) Hint() string       { return flowInferredHint }
 
 // explain adds why a sign-in is required to err when the profile's flow
 // was inferred (see flowInferredHint); other errors pass unchanged.
@@ -191,7 +194,7 @@ func (s *session) explain(err error) error {
 	if errors.As(err, &fe) {
 		return err
 	}
-	return &flowInferredError{Err: err}
+	return &flowInferredError{err: err}
 }
 
 // explainingTokens is a token source whose errors pass through explain,
@@ -267,7 +270,7 @@ func logCredential(log *slog.Logger, p *config.Profile) {
 // validate without I/O) as a configuration error, unless it already says
 // what it is.
 func asConfigError(p *config.Profile, err error) error {
-	if exitCodeFor(err) != exitSoftware {
+	if kindOf(err) != failure.Internal {
 		return err
 	}
 	return &config.Error{File: p.File, Msg: fmt.Sprintf("profile %q: %v", p.Name, err), Err: err}
