@@ -50,6 +50,9 @@ func (m *Message) prepare(mailbox *mail.Address) (*prepared, error) {
 		}
 	}
 
+	if m.RawFile != "" {
+		return prepareRawFile(p, m.RawFile)
+	}
 	if m.Raw != nil {
 		p.messageID = rawMessageID(m.Raw)
 		raw := m.Raw

@@ -50,6 +50,13 @@ type Message struct {
 	// (line endings made CRLF on the wire); envelope recipients are To, Cc
 	// and Bcc above, and the envelope sender is From (or the mailbox).
 	Raw []byte
+	// RawFile, when set, is the path of a file holding a complete RFC
+	// 5322 message, sent as Raw is but streamed from the file each time
+	// it is needed (to measure it for SIZE=, and once per try), so that a
+	// large message is never held in memory; see SpoolInput for standard
+	// input. The file must stay unchanged until Send returns. It excludes
+	// Raw and the composed fields, as Raw does.
+	RawFile string
 }
 
 // reservedHeader reports whether the header named lower (in lower case) is
@@ -147,6 +154,19 @@ func (m *Message) check() (*envelope, error) {
 			return nil, err
 		}
 		env.headers = append(env.headers, [2]string{name, value})
+	}
+	if m.RawFile != "" {
+		if m.Raw != nil || m.Text != "" || m.HTML != "" || len(m.Attachments) > 0 || len(m.Inline) > 0 || len(m.Headers) > 0 || m.Subject != "" {
+			return nil, badMessage("put those headers and the body into the raw message", "RawFile excludes Raw, Subject, Text, HTML, Attachments, Inline and Headers")
+		}
+		fi, err := os.Stat(m.RawFile)
+		if err != nil {
+			return nil, badMessage("give the path of a readable file holding the whole message", "raw message file: %w", err)
+		}
+		if !fi.Mode().IsRegular() || fi.Size() == 0 {
+			return nil, badMessage("give the path of a regular, non-empty file holding the whole message", "raw message file %s is not a regular, non-empty file", m.RawFile)
+		}
+		return env, nil
 	}
 	if m.Raw != nil {
 		if m.Text != "" || m.HTML != "" || len(m.Attachments) > 0 || len(m.Inline) > 0 || len(m.Headers) > 0 || m.Subject != "" {

@@ -125,7 +125,7 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	var err error
 	switch {
 	case f.raw == "-":
-		raw, err = io.ReadAll(a.io.In)
+		raw, err = sender.ReadInput(a.io.In, 0) // at most 150 MB
 	case f.raw != "":
 		raw, err = os.ReadFile(f.raw)
 	}
@@ -134,7 +134,7 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	}
 	body := f.body
 	if f.raw == "" && (body == "-" || !bodySet && !isTerminal(a.io.In)) {
-		b, err := io.ReadAll(a.io.In)
+		b, err := sender.ReadInput(a.io.In, 0) // at most 150 MB
 		if err != nil {
 			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read the body from standard input: %v", err), err: err}
 		}

@@ -1,0 +1,135 @@
+package sender
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/sender/smtptest"
+)
+
+func TestSpoolInputIsPrivateAndSized(t *testing.T) {
+	dir := t.TempDir()
+	sp, err := SpoolInput(strings.NewReader("Subject: x\n\nhello\n"), dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(sp.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 || sp.Size != 18 || filepath.Dir(sp.Path) != dir {
+		t.Errorf("spool %s: mode %v, size %d; want 0600 and 18 bytes in %s", sp.Path, fi.Mode().Perm(), sp.Size, dir)
+	}
+	if err := sp.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(sp.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("spool file still there after Remove: %v", err)
+	}
+}
+
+func TestInputOverTheLimitIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	in := strings.Repeat("x", 1001)
+	_, err := SpoolInput(strings.NewReader(in), dir, 1000)
+	if !errors.Is(err, ErrInvalidMessage) || failure.KindOf(err) != failure.BadMessage || failure.HintOf(err) == "" {
+		t.Errorf("SpoolInput over the limit: %v (kind %v), want a bad-message error with a hint", err, failure.KindOf(err))
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("refused spool left %d files behind", len(left))
+	}
+	if _, err := ReadInput(strings.NewReader(in), 1000); failure.KindOf(err) != failure.BadMessage {
+		t.Errorf("ReadInput over the limit: %v", err)
+	}
+	if b, err := ReadInput(strings.NewReader(in[:1000]), 1000); err != nil || len(b) != 1000 {
+		t.Errorf("ReadInput at the limit: %d bytes, %v", len(b), err)
+	}
+}
+
+func TestCRLFWriterAcrossWrites(t *testing.T) {
+	var out bytes.Buffer
+	cw := &crlfWriter{w: &out}
+	for _, p := range []string{"a\r", "\nb\n", "\n", "c\r\nd"} {
+		if _, err := cw.Write([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := out.String(), "a\r\nb\r\n\r\nc\r\nd"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// writeRawMessage writes a message of about size bytes with bare LF line
+// endings and returns its path and its size on the wire (LF made CRLF).
+func writeRawMessage(tb testing.TB, size int) (string, int64) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "big.eml")
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	head := "From: alerts@contoso.com\nTo: ops@example.com\nSubject: big\nMessage-ID: <big-1@contoso.com>\n\n"
+	n, lines := len(head), 5
+	fmt.Fprint(w, head)
+	line := strings.Repeat("0123456789", 7) + "\n"
+	for n < size {
+		fmt.Fprint(w, line)
+		n += len(line)
+		lines++
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path, int64(n + lines)
+}
+
+func TestRawFileIsStreamedWithItsSize(t *testing.T) {
+	path, wire := writeRawMessage(t, 48<<20)
+	srv := startSMTP(t, smtptest.Options{DiscardData: true, MaxSize: 64 << 20})
+	var trace bytes.Buffer
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, func(c *Config) { c.Trace = &trace })
+	h := startHeapPeak()
+	res, err := s.Send(testCtx(t), &Message{To: []string{"ops@example.com"}, RawFile: path})
+	peak := h.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if peak > 16<<20 {
+		t.Errorf("sending a 48 MB file grew the heap by %d MB; want it streamed (under 16 MB)", peak>>20)
+	}
+	got := srv.Messages()
+	if len(got) != 1 || got[0].Size != wire {
+		t.Fatalf("server got %d messages (size %d), want 1 of %d bytes", len(got), got[0].Size, wire)
+	}
+	if !strings.Contains(trace.String(), fmt.Sprintf("SIZE=%d", wire)) {
+		t.Errorf("MAIL FROM has no SIZE=%d", wire)
+	}
+	if res[0].MessageID != "<big-1@contoso.com>" {
+		t.Errorf("MessageID %q, want the file's", res[0].MessageID)
+	}
+}
+
+func TestRawFileExcludesOtherContent(t *testing.T) {
+	path, _ := writeRawMessage(t, 100)
+	for _, m := range []*Message{
+		{To: []string{"ops@example.com"}, RawFile: path, Raw: []byte("x")},
+		{To: []string{"ops@example.com"}, RawFile: path, Text: "x"},
+		{To: []string{"ops@example.com"}, RawFile: filepath.Dir(path)},
+		{To: []string{"ops@example.com"}, RawFile: path + ".missing"},
+	} {
+		if err := m.Validate(); !errors.Is(err, ErrInvalidMessage) {
+			t.Errorf("Validate(%+v) = %v, want ErrInvalidMessage", m, err)
+		}
+	}
+}
