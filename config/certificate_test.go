@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -16,15 +17,20 @@ import (
 	"github.com/m365send/m365send/internal/failure"
 )
 
-// newCertAndKey makes a self-signed certificate and its key, PEM-encoded.
+// newCertAndKey makes a self-signed RSA certificate and its key,
+// PEM-encoded, valid from notBefore for a day.
 func newCertAndKey(t testing.TB) (certPEM, keyPEM []byte) {
+	return newCertAndKeyAt(t, time.Now().Add(-time.Hour))
+}
+
+func newCertAndKeyAt(t testing.TB, notBefore time.Time) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := rsa.GenerateKey(rand.Reader, 1024) // small, for speed: the tests check files, not keys
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "m365send test app"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+		NotBefore: notBefore, NotAfter: notBefore.Add(24 * time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -49,17 +55,28 @@ func certAndKeyPEM(t testing.TB) []byte {
 func TestCertificateProblemsAreConfigErrorsAtLoad(t *testing.T) {
 	cert, key := newCertAndKey(t)
 	otherCert, _ := newCertAndKey(t)
+	expired, expiredKey := newCertAndKeyAt(t, time.Now().Add(-48*time.Hour))
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecDER, err := x509.MarshalPKCS8PrivateKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, content, msg, hint string
 	}{
-		{"certificate without key", string(cert), "a certificate but no private key", "add the private key"},
-		{"key without certificate", string(key), "no certificate", "certificate and its unencrypted private key"},
-		{"garbage PEM", "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n", "not a valid PEM file", "PEM file"},
+		{"certificate without key", string(cert), "holds no private key", "add the certificate's unencrypted private key"},
+		{"key without certificate", string(key), "holds no certificate", "add the certificate"},
+		{"garbage PEM", "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n", "is not a valid PEM certificate file", "PEM file"},
 		{"bad certificate block", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("junk")})) + string(key), "CERTIFICATE block does not parse", "PEM file"},
 		{"unreadable PKCS#12", "\x30\x82\x01\x00junk that is not PKCS#12", "neither PEM nor a readable password-less PKCS#12", "PKCS#12"},
-		{"empty file", "", "neither PEM nor", "PEM"},
-		{"key of another certificate", string(otherCert) + string(key), "does not belong", "the certificate first"},
+		{"empty file", "", "the file is empty", "PEM"},
+		{"key of another certificate", string(otherCert) + string(key), "matches none of its certificates", "together"},
 		{"encrypted key", string(cert) + "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n", "encrypted", "openssl"},
+		{"not RSA", string(cert) + string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecDER})), "not RSA", "RSA"},
+		{"expired", string(expired) + string(expiredKey), "not valid now", "new certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -79,7 +96,7 @@ func TestCertificateProblemsAreConfigErrorsAtLoad(t *testing.T) {
 				if failure.KindOf(err) != failure.Config {
 					t.Errorf("%s: kind %v, want config", how, failure.KindOf(err))
 				}
-				if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.msg) {
+				if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.msg) || strings.Count(err.Error(), path) != 1 {
 					t.Errorf("%s: Error() = %q, want the file and %q", how, err, tc.msg)
 				}
 				if !strings.Contains(ce.Hint(), tc.hint) {
@@ -96,8 +113,10 @@ func TestGoodCertificateLoads(t *testing.T) {
 		"cert then key": string(cert) + string(key),
 		"key then cert": string(key) + string(cert),
 	} {
-		if msg, advice := parseCertificate([]byte(content)); msg != "" {
-			t.Errorf("%s: %s (%s)", name, msg, advice)
+		f := newFixture(t)
+		path := f.write("app.pem", content, 0o600)
+		if err := checkCertificate(path); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }

@@ -77,6 +77,7 @@ func TestEveryKeyLoads(t *testing.T) {
 		"rate_per_minute":       {"12", "12"},
 		"cache_dir":             {`"/c"`, "/c"},
 	}
+	certPEM := string(certAndKeyPEM(t))
 	for _, k := range Keys() {
 		v, ok := values[k.Name]
 		if !ok {
@@ -91,7 +92,7 @@ func TestEveryKeyLoads(t *testing.T) {
 				f := newFixture(t)
 				files := map[string]string{
 					"SECRETFILE": f.write("secret", "s", 0o600),
-					"CERTFILE":   f.write("app.pem", string(certAndKeyPEM(t)), 0o600),
+					"CERTFILE":   f.write("app.pem", certPEM, 0o600),
 					"TOKENFILE":  f.write("token", "t", 0o600),
 					"CAFILE":     f.write("ca.pem", string(newCA(t)), 0o644),
 				}
