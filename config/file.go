@@ -303,37 +303,59 @@ func shownKey(parts []string) string {
 var typeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
 // tomlError turns a decoder error into an *Error with the file, line and
-// key.
+// key. The parser's message and key may quote the document, so a secret
+// pasted into it: both are masked (shownDotted, maskMessage), and the
+// parser's own error, whose text has them in full, is not kept.
 func tomlError(path string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		e := &Error{File: path, Line: pe.Position.Line, Msg: pe.Message, Advice: pe.Usage, Err: err}
-		e.Key = maskKey(pe.LastKey, e)
-		return e
+		return &Error{File: path, Line: pe.Position.Line, Key: shownDotted(pe.LastKey), Msg: maskMessage(pe.Message), Advice: pe.Usage}
 	}
 	if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		e := &Error{File: path, Line: line, Msg: m[3], Err: err}
-		e.Key = maskKey(m[2], e)
-		return e
+		return &Error{File: path, Line: line, Key: shownDotted(m[2]), Msg: maskMessage(m[3])}
 	}
-	return &Error{File: path, Msg: strings.TrimPrefix(err.Error(), "toml: "), Err: err}
+	return &Error{File: path, Msg: maskMessage(strings.TrimPrefix(err.Error(), "toml: "))}
 }
 
-// maskKey returns the dotted key k as shownKey shows it and, when a part
-// of it is not shown, takes that part out of e's message and drops e's
-// underlying error, whose text has the key in full.
-func maskKey(k string, e *Error) string {
+// shownDotted is a dotted key whose parts cannot be told apart (quotes
+// removed, as in the parser's messages) as messages show it: from the
+// first part that shownKey would not show, or the first key name (third
+// part on) that is not lowercase words, the rest is shown as one value.
+func shownDotted(k string) string {
 	parts := strings.Split(k, ".")
-	shownK := shownKey(parts)
-	if shownK == k {
-		return k
-	}
-	for _, p := range parts {
-		if s := shown(p); s != strconv.Quote(p) {
-			e.Msg = strings.ReplaceAll(e.Msg, p, s)
+	for i, p := range parts {
+		if shownKey([]string{p}) != p || i >= 2 && !keyNameRE.MatchString(p) {
+			return strings.Join(append(parts[:i:i], shown(strings.Join(parts[i:], "."))), ".")
 		}
 	}
-	e.Err = nil
-	return shownK
+	return k
+}
+
+var (
+	quotedRE     = regexp.MustCompile(`'"?([^'"]*)"?'|"([^"]*)"`)
+	foundValueRE = regexp.MustCompile(`found "([^"]*)" instead`)
+)
+
+// maskMessage masks what a parser message quotes from the document: a
+// word found where a value belongs unless it is lowercase letters (such
+// as yes), and any quoted key that shownDotted would not show in full.
+func maskMessage(msg string) string {
+	msg = foundValueRE.ReplaceAllStringFunc(msg, func(m string) string {
+		if w := foundValueRE.FindStringSubmatch(m)[1]; keyNameRE.MatchString(w) {
+			return m
+		}
+		return "found an unquoted word instead (a string value is quoted)"
+	})
+	return quotedRE.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := quotedRE.FindStringSubmatch(m)
+		inner := sub[1] + sub[2]
+		if len(inner) <= 2 {
+			return m // a character, such as '~'
+		}
+		if shown := shownDotted(inner); shown != inner {
+			return "'" + shown + "'"
+		}
+		return m
+	})
 }

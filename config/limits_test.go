@@ -106,3 +106,37 @@ func TestSecretPastedAsKeyIsMasked(t *testing.T) {
 		})
 	}
 }
+
+// TestParseErrorsMaskTheDocument checks that a syntax error near a pasted
+// secret does not quote the secret (the parser's messages quote the
+// document).
+func TestParseErrorsMaskTheDocument(t *testing.T) {
+	for _, tc := range []struct{ name, doc string }{
+		{"bare value", "a = " + entraSecret + "\n"},
+		{"bare value after digits", "a = tru" + entraSecret + "\n"},
+		{"key defined twice", `"` + entraSecret + `" = 1` + "\n" + `"` + entraSecret + `" = 2` + "\n"},
+		{"table defined twice", `["` + entraSecret + `"]` + "\n" + `["` + entraSecret + `"]` + "\n"},
+		{"profile key defined twice", "[profiles.p]\n\"" + entraSecret + "\" = 1\n\"" + entraSecret + "\" = 1\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.config(tc.doc)
+			_, err := f.load(LoadOptions{})
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Load error = %v (%T), want *config.Error", err, err)
+			}
+			for e := error(ce); e != nil; e = errors.Unwrap(e) {
+				text := e.Error() + "\n" + hintOf(e)
+				for _, part := range []string{"PFB", "snfX2k", "Tz3hWm", "4eUa7bGi"} {
+					if strings.Contains(text, part) {
+						t.Errorf("the error shows part of the secret (%s):\n%s", part, text)
+					}
+				}
+			}
+		})
+	}
+	if got := maskMessage(`expected value but found "yes" instead`); !strings.Contains(got, `"yes"`) {
+		t.Errorf("a lowercase word is masked: %s", got)
+	}
+}
