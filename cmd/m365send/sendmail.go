@@ -127,6 +127,7 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 	if opts.Verbose {
 		so.Trace = stdio.Err
 	}
+	so.Prog = prog
 	sess, err := newSession(ctx, stdio, so)
 	if err != nil {
 		return fail(sendmailConfigHint(err))

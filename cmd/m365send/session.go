@@ -53,6 +53,17 @@ type sessionOptions struct {
 	NoCredential bool
 	// DeviceCodePrompt shows a device code to the person (login).
 	DeviceCodePrompt func(ctx context.Context, dc token.DeviceCode) error
+	// Prog starts the warnings printed on standard error: "m365send"
+	// when empty, "sendmail" for the sendmail interface.
+	Prog string
+}
+
+// prog is the program name warnings start with.
+func (o sessionOptions) prog() string {
+	if o.Prog == "" {
+		return "m365send"
+	}
+	return o.Prog
 }
 
 // newSession loads the profile (Overrides > environment > file > default),
@@ -67,7 +78,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	if err != nil {
 		return nil, err
 	}
-	log := newLogger(stdio.Err, opts.Trace != nil)
+	log := newLogger(stdio.Err, opts.prog(), opts.Trace != nil)
 	if opts.NoCredential {
 		opts.NoSender = true
 	}
@@ -138,7 +149,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	// would only repeat it.
 	senderLog := log
 	if opts.Trace == nil {
-		senderLog = newLevelLogger(stdio.Err, slog.LevelError)
+		senderLog = newLevelLogger(stdio.Err, opts.prog(), slog.LevelError)
 	}
 	snd, err := sender.New(sender.Config{
 		Tokens:        explainingTokens{src: tokens, explain: s.explain},
@@ -226,35 +237,6 @@ var (
 	_ sender.ContextTokenSource = explainingTokens{}
 	_ sender.Refresher          = explainingTokens{}
 )
-
-// newLogger is the logger for the libraries' diagnostics, on w (standard
-// error): warnings (such as a corrupt token cache set aside) always, Info
-// and Debug (where the credential and each token came from) only with -v.
-func newLogger(w io.Writer, verbose bool) *slog.Logger {
-	if verbose {
-		return newLevelLogger(w, slog.LevelDebug)
-	}
-	return newLevelLogger(w, slog.LevelWarn)
-}
-
-// newLevelLogger logs level and above on w, with the time only at Debug
-// (-v).
-func newLevelLogger(w io.Writer, level slog.Level) *slog.Logger {
-	if w == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	ho := &slog.HandlerOptions{Level: level}
-	if level > slog.LevelDebug {
-		// One short line without a timestamp for a person reading it.
-		ho.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		}
-	}
-	return slog.New(slog.NewTextHandler(w, ho))
-}
 
 // logCredential says (at Info, so with -v) where the profile's client
 // credential comes from, never its value.

@@ -40,7 +40,7 @@ func TestE2ECorruptCacheWarnsWithoutVerboseAndLogoutRemovesIt(t *testing.T) {
 	}
 	r := w.run(runOpts{}, "send", "--to", "ops@contoso.com", "--body", "x")
 	wantExit(t, r, exitNoPerm)
-	if !strings.Contains(r.stderr, "level=WARN") || !strings.Contains(r.stderr, "moved it aside") || !strings.Contains(r.stderr, cache+".corrupt-") {
+	if !strings.Contains(r.stderr, "m365send: warning: token cache was corrupt") || !strings.Contains(r.stderr, "moved it aside") || !strings.Contains(r.stderr, cache+".corrupt-") {
 		t.Errorf("without -v the set-aside cache is not reported:\n%s", r)
 	}
 	if strings.Contains(r.stderr, "level=INFO") {
