@@ -135,6 +135,11 @@ func (a *app) newRootCmd() *cobra.Command {
   m365send doctor --profile alerts
   msmtp: passwordeval "m365send token --profile alerts"`,
 	}
+	// --version prints what `m365send version` prints. Declared here so
+	// that cobra adds no -v shorthand (-v is --verbose in the commands).
+	root.Version = versionString()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().Bool("version", false, "print the version and the commit it was built from")
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "configuration file (default $M365SEND_CONFIG, then $XDG_CONFIG_HOME/m365send/config.toml)")
 	root.PersistentFlags().StringVar(&a.profile, "profile", "", "profile name (default $M365SEND_PROFILE, then the file's default_profile, then \"default\")")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
