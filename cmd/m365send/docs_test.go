@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
@@ -343,6 +344,7 @@ func docsGenerators() map[string]func() string {
 	return map[string]func() string{
 		"aadsts-hints": aadstsHintsTable,
 		"reply-hints":  replyHintsTable,
+		"config-keys":  configKeysTable,
 	}
 }
 
@@ -363,6 +365,32 @@ func aadstsHintsTable() string {
 			refresh = fmt.Sprintf("%s, %d", failure.SignIn, exitCodeFor(token.ErrLoginRequired))
 		}
 		fmt.Fprintf(&b, "| AADSTS%d | %s | %s | %d | %s | %s |\n", h.Code, mdCell(h.Meaning), h.Kind, exit, refresh, mdCell(h.Hint))
+	}
+	return b.String()
+}
+
+// configKeysTable is the key reference, made from config.Keys.
+func configKeysTable() string {
+	var b strings.Builder
+	b.WriteString("| key (`[profiles.NAME]`) | environment | type | default | what it holds |\n|---|---|---|---|---|\n")
+	for _, k := range config.Keys() {
+		name := "`" + k.Name + "`"
+		if k.EnvOnly {
+			name = "(environment only)"
+		}
+		env := "—"
+		if k.Env != "" {
+			env = "`" + k.Env + "`"
+		}
+		def := mdCell(k.Default)
+		if k.Required {
+			def = "required"
+		}
+		doc := mdCell(k.Doc)
+		if k.SecretRef {
+			doc += " *(a client credential: at most one per layer)*"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, env, k.Type, def, doc)
 	}
 	return b.String()
 }
