@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"mime"
@@ -15,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/m365send/m365send/internal/rfc5322"
 	gomail "github.com/wneessen/go-mail"
 )
 
@@ -56,7 +56,7 @@ func (m *Message) prepare(mailbox *mail.Address) (*prepared, error) {
 	if m.Raw != nil {
 		p.messageID = rawMessageID(m.Raw)
 		raw := m.Raw
-		p.write = func(w io.Writer) error { return writeCRLF(w, raw) }
+		p.write = func(w io.Writer) error { return writeRaw(w, raw) }
 		return p, nil
 	}
 
@@ -133,13 +133,13 @@ func (m *Message) prepare(mailbox *mail.Address) (*prepared, error) {
 
 // newMessageID makes "<random@domain of from>", as Outlook does.
 func newMessageID(from string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	domain := "m365send.invalid"
-	if i := strings.LastIndexByte(from, '@'); i >= 0 && i < len(from)-1 {
-		domain = from[i+1:]
+	domain := rfc5322.Domain(from)
+	if domain == "" {
+		domain = "m365send.invalid"
 	}
-	return "<" + hex.EncodeToString(b[:]) + "@" + domain + ">"
+	// crypto/rand's Reader does not fail (the runtime stops first).
+	id, _ := rfc5322.NewMessageID(nil, domain)
+	return id
 }
 
 // rawMessageID returns the Message-ID header of a raw message, or "".
@@ -151,30 +151,14 @@ func rawMessageID(raw []byte) string {
 	return strings.TrimSpace(m.Header.Get("Message-Id"))
 }
 
-// writeCRLF writes b turning bare LF into CRLF; everything else is kept.
-func writeCRLF(w io.Writer, b []byte) error {
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			_, err := w.Write(b)
-			return err
-		}
-		line := b[:i]
-		if len(line) > 0 && line[len(line)-1] == '\r' {
-			if _, err := w.Write(b[:i+1]); err != nil {
-				return err
-			}
-		} else {
-			if _, err := w.Write(line); err != nil {
-				return err
-			}
-			if _, err := io.WriteString(w, "\r\n"); err != nil {
-				return err
-			}
-		}
-		b = b[i+1:]
+// writeRaw writes a raw message as it was given, its bare LFs made CRLF
+// and ended with CRLF (see Message.Raw).
+func writeRaw(w io.Writer, b []byte) error {
+	tw := rfc5322.NewWriter(w)
+	if _, err := tw.Write(b); err != nil {
+		return err
 	}
-	return nil
+	return tw.Close()
 }
 
 // Streaming attachments.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/rfc5322"
 )
 
 // Message is one message to send: composed from parts, or Raw.
@@ -228,17 +229,15 @@ func checkFileName(path string) error {
 	return nil
 }
 
-// parseAddr parses one address ("a@b" or "Name <a@b>").
+// parseAddr parses one address ("a@b" or "Name <a@b>") with the one
+// address parser, internal/rfc5322, which also keeps to SMTP's limits.
 func parseAddr(field, s string) (*mail.Address, error) {
 	if strings.ContainsAny(s, "\r\n") {
 		return nil, badAddress(hintAddress, "%s address contains CR or LF (header injection)", field)
 	}
-	a, err := mail.ParseAddress(s)
+	a, err := rfc5322.ParseAddress(s)
 	if err != nil {
-		return nil, badAddress(hintAddress, "%s address %q: %w", field, s, err)
-	}
-	if strings.ContainsAny(a.Address, "<>\x00 ") {
-		return nil, badAddress(hintAddress, "%s address %q is malformed", field, s)
+		return nil, badAddress(hintAddress, "%s address %q: %w", field, rfc5322.Truncate(s, 80), err)
 	}
 	return a, nil
 }
