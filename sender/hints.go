@@ -200,7 +200,7 @@ func replyRules() []replyRule {
 		{ReplyHint{Match: "any other reply code", Default: true,
 			Code: 612, Text: "unexpected",
 			Kind: failure.Unavailable,
-			Hint: "the server gave a reply a submission server does not give: check that smtp_host and smtp_port lead to one (Office 365: smtp.office365.com, port 587)"},
+			Hint: "the server gave a reply a submission server does not give: check that smtp_host and smtp_port lead to one (for Exchange Online, leave smtp_host to the cloud setting and use port 587)"},
 			func(int, string, string) bool { return true }},
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/wait"
 	"golang.org/x/oauth2"
@@ -55,8 +56,7 @@ type ContextTokenSource interface {
 
 // Defaults for Config.
 const (
-	DefaultHost           = "smtp.office365.com"
-	DefaultPort           = 587
+	DefaultPort           = cloud.SMTPPort
 	DefaultDialTimeout    = 30 * time.Second
 	DefaultCommandTimeout = 60 * time.Second
 	DefaultMaxConns       = 3  // Exchange Online's concurrent connections per mailbox
@@ -160,7 +160,10 @@ func New(cfg Config) (*Sender, error) {
 		return bad(fmt.Sprintf("mailbox %q is not an address", cfg.Mailbox), "set the mailbox as a bare address, e.g. alerts@contoso.com")
 	}
 	if cfg.Host == "" {
-		cfg.Host = DefaultHost
+		// The global cloud's submission host: internal/cloud is the one
+		// place a Microsoft host is written.
+		global, _ := cloud.Lookup("")
+		cfg.Host = global.SMTPHost
 	}
 	if cfg.Port == 0 {
 		cfg.Port = DefaultPort

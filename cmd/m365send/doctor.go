@@ -111,7 +111,7 @@ func (d *doctor) failErr(step string, err error, fallbackFix string) {
 	if fix == "" {
 		fix = fallbackFix
 	}
-	d.fail(step, kindOf(err), messageFor(err), fix)
+	d.fail(step, failure.KindOf(err), messageFor(err), fix)
 }
 
 func (d *doctor) skip(step, why string) { d.add(result{status: "skip", step: step, detail: why}) }
@@ -137,7 +137,7 @@ func (d *doctor) print() int {
 // run performs the checks.
 func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 	s, err := newSession(ctx, stdio, opts)
-	if err != nil && s == nil && kindOf(err) != failure.Config {
+	if err != nil && s == nil && failure.KindOf(err) != failure.Config {
 		// A device-code profile without a mailbox needs a token to know
 		// whom to send as; check the rest without the sender.
 		nopts := opts

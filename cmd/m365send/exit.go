@@ -51,7 +51,7 @@ func exitCodeFor(err error) int {
 	if err == nil {
 		return exitOK
 	}
-	return exitCodeOf(kindOf(err))
+	return exitCodeOf(failure.KindOf(err))
 }
 
 // exitCodeOf is the exit status for a failure of kind k.
@@ -108,7 +108,7 @@ type reporter struct {
 // hint is the one-line hint for err: its own hint and the command's
 // advice for its kind, either of which may be absent.
 func (r reporter) hint(err error) string {
-	return joinHints(safetext.OneLine(hintOf(err)), r.advice(kindOf(err), err))
+	return joinHints(safetext.OneLine(hintOf(err)), r.advice(failure.KindOf(err), err))
 }
 
 // joinHints joins the non-empty hints with "; ".
@@ -175,7 +175,7 @@ const canceledHint = "interrupted; nothing more was sent"
 // hintOf is the failure's own hint (failure.HintOf), or a word for an
 // interruption.
 func hintOf(err error) string {
-	if h := hintAlong(err); h != "" {
+	if h := failure.HintOf(err); h != "" {
 		return h
 	}
 	if errors.Is(err, context.Canceled) {

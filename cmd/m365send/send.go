@@ -272,7 +272,7 @@ func rawMessage(raw []byte, f *sendFlags, fromAddr, mailbox, fromName string) (*
 
 // asMessageError marks a message validation failure as a data error (65).
 func asMessageError(err error) error {
-	if kindOf(err) != failure.Internal {
+	if failure.KindOf(err) != failure.Internal {
 		return err
 	}
 	return &exitError{kind: failure.BadMessage, msg: "bad message: " + err.Error(), err: err}

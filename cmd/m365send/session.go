@@ -252,7 +252,7 @@ func logCredential(log *slog.Logger, p *config.Profile) {
 // validate without I/O) as a configuration error, unless it already says
 // what it is.
 func asConfigError(p *config.Profile, err error) error {
-	if kindOf(err) != failure.Internal {
+	if failure.KindOf(err) != failure.Internal {
 		return err
 	}
 	return &config.Error{File: p.File, Msg: fmt.Sprintf("profile %q: %v", p.Name, err), Err: err}

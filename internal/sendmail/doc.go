@@ -16,7 +16,7 @@
 //	data, err := msg.Bytes(sendmail.FinishOptions{Mailbox: ..., FromName: ...})
 //
 // Behaviour chosen where sendmail implementations differ (documented in
-// the README):
+// docs/sendmail.md):
 //
 //   - With -t, recipients named as arguments are added to those in the
 //     To, Cc and Bcc headers (Postfix and msmtp do this; classic sendmail
@@ -35,4 +35,13 @@
 //   - When the first line is not a header at all, the whole input is the
 //     body (as sendmail does for `echo hi | sendmail root`); a line without
 //     a colon after the first header, before the blank line, is an error.
+//   - What mail cannot carry is repaired where a repair is faithful and
+//     refused where none is (RFC 5322 section 2.1.1 and 2.3): a bare LF
+//     becomes CRLF; a lone CR ends its line in the body (progress output
+//     under cron reads as a terminal shows it) and becomes a space in a
+//     header; a line over 998 octets is folded at its last blank in the
+//     header block and otherwise broken after 998 octets with CRLF and a
+//     space, as Postfix does (smtp_line_length_limit); a NUL octet is
+//     refused (exit 65). An address longer than SMTP allows (local part
+//     64, domain 255, path 256 octets) is refused before connecting.
 package sendmail

@@ -2,15 +2,14 @@ package sendmail
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/mail"
 	"strings"
 	"time"
+
+	"github.com/m365send/m365send/internal/rfc5322"
 )
 
 // Message is a message read on standard input, checked and with its
@@ -60,7 +59,11 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 		lineNo++
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, &MessageError{Msg: "empty message: nothing was read on standard input", Hint: "pipe the message (headers, a blank line, the body) into sendmail"}
+		return nil, &MessageError{Msg: "empty message: nothing was read on standard input", Advice: "pipe the message (headers, a blank line, the body) into sendmail"}
+	}
+	if err := rfc5322.CheckText(raw); err != nil {
+		return nil, &MessageError{Msg: "bad message: " + err.Error(), Err: err,
+			Advice: "send binary data as a MIME attachment (base64), not as message text"}
 	}
 	if err := m.splitHeader(raw, lineNo); err != nil {
 		return nil, err
@@ -115,14 +118,14 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 		if hint == "" {
 			hint = "give recipient addresses as arguments, or use -t with To/Cc/Bcc headers"
 		}
-		return nil, &MessageError{Msg: msg, Hint: hint}
+		return nil, &MessageError{Msg: msg, Advice: hint, address: true}
 	}
 	m.Recipients = rcpts.list
 
 	if opts.Sender != "" {
 		a, err := parseAddress(opts.Sender)
 		if err != nil {
-			return nil, &MessageError{Msg: fmt.Sprintf("malformed sender address %q (-f/-r): %v", opts.Sender, err), Err: err}
+			return nil, &MessageError{Msg: fmt.Sprintf("malformed sender address %q (-f/-r): %v", rfc5322.Truncate(opts.Sender, 80), err), Err: err, address: true}
 		}
 		m.Sender = a
 	}
@@ -173,9 +176,9 @@ func (m *Message) splitHeader(raw []byte, lineNo int) error {
 				return nil
 			}
 			return &MessageError{
-				Msg:  fmt.Sprintf("bad message: line %d is in the header block but is not a header (no colon): %q", lineNo, truncate(string(content), 60)),
-				Line: lineNo,
-				Hint: "headers are \"Name: value\" lines; a blank line must separate them from the body",
+				Msg:    fmt.Sprintf("bad message: line %d is in the header block but is not a header (no colon): %q", lineNo, truncate(string(content), 60)),
+				Line:   lineNo,
+				Advice: "headers are \"Name: value\" lines; a blank line must separate them from the body",
 			}
 		}
 		pos = end
@@ -240,12 +243,7 @@ func (m *Message) bccValues() []string {
 	return vs
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
+func truncate(s string, n int) string { return rfc5322.Truncate(s, n) }
 
 // recipientSet collects bare addresses in order, each once (compared
 // without regard to case).
@@ -258,11 +256,11 @@ func (s *recipientSet) addList(value, where string) error {
 	if strings.TrimSpace(value) == "" {
 		return nil
 	}
-	addrs, err := addressParser().ParseList(value)
+	addrs, err := rfc5322.ParseAddressList(value)
 	if err != nil {
-		e := &MessageError{Msg: fmt.Sprintf("malformed address in %s %q: %v", where, truncate(value, 80), err), Err: err}
+		e := &MessageError{Msg: fmt.Sprintf("malformed address in %s %q: %v", where, truncate(value, 80), err), Err: err, address: true}
 		if !strings.Contains(value, "@") {
-			e.Hint = "Microsoft 365 needs full addresses such as user@example.com (for cron, set MAILTO to one)"
+			e.Advice = "Microsoft 365 needs full addresses such as user@example.com (for cron, set MAILTO to one)"
 		}
 		return e
 	}
@@ -281,19 +279,11 @@ func (s *recipientSet) addList(value, where string) error {
 }
 
 func parseAddress(s string) (string, error) {
-	a, err := addressParser().Parse(s)
+	a, err := rfc5322.ParseAddress(s)
 	if err != nil {
 		return "", err
 	}
 	return a.Address, nil
-}
-
-// addressParser decodes RFC 2047 display names in any charset well enough
-// to get at the address: the name is not used.
-func addressParser() *mail.AddressParser {
-	return &mail.AddressParser{WordDecoder: &mime.WordDecoder{
-		CharsetReader: func(_ string, input io.Reader) (io.Reader, error) { return input, nil },
-	}}
 }
 
 // EnvelopeSender returns the envelope sender (SMTP MAIL FROM) of m, given
@@ -326,8 +316,17 @@ type FinishOptions struct {
 
 // Bytes returns the message to send: the header fields as read, Bcc (and
 // a From without a domain) removed, a Date, Message-ID and From header
-// added when missing, then the
-// body as read; every bare LF is made CRLF and the message ends with CRLF.
+// added when missing (an added From is folded), then the body as read.
+// The text is written through rfc5322's repairing writer, so it keeps the
+// line rules of RFC 5322 and 5321 whatever the caller piped in:
+//
+//   - every line ends with CRLF (a bare LF becomes CRLF);
+//   - a lone CR ends its line in the body, as a terminal shows it (progress
+//     output under cron), and becomes a space in a header;
+//   - a line longer than 998 octets is folded at its last blank in the
+//     header block, and otherwise broken after 998 octets with CRLF and a
+//     space, as Postfix does;
+//   - a NUL octet was already refused by Parse (no repair is faithful).
 func (m *Message) Bytes(opts FinishOptions) ([]byte, error) {
 	var added []string
 	if !m.hasFrom {
@@ -339,7 +338,12 @@ func (m *Message) Bytes(opts FinishOptions) ([]byte, error) {
 		if name == "" {
 			name = opts.FromName
 		}
-		added = append(added, "From: "+(&mail.Address{Name: name, Address: addr}).String())
+		from := "From: " + (&mail.Address{Name: name, Address: addr}).String()
+		if folded, err := rfc5322.Fold(from); err == nil {
+			// A name too long to fold is broken by the writer instead.
+			from = folded
+		}
+		added = append(added, from)
 	}
 	if !m.hasDate {
 		now := time.Now
@@ -366,69 +370,42 @@ func (m *Message) Bytes(opts FinishOptions) ([]byte, error) {
 	for _, h := range added {
 		size += len(h) + 2
 	}
-	out := make([]byte, 0, size)
+	var out bytes.Buffer
+	out.Grow(size)
+	w := rfc5322.NewRepairWriter(&out)
 	for _, f := range m.fields {
-		out = appendCRLF(out, f)
+		_, _ = w.Write(f)
 	}
-	if n := len(out); n > 0 && out[n-1] != '\n' {
-		out = appendCRLF(out, lf)
+	if n := len(m.fields); n > 0 {
+		if f := m.fields[n-1]; len(f) > 0 && f[len(f)-1] != '\n' {
+			_, _ = w.Write(lf)
+		}
 	}
 	for _, h := range added {
-		out = appendCRLF(appendCRLF(out, []byte(h)), lf)
+		_, _ = w.Write([]byte(h))
+		_, _ = w.Write(lf)
 	}
 	if m.headerless {
-		out = appendCRLF(out, lf)
+		_, _ = w.Write(lf)
 	}
-	return endCRLF(appendCRLF(out, m.body)), nil
+	_, _ = w.Write(m.body)
+	// Only a NUL fails the writer (bytes.Buffer does not), and Parse
+	// refused those.
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("sendmail: %w", err)
+	}
+	return out.Bytes(), nil
 }
 
 // messageID makes <random@domain> with the envelope sender's domain.
 func (m *Message) messageID(opts FinishOptions) (string, error) {
-	addr := m.EnvelopeSender(opts.Mailbox)
-	domain := "localhost"
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 && i < len(addr)-1 {
-		domain = addr[i+1:]
+	domain := rfc5322.Domain(m.EnvelopeSender(opts.Mailbox))
+	if domain == "" {
+		domain = "localhost"
 	}
-	r := opts.Rand
-	if r == nil {
-		r = rand.Reader
+	id, err := rfc5322.NewMessageID(opts.Rand, domain)
+	if err != nil {
+		return "", fmt.Errorf("sendmail: %w", err)
 	}
-	var buf [16]byte
-	if _, err := io.ReadFull(r, buf[:]); err != nil {
-		return "", fmt.Errorf("sendmail: make Message-ID: %w", err)
-	}
-	return "<" + hex.EncodeToString(buf[:]) + "@" + domain + ">", nil
-}
-
-// appendCRLF appends src to dst making every bare LF a CRLF: an LF is bare
-// unless the byte before it (in src, or for src's first byte the last of
-// dst) is a CR. Other bytes, a lone CR included, are kept. Appending a
-// message piece by piece gives what converting it whole would.
-func appendCRLF(dst, src []byte) []byte {
-	for len(src) > 0 {
-		i := bytes.IndexByte(src, '\n')
-		if i < 0 {
-			return append(dst, src...)
-		}
-		dst = append(dst, src[:i]...)
-		if len(dst) == 0 || dst[len(dst)-1] != '\r' {
-			dst = append(dst, '\r')
-		}
-		dst = append(dst, '\n')
-		src = src[i+1:]
-	}
-	return dst
-}
-
-// endCRLF ends a non-empty b with CRLF (a final lone CR gets its LF).
-func endCRLF(b []byte) []byte {
-	switch {
-	case len(b) == 0:
-	case b[len(b)-1] == '\n':
-	case b[len(b)-1] == '\r':
-		b = append(b, '\n')
-	default:
-		b = append(b, '\r', '\n')
-	}
-	return b
+	return id, nil
 }

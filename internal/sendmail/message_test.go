@@ -3,10 +3,13 @@ package sendmail
 import (
 	"bytes"
 	"errors"
+	"net/mail"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/m365send/m365send/internal/failure"
 )
 
 // fixed makes Bytes deterministic.
@@ -59,11 +62,27 @@ func TestPrepare(t *testing.T) {
 			want:     "From: a@example.com\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x@example.com>\r\n\r\nbody\r\n",
 		},
 		{
-			name:     "mixed endings, lone CR and 8-bit kept",
+			// A lone CR may not appear in a message (RFC 5322 2.3): in the
+			// body it ends its line, as a terminal shows it.
+			name:     "mixed endings, lone CR repaired, 8-bit kept",
 			args:     []string{"to@example.com"},
 			in:       complete + "\r\nä\rb\n\tc\r\nno newline at end",
 			wantRcpt: []string{"to@example.com"},
-			want:     "From: a@example.com\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x@example.com>\r\n\r\nä\rb\r\n\tc\r\nno newline at end\r\n",
+			want:     "From: a@example.com\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x@example.com>\r\n\r\nä\r\nb\r\n\tc\r\nno newline at end\r\n",
+		},
+		{
+			name:     "a lone CR in a header is a space",
+			args:     []string{"to@example.com"},
+			in:       complete + "Subject: a\rb\n\nbody\n",
+			wantRcpt: []string{"to@example.com"},
+			want:     "From: a@example.com\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x@example.com>\r\nSubject: a b\r\n\r\nbody\r\n",
+		},
+		{
+			name:     "a body line over 998 octets is broken with CRLF SP",
+			args:     []string{"to@example.com"},
+			in:       complete + "\n" + strings.Repeat("x", 1000) + "\n",
+			wantRcpt: []string{"to@example.com"},
+			want:     "From: a@example.com\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x@example.com>\r\n\r\n" + strings.Repeat("x", 998) + "\r\n xx\r\n",
 		},
 		{
 			name:     "missing Date, Message-ID and From added after the headers",
@@ -271,8 +290,8 @@ func TestParseMessageErrors(t *testing.T) {
 			if me.Line != tt.wantLine {
 				t.Errorf("Line = %d, want %d", me.Line, tt.wantLine)
 			}
-			if !strings.Contains(me.Hint, tt.wantHint) {
-				t.Errorf("Hint %q does not contain %q", me.Hint, tt.wantHint)
+			if !strings.Contains(me.Hint(), tt.wantHint) {
+				t.Errorf("Hint %q does not contain %q", me.Hint(), tt.wantHint)
 			}
 		})
 	}
@@ -309,24 +328,55 @@ func TestBytesMessageIDsDiffer(t *testing.T) {
 	}
 }
 
-func TestCRLF(t *testing.T) {
-	for in, want := range map[string]string{
-		"":          "",
-		"a":         "a\r\n",
-		"a\n":       "a\r\n",
-		"\n\n":      "\r\n\r\n",
-		"a\r\nb\nc": "a\r\nb\r\nc\r\n",
-		"a\r":       "a\r\n",
-		"a\rb\r\n":  "a\rb\r\n",
-	} {
-		if got := string(endCRLF(appendCRLF(nil, []byte(in)))); got != want {
-			t.Errorf("CRLF(%q) = %q, want %q", in, got, want)
+// What a caller pipes in that mail cannot carry is refused (NUL, an
+// address past SMTP's limits) or repaired (long lines); every line that
+// leaves is CRLF-terminated and at most 998 octets.
+func TestProtocolLimits(t *testing.T) {
+	if _, err := Parse([]byte("Subject: x\n\nbinary\x00data\n"), &Options{Recipients: []string{"a@example.com"}}); err == nil {
+		t.Error("a NUL octet was accepted")
+	} else if me := (*MessageError)(nil); !errors.As(err, &me) || failure.KindOf(err) != failure.BadMessage || me.Hint() == "" {
+		t.Errorf("NUL: %v (kind %v)", err, failure.KindOf(err))
+	}
+	long := strings.Repeat("x", 65) + "@example.com"
+	for _, opts := range []*Options{{Recipients: []string{long}}, {Recipients: []string{"a@example.com"}, Sender: long}} {
+		_, err := Parse([]byte("Subject: x\n\nb\n"), opts)
+		if failure.KindOf(err) != failure.BadAddress {
+			t.Errorf("%+v: %v (kind %v), want a bad address", opts, err, failure.KindOf(err))
 		}
-		// Split anywhere, appended piece by piece, the result is the same.
-		for i := range len(in) + 1 {
-			if got := string(endCRLF(appendCRLF(appendCRLF(nil, []byte(in[:i])), []byte(in[i:])))); got != want {
-				t.Errorf("CRLF(%q + %q) = %q, want %q", in[:i], in[i:], got, want)
-			}
+	}
+	if _, err := Parse([]byte("Subject: x\n\nb\n"), &Options{}); failure.KindOf(err) != failure.BadAddress {
+		t.Errorf("no recipient: kind %v", failure.KindOf(err))
+	}
+
+	// A 1 MB display name (-F) is folded, and so are long header lines.
+	name := strings.Repeat("Name ", 200000)
+	in := "Subject: " + strings.Repeat("word ", 400) + "\nX-Long: " + strings.Repeat("y", 3000) + "\n\n" + strings.Repeat("z", 5000) + "\n"
+	m, err := Parse([]byte(in), &Options{Recipients: []string{"a@example.com"}, FullName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Bytes(FinishOptions{Mailbox: "m@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(out, []byte("\r\n")) {
+		t.Error("the message does not end with CRLF")
+	}
+	lines := bytes.Split(bytes.TrimSuffix(out, []byte("\r\n")), []byte("\r\n"))
+	for i, l := range lines {
+		if len(l) > 998 || bytes.ContainsAny(l, "\r\n\x00") {
+			t.Fatalf("line %d: %d octets: %.60q", i+1, len(l), l)
 		}
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msg.Header.Get("Subject"); got != strings.TrimSpace(strings.Repeat("word ", 400)) {
+		t.Errorf("the folded Subject does not unfold to what was given (%d octets)", len(got))
+	}
+	from, err := msg.Header.AddressList("From")
+	if err != nil || len(from) != 1 || from[0].Address != "m@example.com" || from[0].Name != name {
+		t.Errorf("From did not survive folding: %v", err)
 	}
 }

@@ -63,13 +63,13 @@ func ParseArgs(args []string) (*Options, error) {
 		}
 		if !strings.HasPrefix(arg, "-") || arg == "-" {
 			if arg == "-" {
-				return nil, &UsageError{Msg: `unexpected argument "-"`, Hint: usageHint}
+				return nil, &UsageError{Msg: `unexpected argument "-"`, Advice: usageHint}
 			}
 			o.Recipients = append(o.Recipients, arg)
 			continue
 		}
 		if strings.HasPrefix(arg, "--") {
-			return nil, &UsageError{Msg: fmt.Sprintf("unknown option %q", arg), Hint: usageHint}
+			return nil, &UsageError{Msg: fmt.Sprintf("unknown option %q", arg), Advice: usageHint}
 		}
 		// A cluster of one-letter options: -ti, -oi, -fADDR, -tf ADDR.
 		for j := 1; j < len(arg); j++ {
@@ -77,8 +77,8 @@ func ParseArgs(args []string) (*Options, error) {
 			switch {
 			case c == 'q':
 				return nil, &UsageError{
-					Msg:  "-q (process the mail queue) is not supported: m365send sends at once and keeps no queue",
-					Hint: "a message that could not be sent is reported to the caller at once (exit 75: retry later)",
+					Msg:    "-q (process the mail queue) is not supported: m365send sends at once and keeps no queue",
+					Advice: "a message that could not be sent is reported to the caller at once (exit 75: retry later)",
 				}
 			case c == 'Q':
 				return nil, unsupportedMode("-Q (quarantine queued mail)")
@@ -91,7 +91,7 @@ func ParseArgs(args []string) (*Options, error) {
 				word := arg
 				if val == "" {
 					if i+1 >= len(args) {
-						return nil, &UsageError{Msg: fmt.Sprintf("option -%c needs an argument", c), Hint: usageHint}
+						return nil, &UsageError{Msg: fmt.Sprintf("option -%c needs an argument", c), Advice: usageHint}
 					}
 					i++
 					val = args[i]
@@ -106,7 +106,7 @@ func ParseArgs(args []string) (*Options, error) {
 				if len(arg) > 2 {
 					msg += fmt.Sprintf(" (in %q)", arg)
 				}
-				return nil, &UsageError{Msg: msg, Hint: usageHint}
+				return nil, &UsageError{Msg: msg, Advice: usageHint}
 			}
 		}
 	}
@@ -191,8 +191,8 @@ func (o *Options) mode(val string) error {
 		return nil // deliver mail in the usual way: the default
 	case "p":
 		return &UsageError{
-			Msg:  "-bp (print the mail queue) is not supported: m365send sends at once and keeps no queue",
-			Hint: "a message that could not be sent is reported to the caller at once (exit 75: retry later)",
+			Msg:    "-bp (print the mail queue) is not supported: m365send sends at once and keeps no queue",
+			Advice: "a message that could not be sent is reported to the caller at once (exit 75: retry later)",
 		}
 	case "s":
 		return unsupportedMode("-bs (SMTP on standard input)")
@@ -207,7 +207,7 @@ func (o *Options) mode(val string) error {
 
 func unsupportedMode(what string) error {
 	return &UsageError{
-		Msg:  what + " is not supported",
-		Hint: "m365send only sends a message read on standard input (-bm, the default)",
+		Msg:    what + " is not supported",
+		Advice: "m365send only sends a message read on standard input (-bm, the default)",
 	}
 }

@@ -27,8 +27,8 @@ func readLimited(r io.Reader, ignoreDots bool, limit int) ([]byte, error) {
 	}
 	if len(b) > limit {
 		return nil, &MessageError{
-			Msg:  fmt.Sprintf("message too large: more than %d bytes, the most Exchange Online accepts (150 MB)", limit),
-			Hint: "send large files another way (a link to shared storage)",
+			Msg:    fmt.Sprintf("message too large: more than %d bytes, the most Exchange Online accepts (150 MB)", limit),
+			Advice: "send large files another way (a link to shared storage)",
 		}
 	}
 	return b, nil
