@@ -31,56 +31,6 @@ func sandboxEnv(t *testing.T) (func(string) string, map[string]string) {
 	return func(k string) string { return env[k] }, env
 }
 
-func TestSandboxDemoSendsWithBothFlowsAndExits0(t *testing.T) {
-	getenv, env := sandboxEnv(t)
-	dir := filepath.Join(t.TempDir(), "sb")
-	var out, errb bytes.Buffer
-	code := run(t.Context(), []string{"m365send", "sandbox", "--demo", "--dir", dir},
-		IO{In: strings.NewReader(""), Out: &out, Err: &errb, Env: getenv})
-	if code != 0 {
-		t.Fatalf("sandbox --demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
-	}
-	got := out.String()
-	for _, want := range []string{
-		"AUTH XOAUTH2 user: alerts@contoso.com",
-		"MAIL FROM:         <alerts@contoso.com>",
-		"AUTH XOAUTH2 user: adele@contoso.com",
-		"MAIL FROM:         <adele@contoso.com>",
-		"RCPT TO:           <ops@example.com>",
-		"Subject: m365send sandbox: app-only send",
-		"Subject: m365send sandbox: delegated send",
-		"received (2 messages)",
-		// One client-credentials token, exactly one device-code sign-in.
-		"1 client-credentials token, 1 device code,",
-		"Demo complete",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, got)
-		}
-	}
-	// The secret stays in its file.
-	secret, err := os.ReadFile(filepath.Join(dir, "sandbox.secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(got+errb.String(), string(secret)) {
-		t.Error("the client secret appears in the output")
-	}
-	// Nor does any token (JWTs start with a base64url '{"').
-	if strings.Contains(got+errb.String(), "eyJ") {
-		t.Error("a token appears in the output")
-	}
-	// Without --dir the temporary folder is removed.
-	out.Reset()
-	if code := run(t.Context(), []string{"m365send", "sandbox", "--demo"}, IO{In: strings.NewReader(""), Out: &out, Err: &errb, Env: getenv}); code != 0 {
-		t.Fatalf("second demo: exit %d\n%s", code, errb.String())
-	}
-	left, _ := os.ReadDir(env["TMPDIR"])
-	if len(left) != 0 {
-		t.Errorf("temporary sandbox folder left behind: %v", left)
-	}
-}
-
 // sandboxLines delivers what r carries, line by line, until r ends.
 func sandboxLines(r io.Reader) <-chan string {
 	ch := make(chan string, 100)

@@ -46,12 +46,18 @@ import (
 //	                           envelope, write its bytes to FILE
 //	header FILE NAME           print each value of header NAME (a Date must parse)
 //	smtp count STAGE | messages | wait STAGE | clear | fault STAGE [-n N] (stall|drop|REPLY)
-//	entra requests ENDPOINT [GRANT] | codes | clear | verify FILE MAILBOX |
+//	entra requests ENDPOINT [GRANT] | codes (count, codes; $CODE the last) |
+//	      clear | verify FILE MAILBOX |
 //	      fault ENDPOINT STATUS [-retry-after D] [-times N]
 //	jsonvar FILE KEY VAR       set VAR to the JSON object's KEY
 //	refusingport VAR           set VAR to a loopback port that refuses connections
 //	pathof NAME VAR            set VAR to the path of program NAME on $PATH
-//	leak secret VALUE | covers CACHEFILE
+//	leak secret VALUE | file FILE | issued | covers CACHEFILE
+//	doctorsteps FIRSTFAIL      doctor's stdout lists every step in order and
+//	                           FIRSTFAIL ("-": none) is the first that failed
+//	truncate FILE N            cut the last N bytes off FILE
+//	glob [-grep TEXT] PATTERN  print the files matching PATTERN (holding TEXT)
+//	mode FILE PERM             FILE's permission bits are PERM (octal)
 //
 // Every output of every run (but the token `token` prints) is checked, when
 // the script ends, for the client secret, private key lines and every
@@ -101,28 +107,8 @@ func scriptMain() {
 	os.Exit(code)
 }
 
-// testingM builds the binary the remaining Go end-to-end tests run, then
-// runs the tests.
-type testingM struct{ m *testing.M }
-
-func (t testingM) Run() int {
-	dir, err := os.MkdirTemp("", "m365send-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "m365send")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-	} else {
-		e2eBinary = bin
-	}
-	return t.m.Run()
-}
-
 func TestMain(m *testing.M) {
-	testscript.Main(testingM{m}, map[string]func(){
+	testscript.Main(m, map[string]func(){
 		"m365send": scriptMain,
 		"sendmail": scriptMain,
 	})
@@ -134,7 +120,16 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
-			env.Values[stateKey{}] = &scriptState{t: env.T()}
+			st := &scriptState{t: env.T(), work: env.WorkDir}
+			env.Values[stateKey{}] = st
+			env.Defer(func() {
+				if st.sb != nil {
+					_ = st.sb.Close()
+				}
+				if msg := st.leaks(); msg != "" {
+					st.t.Fatal(msg)
+				}
+			})
 			// REQUIRE_TEST_TOOLS=1 (set by .ci/run) turns a missing outside
 			// tool into a failure: see the [tool:NAME] condition.
 			env.Setenv("REQUIRE_TEST_TOOLS", os.Getenv("REQUIRE_TEST_TOOLS"))
@@ -165,6 +160,10 @@ func TestScripts(t *testing.T) {
 			"refusingport": refusingPortCmd,
 			"pathof":       pathofCmd,
 			"leak":         leakCmd,
+			"doctorsteps":  doctorStepsCmd,
+			"truncate":     truncateCmd,
+			"glob":         globCmd,
+			"mode":         modeCmd,
 		},
 	})
 }
@@ -173,8 +172,9 @@ type stateKey struct{}
 
 // scriptState is one script's world.
 type scriptState struct {
-	t  testscript.T
-	sb *sandbox.Sandbox
+	t    testscript.T
+	work string
+	sb   *sandbox.Sandbox
 
 	mu      sync.Mutex
 	secrets []string // never to appear in an output
@@ -268,12 +268,6 @@ func worldCmd(ts *testscript.TestScript, neg bool, args []string) {
 		st.codes = append(st.codes, userCode)
 		st.mu.Unlock()
 	})
-	ts.Defer(func() {
-		_ = sb.Close()
-		if msg := st.leaks(ts); msg != "" {
-			st.t.Fatal(msg)
-		}
-	})
 	secret, err := os.ReadFile(sb.SecretFile)
 	ts.Check(err)
 	st.secrets = append(st.secrets, strings.TrimSpace(string(secret)))
@@ -305,8 +299,8 @@ func (st *scriptState) needles() []string {
 }
 
 // leaks says which needle appears in the runs' outputs ("" if none).
-func (st *scriptState) leaks(ts *testscript.TestScript) string {
-	out, err := os.ReadFile(filepath.Join(ts.Getenv("WORK"), outputsFile))
+func (st *scriptState) leaks() string {
+	out, err := os.ReadFile(filepath.Join(st.work, outputsFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err.Error()
 	}
@@ -475,6 +469,9 @@ func entraCmd(ts *testscript.TestScript, neg bool, args []string) {
 		for _, c := range codes {
 			fmt.Fprintln(ts.Stdout(), c)
 		}
+		if len(codes) > 0 {
+			ts.Setenv("CODE", codes[len(codes)-1])
+		}
 	case "clear":
 		sb.Authority.ClearFaults()
 	case "verify":
@@ -555,20 +552,34 @@ func pathofCmd(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // leakCmd adjusts and checks the leak check: `leak secret VALUE` adds a
-// secret no output may hold; `leak covers CACHEFILE` checks that every
+// secret no output may hold, `leak file FILE` the one FILE holds; `leak covers CACHEFILE` checks that every
 // token a sign-in left in an MSAL cache file (access, refresh and ID
 // tokens) is among those looked for.
 func leakCmd(ts *testscript.TestScript, neg bool, args []string) {
 	noNeg(ts, neg, "leak")
 	st := state(ts)
-	if len(args) != 2 {
-		ts.Fatalf("usage: leak secret VALUE | leak covers CACHEFILE")
+	if len(args) != 2 && (len(args) != 1 || args[0] != "issued") {
+		ts.Fatalf("usage: leak secret VALUE | leak file FILE | leak issued | leak covers CACHEFILE")
 	}
 	switch args[0] {
-	case "secret":
+	case "secret", "file":
+		secret := args[1]
+		if args[0] == "file" {
+			secret = strings.TrimSpace(ts.ReadFile(args[1]))
+		}
+		if secret == "" {
+			ts.Fatalf("leak: an empty secret checks nothing")
+		}
 		st.mu.Lock()
-		st.secrets = append(st.secrets, args[1])
+		st.secrets = append(st.secrets, secret)
 		st.mu.Unlock()
+	case "issued":
+		if len(args) != 1 {
+			ts.Fatalf("usage: leak issued")
+		}
+		if len(world(ts).Authority.IssuedTokens()) == 0 {
+			ts.Fatalf("the fake Entra ID issued no token, so the leak check checks none")
+		}
 	case "covers":
 		var c map[string]map[string]struct {
 			Secret string `json:"secret"`
@@ -589,5 +600,97 @@ func leakCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	default:
 		ts.Fatalf("leak: unknown subcommand %q", args[0])
+	}
+}
+
+// wantDoctorSteps are doctor's steps, in the order it must print them.
+var wantDoctorSteps = []string{"config", "token", "claims", "dns", "tcp", "starttls", "mechanisms", "auth"}
+
+func doctorStepsCmd(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "doctorsteps")
+	if len(args) != 1 {
+		ts.Fatalf("usage: doctorsteps FIRSTFAIL")
+	}
+	out := ts.ReadFile("stdout")
+	first := "-"
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "FAIL" {
+			first = f[1]
+			break
+		}
+	}
+	if first != args[0] {
+		ts.Fatalf("first failed step %q, want %q", first, args[0])
+	}
+	last := -1
+	for _, step := range wantDoctorSteps {
+		i := strings.Index(out, " "+step+" ")
+		if i < 0 || i < last {
+			ts.Fatalf("step %s missing or out of order", step)
+		}
+		last = i
+	}
+}
+
+func truncateCmd(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "truncate")
+	if len(args) != 2 {
+		ts.Fatalf("usage: truncate FILE N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	data := ts.ReadFile(args[0])
+	if n > len(data) {
+		ts.Fatalf("%s has only %d bytes", args[0], len(data))
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(data[:len(data)-n]), 0o600))
+}
+
+func globCmd(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "glob")
+	text := ""
+	if len(args) == 3 && args[0] == "-grep" {
+		text, args = args[1], args[2:]
+	}
+	if len(args) != 1 {
+		ts.Fatalf("usage: glob [-grep TEXT] PATTERN")
+	}
+	matches, err := filepath.Glob(ts.MkAbs(args[0]))
+	ts.Check(err)
+	for _, m := range matches {
+		if text != "" {
+			b, err := os.ReadFile(m)
+			if err != nil || !bytes.Contains(b, []byte(text)) {
+				continue
+			}
+		}
+		fmt.Fprintln(ts.Stdout(), m)
+	}
+	// Print nothing but still replace stdout when nothing matches.
+	_ = ts.Stdout()
+}
+
+func modeCmd(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "mode")
+	if len(args) != 2 {
+		ts.Fatalf("usage: mode FILE PERM")
+	}
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if got := fi.Mode().Perm(); got != os.FileMode(want) {
+		ts.Fatalf("%s: mode %o, want %o", args[0], got, want)
+	}
+}
+
+func TestKeyLinesTakesEveryBodyLine(t *testing.T) {
+	_, keyPEM, err := entratest.NewCertificate("leak check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := keyLines(keyPEM)
+	if len(lines) < 10 || slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "PRIVATE KEY") }) {
+		t.Errorf("keyLines = %d lines, want every base64 body line and no BEGIN/END line", len(lines))
 	}
 }
