@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	gotoken "go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -345,6 +348,7 @@ func docsGenerators() map[string]func() string {
 		"aadsts-hints": aadstsHintsTable,
 		"reply-hints":  replyHintsTable,
 		"config-keys":  configKeysTable,
+		"exit-codes":   exitCodesTable,
 	}
 }
 
@@ -365,6 +369,81 @@ func aadstsHintsTable() string {
 			refresh = fmt.Sprintf("%s, %d", failure.SignIn, exitCodeFor(token.ErrLoginRequired))
 		}
 		fmt.Fprintf(&b, "| AADSTS%d | %s | %s | %d | %s | %s |\n", h.Code, mdCell(h.Meaning), h.Kind, exit, refresh, mdCell(h.Hint))
+	}
+	return b.String()
+}
+
+// sysexitsNames are sysexits(3)'s names for the codes the command uses.
+func sysexitsNames() map[int]string {
+	return map[int]string{0: "EX_OK", 64: "EX_USAGE", 65: "EX_DATAERR", 66: "EX_NOINPUT", 69: "EX_UNAVAILABLE",
+		70: "EX_SOFTWARE", 71: "EX_OSERR", 73: "EX_CANTCREAT", 74: "EX_IOERR", 75: "EX_TEMPFAIL", 76: "EX_PROTOCOL",
+		77: "EX_NOPERM", 78: "EX_CONFIG"}
+}
+
+// kindDocs returns what internal/failure's doc comments say of each Kind,
+// by the kind's String(), with the leading "Name is"/"Name means" cut.
+func kindDocs() (map[string]string, error) {
+	fset := gotoken.NewFileSet()
+	f, err := parser.ParseFile(fset, filepath.Join(repoRoot, "internal", "failure", "failure.go"), nil, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	docs := map[string]string{}
+	for _, decl := range f.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != gotoken.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if vs.Doc == nil || len(vs.Names) != 1 {
+				continue
+			}
+			name := vs.Names[0].Name
+			text := strings.Join(strings.Fields(vs.Doc.Text()), " ")
+			for _, verb := range []string{" is ", " means "} {
+				text = strings.TrimPrefix(text, name+verb)
+			}
+			docs[kebab(name)] = text
+		}
+	}
+	return docs, nil
+}
+
+// kebab turns a Go name such as BadMessage into bad-message.
+func kebab(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// exitCodesTable is the command's kind → exit code table, one row per
+// kind in exit-code order, with each kind's meaning from internal/failure.
+func exitCodesTable() string {
+	docs, err := kindDocs()
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	kinds := failure.Kinds()
+	sort.SliceStable(kinds, func(i, j int) bool { return exitCodeOf(kinds[i]) < exitCodeOf(kinds[j]) })
+	var b strings.Builder
+	b.WriteString("| exit | sysexits(3) | kind | what it means |\n|---|---|---|---|\n")
+	b.WriteString("| 0 | EX_OK | | sent, or the command did what it says |\n")
+	for _, k := range kinds {
+		code := exitCodeOf(k)
+		doc, ok := docs[k.String()]
+		if !ok {
+			doc = "(no doc comment in internal/failure)"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", code, sysexitsNames()[code], k, mdCell(doc))
 	}
 	return b.String()
 }
