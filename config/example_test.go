@@ -69,3 +69,16 @@ func ExampleLoadOptions_environ() {
 	// M365SEND_CLIENT_SECRET: unknown environment variable: m365send reads no variable of this name
 	// hint: did you mean M365SEND_CLIENT_SECRET_FILE, or AZURE_CLIENT_SECRET?
 }
+
+// Keys is the one table of profile keys; the command's help and the
+// documentation's key reference are made from it.
+func ExampleKeys() {
+	for _, k := range config.Keys()[:4] {
+		fmt.Printf("%s (%s, $%s): %s\n", k.Name, k.Type, k.Env, k.Doc)
+	}
+	// Output:
+	// flow (string, $M365SEND_FLOW): "client_credentials" (an app registration sends) or "device_code" (a person signs in once)
+	// tenant (string, $AZURE_TENANT_ID): the Entra ID tenant: its directory ID (a GUID) or a verified domain; "organizations" or "common" only with device_code
+	// client_id (string, $AZURE_CLIENT_ID): the app registration's Application (client) ID, a GUID
+	// client_secret (string, $AZURE_CLIENT_SECRET): the client secret itself; only from the environment, never in the file
+}

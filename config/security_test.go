@@ -165,6 +165,21 @@ func TestMistypedSecretVariable(t *testing.T) {
 		t.Errorf("error shows the value: %v / %s", err, ce.Hint())
 	}
 
+	// Environ alone is enough: values are read from it, and the check is
+	// made. This is how every command should call Load.
+	if _, err := Load(LoadOptions{Environ: environ}); !errors.As(err, &ce) || ce.Key != "M365SEND_CLIENT_SECRET" {
+		t.Errorf("Load with Environ only: %v, want the unknown-variable error", err)
+	}
+	var known []string
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "M365SEND_CLIENT_SECRET=") {
+			known = append(known, kv)
+		}
+	}
+	if p, err := Load(LoadOptions{Environ: known}); err != nil || p.Mailbox != "robot@contoso.com" || p.Tenant != tenantID {
+		t.Errorf("Load with Environ only: %v, %v; want the environment's profile", p, err)
+	}
+
 	// Without Environ the check is skipped, and the profile says that its
 	// flow was only inferred.
 	p, err := Load(LoadOptions{Env: getenv})
