@@ -495,11 +495,13 @@ func (s *Spool) Update(ctx context.Context, m *queue.Message) error {
 		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	c, err := s.held(m)
+	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
+	// The message is locked by this claim, so the write needs no mutex;
+	// the fsyncs of different messages overlap.
 	st := *m
 	st.DeadReason = ""
 	path := s.path(s.qdir, m.ID, ".json")
@@ -509,7 +511,12 @@ func (s *Spool) Update(ctx context.Context, m *queue.Message) error {
 	if err := syncDir(s.qdir); err != nil {
 		return fmt.Errorf("spool: update %s: %w", m.ID, err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	delete(s.cache, m.ID)
+	if s.claims[m.ID] != c || c.token != m.Lease.Token {
+		return fmt.Errorf("%w: %s", queue.ErrLeaseLost, m.ID)
+	}
 	if !m.Lease.Until.IsZero() {
 		c.until = m.Lease.Until
 	}

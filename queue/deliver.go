@@ -1,0 +1,584 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/m365send/m365send/sender"
+)
+
+// Transport submits messages for one mailbox; *sender.Sender is one.
+// Build it with MaxAttempts 1 and RatePerMinute -1: the Deliverer retries
+// and paces, across all the messages of the mailbox.
+type Transport interface {
+	Send(ctx context.Context, msgs ...*sender.Message) ([]sender.Result, error)
+}
+
+// Route is where the messages of one profile go.
+type Route struct {
+	// Mailbox is the mailbox the Transport signs in as: the limits hold
+	// per mailbox (compared without case), and notifications come from it.
+	Mailbox string
+	// Transport submits the messages. Give every profile of one mailbox
+	// the same Transport, so that they share one token source.
+	Transport Transport
+}
+
+// Defaults of DelivererConfig.
+const (
+	DefaultMaxConns      = 3  // Exchange Online's concurrent connections per mailbox
+	DefaultRatePerMinute = 30 // Exchange Online's messages per minute per mailbox
+	DefaultBatch         = 10 // messages per connection
+	DefaultPoll          = 10 * time.Second
+	DefaultGrace         = 30 * time.Second
+)
+
+// DelivererConfig configures a Deliverer. Queue and Route are required;
+// zero values of the rest are the defaults.
+type DelivererConfig struct {
+	// Queue holds the messages.
+	Queue Queue
+	// Route returns the route of a profile; it is called once per
+	// profile and the answer kept. An error defers the profile's messages
+	// like a temporary failure.
+	Route func(ctx context.Context, profile string) (Route, error)
+	// Policy is the retry schedule.
+	Policy Policy
+
+	// MaxConns caps concurrent connections per mailbox over the whole
+	// process (default and at most 3).
+	MaxConns int
+	// RatePerMinute caps messages per mailbox in any minute over the whole
+	// process (default 30; negative: no pacing).
+	RatePerMinute int
+	// Batch is how many messages go over one connection at most (default
+	// 10).
+	Batch int
+	// Lease is how long a claimed message is held (default DefaultLease).
+	Lease time.Duration
+	// Poll is how often the queue is looked at for messages that another
+	// process enqueued (default 10s; Kick wakes the Deliverer at once).
+	Poll time.Duration
+	// ReportingMTA names this relay in notifications (a host name).
+	ReportingMTA string
+	// Grace is how long deliveries in flight may go on after Run's
+	// context ends (default 30s); then they are cut off, and their
+	// messages stay queued with the try recorded.
+	Grace time.Duration
+
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Wait waits until until, or until wake has a value, or ctx ends.
+	// idle tells it that no delivery is in flight. The default waits on a
+	// real timer; tests pass a fake clock that jumps to until when idle.
+	Wait func(ctx context.Context, until time.Time, idle bool, wake <-chan struct{}) error
+	// Logger receives one line per event: delivered, deferred (with
+	// reason and hint), bounced, dead-lettered (nil: discard).
+	Logger *slog.Logger
+}
+
+// Deliverer delivers what is due in a Queue, per mailbox at most MaxConns
+// connections at once and RatePerMinute messages a minute, many messages
+// per connection. Run it once per process (per Queue).
+type Deliverer struct {
+	cfg  DelivererConfig
+	log  *slog.Logger
+	wake chan struct{}
+
+	mu      sync.Mutex
+	routes  map[string]*route   // by profile
+	boxes   map[string]*mailbox // by lower-case mailbox
+	active  int                 // workers in flight
+	soonest time.Time           // the earliest NextAttempt this Deliverer set
+	wg      sync.WaitGroup
+}
+
+type route struct {
+	Route
+	box *mailbox
+	err error // from cfg.Route; retried after until
+	// until is when a failed Route is asked again.
+	until time.Time
+}
+
+// mailbox is the shared state of one mailbox's deliveries.
+type mailbox struct {
+	name     string
+	conns    int         // connections in use
+	sent     []time.Time // starts of the submissions in the pacing window
+	hold     time.Time   // nothing is tried before this (quota, busy, down)
+	backlog  []*Message  // claimed, waiting for a connection or the pace
+	profiles []string
+}
+
+// NewDeliverer checks cfg and returns a Deliverer; Run starts it.
+func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
+	if cfg.Queue == nil || cfg.Route == nil {
+		return nil, errors.New("queue: deliverer: Queue and Route are required")
+	}
+	if cfg.MaxConns <= 0 || cfg.MaxConns > DefaultMaxConns {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.RatePerMinute == 0 {
+		cfg.RatePerMinute = DefaultRatePerMinute
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = DefaultBatch
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Wait == nil {
+		cfg.Wait = realWait
+	}
+	cfg.Policy = cfg.Policy.withDefaults()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Deliverer{
+		cfg:    cfg,
+		log:    log,
+		wake:   make(chan struct{}, 1),
+		routes: map[string]*route{},
+		boxes:  map[string]*mailbox{},
+	}, nil
+}
+
+func realWait(ctx context.Context, until time.Time, _ bool, wake <-chan struct{}) error {
+	t := time.NewTimer(time.Until(until))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wake:
+	case <-t.C:
+	}
+	return nil
+}
+
+// Kick wakes the Deliverer, e.g. after an Enqueue in this process.
+func (d *Deliverer) Kick() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends, then waits for the deliveries in flight
+// (for at most Grace) and gives back the messages it held.
+func (d *Deliverer) Run(ctx context.Context) error {
+	// Deliveries run under their own context, cut off Grace after ctx
+	// ends, so that a shutdown does not lose the reply to a message
+	// already sent (which would send it twice).
+	wctx, cut := context.WithCancel(context.WithoutCancel(ctx))
+	defer cut()
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(d.cfg.Grace, cut) })
+	defer stopGrace()
+	defer func() {
+		d.wg.Wait()
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, b := range d.boxes {
+			for _, m := range b.backlog {
+				_ = d.cfg.Queue.Release(context.WithoutCancel(ctx), m)
+			}
+			b.backlog = nil
+		}
+	}()
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil
+		}
+		now := d.cfg.Now()
+		if err := d.fill(ctx, now); err != nil && ctx.Err() == nil {
+			d.log.Error("queue: claim", "error", err)
+		}
+		d.mu.Lock()
+		d.start(wctx, now)
+		next := d.nextWake(now)
+		idle := d.active == 0
+		d.mu.Unlock()
+		if err := d.cfg.Wait(ctx, next, idle, d.wake); err != nil {
+			return nil
+		}
+	}
+}
+
+// fill claims due messages into the backlogs of mailboxes that can take
+// them.
+func (d *Deliverer) fill(ctx context.Context, now time.Time) error {
+	max := d.cfg.MaxConns * d.cfg.Batch * 2
+	d.mu.Lock()
+	var skip []string
+	for p, r := range d.routes {
+		if r.box != nil && (now.Before(r.box.hold) || len(r.box.backlog) >= max) || r.err != nil && now.Before(r.until) {
+			skip = append(skip, p)
+		}
+	}
+	d.mu.Unlock()
+	msgs, err := d.cfg.Queue.Claim(ctx, ClaimRequest{Now: now, Max: max, Lease: d.cfg.Lease, Skip: skip})
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		r := d.route(ctx, m.Profile, now)
+		if r.err != nil {
+			d.defer_(ctx, m, now, r.err, Verdict{Wait: d.cfg.Policy.Backoff(m.Attempts + 1)})
+			continue
+		}
+		d.mu.Lock()
+		r.box.backlog = append(r.box.backlog, m)
+		d.mu.Unlock()
+	}
+	return nil
+}
+
+// route returns the profile's route, asking cfg.Route the first time
+// (and again a minute after it failed).
+func (d *Deliverer) route(ctx context.Context, profile string, now time.Time) *route {
+	d.mu.Lock()
+	r := d.routes[profile]
+	d.mu.Unlock()
+	if r != nil && (r.err == nil || now.Before(r.until)) {
+		return r
+	}
+	rt, err := d.cfg.Route(ctx, profile)
+	if err == nil && (rt.Transport == nil || rt.Mailbox == "") {
+		err = fmt.Errorf("queue: profile %q has no route", profile)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r = &route{Route: rt, err: err, until: now.Add(time.Minute)}
+	if err == nil {
+		key := strings.ToLower(rt.Mailbox)
+		b := d.boxes[key]
+		if b == nil {
+			b = &mailbox{name: rt.Mailbox}
+			d.boxes[key] = b
+		}
+		b.profiles = append(b.profiles, profile)
+		r.box = b
+	}
+	d.routes[profile] = r
+	return r
+}
+
+// start gives free connections of every mailbox a batch from its
+// backlog, within the pace. Called with d.mu held.
+func (d *Deliverer) start(ctx context.Context, now time.Time) {
+	for _, b := range d.boxes {
+		if now.Before(b.hold) {
+			// Held: give the backlog back, due when the hold ends.
+			held := b.backlog
+			b.backlog = nil
+			for _, m := range held {
+				d.wg.Add(1)
+				go func() {
+					defer d.wg.Done()
+					d.postpone(ctx, m, b.hold)
+				}()
+			}
+			continue
+		}
+		for len(b.backlog) > 0 && b.conns < d.cfg.MaxConns {
+			n := min(len(b.backlog), d.cfg.Batch)
+			if d.cfg.RatePerMinute > 0 {
+				n = min(n, d.cfg.RatePerMinute-b.inWindow(now))
+			}
+			if n <= 0 {
+				break
+			}
+			batch := slices.Clone(b.backlog[:n])
+			b.backlog = slices.Delete(b.backlog, 0, n)
+			for range n {
+				b.sent = append(b.sent, now)
+			}
+			b.conns++
+			d.active++
+			r := d.routes[batch[0].Profile]
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				d.deliver(ctx, b, r.Route, batch, now)
+				d.mu.Lock()
+				b.conns--
+				d.active--
+				d.mu.Unlock()
+				d.Kick()
+			}()
+		}
+	}
+}
+
+// inWindow counts the submissions of the last minute, dropping older
+// ones. Called with d.mu held.
+func (b *mailbox) inWindow(now time.Time) int {
+	cut := now.Add(-time.Minute)
+	b.sent = slices.DeleteFunc(b.sent, func(t time.Time) bool { return !t.After(cut) })
+	return len(b.sent)
+}
+
+// nextWake is when the loop should look again: the end of a hold or of
+// the pace for a mailbox with a backlog, the soonest NextAttempt set, or
+// the poll. Called with d.mu held.
+func (d *Deliverer) nextWake(now time.Time) time.Time {
+	next := now.Add(d.cfg.Poll)
+	earlier := func(t time.Time) {
+		if t.After(now) && t.Before(next) {
+			next = t
+		}
+	}
+	earlier(d.soonest)
+	for _, b := range d.boxes {
+		if len(b.backlog) == 0 {
+			continue
+		}
+		earlier(b.hold)
+		if d.cfg.RatePerMinute > 0 && b.conns < d.cfg.MaxConns && len(b.sent) >= d.cfg.RatePerMinute {
+			s := slices.Clone(b.sent)
+			slices.SortFunc(s, time.Time.Compare)
+			earlier(s[len(s)-d.cfg.RatePerMinute].Add(time.Minute))
+		}
+	}
+	if !d.soonest.After(now) {
+		d.soonest = time.Time{}
+	}
+	return next
+}
+
+func (d *Deliverer) noteNext(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.soonest.IsZero() || t.Before(d.soonest) {
+		d.soonest = t
+	}
+}
+
+// postpone makes m due at t without trying it.
+func (d *Deliverer) postpone(ctx context.Context, m *Message, t time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	if t.After(m.NextAttempt) {
+		m.NextAttempt = t
+		if err := d.cfg.Queue.Update(ctx, m); err != nil {
+			d.log.Warn("queue: postpone", "id", m.ID, "error", err)
+		}
+	}
+	_ = d.cfg.Queue.Release(ctx, m)
+	d.noteNext(m.NextAttempt)
+}
+
+// deliver tries one batch over one connection of mailbox b.
+func (d *Deliverer) deliver(ctx context.Context, b *mailbox, r Route, batch []*Message, start time.Time) {
+	q := d.cfg.Queue
+	keep := context.WithoutCancel(ctx) // records go to disk even while shutting down
+	var msgs []*sender.Message
+	var tried []*Message
+	for _, m := range batch {
+		// Record the try before making it, as if it failed without a word.
+		m.Attempts++
+		m.LastAttempt = start
+		m.NextAttempt = start.Add(d.cfg.Policy.Backoff(m.Attempts))
+		m.Lease.Until = start.Add(d.cfg.Lease)
+		if err := q.Update(keep, m); err != nil {
+			d.log.Warn("queue: record the try", "id", m.ID, "error", err)
+			_ = q.Release(keep, m)
+			continue
+		}
+		data, err := d.read(ctx, m.ID)
+		if err != nil {
+			d.log.Error("queue: read", "id", m.ID, "error", err)
+			_ = q.Release(keep, m)
+			d.noteNext(m.NextAttempt)
+			continue
+		}
+		msgs = append(msgs, &sender.Message{From: m.From, To: m.Pending(), Raw: data})
+		tried = append(tried, m)
+	}
+	if len(tried) == 0 {
+		return
+	}
+	results, err := r.Transport.Send(ctx, msgs...)
+	now := d.cfg.Now()
+	d.mu.Lock()
+	// The pace counts a submission from when it ended, not when it was
+	// planned: later is the safe side.
+	for i, t := range b.sent {
+		if t.Equal(start) {
+			b.sent[i] = now
+		}
+	}
+	d.mu.Unlock()
+	for i, m := range tried {
+		var e error
+		if i < len(results) {
+			e = results[i].Err
+		} else if err != nil {
+			e = err
+		} else {
+			e = errors.New("queue: transport returned no result")
+		}
+		if ctx.Err() != nil && e != nil {
+			// Shutting down: the try recorded before stands.
+			_ = q.Release(keep, m)
+			continue
+		}
+		if e == nil {
+			for j := range m.Recipients {
+				if m.Recipients[j].Status == Pending {
+					m.Recipients[j].Status = Delivered
+					m.Recipients[j].Updated = now
+					m.Recipients[j].Error = nil
+				}
+			}
+			m.LastError = nil
+			d.log.Info("queue: delivered", "id", m.ID, "mailbox", r.Mailbox, "recipients", len(m.Recipients), "attempts", m.Attempts)
+			d.finish(keep, m, r, now)
+			continue
+		}
+		v := d.cfg.Policy.Judge(e, m.Attempts)
+		if v.Mailbox {
+			d.mu.Lock()
+			if h := now.Add(v.Wait); h.After(b.hold) {
+				b.hold = h
+			}
+			d.mu.Unlock()
+		}
+		d.defer_(keep, m, now, e, v)
+	}
+}
+
+// read loads a message's data.
+func (d *Deliverer) read(ctx context.Context, id ID) ([]byte, error) {
+	rc, err := d.cfg.Queue.Open(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+// defer_ records a failed try (or a route that failed) on m, per the
+// verdict, and finishes or releases it.
+func (d *Deliverer) defer_(ctx context.Context, m *Message, now time.Time, err error, v Verdict) {
+	f := FailureOf(err)
+	m.LastError = f
+	for j := range m.Recipients {
+		r := &m.Recipients[j]
+		if r.Status != Pending || v.Recipient != "" && !strings.EqualFold(r.Address, v.Recipient) {
+			continue
+		}
+		r.Error, r.Updated = f, now
+		if v.Permanent {
+			r.Status = Failed
+		}
+	}
+	switch {
+	case v.Permanent && v.Recipient != "":
+		m.NextAttempt = now // the others go at once
+	case !v.Permanent:
+		m.NextAttempt = now.Add(v.Wait)
+	}
+	expired := len(m.Pending()) > 0 && d.cfg.Policy.Expired(m, now)
+	if expired {
+		for j := range m.Recipients {
+			if m.Recipients[j].Status == Pending {
+				m.Recipients[j].Status = Failed
+				m.Recipients[j].Updated = now
+			}
+		}
+	}
+	attrs := []any{"id", m.ID, "profile", m.Profile, "attempts", m.Attempts, "error", f.Error()}
+	if f.Advice != "" {
+		attrs = append(attrs, "hint", f.Advice)
+	}
+	switch {
+	case expired:
+		d.log.Warn("queue: retry period over", attrs...)
+	case v.Permanent:
+		d.log.Warn("queue: refused", append(attrs, "recipient", v.Recipient)...)
+	default:
+		d.log.Info("queue: deferred", append(attrs, "next_attempt", m.NextAttempt, "mailbox_held", v.Mailbox)...)
+	}
+	d.mu.Lock()
+	r := d.routes[m.Profile]
+	d.mu.Unlock()
+	var rt Route
+	if r != nil {
+		rt = r.Route
+	}
+	d.finish(ctx, m, rt, now)
+}
+
+// finish ends the lease on m: Done when no recipient is pending (after a
+// notification if one failed), else Update and Release.
+func (d *Deliverer) finish(ctx context.Context, m *Message, r Route, now time.Time) {
+	q := d.cfg.Queue
+	if len(m.Pending()) > 0 {
+		if err := q.Update(ctx, m); err != nil {
+			d.log.Warn("queue: update", "id", m.ID, "error", err)
+		}
+		_ = q.Release(ctx, m)
+		d.noteNext(m.NextAttempt)
+		return
+	}
+	failed := slices.ContainsFunc(m.Recipients, func(r Recipient) bool { return r.Status == Failed })
+	if failed {
+		if reason := d.notify(ctx, m, r, now); reason != "" {
+			if err := q.DeadLetter(ctx, m, reason); err != nil {
+				d.log.Error("queue: dead letter", "id", m.ID, "error", err)
+			} else {
+				d.log.Warn("queue: dead letter", "id", m.ID, "reason", reason)
+			}
+			return
+		}
+	}
+	if err := q.Done(ctx, m); err != nil {
+		d.log.Error("queue: done", "id", m.ID, "error", err)
+	}
+}
+
+// notify queues a notification of m's failed recipients to its sender;
+// it returns why it could not, or "".
+func (d *Deliverer) notify(ctx context.Context, m *Message, r Route, now time.Time) string {
+	switch {
+	case m.Notification:
+		return "a delivery status notification that could not be delivered"
+	case m.From == "":
+		return "undeliverable, and the null sender cannot be notified"
+	case r.Mailbox == "":
+		return "undeliverable, and its profile has no mailbox to notify from"
+	}
+	rc, err := d.cfg.Queue.Open(ctx, m.ID)
+	if err != nil {
+		return "undeliverable; the notification failed: " + oneLine(err.Error())
+	}
+	dsn, err := DSN(m, rc, DSNInfo{Mailbox: r.Mailbox, ReportingMTA: d.cfg.ReportingMTA, Now: now})
+	_ = rc.Close()
+	if err != nil {
+		return "undeliverable; the notification failed: " + oneLine(err.Error())
+	}
+	id, err := d.cfg.Queue.Enqueue(ctx, Envelope{To: []string{m.From}, Profile: m.Profile, Notification: true, Source: "notification for " + string(m.ID)}, strings.NewReader(string(dsn)))
+	if err != nil {
+		return "undeliverable; the notification failed: " + oneLine(err.Error())
+	}
+	d.log.Warn("queue: bounced", "id", m.ID, "to", m.From, "notification", id)
+	d.Kick()
+	return ""
+}

@@ -1,0 +1,4 @@
+package queue
+
+// ParseDSN is parseDSN for the external tests.
+var ParseDSN = parseDSN
