@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -176,7 +177,6 @@ func FuzzSendAgainstFuzzedServer(f *testing.F) {
 			script = script[:64]
 		}
 		fs := startFuzzServer(t, ca, script)
-		defer fs.close()
 
 		var trace, logs bytes.Buffer
 		var logMu sync.Mutex
@@ -210,9 +210,12 @@ func FuzzSendAgainstFuzzedServer(f *testing.F) {
 		}()
 		select {
 		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Fatal("Send did not return within 30 s (its deadline is 2 s + 1 s)")
+		case <-time.After(15 * time.Second):
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("Send did not return within 15 s (its deadline is 2 s + 1 s):\n%s", buf[:n])
 		}
+		fs.close()
 
 		fs.mu.Lock()
 		plain := fs.authPlain
