@@ -136,10 +136,12 @@ type replyConn struct {
 	prefix []byte // served before the connection's own bytes
 	err    error  // sticky read failure
 
-	lineLen  int     // bytes of the current line so far
-	head     [4]byte // its first bytes: code and separator
-	lines    int     // complete lines of the current reply
-	replyLen int     // bytes of the current reply so far
+	lineLen int     // bytes of the current line so far
+	head    [4]byte // its first bytes: code and separator
+	lines   int     // complete lines of the current reply
+	// lastClass is the first digit of the last complete reply.
+	lastClass byte
+	replyLen  int // bytes of the current reply so far
 }
 
 func (c *replyConn) Read(b []byte) (int, error) {
@@ -166,8 +168,19 @@ func (c *replyConn) Write(b []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
+	// go-mail falls back to HELO after any failed EHLO; RFC 5321 section
+	// 3.2 means it for a server that does not know EHLO, which says so
+	// with a 5xx reply. After a 4xx (or 421) the server is busy or
+	// closing: HELO would only wait again.
+	if len(b) >= 5 && strings.EqualFold(string(b[:5]), "HELO ") && c.lastClass != '5' {
+		return 0, errNoHELO
+	}
 	return c.Conn.Write(b)
 }
+
+// errNoHELO stops the HELO fallback after an EHLO that was not refused
+// with a 5xx reply; the EHLO reply is what go-mail then reports.
+var errNoHELO = errors.New("no HELO: the server did not refuse EHLO as unknown")
 
 // scan follows the replies in b and reports a reply over the limits.
 func (c *replyConn) scan(b []byte) error {
@@ -190,10 +203,12 @@ func (c *replyConn) scan(b []byte) error {
 			break
 		}
 		last := c.lineLen < 4 || c.head[3] != '-'
+		class := c.head[0]
 		c.lines++
 		c.lineLen, c.head = 0, [4]byte{}
 		if last {
 			c.lines, c.replyLen = 0, 0
+			c.lastClass = class
 		} else if c.lines >= maxReplyLines {
 			return errReplyTooLong
 		}

@@ -188,9 +188,9 @@ func FuzzSendAgainstFuzzedServer(f *testing.F) {
 			RootCAs:         ca.Pool,
 			RatePerMinute:   -1,
 			MaxAttempts:     2,
-			CommandTimeout:  time.Second,
-			FinalDotTimeout: time.Second,
-			SendTimeout:     2 * time.Second,
+			CommandTimeout:  500 * time.Millisecond,
+			FinalDotTimeout: 500 * time.Millisecond,
+			SendTimeout:     time.Second,
 			Trace:           &lockedWriter{mu: &logMu, w: &trace},
 			Logger:          slog.New(slog.NewTextHandler(&lockedWriter{mu: &logMu, w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		})
@@ -213,7 +213,7 @@ func FuzzSendAgainstFuzzedServer(f *testing.F) {
 		case <-time.After(15 * time.Second):
 			buf := make([]byte, 1<<20)
 			n := runtime.Stack(buf, true)
-			t.Fatalf("Send did not return within 15 s (its deadline is 2 s + 1 s):\n%s", buf[:n])
+			t.Fatalf("Send did not return within 15 s (its deadline is 1 s + 0.5 s):\n%s", buf[:n])
 		}
 		fs.close()
 

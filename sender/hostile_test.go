@@ -354,6 +354,30 @@ func TestNoHELOAfterEHLOTimedOut(t *testing.T) {
 	}
 }
 
+func TestNoHELOAfterEHLO4xx(t *testing.T) {
+	h := startHostile(t, func(hc *hostileConn) {
+		if !hc.write("220 busy.example ESMTP\r\n") {
+			return
+		}
+		if _, ok := hc.readLine(); ok && hc.write("421 4.3.2 Service not available, closing transmission channel\r\n") {
+			hc.drain()
+		}
+	})
+	s := h.sender(t, nil)
+	_, err := s.Send(testCtx(t), &Message{To: []string{"ops@example.com"}, Text: "hi"})
+	var se *Error
+	if !errors.As(err, &se) || se.Code != 421 || !se.Temporary {
+		t.Fatalf("Send error = %v, want the 421", err)
+	}
+	_ = h.ln.Close()
+	h.wg.Wait()
+	for _, l := range h.received() {
+		if strings.HasPrefix(strings.ToUpper(l), "HELO") {
+			t.Errorf("client sent %q after a 421 to EHLO", l)
+		}
+	}
+}
+
 func TestHELOAfterEHLORefused(t *testing.T) {
 	// A 5xx reply to EHLO is the one case for HELO (RFC 5321 section
 	// 3.2); such a server offers no STARTTLS, so the send stops there.

@@ -1,7 +1,6 @@
 package sender
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"os"
 
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/rfc5322"
 )
 
 // DefaultMaxInput is the most SpoolInput reads unless told otherwise: 150
@@ -146,47 +146,12 @@ func headerEnd(b []byte) int {
 	return -1
 }
 
-// writeCRLFStream copies r to w as a Raw message is written: each bare
-// LF made CRLF, every other byte kept, a piece at a time.
+// writeCRLFStream copies r to w as writeRaw writes a Raw message (bare
+// LFs made CRLF, ended with CRLF), a piece at a time.
 func writeCRLFStream(w io.Writer, r io.Reader) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	cw := &crlfWriter{w: bw}
-	if _, err := io.Copy(cw, r); err != nil {
+	tw := rfc5322.NewWriter(w)
+	if _, err := io.Copy(tw, r); err != nil {
 		return err
 	}
-	return bw.Flush()
-}
-
-// crlfWriter turns each bare LF into CRLF across Write calls.
-type crlfWriter struct {
-	w  io.Writer
-	cr bool // the last byte written was CR
-}
-
-func (c *crlfWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			if _, err := c.w.Write(p); err != nil {
-				return 0, err
-			}
-			c.cr = p[len(p)-1] == '\r'
-			return n, nil
-		}
-		bare := (i == 0 && !c.cr) || (i > 0 && p[i-1] != '\r')
-		if _, err := c.w.Write(p[:i]); err != nil {
-			return 0, err
-		}
-		if bare {
-			if _, err := io.WriteString(c.w, "\r\n"); err != nil {
-				return 0, err
-			}
-		} else if _, err := io.WriteString(c.w, "\n"); err != nil {
-			return 0, err
-		}
-		c.cr = false
-		p = p[i+1:]
-	}
-	return n, nil
+	return tw.Close()
 }

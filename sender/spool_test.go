@@ -53,19 +53,6 @@ func TestInputOverTheLimitIsRefused(t *testing.T) {
 	}
 }
 
-func TestCRLFWriterAcrossWrites(t *testing.T) {
-	var out bytes.Buffer
-	cw := &crlfWriter{w: &out}
-	for _, p := range []string{"a\r", "\nb\n", "\n", "c\r\nd"} {
-		if _, err := cw.Write([]byte(p)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got, want := out.String(), "a\r\nb\r\n\r\nc\r\nd"; got != want {
-		t.Errorf("got %q, want %q", got, want)
-	}
-}
-
 // writeRawMessage writes a message of about size bytes with bare LF line
 // endings and returns its path and its size on the wire (LF made CRLF).
 func writeRawMessage(tb testing.TB, size int) (string, int64) {
