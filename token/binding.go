@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 )
 
 // Cached app-only access tokens are bound to the client credential that
@@ -144,7 +143,7 @@ func (s *store) credentialBound(id *credentialID) bool {
 	if s.path == "" || id == nil {
 		return true
 	}
-	data, err := os.ReadFile(s.bindingPath())
+	data, err := readPrivate(s.bindingPath(), maxCacheSize)
 	if err != nil {
 		return false
 	}

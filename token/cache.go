@@ -35,13 +35,40 @@ type store struct {
 	minValidity time.Duration
 	log         *slog.Logger
 	now         func() time.Time
+	// uid is the user the cache folder must belong to (or root).
+	uid int
+	// lockTimeout and lockWarn bound and announce the wait for the
+	// profile's file lock (see lockFile).
+	lockTimeout, lockWarn time.Duration
 
 	// The fields below are guarded by Source.sem.
 	force bool
 	mem   []byte
+	// writeErr is why the last Export could not save the cache (nil if
+	// it could); the tokens MSAL got are then used from memory.
+	writeErr error
+	// unlocked is set when the folder cannot be written, so there is no
+	// file lock: tokens are read from the cache but not saved.
+	unlocked bool
 	// afterTempWrite, if set, runs after the temp file is written and
 	// synced but before it replaces the cache (tests kill the process here).
 	afterTempWrite func()
+	// writeFault, if set, makes every write fail with it (tests: a full
+	// disk where no tmpfs can be mounted).
+	writeFault error
+}
+
+// newStore is the store of the cache file path ("" for memory only).
+func newStore(path string, minValidity time.Duration, log *slog.Logger) *store {
+	return &store{
+		path:        path,
+		minValidity: minValidity,
+		log:         log,
+		now:         time.Now,
+		uid:         os.Getuid(),
+		lockTimeout: DefaultLockTimeout,
+		lockWarn:    lockWarnAfter,
+	}
 }
 
 var _ cache.ExportReplace = (*store)(nil)
@@ -71,6 +98,10 @@ func (s *store) prepare() error {
 		return &CacheError{Path: dir, Advice: writableHint(dir),
 			Err: fmt.Errorf("token cache folder %s is not a folder", dir)}
 	}
+	if owner, ok := ownerOK(fi, s.uid); !ok {
+		return &CacheError{Path: dir, Advice: "keep the token cache in a folder of your own, not in " + dir,
+			Err: fmt.Errorf("%w: folder %s belongs to another user (uid %d)", ErrInsecureCache, dir, owner)}
+	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		return &CacheError{Path: dir, Advice: "chmod 700 " + dir,
 			Err: fmt.Errorf("%w: folder %s is open to other users (mode %04o)", ErrInsecureCache, dir, fi.Mode().Perm())}
@@ -83,7 +114,8 @@ func writableHint(dir string) string {
 	return "make " + dir + " a folder you can write to, or keep the token cache in another folder"
 }
 
-// checkFile refuses a cache file that others can read or write.
+// checkFile refuses a cache file that others can read or write, and one
+// that is a symbolic link (another user may have planted it).
 func (s *store) checkFile() error {
 	fi, err := os.Lstat(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -93,6 +125,10 @@ func (s *store) checkFile() error {
 		return &CacheError{Path: s.path, Advice: writableHint(filepath.Dir(s.path)),
 			Err: fmt.Errorf("token cache: %w", err)}
 	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return symlinkError(s.path)
+	}
+	// Anything else that is not a regular file is set aside by read.
 	if fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
 		return &CacheError{Path: s.path, Advice: "chmod 600 " + s.path,
 			Err: fmt.Errorf("%w: %s can be read by others (mode %04o)", ErrInsecureCache, s.path, fi.Mode().Perm())}
@@ -133,7 +169,18 @@ func (s *store) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHin
 		s.mem = data
 		return nil
 	}
-	return s.write(data)
+	if s.unlocked {
+		s.writeErr = errors.New("the cache folder cannot be written")
+		return nil
+	}
+	if err := s.write(data); err != nil {
+		// MSAL would throw the new tokens away with this error: keep
+		// them for this run instead, and say why they were not saved.
+		s.writeErr = err
+		s.log.Warn("could not save the token cache ("+writeReason(filepath.Dir(s.path), err)+"); the new token is used for this run only",
+			"path", s.path, "error", oneLine(err.Error()))
+	}
+	return nil
 }
 
 // read returns the stored bytes ("{}" when there are none). An unreadable
@@ -146,10 +193,13 @@ func (s *store) read() ([]byte, error) {
 		}
 		return s.mem, nil
 	}
-	data, err := os.ReadFile(s.path)
+	data, err := readPrivate(s.path, maxCacheSize)
+	var ce *CacheError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return []byte("{}"), nil
+	case errors.As(err, &ce):
+		return nil, err
 	case err != nil:
 		s.setAside(err)
 		return []byte("{}"), nil
@@ -283,6 +333,9 @@ func (s *store) writeFile(path string, data []byte, afterTempWrite func()) error
 	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("write token cache: %w", err)
 	}
+	if s.writeFault != nil {
+		return fmt.Errorf("write token cache: %w", s.writeFault)
+	}
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("write token cache: %w", err)
 	}
@@ -335,11 +388,11 @@ func Forget(ctx context.Context, cacheFile string) error {
 	if cacheFile == "" {
 		return nil
 	}
-	st := &store{path: cacheFile, log: slog.New(slog.DiscardHandler), now: time.Now}
+	st := newStore(cacheFile, 0, slog.New(slog.DiscardHandler))
 	if err := st.prepare(); err != nil {
 		return err
 	}
-	l, err := lockFile(ctx, st.lockPath())
+	l, err := st.lockFile(ctx)
 	if err != nil {
 		return err
 	}

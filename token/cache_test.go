@@ -240,17 +240,17 @@ func TestConcurrentSourcesInOneProcessShareOneRequest(t *testing.T) {
 func TestLockWaitHonoursContext(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x.lock")
-	held, err := lockFile(context.Background(), path)
+	held, err := testLock(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := lockFile(ctx, path); !errors.Is(err, context.Canceled) {
+	if _, err := testLock(ctx, path); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	held.unlock()
-	l, err := lockFile(context.Background(), path)
+	l, err := testLock(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func TestTokenContextStopsWaitingForTheFileLock(t *testing.T) {
 	if err := s.store.prepare(); err != nil {
 		t.Fatal(err)
 	}
-	held, err := lockFile(context.Background(), s.store.lockPath())
+	held, err := testLock(context.Background(), s.store.lockPath())
 	if err != nil {
 		t.Fatal(err)
 	}

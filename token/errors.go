@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"regexp"
@@ -101,6 +102,14 @@ func wrapErr(what string, err error) error {
 		return err
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	// A local file failure (the token cache, a certificate) is not a
+	// network one, though *fs.PathError has a Timeout method.
+	var cacheErr *CacheError
+	var lockErr *LockError
+	var pathErr *fs.PathError
+	if errors.As(err, &cacheErr) || errors.As(err, &lockErr) || errors.As(err, &pathErr) {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	var ce msalerrors.CallErr

@@ -1,7 +1,10 @@
 package token
 
 import (
+	"context"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/m365send/m365send/token/entratest"
@@ -67,4 +70,10 @@ func mustNew(t testing.TB, cfg Config) *Source {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// testLock takes the file lock at path (a cache file's path + ".lock") as
+// a Source would.
+func testLock(ctx context.Context, path string) (*fileLock, error) {
+	return newStore(strings.TrimSuffix(path, ".lock"), 0, slog.New(slog.DiscardHandler)).lockFile(ctx)
 }

@@ -27,8 +27,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -101,6 +103,10 @@ type Config struct {
 	// MinValidity is how long a cached access token must still be valid to
 	// be used (default and minimum 10 minutes).
 	MinValidity time.Duration
+	// LockTimeout bounds the wait for the profile's file lock held by
+	// another process (default DefaultLockTimeout); after it the request
+	// fails with a *LockError.
+	LockTimeout time.Duration
 	// DeviceCodePrompt shows the device code to the person (Login only).
 	DeviceCodePrompt func(ctx context.Context, dc DeviceCode) error
 	// Logger receives diagnostics (nil: discard). Never tokens or secrets.
@@ -228,12 +234,10 @@ func New(cfg Config) (*Source, error) {
 		log:       log,
 		sleep:     wait.Sleep,
 		sem:       make(chan struct{}, 1),
-		store: &store{
-			path:        cfg.CacheFile,
-			minValidity: cfg.MinValidity,
-			log:         log,
-			now:         time.Now,
-		},
+		store:     newStore(cfg.CacheFile, cfg.MinValidity, log),
+	}
+	if cfg.LockTimeout > 0 {
+		s.store.lockTimeout = cfg.LockTimeout
 	}
 	if cfg.Flow == FlowClientCredentials {
 		s.scopes = []string{cl.AppScope()}
@@ -290,6 +294,16 @@ func (s *Source) Login(ctx context.Context) (*oauth2.Token, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if werr := s.store.writeErr; werr != nil {
+		// The sign-in worked but would be lost with this process.
+		dir := filepath.Dir(s.store.path)
+		advice := writableHint(dir) + ", then sign in again"
+		if errors.Is(werr, syscall.ENOSPC) || errors.Is(werr, syscall.EDQUOT) {
+			advice = "free some space on the file system holding " + dir + ", then sign in again"
+		}
+		return nil, &CacheError{Path: s.store.path, Advice: advice,
+			Err: fmt.Errorf("signed in, but the sign-in could not be saved: %s: %w", writeReason(dir, werr), werr)}
 	}
 	s.remember(tok)
 	return tok, nil
@@ -398,12 +412,13 @@ func (s *Source) locked(ctx context.Context, force bool, f func() error) error {
 		return err // a *CacheError, which names the token cache itself
 	}
 	if s.store.path != "" {
-		l, err := lockFile(ctx, s.store.lockPath())
+		l, err := s.store.lockFile(ctx)
 		if err != nil {
 			return err
 		}
 		defer l.unlock()
 	}
+	s.store.writeErr = nil
 	s.store.force = force
 	defer func() { s.store.force = false }()
 	return f()

@@ -1,0 +1,101 @@
+package token
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// maxCacheSize is the largest cache (or sidecar) file read. A profile's
+// cache holds one account's tokens, a few kilobytes; a larger file is
+// treated as corrupt.
+const maxCacheSize = 4 << 20
+
+// errTooLarge is a cache file over maxCacheSize.
+var errTooLarge = fmt.Errorf("larger than %d bytes", maxCacheSize)
+
+// readPrivate reads the regular file path (at most limit bytes) without
+// following a symbolic link and without blocking on a FIFO: it opens with
+// O_NOFOLLOW|O_NONBLOCK and checks the open file. A missing file is
+// fs.ErrNotExist; a symbolic link is a *CacheError wrapping
+// ErrInsecureCache; a file that is not regular is errNotRegular.
+func readPrivate(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, symlinkError(path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	if err := checkOpen(f, path); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: %w", path, errTooLarge)
+	}
+	return data, nil
+}
+
+// errNotRegular is a cache, sidecar or lock file that is not a regular
+// file (a folder, a FIFO, a device).
+var errNotRegular = errors.New("not a regular file")
+
+// checkOpen refuses an open file that is not a regular file.
+func checkOpen(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: %w (%s)", path, errNotRegular, fi.Mode().Type())
+	}
+	return nil
+}
+
+// symlinkError is the refusal of a cache, sidecar or lock file that is a
+// symbolic link: another user may have planted it to make this process
+// read or write where it points.
+func symlinkError(path string) error {
+	return &CacheError{Path: path, Advice: "remove the link " + path + " (it is made again as a private file when needed)",
+		Err: fmt.Errorf("%w: %s is a symbolic link", ErrInsecureCache, path)}
+}
+
+// ownerOK reports whether fi belongs to uid or to root.
+func ownerOK(fi fs.FileInfo, uid int) (owner int, ok bool) {
+	st, isStat := fi.Sys().(*syscall.Stat_t)
+	if !isStat {
+		return -1, true
+	}
+	return int(st.Uid), int(st.Uid) == uid || st.Uid == 0
+}
+
+// writeReason says in a few words why a cache file in dir could not be
+// written, for the errors and warnings that report it.
+func writeReason(dir string, err error) string {
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return "the file system holding " + dir + " is full"
+	case errors.Is(err, syscall.EDQUOT):
+		return "the disk quota for " + dir + " is used up"
+	case errors.Is(err, syscall.EROFS):
+		return dir + " is on a read-only file system"
+	case errors.Is(err, fs.ErrPermission):
+		return dir + " cannot be written by this user"
+	}
+	return "it could not be written to " + dir
+}
+
+// cannotWrite reports whether err means the cache folder cannot be
+// written at all (read-only, no permission), as opposed to a one-off
+// failure.
+func cannotWrite(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)
+}
