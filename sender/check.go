@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"time"
+
+	"github.com/m365send/m365send/internal/safetext"
 )
 
 // Probe is what Check learned about the server, for `m365send doctor`.
@@ -30,6 +32,11 @@ func (s *Sender) Check(ctx context.Context) (*Probe, error) {
 	}
 	defer s.releaseSlot()
 	c, e := s.connect(ctx, p, time.Now().Add(s.cfg.SendTimeout))
+	// The mechanisms are the server's words: shown by doctor, they must
+	// not carry control characters.
+	for i, m := range p.Mechanisms {
+		p.Mechanisms[i] = safetext.OneLine(m)
+	}
 	if e != nil {
 		return p, e
 	}

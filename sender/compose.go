@@ -26,6 +26,9 @@ type prepared struct {
 	messageID string
 	write     func(w io.Writer) error // the message text, CRLF line endings
 	size      int64                   // the length of what write writes (SIZE=), or 0 when unknown
+	// smtputf8: an envelope address is not ASCII, so the server must
+	// offer SMTPUTF8 (RFC 6531) to take it.
+	smtputf8 bool
 }
 
 // prepare validates m (as Validate does, parsing each address and header
@@ -48,6 +51,10 @@ func (m *Message) prepare(mailbox *mail.Address) (*prepared, error) {
 		for _, a := range l {
 			p.rcpts = append(p.rcpts, a.Address)
 		}
+	}
+	p.smtputf8 = !rfc5322.IsASCII(p.from)
+	for _, r := range p.rcpts {
+		p.smtputf8 = p.smtputf8 || !rfc5322.IsASCII(r)
 	}
 
 	if m.RawFile != "" {
@@ -86,14 +93,16 @@ func (m *Message) prepare(mailbox *mail.Address) (*prepared, error) {
 		msg.SetGenHeader(gomail.Header(h[0]), h[1])
 	}
 
+	// Each text part says its charset truthfully: us-ascii when it is
+	// ASCII, else UTF-8 (check refused text that is neither).
 	switch {
 	case m.Text != "" && m.HTML != "":
-		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
-		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text, charset(m.Text))
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML, charset(m.HTML))
 	case m.HTML != "":
-		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
+		msg.SetBodyString(gomail.TypeTextHTML, m.HTML, charset(m.HTML))
 	default:
-		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text, charset(m.Text))
 	}
 
 	splice := map[string]string{}
@@ -129,6 +138,14 @@ func (m *Message) prepare(mailbox *mail.Address) (*prepared, error) {
 		return sw.Close()
 	}
 	return p, nil
+}
+
+// charset labels a text part: us-ascii for ASCII text, else UTF-8.
+func charset(text string) gomail.PartOption {
+	if rfc5322.IsASCII(text) {
+		return gomail.WithPartCharset(gomail.CharsetASCII)
+	}
+	return gomail.WithPartCharset(gomail.CharsetUTF8)
 }
 
 // newMessageID makes "<random@domain of from>", as Outlook does.

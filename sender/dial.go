@@ -489,8 +489,10 @@ func (s *Sender) ctxErr(ctx context.Context, err error) error {
 	return err
 }
 
-func (s *Sender) fail(ctx context.Context, stage Stage, err error) *Error {
-	e := classify(s.server, stage, s.ctxErr(ctx, err))
+// fail classifies err; secrets (the token's forms on the wire, once AUTH
+// has sent it) are removed from whatever the server said.
+func (s *Sender) fail(ctx context.Context, stage Stage, err error, secrets ...string) *Error {
+	e := classify(s.server, stage, s.ctxErr(ctx, err), secrets...)
 	transportKind(e, err)
 	return e
 }
@@ -520,6 +522,9 @@ func transportKind(e *Error, err error) {
 // big before it is sent; a message over the SIZE the server advertised is
 // refused here, before MAIL FROM, as BadMessage.
 func (c *conn) submit(p *prepared, rcpts []string) (dot bool, err error) {
+	if ok, _ := c.c.Extension("SMTPUTF8"); p.smtputf8 && !ok {
+		return false, withStage(StageMail, errNoSMTPUTF8)
+	}
 	from := "<" + p.from + ">"
 	if c.sizeExt && p.size > 0 {
 		if c.size > 0 && p.size > c.size {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/safetext"
 )
 
 // Stage names the step of the SMTP exchange where an error happened.
@@ -34,6 +35,11 @@ const (
 // ErrInvalidMessage is wrapped by every error of Message.Validate: the
 // message itself is unsendable or unsafe (exit 65 in the CLI).
 var ErrInvalidMessage = errors.New("invalid message")
+
+// errNoSMTPUTF8 stops a transaction whose envelope holds a non-ASCII
+// address when the server did not offer SMTPUTF8 (RFC 6531): it could not
+// take it, and no encoding of an address is allowed in the envelope.
+var errNoSMTPUTF8 = errors.New("an address is not ASCII and the server does not offer SMTPUTF8")
 
 // Error is a failure to submit, with what the server said. Kind and Hint
 // say what the failure calls for; cmd maps the kind to an exit status.
@@ -106,10 +112,10 @@ func (e *Error) Error() string {
 			b.WriteString(" " + e.EnhancedCode)
 		}
 		if e.Text != "" {
-			b.WriteString(" " + e.Text)
+			b.WriteString(" " + oneLine(e.Text))
 		}
 	case e.Text != "":
-		b.WriteString(e.Text)
+		b.WriteString(oneLine(e.Text))
 	case e.Err != nil:
 		b.WriteString(oneLine(e.Err.Error()))
 	default:
@@ -154,7 +160,10 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 	}
 	var te *textproto.Error
 	if errors.As(err, &te) {
-		return replyError(server, stage, te.Code, redact(te.Msg, secrets), redactedErr(err, secrets))
+		// What the server said, made safe: the token removed wherever it
+		// appears, control characters gone; Err carries the same text.
+		msg := serverText(te.Msg, secrets)
+		return replyError(server, stage, te.Code, msg, &textproto.Error{Code: te.Code, Msg: msg})
 	}
 	e := &Error{Server: server, Stage: stage, Err: redactedErr(err, secrets)}
 	var (
@@ -166,6 +175,7 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 	case errors.Is(err, context.Canceled):
 		e.Text = "canceled"
 	case errors.Is(err, errNotEncrypted), errors.Is(err, errBadChallenge), errors.Is(err, errNoXOAuth2),
+		errors.Is(err, errNoSMTPUTF8),
 		isCertificateError(err), errors.As(err, &alrt):
 		// Permanent: the server would do the same again.
 	case errors.As(err, &dnse):
@@ -192,6 +202,7 @@ const (
 	hintCertInvalid = "the server's certificate is invalid or expired: check the system clock and ca_file"
 	hintTLSAlert    = "the TLS handshake failed: Office 365 requires TLS 1.2 or later; a proxy may be interfering"
 	hintTLSProxy    = "a proxy may be inspecting TLS: add its root to ca_file"
+	hintNoSMTPUTF8  = "the server does not take addresses with non-ASCII characters (it does not offer SMTPUTF8): use the address's ASCII form, if it has one"
 	hintStalled     = "the server stopped answering: check the network (a firewall or proxy may hold SMTP connections), then try again later"
 )
 
@@ -276,6 +287,8 @@ func (e *Error) describeLocal() (failure.Kind, string) {
 		return failure.Unavailable, hintNoXOAuth2
 	case errors.Is(err, errBadChallenge):
 		return failure.Permission, hintChallenge
+	case errors.Is(err, errNoSMTPUTF8):
+		return failure.BadAddress, hintNoSMTPUTF8
 	case errors.As(err, &uae):
 		return failure.Config, hintUnknownCA
 	case errors.As(err, &hne):
@@ -373,8 +386,21 @@ func redactedErr(err error, secrets []string) error {
 	return err
 }
 
+// oneLine puts text on one line that is safe for a terminal: the lines of
+// a multi-line reply are joined with "; ", then internal/safetext turns
+// every control character (a lone CR, ESC, BEL, DEL, C1 controls) into a
+// space.
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.ReplaceAll(s, "\r\n", "\n")
-	return strings.ReplaceAll(s, "\n", "; ")
+	s = strings.ReplaceAll(s, "\n", "; ")
+	return safetext.OneLine(s)
+}
+
+// serverText makes text the server sent fit for an error, a hint, a trace
+// or JSON: on one line, without control characters and without any of
+// the secrets (redacted before and after, so that no cleaning can join a
+// secret back together).
+func serverText(s string, secrets []string) string {
+	return redact(oneLine(redact(s, secrets)), secrets)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/rfc5322"
@@ -18,7 +19,9 @@ import (
 type Message struct {
 	// From is the header and envelope sender; "" means the mailbox.
 	From string
-	// FromName is the display name shown with From (no CR or LF).
+	// FromName is the display name shown with From (UTF-8, no CR or LF;
+	// an ASCII name is folded at its spaces, so no word of it may be
+	// longer than a header line allows).
 	FromName string
 	// To are the primary recipients ("a@b" or "Name <a@b>"), in the To
 	// header and the envelope.
@@ -29,12 +32,16 @@ type Message struct {
 	Bcc []string
 	// ReplyTo, when set, is the Reply-To address.
 	ReplyTo string
-	// Subject is the subject line (no CR or LF; non-ASCII is encoded).
+	// Subject is the subject line (UTF-8, no CR or LF; non-ASCII is
+	// encoded, ASCII is folded at its spaces, as for FromName).
 	Subject string
-	// Text is the text/plain body.
+	// Text is the text/plain body. It must be valid UTF-8; the part is
+	// labelled charset=us-ascii when the text is ASCII, else UTF-8. (Text
+	// in another charset is refused rather than mislabelled: convert it,
+	// or send it as an attachment.)
 	Text string
-	// HTML is the text/html body; with Text too, the message is
-	// multipart/alternative.
+	// HTML is the text/html body, labelled as Text is; with Text too, the
+	// message is multipart/alternative.
 	HTML string
 	// Attachments are file paths, streamed when sent; the MIME type comes
 	// from the content.
@@ -48,8 +55,10 @@ type Message struct {
 	Headers []string
 
 	// Raw, when set, is a complete RFC 5322 message sent byte for byte
-	// (line endings made CRLF on the wire); envelope recipients are To, Cc
-	// and Bcc above, and the envelope sender is From (or the mailbox).
+	// (bare LFs made CRLF on the wire, a final CRLF added); envelope
+	// recipients are To, Cc and Bcc above, and the envelope sender is From
+	// (or the mailbox). Unlike sendmail mode, nothing else is repaired:
+	// the caller who gives a whole message gets exactly it.
 	Raw []byte
 	// RawFile, when set, is the path of a file holding a complete RFC
 	// 5322 message, sent as Raw is but streamed from the file each time
@@ -126,9 +135,12 @@ func (m *Message) check() (*envelope, error) {
 		}
 		env.replyTo = a
 	}
-	for _, f := range [...]struct{ name, v string }{{"FromName", m.FromName}, {"Subject", m.Subject}} {
+	for _, f := range [...]struct{ name, header, v string }{{"FromName", "From", m.FromName}, {"Subject", "Subject", m.Subject}} {
 		if strings.ContainsAny(f.v, "\r\n") {
 			return nil, badMessage(hintOneLine, "%s contains CR or LF (header injection)", f.name)
+		}
+		if err := checkHeaderValue(f.name, f.header, f.v); err != nil {
+			return nil, err
 		}
 	}
 	n := 0
@@ -154,6 +166,9 @@ func (m *Message) check() (*envelope, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkHeaderValue("header "+name, name, value); err != nil {
+			return nil, err
+		}
 		env.headers = append(env.headers, [2]string{name, value})
 	}
 	if m.RawFile != "" {
@@ -177,6 +192,11 @@ func (m *Message) check() (*envelope, error) {
 			return nil, badMessage("give the whole message: headers, a blank line, the body", "Raw is empty")
 		}
 		return env, nil
+	}
+	for _, b := range [...]struct{ name, v string }{{"Text", m.Text}, {"HTML", m.HTML}} {
+		if !utf8.ValidString(b.v) {
+			return nil, badMessage("convert the text to UTF-8 (e.g. with iconv), or send it as an attachment", "%s is not valid UTF-8", b.name)
+		}
 	}
 	for _, p := range append(append([]string(nil), m.Attachments...), m.Inline...) {
 		if err := checkFileName(p); err != nil {
@@ -214,6 +234,31 @@ func badAddress(hint, format string, args ...any) error {
 
 func invalid(kind failure.Kind, hint, format string, args ...any) error {
 	return failure.Wrap(kind, fmt.Errorf("%w: "+format, append([]any{ErrInvalidMessage}, args...)...), hint)
+}
+
+// checkHeaderValue refuses a header value that cannot go out as the
+// line rules ask (RFC 5322 section 2.1.1 and 2.2): text that is not UTF-8
+// (it is labelled UTF-8 when encoded), or an ASCII word too long for a
+// line of 998 octets. go-mail folds an ASCII value only at its spaces and
+// encodes a non-ASCII one into short encoded words, so an ASCII run
+// without a space is the one thing that cannot be folded. what names the
+// value in the error, header the field it goes into.
+func checkHeaderValue(what, header, v string) error {
+	if !utf8.ValidString(v) {
+		return badMessage("write it in UTF-8", "%s is not valid UTF-8", what)
+	}
+	if !rfc5322.IsASCII(v) {
+		return nil
+	}
+	// "Name: " before the first word, and quotes around a display name.
+	limit := rfc5322.MaxLine - len(header) - 4
+	for w := range strings.SplitSeq(v, " ") {
+		if len(w) > limit {
+			return badMessage("a header line holds at most 998 octets: put spaces into the value or shorten it",
+				"%s has a %d-octet word, too long for a header line (folding needs a space)", what, len(w))
+		}
+	}
+	return nil
 }
 
 // checkFileName refuses a file whose base name holds a control character:

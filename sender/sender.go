@@ -488,7 +488,7 @@ func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared, rcpts []st
 	if errors.As(err, &st) {
 		stage, rcpt, err = st.stage, st.rcpt, st.err
 	}
-	e = s.fail(ctx, stage, c.cause(err))
+	e = s.fail(ctx, stage, c.cause(err), c.trace.secrets...)
 	e.Recipient = rcpt
 	return e, dot
 }

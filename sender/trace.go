@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/m365send/m365send/internal/safetext"
 	"github.com/wneessen/go-mail/log"
 )
 
@@ -14,7 +15,9 @@ import (
 // into a -v trace: any AUTH command keeps only its mechanism, every client
 // line of the SASL exchange that follows (up to the server's final reply)
 // is hidden unless it is empty, "*" or QUIT, and the token and its XOAUTH2
-// base64 form are replaced wherever they appear.
+// base64 form are replaced wherever they appear. Every line is made safe
+// for a terminal (internal/safetext): a server cannot send escape or bell
+// sequences through the trace.
 //
 // go-mail's own hiding (on unless SetLogAuthData) is turned off by the
 // sender because it also hides the QUIT that go-mail sends after a refused
@@ -60,15 +63,15 @@ func (t *traceLogger) line(dir, msg string) {
 		l = strings.TrimRight(l, "\r")
 		switch dir {
 		case "C: ":
-			l = t.client(l)
+			l = safetext.OneLine(t.client(l))
 		case "S: ":
 			// Any reply but a 334 challenge ends a SASL exchange.
 			if t.sasl && !strings.HasPrefix(l, "334") {
 				t.sasl = false
 			}
-			l = redact(l, t.secrets)
+			l = serverText(l, t.secrets)
 		default:
-			l = redact(l, t.secrets)
+			l = serverText(l, t.secrets)
 		}
 		b.WriteString(l)
 		b.WriteByte('\n')
