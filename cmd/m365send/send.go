@@ -55,6 +55,10 @@ it needs no token. --json prints one JSON object on standard output:
   {"status":"sent","message_id":"<...>","from":"...","recipients":["..."]}
   {"status":"failed","error":"...","code":535,"enhanced_code":"5.7.3",
    "hint":"...","exit_code":77}
+When the message was sent but its result cannot be written (standard
+output closed or full), send says so on standard error ("m365send:
+warning: the message was sent ...") and still exits 0: the exit status
+says whether the message went, so that a caller never sends it twice.
 -v traces the SMTP exchange on standard error, with the token redacted.
 
 Nothing is printed on success without --json or -v; the exit status says
@@ -122,6 +126,13 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	// Read what the message is made of before any network I/O, so a bad
 	// message fails fast with 65.
 	var raw []byte
+	body := f.body
+	readsStdin := f.raw == "-" || f.raw == "" && (body == "-" || !bodySet && !isTerminal(a.io.In))
+	if readsStdin {
+		if err := checkInput(a.io.In); err != nil {
+			return err
+		}
+	}
 	var err error
 	switch {
 	case f.raw == "-":
@@ -132,8 +143,7 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	if err != nil {
 		return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read --raw message: %v", err), err: err}
 	}
-	body := f.body
-	if f.raw == "" && (body == "-" || !bodySet && !isTerminal(a.io.In)) {
+	if f.raw == "" && readsStdin {
 		b, err := sender.ReadInput(a.io.In, 0) // at most 150 MB
 		if err != nil {
 			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read the body from standard input: %v", err), err: err}
@@ -235,7 +245,13 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 		if res.From == "" {
 			res.From = s.Mailbox
 		}
-		return writeJSON(a.io.Out, res)
+		if err := writeJSON(a.io.Out, res); err != nil {
+			// The message is gone: a failure status would make a caller
+			// send it again. Say so, and succeed.
+			a.reporter().warn(a.io.Err, fmt.Sprintf("the message was sent (Message-ID %s), but its --json result could not be written: %v",
+				res.MessageID, err))
+		}
+		return nil
 	}
 	if f.verbose && len(results) == 1 {
 		fmt.Fprintf(a.io.Err, "m365send: sent %s to %s\n", results[0].MessageID, strings.Join(results[0].Recipients, ", "))
@@ -293,6 +309,20 @@ func splitAddrs(vals []string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// checkInput refuses a standard input that is a folder (`< /some/dir`):
+// reading it can only fail, and the mistake is in the command line.
+func checkInput(r io.Reader) error {
+	f, ok := r.(*os.File)
+	if !ok {
+		return nil
+	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return &usageError{msg: "standard input is a folder, not a message",
+			hint: "redirect a file to standard input, or pipe the message in"}
+	}
+	return nil
 }
 
 // isTerminal reports whether r is a terminal (a character device), where

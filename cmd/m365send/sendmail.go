@@ -112,6 +112,9 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 	if in == nil {
 		in = eofReader{}
 	}
+	if err := checkInput(in); err != nil {
+		return fail(err)
+	}
 	raw, err := sendmail.ReadMessage(in, opts.IgnoreDots)
 	if err != nil {
 		return fail(fmt.Errorf("read the message on standard input: %w", err))

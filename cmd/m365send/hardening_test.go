@@ -1,0 +1,85 @@
+package main
+
+// Tests of issue 16's command-line items: what the exit status invites a
+// caller to do.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/m365send/m365send/internal/sandbox"
+)
+
+// startSandbox starts the sandbox's fakes in a test folder.
+func startSandbox(t *testing.T) *sandbox.Sandbox {
+	t.Helper()
+	sb, err := sandbox.Start(context.Background(), sandbox.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Close() })
+	return sb
+}
+
+// TestSendJSONResultUnwritableAfterSending checks that send --json whose
+// standard output is gone (a reader that closed the pipe) still exits 0
+// once the message was accepted, with a warning on standard error: a
+// failure status would make the caller send the message again.
+func TestSendJSONResultUnwritableAfterSending(t *testing.T) {
+	if e2eBinary == "" {
+		t.Fatal("the binary was not built")
+	}
+	sb := startSandbox(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // nobody reads: writing fails with EPIPE (or SIGPIPE)
+	var stderr bytes.Buffer
+	cmd := exec.Command(e2eBinary, "--config", sb.ConfigFile, "send", "--profile", sandbox.AppProfile,
+		"--json", "--to", "ops@example.com", "--subject", "s", "--body", "b")
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	err = cmd.Run()
+	w.Close()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) || err != nil {
+		t.Errorf("exit: %v, want 0; stderr:\n%s", err, stderr.String())
+	}
+	if !strings.HasPrefix(stderr.String(), "m365send: warning: the message was sent (Message-ID <") ||
+		!strings.Contains(stderr.String(), "--json result could not be written") {
+		t.Errorf("stderr does not say the message was sent:\n%s", stderr.String())
+	}
+	if n := len(sb.SMTP.Messages()); n != 1 {
+		t.Errorf("the server holds %d messages, want 1", n)
+	}
+}
+
+// TestStdinFolderIsUsage checks that a folder as standard input is a
+// mistake in the command line (64), for send and for sendmail, and that
+// nothing is sent.
+func TestStdinFolderIsUsage(t *testing.T) {
+	dir, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	for _, args := range [][]string{
+		{"m365send", "send", "--dry-run", "--to", "ops@example.com", "--from", "a@example.com"},
+		{"m365send", "send", "--dry-run", "--raw", "-", "--from", "a@example.com"},
+		{"m365send", "sendmail", "ops@example.com"},
+		{filepath.Join("/usr/sbin", "sendmail"), "-t"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, IO{In: dir, Out: &out, Err: &errb})
+		if code != exitUsage || !strings.Contains(errb.String(), "standard input is a folder") || out.Len() != 0 {
+			t.Errorf("%q: exit %d, want %d; stdout %q, stderr:\n%s", args, code, exitUsage, out.String(), errb.String())
+		}
+	}
+}
