@@ -83,3 +83,32 @@ func TestStdinFolderIsUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestDryRunChecksUnknownVariables checks that send --dry-run loads the
+// profile as every command does: an unknown M365SEND_* variable (a typo)
+// is refused, not silently ignored.
+func TestDryRunChecksUnknownVariables(t *testing.T) {
+	env := map[string]string{
+		"HOME":                    t.TempDir(),
+		"AZURE_TENANT_ID":         "contoso.onmicrosoft.com",
+		"AZURE_CLIENT_ID":         "5b7d0c4e-2f1a-4e8b-9c3d-6a1e2f3b4c5d",
+		"M365SEND_MAILBOX":        "alerts@contoso.com",
+		"M365SEND_FLOW":           "device_code",
+		"M365SEND_AUTHORITY_HOST": "127.0.0.1:1",
+		"M365SEND_FROM_NAMES":     "Contoso Alerts", // a typo of M365SEND_FROM_NAME
+	}
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	for _, args := range [][]string{
+		{"m365send", "send", "--dry-run", "--to", "ops@contoso.com", "--body", "x"},
+		{"m365send", "send", "--dry-run", "--from", "a@contoso.com", "--to", "ops@contoso.com", "--body", "x"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, IO{Out: &out, Err: &errb, Env: func(k string) string { return env[k] }, Environ: environ})
+		if code != exitConfig || !strings.Contains(errb.String(), "M365SEND_FROM_NAMES") || out.Len() != 0 {
+			t.Errorf("%q: exit %d, want %d refusing M365SEND_FROM_NAMES; stdout %q, stderr:\n%s", args, code, exitConfig, out.String(), errb.String())
+		}
+	}
+}

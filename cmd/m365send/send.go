@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
@@ -194,14 +193,13 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	}
 
 	if f.dryRun {
-		mailbox, name := "", ""
-		p, err := config.Load(config.LoadOptions{File: a.configFile, Profile: a.profile, Env: a.io.Env})
-		switch {
-		case err == nil:
-			mailbox, name = p.Mailbox, p.FromName
-		case fromAddr == "":
+		// The same loader as every command (the unknown-variable check
+		// included); no secret is resolved and no token is asked for.
+		p, err := loadProfile(a.io, a.sessionOptions())
+		if err != nil {
 			return err
 		}
+		mailbox, name := p.Mailbox, p.FromName
 		if mailbox == "" {
 			mailbox = fromAddr
 		}
