@@ -32,8 +32,9 @@ func startSandbox(t *testing.T) *sandbox.Sandbox {
 // once the message was accepted, with a warning on standard error: a
 // failure status would make the caller send the message again.
 func TestSendJSONResultUnwritableAfterSending(t *testing.T) {
-	if e2eBinary == "" {
-		t.Fatal("the binary was not built")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
 	sb := startSandbox(t)
 	r, w, err := os.Pipe()
@@ -42,8 +43,9 @@ func TestSendJSONResultUnwritableAfterSending(t *testing.T) {
 	}
 	r.Close() // nobody reads: writing fails with EPIPE (or SIGPIPE)
 	var stderr bytes.Buffer
-	cmd := exec.Command(e2eBinary, "--config", sb.ConfigFile, "send", "--profile", sandbox.AppProfile,
-		"--json", "--to", "ops@example.com", "--subject", "s", "--body", "b")
+	// The test binary runs as m365send (testscript.Main in TestMain).
+	cmd := &exec.Cmd{Path: exe, Args: []string{"m365send", "--config", sb.ConfigFile, "send", "--profile", sandbox.AppProfile,
+		"--json", "--to", "ops@example.com", "--subject", "s", "--body", "b"}}
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
 	cmd.Stdout, cmd.Stderr = w, &stderr
 	err = cmd.Run()

@@ -14,12 +14,18 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// A closed standard output (a reader that went away) must fail the
-	// write, not kill the process: after a message was sent, send exits 0
-	// with a warning rather than die by SIGPIPE (see `m365send help send`).
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, stop := signalContext()
 	code := run(ctx, os.Args, IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Env: os.Getenv, Environ: os.Environ()})
 	stop()
 	os.Exit(code)
+}
+
+// signalContext is the context of a run of the program: canceled by
+// SIGINT or SIGTERM. It also handles SIGPIPE, so that a closed standard
+// output (a reader that went away) fails the write instead of killing the
+// process: after a message was sent, send exits 0 with a warning rather
+// than die by SIGPIPE (see `m365send help send`).
+func signalContext() (context.Context, context.CancelFunc) {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

@@ -12,13 +12,11 @@ import (
 	"net/textproto"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -75,7 +73,7 @@ const (
 // written to $WORK/.status (for `status`). SCRIPT_STDOUT=readonly makes
 // standard output a read-only file, to play an unwritable stdout.
 func scriptMain() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	var out, errw io.Writer = os.Stdout, os.Stderr
 	if os.Getenv("SCRIPT_STDOUT") == "readonly" {
 		f, err := os.Open(os.DevNull)
