@@ -18,7 +18,7 @@ type Error struct {
 	// Line is the 1-based line in File, or 0.
 	Line int
 	// Key is the configuration key (profiles.NAME.KEY), the environment
-	// variable or the flag the bad value came from, or "".
+	// variable, or --profile, that the bad value came from, or "".
 	Key string
 	// Msg says what is wrong.
 	Msg string

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -151,4 +152,22 @@ func newCA(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return ca.CertPEM
+}
+
+// TestRequiredKeys checks that a profile without a Required key is
+// refused, naming the key, and that the other keys may be left out.
+func TestRequiredKeys(t *testing.T) {
+	for _, k := range Keys() {
+		f := newFixture(t)
+		lines := "tenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\n"
+		lines = regexp.MustCompile(`(?m)^`+k.Name+` = .*\n`).ReplaceAllString(lines, "")
+		f.config("[profiles.p]\n" + lines)
+		_, err := f.load(LoadOptions{Profile: "p"})
+		var ce *Error
+		if k.Required != (err != nil) {
+			t.Errorf("%s (required %v) left out: err = %v", k.Name, k.Required, err)
+		} else if k.Required && (!errors.As(err, &ce) || ce.Key != "profiles.p."+k.Name) {
+			t.Errorf("%s left out: err = %v, want one at profiles.p.%s", k.Name, err, k.Name)
+		}
+	}
 }
