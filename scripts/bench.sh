@@ -16,6 +16,12 @@
 #   BenchmarkSend30MBAttachment   peak-heap-MB while a 30 MB attachment is
 #                                 sent (streamed, so far below 30)
 #   BenchmarkPrepare              sendmail message preparation throughput
+#   BenchmarkEnqueue10            msgs/s into the relay's spool from 10
+#                                 goroutines, each durable (fsync) first
+#   BenchmarkSpool10000           heap held by List and Claim with 10,000
+#                                 queued 10 KB messages (bodies never read)
+#   BenchmarkDeliver              msgs/s from the spool to the loopback
+#                                 fake Office 365, pacing off
 #
 # Everything talks only to loopback fakes; no tenant is needed.
 set -euo pipefail
