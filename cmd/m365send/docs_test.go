@@ -539,3 +539,54 @@ func TestDocsGenerated(t *testing.T) {
 		}
 	}
 }
+
+var (
+	docsCitation    = regexp.MustCompile(`docs/[A-Za-z0-9_./-]*[A-Za-z0-9_]`)
+	outsideCitation = regexp.MustCompile(`\b(FACTS|STYLE|SPEC)\.md\b`)
+)
+
+// TestDocsCitedByCodeExist checks that every docs/... file named in the
+// repository's Go, shell and PowerShell files exists, and that none cites
+// the project's notes that are not in the repository (the facts, style and
+// spec files).
+func TestDocsCitedByCodeExist(t *testing.T) {
+	cited := 0
+	err := filepath.WalkDir(repoRoot, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != repoRoot && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(path) {
+		case ".go", ".sh", ".ps1":
+		default:
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(repoRoot, path)
+		if m := outsideCitation.Find(b); m != nil {
+			t.Errorf("%s cites %s, which is not in this repository: cite a file under docs/", rel, m)
+		}
+		for _, m := range docsCitation.FindAll(b, -1) {
+			cite := strings.TrimRight(string(m), ".")
+			cited++
+			if _, err := os.Stat(filepath.Join(repoRoot, filepath.FromSlash(cite))); err != nil {
+				t.Errorf("%s cites %s, which does not exist", rel, cite)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cited == 0 {
+		t.Fatal("no citation of docs/ found: the scanner is broken")
+	}
+}
