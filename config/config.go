@@ -156,22 +156,30 @@ func (p *Profile) CacheFile() string {
 	return filepath.Join(p.CacheDir, cacheFileName(p.Name))
 }
 
-// cacheFileName makes a profile name safe as a file name.
+// cacheFileName makes a profile name safe as a file name, reversibly, so
+// that two profiles never share a cache file ("a b" and "a_b" did when
+// every other character became "_"): letters, digits, "-", "_" and "."
+// stay, every other byte (and "%") becomes %XX, a leading "." becomes %2E
+// (no hidden file, no ".."), and the empty name is "%". Names made only
+// of the characters that stay keep the file they had before; a profile
+// whose name has others gets a new file, so it signs in again once.
 func cacheFileName(name string) string {
+	if name == "" {
+		return "%.json"
+	}
 	var b strings.Builder
-	for _, r := range name {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			b.WriteRune(r)
+		case c == '.' && i == 0:
+			b.WriteString("%2E")
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+			b.WriteByte(c)
 		default:
-			b.WriteByte('_')
+			fmt.Fprintf(&b, "%%%02X", c)
 		}
 	}
-	s := b.String()
-	if s == "" || strings.Trim(s, ".") == "" {
-		s = "_" + s
-	}
-	return s + ".json"
+	return b.String() + ".json"
 }
 
 // CredentialSource says where the client credential comes from, for

@@ -569,10 +569,24 @@ func TestRootCAs(t *testing.T) {
 
 func TestCacheFileName(t *testing.T) {
 	for in, want := range map[string]string{
-		"alerts": "alerts.json", "a/b": "a_b.json", "..": "_...json", "ops.eu-1": "ops.eu-1.json",
+		"alerts": "alerts.json", "a/b": "a%2Fb.json", "..": "%2E..json", "ops.eu-1": "ops.eu-1.json",
+		"a b": "a%20b.json", "a_b": "a_b.json", "a%20b": "a%2520b.json", "": "%.json", "é": "%C3%A9.json",
 	} {
 		if got := cacheFileName(in); got != want {
 			t.Errorf("cacheFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Injective: distinct names, distinct files (issue: "a b" and "a_b"
+	// shared one, so logging out one deleted the other's tokens).
+	seen := map[string]string{}
+	for _, n := range []string{"a b", "a_b", "a/b", "a%2Fb", "a.b", ".ab", "%2Eab", "", "%", "_", "a\x00b", "a\x01b"} {
+		f := cacheFileName(n)
+		if prev, dup := seen[f]; dup {
+			t.Errorf("profiles %q and %q share %s", prev, n, f)
+		}
+		seen[f] = n
+		if strings.HasPrefix(f, ".") || strings.ContainsAny(f, "/\x00") {
+			t.Errorf("%q -> %q is not a plain file name", n, f)
 		}
 	}
 	if (&Profile{Name: "x"}).CacheFile() != "" {
