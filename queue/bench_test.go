@@ -53,8 +53,10 @@ func BenchmarkDeliver(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	d, err := queue.NewDeliverer(queue.DelivererConfig{
-		Queue:         q,
-		Route:         func(context.Context, string) (queue.Route, error) { return queue.Route{Mailbox: mailbox, Transport: s}, nil },
+		Queue: q,
+		Route: func(context.Context, string) (queue.Route, error) {
+			return queue.Route{Mailbox: mailbox, Transport: s}, nil
+		},
 		RatePerMinute: -1,
 		Poll:          time.Second,
 	})
