@@ -114,3 +114,88 @@ func TestDryRunChecksUnknownVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxDirRefusesAFolderNotItsOwn checks that sandbox --dir never
+// writes into a folder holding anything but an earlier sandbox's files,
+// never changes an existing folder's mode, and works in an empty folder
+// and in its own earlier folder.
+func TestSandboxDirRefusesAFolderNotItsOwn(t *testing.T) {
+	sandboxRun := func(dir string) (int, string) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"m365send", "sandbox", "--demo", "--dir", dir},
+			IO{Out: &out, Err: &errb, Env: func(string) string { return "" }})
+		return code, errb.String()
+	}
+	realConfig := "default_profile = \"work\"\n[profiles.work]\ntenant = \"contoso.onmicrosoft.com\"\n"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		mode  os.FileMode
+	}{
+		{"a shared folder with a file of someone's", map[string]string{"notes.txt": "mine"}, 0o777 | os.ModeSticky},
+		{"a real config.toml", map[string]string{"config.toml": realConfig}, 0o755},
+		{"a ca.pem without the sandbox's config", map[string]string{"ca.pem": "my CA"}, 0o700},
+		{"the sandbox's config beside a file of someone's", map[string]string{"config.toml": "# Written by `m365send sandbox`: x\n", "notes.txt": "mine"}, 0o700},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "sb")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for name, content := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(dir, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			before, err := os.Stat(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, stderr := sandboxRun(dir)
+			if code != exitUsage || !strings.Contains(stderr, "not an earlier sandbox's folder") {
+				t.Errorf("exit %d, want %d refusing the folder; stderr:\n%s", code, exitUsage, stderr)
+			}
+			after, err := os.Stat(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Mode() != before.Mode() {
+				t.Errorf("the folder's mode changed from %v to %v", before.Mode(), after.Mode())
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != len(tc.files) {
+				t.Errorf("the folder holds %d entries, want the %d it had", len(entries), len(tc.files))
+			}
+			for name, content := range tc.files {
+				if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != content {
+					t.Errorf("%s changed: %q, %v", name, b, err)
+				}
+			}
+		})
+	}
+
+	t.Run("an empty folder keeps its mode, and can be used again", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "sb")
+		if err := os.Mkdir(dir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			if code, stderr := sandboxRun(dir); code != 0 {
+				t.Fatalf("run %d: exit %d; stderr:\n%s", i+1, code, stderr)
+			}
+		}
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o750 {
+			t.Errorf("the folder's mode is %v, want it kept at 0750", fi.Mode().Perm())
+		}
+	})
+}

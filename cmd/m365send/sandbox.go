@@ -5,11 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/sandbox"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
@@ -46,6 +51,9 @@ does one full round — a client-credentials send, a device-code sign-in, a
 delegated send — prints what the server received, and exits.
 
 The files go to --dir (kept), or to a temporary folder removed on exit.
+--dir must be a new or empty folder, or one an earlier sandbox used: a
+folder holding anything else is refused, and an existing folder keeps its
+mode.
 AZURE_* and M365SEND_* variables are ignored by the demo, so a shell set up
 for a real tenant cannot redirect it; the global --config flag is ignored.`,
 		Example: `  m365send sandbox --demo
@@ -79,6 +87,9 @@ func (a *app) runSandbox(ctx context.Context, dir string, demo bool) (err error)
 		}()
 		dir = tmp
 	}
+	if err := checkSandboxDir(dir); err != nil {
+		return err
+	}
 	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: dir})
 	if err != nil {
 		return err
@@ -109,6 +120,75 @@ func (a *app) runSandbox(ctx context.Context, dir string, demo bool) (err error)
 	}
 	fmt.Fprintln(out, "m365send sandbox: stopped")
 	return nil
+}
+
+// checkSandboxDir refuses a --dir the sandbox must not write into: one
+// that is not a folder, or a folder holding anything but what an earlier
+// sandbox wrote there (its config file, CA, secret and token cache). The
+// sandbox overwrites those files; a real config.toml or anything else of
+// the user's is never touched. A missing or empty folder is fine, and an
+// existing folder keeps its mode.
+func checkSandboxDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return &exitError{kind: failure.Usage, msg: fmt.Sprintf("sandbox --dir: %v", err), err: err}
+	}
+	if !fi.IsDir() {
+		return &usageError{msg: fmt.Sprintf("sandbox --dir %s is not a folder", dir), hint: "give a new or empty folder"}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return &exitError{kind: failure.Usage, msg: fmt.Sprintf("sandbox --dir: %v", err), err: err}
+	}
+	// The folder is the sandbox's own when its config file says so and it
+	// holds nothing else but the sandbox's other files.
+	own := len(entries) == 0 || isSandboxConfig(filepath.Join(dir, sandbox.ConfigFileName))
+	for _, e := range entries {
+		if !own {
+			break
+		}
+		switch e.Name() {
+		case sandbox.CacheDirName:
+			own = e.IsDir()
+		case sandbox.ConfigFileName, sandbox.CAFileName, sandbox.SecretFileName:
+			own = e.Type().IsRegular()
+		default:
+			own = false
+		}
+	}
+	if !own {
+		return &usageError{
+			msg:  fmt.Sprintf("sandbox --dir %s is not empty and not an earlier sandbox's folder: its files would be overwritten or mixed with the sandbox's", safetext.OneLine(dir)),
+			hint: "give a new or empty folder (or one an earlier sandbox used)",
+		}
+	}
+	return nil
+}
+
+// isSandboxConfig reports whether the file at path is a config file an
+// earlier sandbox wrote: its first line says so.
+func isSandboxConfig(path string) bool {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return false
+	}
+	defer f.Close()
+	first, _, _ := strings.Cut(readHead(f, 256), "\n")
+	return strings.HasPrefix(first, "# Written by `m365send sandbox`")
+}
+
+// readHead returns up to n bytes from the start of r.
+func readHead(r io.Reader, n int) string {
+	b := make([]byte, n)
+	m, _ := io.ReadFull(r, b)
+	return string(b[:m])
 }
 
 // sandboxDemo sends through both sandbox profiles with the same wiring as

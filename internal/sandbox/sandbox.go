@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -111,6 +112,8 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	_, statErr := os.Stat(opts.Dir)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
@@ -119,9 +122,12 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	// The config and secret must not be readable by others, nor the folder
-	// holding them listable.
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
+	// holding them listable; a folder that was there keeps its mode (the
+	// files themselves are 0600).
+	if created {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
 	}
 	ca, err := testca.New()
 	if err != nil {
