@@ -21,11 +21,12 @@ import (
 // prepared is a validated message ready to go on the wire any number of
 // times (a retry sends the same Message-ID).
 type prepared struct {
-	from      string   // envelope sender
-	rcpts     []string // envelope recipients: To, Cc, Bcc
-	messageID string
-	write     func(w io.Writer) error // the message text, CRLF line endings
-	size      int64                   // the length of what write writes (SIZE=), or 0 when unknown
+	from       string   // envelope sender
+	rcpts      []string // envelope recipients: To, Cc, Bcc
+	messageID  string
+	write      func(w io.Writer) error // the message text, CRLF line endings
+	size       int64                   // the length of what write writes (SIZE=), or 0 when unknown
+	sentBefore bool                    // Message.SentBefore
 	// smtputf8: an envelope address is not ASCII, so the server must
 	// offer SMTPUTF8 (RFC 6531) to take it.
 	smtputf8 bool

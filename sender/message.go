@@ -60,6 +60,14 @@ type Message struct {
 	// (or the mailbox). Unlike sendmail mode, nothing else is repaired:
 	// the caller who gives a whole message gets exactly it.
 	Raw []byte
+	// SentBefore tells Send that the caller already sent this message
+	// once without learning whether it arrived (an earlier Result had
+	// MaybeDelivered set): Send then makes one try only, so that even if
+	// this reply is lost too the message never goes out in full more than
+	// twice in all (see Result.MaybeDuplicate). A queue that retries
+	// messages sets it for such a message.
+	SentBefore bool
+
 	// RawFile, when set, is the path of a file holding a complete RFC
 	// 5322 message, sent as Raw is but streamed from the file each time
 	// it is needed (to measure it for SIZE=, and once per try), so that a

@@ -243,7 +243,9 @@ type Result struct {
 	// dot was lost, so the server may have accepted the message even so.
 	// When it was sent in full twice without an answer (MaybeDuplicate
 	// too), Err is not Temporary: sending it again could make a third
-	// copy.
+	// copy. A caller that sends it again later (a queue after a Temporary
+	// Err) sets Message.SentBefore, so the at-most-twice rule holds over
+	// both calls.
 	MaybeDelivered bool
 	// Err is nil when the server accepted the message.
 	Err error
@@ -278,6 +280,7 @@ func (s *Sender) Send(ctx context.Context, msgs ...*Message) ([]Result, error) {
 			results[i].Err = err
 			continue
 		}
+		p.sentBefore = m.SentBefore
 		if p.size, err = measure(p); err != nil {
 			results[i].Err = err
 			continue
@@ -393,6 +396,12 @@ func (s *Sender) sendOne(ctx context.Context, cp **conn, p *prepared, res *Resul
 // final-dot reply it tries once more at most.
 func (s *Sender) sendTxn(ctx context.Context, cp **conn, p *prepared, rcpts []string, until time.Time, res *Result) *Error {
 	lost, firstLost := 0, 0 // tries whose final-dot reply was lost; the first of them
+	if p.sentBefore {
+		// The caller's own earlier send counts as the lost one (try 0):
+		// this call makes one try only.
+		lost = 1
+		res.MaybeDelivered = true
+	}
 	for attempt := 1; ; attempt++ {
 		e, dot := s.tryOnce(ctx, cp, p, rcpts, until)
 		if lost > 0 && dot {
@@ -410,7 +419,7 @@ func (s *Sender) sendTxn(ctx context.Context, cp **conn, p *prepared, rcpts []st
 			res.MaybeDelivered = true
 			e = lostReply(e, lost)
 		}
-		if firstLost > 0 && attempt > firstLost {
+		if firstLost > 0 && attempt > firstLost || p.sentBefore {
 			// The one try after a lost reply is spent.
 			return e
 		}

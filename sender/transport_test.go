@@ -186,3 +186,28 @@ func TestMessageOverAdvertisedSizeIsRefusedBeforeMail(t *testing.T) {
 		t.Errorf("MAIL FROM was sent %d times", n)
 	}
 }
+
+func TestSentBeforeMakesOneTryOnly(t *testing.T) {
+	// A queue sent the message once and lost the reply; its next Send
+	// says so: one try, and if that reply is lost too, an error that does
+	// not invite a third copy.
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, AcceptThenDrop: true}}})
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	m := batch(1)[0]
+	m.SentBefore = true
+	res, err := s.Send(testCtx(t), m)
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("server has %d copies from this call, want 1", n)
+	}
+	var se *Error
+	if !errors.As(err, &se) || se.Temporary || !res[0].MaybeDuplicate || !res[0].MaybeDelivered {
+		t.Errorf("Send = %v, %+v; want a permanent error, MaybeDuplicate and MaybeDelivered", err, res[0])
+	}
+
+	ok := startSMTP(t, smtptest.Options{})
+	s, _ = newTestSender(t, ok, &tokens{current: "t"}, nil)
+	res, err = s.Send(testCtx(t), m)
+	if err != nil || !res[0].MaybeDuplicate || res[0].MaybeDelivered || len(ok.Messages()) != 1 {
+		t.Errorf("Send = %v, %+v, %d copies; want accepted once, MaybeDuplicate", err, res[0], len(ok.Messages()))
+	}
+}
