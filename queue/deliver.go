@@ -59,7 +59,7 @@ type DelivererConfig struct {
 	// process (default 30; negative: no pacing).
 	RatePerMinute int
 	// Batch is how many messages go over one connection at most (default
-	// 10).
+	// 10); a batch also stops at 64 MB of data, which it holds in memory.
 	Batch int
 	// Lease is how long a claimed message is held (default DefaultLease).
 	Lease time.Duration
@@ -298,7 +298,7 @@ func (d *Deliverer) start(ctx context.Context, now time.Time) {
 			continue
 		}
 		for len(b.backlog) > 0 && b.conns < d.cfg.MaxConns {
-			n := min(len(b.backlog), d.cfg.Batch)
+			n := min(len(b.backlog), d.cfg.Batch, batchFits(b.backlog))
 			if d.cfg.RatePerMinute > 0 {
 				n = min(n, d.cfg.RatePerMinute-b.inWindow(now))
 			}
@@ -325,6 +325,23 @@ func (d *Deliverer) start(ctx context.Context, now time.Time) {
 			}()
 		}
 	}
+}
+
+// maxBatchBytes caps the data of one batch, which is held in memory
+// while it is sent (a batch always takes at least one message).
+const maxBatchBytes = 64 << 20
+
+// batchFits returns how many messages from the front of backlog fit in
+// maxBatchBytes, at least 1.
+func batchFits(backlog []*Message) int {
+	var total int64
+	for i, m := range backlog {
+		total += m.Size
+		if total > maxBatchBytes {
+			return max(i, 1)
+		}
+	}
+	return len(backlog)
 }
 
 // inWindow counts the submissions of the last minute, dropping older
