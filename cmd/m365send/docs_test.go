@@ -404,7 +404,10 @@ func kindDocs() (map[string]string, error) {
 			for _, verb := range []string{" is ", " means "} {
 				text = strings.TrimPrefix(text, name+verb)
 			}
-			docs[kebab(name)] = text
+			// In a table sorted by exit code, "the above" is not the
+			// other kinds any more.
+			text = strings.ReplaceAll(text, "none of the above", "none of the other kinds")
+			docs[kebab(name)] = strings.TrimSuffix(text, ".")
 		}
 	}
 	return docs, nil
