@@ -8,6 +8,7 @@ import (
 	"go/parser"
 	gotoken "go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -591,5 +592,50 @@ func TestDocsCitedByCodeExist(t *testing.T) {
 	}
 	if cited == 0 {
 		t.Fatal("no citation of docs/ found: the scanner is broken")
+	}
+}
+
+// TestDocsLibraryProgramCompiles type-checks the complete program in
+// docs/library.md against the packages as they are, with go build and a
+// build overlay (nothing is written into the repository).
+func TestDocsLibraryProgramCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go build")
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot, "docs", "library.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var program string
+	for _, block := range regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(b), -1) {
+		if strings.HasPrefix(block[1], "package main\n") {
+			program = block[1]
+			break
+		}
+	}
+	if program == "" {
+		t.Fatal("docs/library.md has no complete program (a ```go block starting with package main)")
+	}
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "main.go")
+	if err := os.WriteFile(src, []byte(program), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The overlay adds the program as a file of a folder that does not
+	// exist in the repository.
+	virtual := filepath.Join(root, "internal", "docsprogram", "main.go")
+	overlay := filepath.Join(tmp, "overlay.json")
+	o := fmt.Sprintf(`{"Replace":{%q:%q}}`, virtual, src)
+	if err := os.WriteFile(overlay, []byte(o), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-overlay", overlay, "-o", filepath.Join(tmp, "program"), "./internal/docsprogram")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the program in docs/library.md does not compile: %v\n%s", err, out)
 	}
 }
