@@ -40,6 +40,7 @@ import (
 //	                           HOME, XDG_*, the sandbox's Vars and SECRET
 //	expand SRC DST             copy SRC to DST (mode 0600) with $VARs expanded
 //	status N                   the last m365send/sendmail run exited with N
+//	                           (each run's status is checked at most once)
 //	received N [FILE]          wait for the server's Nth message, print its
 //	                           envelope, write its bytes to FILE
 //	header FILE NAME           print each value of header NAME (a Date must parse)
@@ -338,7 +339,10 @@ func statusCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: status N")
 	}
-	got := strings.TrimSpace(ts.ReadFile(filepath.Join(ts.Getenv("WORK"), statusFile)))
+	path := filepath.Join(ts.Getenv("WORK"), statusFile)
+	got := strings.TrimSpace(ts.ReadFile(path))
+	// Used up, so that a later `status` cannot see this run's.
+	ts.Check(os.Remove(path))
 	if got != args[0] {
 		ts.Fatalf("exit status %s, want %s", got, args[0])
 	}
