@@ -106,12 +106,10 @@ func (d *doctor) fail(step string, kind failure.Kind, detail, fix string) {
 	d.add(result{status: "FAIL", step: step, detail: detail, fix: fix, kind: kind})
 }
 
-func (d *doctor) failErr(step string, err error, fallbackFix string) {
-	fix := d.rep.hint(err)
-	if fix == "" {
-		fix = fallbackFix
-	}
-	d.fail(step, failure.KindOf(err), messageFor(err), fix)
+// failErr records a failed step with err's kind and hint: the same hint
+// the other commands print (sender's connection hints among them).
+func (d *doctor) failErr(step string, err error) {
+	d.fail(step, failure.KindOf(err), messageFor(err), d.rep.hint(err))
 }
 
 func (d *doctor) skip(step, why string) { d.add(result{status: "skip", step: step, detail: why}) }
@@ -147,7 +145,7 @@ func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 		}
 	}
 	if s == nil {
-		d.failErr("config", err, "")
+		d.failErr("config", err)
 		for _, st := range doctorSteps()[1:] {
 			d.skip(st, "needs a working configuration")
 		}
@@ -176,7 +174,7 @@ func (d *doctor) run(ctx context.Context, stdio IO, opts sessionOptions) {
 	tok, err := s.Tokens.Refresh(ctx)
 	tokenOK := err == nil
 	if err != nil {
-		d.failErr("token", s.explain(err), "")
+		d.failErr("token", s.explain(err))
 		d.skip("claims", "needs a token")
 	} else {
 		exp := ""
@@ -335,7 +333,7 @@ func (d *doctor) network(s *session, probe *sender.Probe, err error, tokenOK boo
 				d.fail(step, failure.Unavailable, fmt.Sprintf("%s does not offer AUTH XOAUTH2 after STARTTLS (offers: %s)", s.SMTPHost, listOrNone(probe.Mechanisms)),
 					joinHints("point smtp_host at Exchange Online (smtp.office365.com) or a server that takes XOAUTH2", d.rep.hint(err)))
 			default:
-				d.failErr(step, err, networkFix(step, s))
+				d.failErr(step, err)
 			}
 		default:
 			d.skip(step, "needs the "+steps[failAt]+" step")
@@ -370,18 +368,6 @@ func networkDetail(step string, s *session, probe *sender.Probe, hostport string
 		return "AUTH " + strings.Join(probe.Mechanisms, " ")
 	case "auth":
 		return "XOAUTH2 accepted for " + s.Mailbox
-	}
-	return ""
-}
-
-func networkFix(step string, s *session) string {
-	switch step {
-	case "dns":
-		return "check smtp_host (" + s.SMTPHost + ") and this machine's DNS"
-	case "tcp":
-		return fmt.Sprintf("check that outbound TCP %d is allowed (many networks block SMTP) and smtp_host/smtp_port", s.SMTPPort)
-	case "starttls":
-		return "a proxy may be inspecting TLS: add its root to ca_file"
 	}
 	return ""
 }
