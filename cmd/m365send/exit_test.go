@@ -10,6 +10,7 @@ import (
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
@@ -158,6 +159,90 @@ func TestAdvice(t *testing.T) {
 			}
 			if tc.rep.prog == "sendmail" && strings.Contains(got, "--") {
 				t.Errorf("sendmail's hint %q names an m365send flag", got)
+			}
+		})
+	}
+}
+
+// wantExit is the exit status sysexits(3) gives each kind, written out
+// here independently of exitCodes.
+func wantExit(k failure.Kind) int {
+	switch k {
+	case failure.Usage:
+		return 64
+	case failure.BadMessage, failure.BadAddress:
+		return 65
+	case failure.Unavailable:
+		return 69
+	case failure.Temporary, failure.Quota:
+		return 75
+	case failure.Permission, failure.SignIn:
+		return 77
+	case failure.Config:
+		return 78
+	}
+	return 70
+}
+
+// TestAADSTSTableThroughTheCLI runs every row of token's AADSTS table
+// through the classifier and the command: its kind, its hint (first on
+// the hint line) and the exit status the command gives.
+func TestAADSTSTableThroughTheCLI(t *testing.T) {
+	rows := token.AADSTSHints()
+	if len(rows) == 0 {
+		t.Fatal("token.AADSTSHints is empty")
+	}
+	for _, h := range rows {
+		t.Run(fmt.Sprintf("AADSTS%d", h.Code), func(t *testing.T) {
+			err := fmt.Errorf("get token: %w", &token.Error{Code: h.Code, Description: fmt.Sprintf("AADSTS%d: %s", h.Code, h.Meaning)})
+			if k := failure.KindOf(err); k != h.Kind {
+				t.Errorf("kind %s, want %s", k, h.Kind)
+			}
+			if got := failure.HintOf(err); got != h.Hint {
+				t.Errorf("hint %q, want %q", got, h.Hint)
+			}
+			if code := exitCodeFor(err); code != wantExit(h.Kind) {
+				t.Errorf("exit %d, want %d", code, wantExit(h.Kind))
+			}
+			var b bytes.Buffer
+			reporter{prog: "m365send"}.print(&b, err)
+			if !strings.Contains(b.String(), "\n  hint: "+safetext.OneLine(h.Hint)) {
+				t.Errorf("printed:\n%s", b.String())
+			}
+			// The same failure met by the sender keeps its kind and hint.
+			se := &sender.Error{Server: "smtp.office365.com:587", Stage: sender.StageToken, Err: err}
+			if failure.KindOf(se) != h.Kind || failure.HintOf(se) != h.Hint || exitCodeFor(se) != wantExit(h.Kind) {
+				t.Errorf("through the sender: kind %s, hint %q, exit %d", failure.KindOf(se), failure.HintOf(se), exitCodeFor(se))
+			}
+		})
+	}
+}
+
+// TestReplyTableThroughTheCLI runs every row of sender's reply table (the
+// per-class defaults included) through the classifier and the command:
+// its kind, its hint and the exit status the command gives.
+func TestReplyTableThroughTheCLI(t *testing.T) {
+	rows := sender.ReplyHints()
+	if len(rows) == 0 {
+		t.Fatal("sender.ReplyHints is empty")
+	}
+	for _, h := range rows {
+		t.Run(fmt.Sprintf("%d %s %s", h.Code, h.EnhancedCode, h.Text), func(t *testing.T) {
+			var err error = &sender.Error{Server: "smtp.office365.com:587", Stage: sender.StageData, Code: h.Code,
+				EnhancedCode: h.EnhancedCode, Text: h.Text, Temporary: h.Code >= 400 && h.Code < 500}
+			if k := failure.KindOf(err); k != h.Kind {
+				t.Errorf("kind %s, want %s", k, h.Kind)
+			}
+			if got := failure.HintOf(err); got != h.Hint {
+				t.Errorf("hint %q, want %q", got, h.Hint)
+			}
+			if code := exitCodeFor(err); code != wantExit(h.Kind) {
+				t.Errorf("exit %d, want %d", code, wantExit(h.Kind))
+			}
+			var b bytes.Buffer
+			reporter{prog: "sendmail"}.print(&b, err)
+			if !strings.Contains(b.String(), "\n  hint: "+safetext.OneLine(h.Hint)) || strings.Contains(b.String(), "--") {
+				t.Errorf("printed for sendmail:\n%s", b.String())
 			}
 		})
 	}
