@@ -175,17 +175,27 @@ func fromResponse(resp *http.Response, err error) *Error {
 	return e
 }
 
+// maxRetryAfter caps a Retry-After: longer waits are reported as this.
+const maxRetryAfter = 24 * time.Hour
+
+// parseRetryAfter reads a Retry-After header (seconds or an HTTP date), as
+// a wait between 0 and maxRetryAfter; 0 when there is none or it is bad.
 func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		switch {
+		case secs < 0:
+			return 0
+		case secs > int64(maxRetryAfter/time.Second):
+			return maxRetryAfter
+		}
 		return time.Duration(secs) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
+		return min(max(time.Until(t), 0), maxRetryAfter)
 	}
 	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -312,5 +313,16 @@ func TestReadOnlyCacheStillGivesTokens(t *testing.T) {
 	}
 	if log := lb.String(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "cannot be written") {
 		t.Errorf("no warning about the read-only cache:\n%s", log)
+	}
+}
+
+// A local file failure reaching wrapErr is not told as a network one
+// (*fs.PathError has a Timeout method, which once made a full disk read
+// "cannot reach Entra ID ... check HTTPS_PROXY").
+func TestFileErrorIsNotANetworkError(t *testing.T) {
+	err := wrapErr("token: client credentials", &fs.PathError{Op: "write", Path: "/c/p.json.tmp-1", Err: syscall.ENOSPC})
+	var te *Error
+	if errors.As(err, &te) || strings.Contains(err.Error(), "reach") || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("err = %v", err)
 	}
 }
