@@ -16,6 +16,7 @@ import (
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/safetext"
 )
 
 // ErrInsecureCache means the token cache file or its folder can be read or
@@ -157,8 +158,9 @@ func fromResponse(resp *http.Response, err error) *Error {
 			_ = json.NewDecoder(strings.NewReader(msg[i:])).Decode(&body)
 		}
 	}
-	e.OAuthError = body.Error
-	e.Description = firstLine(body.ErrorDescription)
+	// Both come from the network: one line, no terminal controls.
+	e.OAuthError = safetext.OneLine(body.Error)
+	e.Description = safetext.OneLine(firstLine(body.ErrorDescription))
 	if len(body.ErrorCodes) > 0 {
 		e.Code = body.ErrorCodes[0]
 	} else if m := aadstsRE.FindStringSubmatch(body.ErrorDescription); m != nil {

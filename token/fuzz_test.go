@@ -131,12 +131,14 @@ var entraSeeds = []string{
 	`{"error":"invalid_grant","error_description":"AADSTS700082: The refresh token has expired due to inactivity.","error_codes":[700082]}`,
 	`{"error":"temporarily_unavailable","error_description":"AADSTS50196: The server terminated an operation because it encountered a client request loop."}`,
 	`{"error":"authorization_pending","error_description":"AADSTS70016: OAuth 2.0 device flow error. Authorization is pending."}`,
+	`{"error":"invalid_request\r\nX-Injected: 1","error_description":"\u001b[2Jcleared"}`,
 	`<html>502 Bad Gateway</html>`,
 	``,
 }
 
 // An Entra ID error answer, whatever its body, status and Retry-After,
-// becomes an *Error whose text is one line, whose kind is one of the
+// becomes an *Error whose text is one line without control characters
+// (it reaches a terminal), whose kind is one of the
 // vocabulary's, and whose RetryAfter is not negative.
 func FuzzEntraError(f *testing.F) {
 	for _, s := range entraSeeds {
@@ -149,8 +151,8 @@ func FuzzEntraError(f *testing.F) {
 		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {retryAfter}}, Body: io.NopCloser(strings.NewReader(body))}
 		e := fromResponse(resp, nil)
 		msg := e.Error()
-		if strings.ContainsAny(msg, "\r\n") {
-			t.Fatalf("Error() is not one line: %q", msg)
+		if strings.ContainsFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 }) {
+			t.Fatalf("Error() holds control characters: %q", msg)
 		}
 		if e.RetryAfter < 0 {
 			t.Fatalf("RetryAfter %v", e.RetryAfter)
