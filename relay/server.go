@@ -1,0 +1,329 @@
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/m365send/m365send/queue"
+)
+
+// Options are what a Server needs besides its configuration.
+type Options struct {
+	// Config is the [relay] table, decoded and checked (Check).
+	Config *Config
+	// Queue receives every accepted message.
+	Queue queue.Queue
+	// Mailboxes maps each profile name to its mailbox (the address it
+	// sends as), to choose a profile from the envelope sender.
+	Mailboxes map[string]string
+	// Certificate is the TLS certificate (see Certificate).
+	Certificate tls.Certificate
+	// Logger receives one line per refusal and per accepted message (nil:
+	// discard).
+	Logger *slog.Logger
+}
+
+// Server accepts SMTP on the configured listeners and queues what it
+// accepts. Create it with New.
+type Server struct {
+	cfg       *Config
+	q         queue.Queue
+	mailboxes map[string]string
+	cert      tls.Certificate
+	log       *slog.Logger
+
+	users    map[string]*user
+	networks []*Network
+	decoy    *hash
+	verifier chan struct{} // bounds concurrent argon2 verifications
+
+	ctx    context.Context // ends at Close; bounds Enqueue
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	servers []*smtp.Server
+	conns   map[netip.Addr]int
+}
+
+type user struct {
+	*User
+	hash *hash
+}
+
+// New makes a Server from opts; it does not listen yet (see Serve and
+// ListenAndServe).
+func New(opts Options) (*Server, error) {
+	if opts.Config == nil || opts.Queue == nil {
+		return nil, errors.New("relay: New needs a Config and a Queue")
+	}
+	s := &Server{
+		cfg:       opts.Config,
+		q:         opts.Queue,
+		mailboxes: map[string]string{},
+		cert:      opts.Certificate,
+		log:       opts.Logger,
+		users:     map[string]*user{},
+		verifier:  make(chan struct{}, max(1, runtime.NumCPU())),
+		conns:     map[netip.Addr]int{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for p, m := range opts.Mailboxes {
+		s.mailboxes[p] = m
+	}
+	params := DefaultArgon2
+	for i := range s.cfg.Users {
+		u := &s.cfg.Users[i]
+		h, err := parseHash(u.PasswordHash)
+		if err != nil {
+			return nil, fmt.Errorf("relay: user %q: %w", u.Name, err)
+		}
+		if len(s.users) == 0 {
+			params = h.p
+		}
+		s.users[u.Name] = &user{User: u, hash: h}
+	}
+	s.decoy = decoy(params)
+	for i := range s.cfg.Networks {
+		n := &s.cfg.Networks[i]
+		n.prefixes = nil
+		for _, c := range n.CIDR {
+			p, err := parsePrefix(c)
+			if err != nil {
+				return nil, fmt.Errorf("relay: network %q: %w", n.Name, err)
+			}
+			n.prefixes = append(n.prefixes, p)
+		}
+		s.networks = append(s.networks, n)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// ListenAndServe listens on every configured listener and serves until ctx
+// ends or a listener fails; then it stops accepting, waits for the
+// transactions in progress (at most grace) and returns. It returns nil
+// after ctx ended.
+func (s *Server) ListenAndServe(ctx context.Context, grace time.Duration) error {
+	var lns []net.Listener
+	for _, l := range s.cfg.Listeners {
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", l.Address)
+		if err != nil {
+			for _, o := range lns {
+				o.Close()
+			}
+			return fmt.Errorf("relay: listen %s: %w", l.Address, err)
+		}
+		lns = append(lns, ln)
+	}
+	errc := make(chan error, len(lns))
+	for i, ln := range lns {
+		go func() { errc <- s.Serve(ln, s.cfg.Listeners[i]) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if serr := s.Shutdown(sctx); err == nil && ctx.Err() == nil {
+		err = serr
+	}
+	return err
+}
+
+// Serve accepts connections on ln with the settings of l until Shutdown
+// or Close; it then returns nil.
+func (s *Server) Serve(ln net.Listener, l Listener) error {
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return s.newSession(c, &l), nil
+	}))
+	srv.Domain = s.cfg.Hostname
+	srv.MaxMessageBytes = s.cfg.MaxSize
+	srv.MaxRecipients = 0 // counted by the session, to log the refusal
+	srv.ReadTimeout = time.Duration(s.cfg.ReadTimeout)
+	srv.WriteTimeout = time.Duration(s.cfg.WriteTimeout)
+	srv.EnableSMTPUTF8 = true
+	// AUTH outside TLS is refused (and logged) by the session itself.
+	srv.AllowInsecureAuth = true
+	srv.ErrorLog = slogLogger{s.log}
+	srv.TLSConfig = &tls.Config{
+		Certificates: []tls.Certificate{s.cert},
+		MinVersion:   tlsVersions[l.MinTLS],
+	}
+	if srv.TLSConfig.MinVersion == 0 {
+		srv.TLSConfig.MinVersion = tls.VersionTLS12
+	}
+	s.mu.Lock()
+	if s.ctx.Err() != nil {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.servers = append(s.servers, srv)
+	s.mu.Unlock()
+	ln = &limitListener{Listener: ln, s: s, implicit: l.ImplicitTLS}
+	if l.ImplicitTLS {
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	err := srv.Serve(ln)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits, until ctx ends, for the
+// open connections to end; then it closes them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srvs := s.servers
+	s.servers = nil
+	s.mu.Unlock()
+	var errs []error
+	for _, srv := range srvs {
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.cancel()
+	for _, srv := range srvs {
+		srv.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops at once: listeners and connections are closed, and a
+// message being received is not queued.
+func (s *Server) Close() error {
+	s.cancel()
+	s.mu.Lock()
+	srvs := s.servers
+	s.servers = nil
+	s.mu.Unlock()
+	for _, srv := range srvs {
+		srv.Close()
+	}
+	return nil
+}
+
+// network returns the configured network a holds, or nil.
+func (s *Server) network(a netip.Addr) *Network {
+	for _, n := range s.networks {
+		for _, p := range n.prefixes {
+			if p.Contains(a) {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+// authenticate checks name and password; an unknown name costs the same
+// argon2id computation as a wrong password.
+func (s *Server) authenticate(name, password string) *user {
+	u := s.users[name]
+	h := s.decoy
+	if u != nil {
+		h = u.hash
+	}
+	s.verifier <- struct{}{}
+	ok := h.verify(password)
+	<-s.verifier
+	if u == nil || !ok {
+		return nil
+	}
+	return u
+}
+
+// slogLogger carries go-smtp's own diagnostics (failed handshakes, I/O
+// errors) to the logger.
+type slogLogger struct{ l *slog.Logger }
+
+func (l slogLogger) Printf(format string, v ...any) {
+	l.l.Debug("relay: smtp: " + strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+
+func (l slogLogger) Println(v ...any) {
+	l.l.Debug("relay: smtp: " + strings.TrimSpace(fmt.Sprintln(v...)))
+}
+
+// limitListener refuses a client's connection when it already holds
+// MaxConnectionsPerClient.
+type limitListener struct {
+	net.Listener
+	s        *Server
+	implicit bool
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		a := addrOf(c.RemoteAddr())
+		s := l.s
+		s.mu.Lock()
+		n := s.conns[a]
+		ok := n < s.cfg.MaxConnectionsPerClient
+		if ok {
+			s.conns[a] = n + 1
+		}
+		s.mu.Unlock()
+		if ok {
+			return &countedConn{Conn: c, s: s, a: a}, nil
+		}
+		s.log.Info("relay: refused", "client", c.RemoteAddr().String(), "user", "", "code", 421,
+			"reason", fmt.Sprintf("more than %d connections from one address", s.cfg.MaxConnectionsPerClient))
+		if !l.implicit {
+			c.SetWriteDeadline(time.Now().Add(time.Second))
+			io.WriteString(c, "421 4.7.0 Too many connections from your address, try again later\r\n")
+		}
+		c.Close()
+	}
+}
+
+type countedConn struct {
+	net.Conn
+	s    *Server
+	a    netip.Addr
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		if c.s.conns[c.a]--; c.s.conns[c.a] <= 0 {
+			delete(c.s.conns, c.a)
+		}
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	if t, ok := a.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(t.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}

@@ -1,0 +1,346 @@
+package relay
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"net/netip"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/m365send/m365send/queue"
+)
+
+// session is one SMTP connection's state.
+type session struct {
+	s       *Server
+	l       *Listener
+	remote  string     // client address, for logs
+	addr    netip.Addr // client IP
+	tls     bool
+	network *Network // the configured network the client is in, or nil
+	user    *user    // after AUTH
+
+	// The transaction.
+	from    string // envelope sender, after rewrite_from
+	profile string
+	rewrite bool
+	to      []string
+}
+
+func (s *Server) newSession(c *smtp.Conn, l *Listener) *session {
+	_, isTLS := c.TLSConnectionState()
+	ss := &session{
+		s:      s,
+		l:      l,
+		remote: c.Conn().RemoteAddr().String(),
+		addr:   addrOf(c.Conn().RemoteAddr()),
+		tls:    isTLS,
+	}
+	ss.network = s.network(ss.addr)
+	return ss
+}
+
+// refuse logs a refusal and returns it as the SMTP reply.
+func (ss *session) refuse(code int, enh smtp.EnhancedCode, reason string, attrs ...any) error {
+	name := ""
+	if ss.user != nil {
+		name = ss.user.Name
+	}
+	args := append([]any{"client", ss.remote, "user", name, "code", fmt.Sprintf("%d %d.%d.%d", code, enh[0], enh[1], enh[2]), "reason", reason}, attrs...)
+	ss.s.log.Info("relay: refused", args...)
+	return &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: reason}
+}
+
+// plaintextAuth reports whether the client may use AUTH without TLS on
+// this listener: it is in a network the listener names.
+func (ss *session) plaintextAuth() bool {
+	if ss.network == nil {
+		return false
+	}
+	for _, n := range ss.l.AllowPlaintextAuth {
+		if n == ss.network.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// AuthMechanisms offers PLAIN and LOGIN inside TLS (or to a network
+// allowed plaintext), nothing otherwise.
+func (ss *session) AuthMechanisms() []string {
+	if len(ss.s.users) == 0 || !(ss.tls || ss.plaintextAuth()) {
+		return nil
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+// Auth starts a SASL exchange.
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	if !ss.tls && !ss.plaintextAuth() {
+		// RFC 4954 section 6: 538 5.7.11 Encryption required.
+		return nil, ss.refuse(538, smtp.EnhancedCode{5, 7, 11}, "Encryption required: say STARTTLS first, then AUTH", "mechanism", mech)
+	}
+	if len(ss.s.users) == 0 {
+		return nil, ss.refuse(502, smtp.EnhancedCode{5, 7, 0}, "Authentication not offered here", "mechanism", mech)
+	}
+	switch strings.ToUpper(mech) {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, username, password string) error {
+			if identity != "" && identity != username {
+				return ss.refuse(535, smtp.EnhancedCode{5, 7, 8}, "Authentication failed: authorization identity differs from the user", "name", username)
+			}
+			return ss.login(username, password)
+		}), nil
+	case sasl.Login:
+		return &loginServer{auth: ss.login}, nil
+	}
+	return nil, ss.refuse(504, smtp.EnhancedCode{5, 5, 4}, "Unsupported authentication mechanism: use PLAIN or LOGIN", "mechanism", mech)
+}
+
+func (ss *session) login(name, password string) error {
+	u := ss.s.authenticate(name, password)
+	if u == nil {
+		// The same reply for an unknown user and a wrong password.
+		return ss.refuse(535, smtp.EnhancedCode{5, 7, 8}, "Authentication failed: wrong user name or password", "name", safeName(name))
+	}
+	ss.user = u
+	ss.s.log.Info("relay: authenticated", "client", ss.remote, "user", u.Name)
+	return nil
+}
+
+// safeName keeps a name the client gave fit for a log line.
+func safeName(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// grant returns what the client may send as, or nil.
+func (ss *session) grant() *Grant {
+	if ss.user != nil {
+		return &ss.user.Grant
+	}
+	if ss.network != nil {
+		return &ss.network.Grant
+	}
+	return nil
+}
+
+// Mail chooses the profile from the envelope sender, or refuses it.
+func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	ss.Reset()
+	g := ss.grant()
+	if g == nil {
+		// 530 5.7.0 (RFC 4954 section 6): the client may authenticate;
+		// it is not in a network that may send without.
+		why := "Authentication required"
+		if !ss.tls && !ss.plaintextAuth() {
+			why += ": say STARTTLS, then AUTH"
+		}
+		return ss.refuse(530, smtp.EnhancedCode{5, 7, 0}, why, "from", safeName(from))
+	}
+	if g.RewriteFrom != "" {
+		mb := ss.s.mailboxes[g.RewriteFrom]
+		if mb == "" {
+			return ss.refuse(451, smtp.EnhancedCode{4, 3, 5}, "Relay misconfigured: the profile has no mailbox", "profile", g.RewriteFrom)
+		}
+		ss.from, ss.profile, ss.rewrite = mb, g.RewriteFrom, true
+		return nil
+	}
+	if from == "" {
+		return ss.refuse(550, smtp.EnhancedCode{5, 7, 1}, "The null sender <> may not be used here", "from", "")
+	}
+	for _, p := range g.Profiles {
+		if mb := ss.s.mailboxes[p]; mb != "" && strings.EqualFold(mb, from) {
+			ss.from, ss.profile = from, p
+			return nil
+		}
+	}
+	_, domain, _ := strings.Cut(from, "@")
+	for _, a := range g.Senders {
+		if strings.EqualFold(a, from) || (strings.HasPrefix(a, "@") && strings.EqualFold(a[1:], domain)) {
+			ss.from, ss.profile = from, g.Profiles[0]
+			return nil
+		}
+	}
+	who := "this client"
+	if ss.user != nil {
+		who = "user " + ss.user.Name
+	} else if ss.network != nil {
+		who = "network " + ss.network.Name
+	}
+	return ss.refuse(550, smtp.EnhancedCode{5, 7, 1}, fmt.Sprintf("Sender <%s> not allowed: %s may send only as its profiles' mailboxes and listed senders", safeName(from), who), "from", safeName(from))
+}
+
+// Rcpt adds a recipient, up to MaxRecipients.
+func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if len(ss.to) >= ss.s.cfg.MaxRecipients {
+		// RFC 5321 section 4.5.3.1.10: 452 for too many recipients; the
+		// client sends the rest in another transaction.
+		return ss.refuse(452, smtp.EnhancedCode{4, 5, 3}, fmt.Sprintf("Too many recipients: at most %d a message", ss.s.cfg.MaxRecipients), "from", ss.from)
+	}
+	if to == "" {
+		return ss.refuse(501, smtp.EnhancedCode{5, 1, 3}, "Empty recipient address")
+	}
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+// Data queues the message and returns only when it is durable.
+func (ss *session) Data(r io.Reader) error {
+	if len(ss.to) == 0 || ss.profile == "" {
+		return ss.refuse(503, smtp.EnhancedCode{5, 5, 1}, "Bad sequence of commands")
+	}
+	if ss.rewrite {
+		r = rewriteFrom(r, ss.from)
+	}
+	name := ""
+	if ss.user != nil {
+		name = ss.user.Name
+	} else if ss.network != nil {
+		name = "network " + ss.network.Name
+	}
+	env := queue.Envelope{From: ss.from, To: append([]string(nil), ss.to...), Profile: ss.profile, Source: strings.TrimSpace(ss.remote + " " + name)}
+	id, err := ss.s.q.Enqueue(ss.s.ctx, env, r)
+	if err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			if se == smtp.ErrDataTooLarge {
+				return ss.refuse(552, smtp.EnhancedCode{5, 3, 4}, fmt.Sprintf("Message too big: at most %d bytes", ss.s.cfg.MaxSize), "from", ss.from)
+			}
+			return ss.refuse(se.Code, se.EnhancedCode, se.Message, "from", ss.from)
+		}
+		ss.s.log.Error("relay: queue failed", "client", ss.remote, "user", name, "from", ss.from, "err", err)
+		return ss.refuse(451, smtp.EnhancedCode{4, 3, 0}, "Message not queued: local problem, try again later", "from", ss.from)
+	}
+	ss.s.log.Info("relay: accepted", "client", ss.remote, "user", name, "id", string(id), "from", ss.from, "profile", ss.profile, "recipients", len(ss.to))
+	return nil
+}
+
+// Reset ends the transaction.
+func (ss *session) Reset() {
+	ss.from, ss.profile, ss.rewrite, ss.to = "", "", false, nil
+}
+
+// Logout ends the session.
+func (ss *session) Logout() error { return nil }
+
+// loginServer is the server side of the LOGIN mechanism
+// (draft-murchison-sasl-login), which go-sasl does not provide.
+type loginServer struct {
+	auth     func(name, password string) error
+	name     string
+	step     int
+	finished bool
+}
+
+func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if response == nil {
+			return []byte("Username:"), false, nil
+		}
+		fallthrough // initial response: the user name
+	case 1:
+		l.name = string(response)
+		l.step = 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.auth(l.name, string(response))
+	}
+	return nil, true, errors.New("unexpected response")
+}
+
+// rewriteFrom returns r with its From header fields replaced by one with
+// mailbox (keeping the first one's display name), or one added at the top
+// when there is none. The header is read into memory; its size is bounded
+// by the message size limit.
+func rewriteFrom(r io.Reader, mailbox string) io.Reader {
+	br := bufio.NewReader(r)
+	var lines [][]byte
+	var err error
+	for {
+		var line []byte
+		line, err = br.ReadBytes('\n')
+		if len(line) > 0 {
+			lines = append(lines, line)
+		}
+		if err != nil || len(bytes.TrimRight(line, "\r\n")) == 0 {
+			break
+		}
+	}
+	isFrom := func(t []byte) bool { return len(t) >= 5 && strings.EqualFold(string(t[:5]), "from:") }
+	isCont := func(t []byte) bool { return len(t) > 0 && (t[0] == ' ' || t[0] == '\t') }
+	// The first From field's value, unfolded.
+	var old []byte
+	for i, line := range lines {
+		t := bytes.TrimRight(line, "\r\n")
+		if !isFrom(t) {
+			continue
+		}
+		old = append([]byte{}, t[5:]...)
+		for _, c := range lines[i+1:] {
+			ct := bytes.TrimRight(c, "\r\n")
+			if !isCont(ct) {
+				break
+			}
+			old = append(old, ct...)
+		}
+		break
+	}
+	var out bytes.Buffer
+	if old == nil {
+		out.WriteString(fromField(nil, mailbox))
+	}
+	inFrom, put := false, false
+	for _, line := range lines {
+		t := bytes.TrimRight(line, "\r\n")
+		switch {
+		case inFrom && isCont(t):
+			continue
+		case isFrom(t):
+			inFrom = true
+			if !put {
+				out.WriteString(fromField(old, mailbox))
+				put = true
+			}
+			continue
+		}
+		inFrom = false
+		out.Write(line)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return io.MultiReader(&out, errReader{err})
+	}
+	return io.MultiReader(&out, br)
+}
+
+// fromField is "From: " with mailbox and old's display name, if any.
+func fromField(old []byte, mailbox string) string {
+	a := mail.Address{Address: mailbox}
+	if old != nil {
+		if p, err := mail.ParseAddress(strings.TrimSpace(string(old))); err == nil {
+			a.Name = p.Name
+		}
+	}
+	return "From: " + a.String() + "\r\n"
+}
+
+// errReader fails with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
