@@ -144,6 +144,10 @@ func (l *loaded) add(k toml.Key, typ string, v any) error {
 		}
 		l.defaultProfile = setting{val: s, from: l.origin(k...)}
 		return nil
+	case k[0] == "relay" || k[0] == "queue":
+		// The [relay] table and the queue setting are read by packages
+		// relay and queue, which check them.
+		return nil
 	case len(k) == 1 && k[0] == "profiles", len(k) == 2 && k[0] == "profiles":
 		if typ != "Hash" {
 			return errorf(l.origin(k...), "profiles are tables: [profiles.NAME] with key = value lines", "not a table")
@@ -256,9 +260,9 @@ func (l *loaded) unknownKey(k toml.Key) error {
 	}
 	switch {
 	case len(k) == 1:
-		hint := didYouMean(last, []string{"default_profile", "profiles"}, typoLimit(last))
+		hint := didYouMean(last, []string{"default_profile", "profiles", "relay", "queue"}, typoLimit(last))
 		if hint == "" {
-			hint = "top-level keys are default_profile and [profiles.NAME] tables"
+			hint = "top-level keys are default_profile, queue, and the [profiles.NAME] and [relay] tables"
 		}
 		return errorf(o, hint, "unknown key")
 	case len(k) == 3 && k[0] == "profiles":
