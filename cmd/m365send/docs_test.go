@@ -439,15 +439,16 @@ func exitCodesTable() string {
 	kinds := failure.Kinds()
 	sort.SliceStable(kinds, func(i, j int) bool { return exitCodeOf(kinds[i]) < exitCodeOf(kinds[j]) })
 	var b strings.Builder
-	b.WriteString("| exit | sysexits(3) | kind | what it means |\n|---|---|---|---|\n")
-	b.WriteString("| 0 | EX_OK | | sent, or the command did what it says |\n")
+	b.WriteString("| exit | sysexits(3) | kind | what it means | the command adds to the hint |\n|---|---|---|---|---|\n")
+	b.WriteString("| 0 | EX_OK | | sent, or the command did what it says | |\n")
 	for _, k := range kinds {
 		code := exitCodeOf(k)
 		doc, ok := docs[k.String()]
 		if !ok {
 			doc = "(no doc comment in internal/failure)"
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", code, sysexitsNames()[code], k, mdCell(doc))
+		advice := reporter{prog: "m365send", profile: "P"}.advice(k, failure.New(k, "example", ""))
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", code, sysexitsNames()[code], k, mdCell(doc), mdCell(advice))
 	}
 	return b.String()
 }
