@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,5 +119,30 @@ func TestRawFileExcludesOtherContent(t *testing.T) {
 		if err := m.Validate(); !errors.Is(err, ErrInvalidMessage) {
 			t.Errorf("Validate(%+v) = %v, want ErrInvalidMessage", m, err)
 		}
+	}
+}
+
+// zeros is an endless stream.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+func TestSpoolInputKeepsMemoryFlat(t *testing.T) {
+	dir := t.TempDir()
+	var sp *Spool
+	var err error
+	n := allocated(func() { sp, err = SpoolInput(io.LimitReader(zeros{}, 64<<20), dir, 0) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Remove()
+	if sp.Size != 64<<20 {
+		t.Errorf("spooled %d bytes, want 64 MB", sp.Size)
+	}
+	if n > 4<<20 {
+		t.Errorf("spooling 64 MB allocated %d MB; want it copied in small pieces", n>>20)
 	}
 }
