@@ -73,7 +73,8 @@ func (t *Writer) Write(p []byte) (int, error) {
 	if !t.repair {
 		return t.writeCRLF(p)
 	}
-	for i, c := range p {
+	for i := 0; i < len(p); {
+		c := p[i]
 		if c == 0 {
 			t.err = ErrNUL
 			return i, t.err
@@ -84,24 +85,38 @@ func (t *Writer) Write(p []byte) (int, error) {
 				if err := t.endLine(); err != nil {
 					return i, err
 				}
+				i++
 				continue
 			}
 			if err := t.loneCR(); err != nil {
 				return i, err
 			}
 		}
-		var err error
 		switch c {
 		case '\r':
 			t.cr = true
+			i++
+			continue
 		case '\n':
-			err = t.endLine()
-		default:
-			err = t.put(c)
+			if err := t.endLine(); err != nil {
+				return i, err
+			}
+			i++
+			continue
 		}
-		if err != nil {
-			return i, err
+		// A run of ordinary bytes, as much as the line has room for.
+		if len(t.line) == MaxLine {
+			if err := t.breakLine(); err != nil {
+				return i, err
+			}
 		}
+		n := bytes.IndexAny(p[i:], "\r\n\x00")
+		if n < 0 {
+			n = len(p) - i
+		}
+		n = min(n, MaxLine-len(t.line))
+		t.line = append(t.line, p[i:i+n]...)
+		i += n
 	}
 	return len(p), nil
 }
