@@ -8,6 +8,9 @@ import (
 	"syscall"
 )
 
+// openLock opens a message's data for locking.
+func openLock(path string) (*os.File, error) { return os.Open(path) }
+
 // tryLock takes an exclusive lock on f without waiting; it reports false
 // when someone else holds one. Locks are flock(2) locks: per open file,
 // so two opens in one process exclude each other too, and the kernel
