@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/token/entratest"
 )
 
@@ -106,11 +105,5 @@ func TestNewHTTPClient(t *testing.T) {
 	s.sleep = (&fakeSleep{}).sleep
 	if _, err := s.TokenContext(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("with other roots: err = %v, want a certificate failure", err)
-	}
-}
-
-func TestNewRefusalsAreConfig(t *testing.T) {
-	if _, err := New(Config{Flow: FlowDeviceCode, Tenant: "t", ClientID: "c", Cloud: "moon"}); failure.KindOf(err) != failure.Config {
-		t.Fatalf("err = %v, kind %v, want config", err, failure.KindOf(err))
 	}
 }

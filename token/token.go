@@ -173,24 +173,24 @@ func NewHTTPClient(roots *x509.CertPool) *http.Client {
 // tried in all before it is reported.
 const maxAttempts = 3
 
-// New validates cfg and returns a Source. It does no I/O. Its errors are
-// of kind failure.Config.
+// New validates cfg and returns a Source. It does no I/O. Its refusals
+// carry no kind: the caller knows which profile they are about.
 func New(cfg Config) (*Source, error) {
 	switch cfg.Flow {
 	case FlowClientCredentials, FlowDeviceCode:
 	case "":
-		return nil, failure.Wrap(failure.Config, errors.New("token: no flow: set client_credentials or device_code"), "")
+		return nil, errors.New("token: no flow: set client_credentials or device_code")
 	default:
-		return nil, failure.Wrap(failure.Config, fmt.Errorf("token: unknown flow %q (want client_credentials or device_code)", cfg.Flow), "")
+		return nil, fmt.Errorf("token: unknown flow %q (want client_credentials or device_code)", cfg.Flow)
 	}
 	if strings.TrimSpace(cfg.Tenant) == "" {
-		return nil, failure.Wrap(failure.Config, errors.New("token: no tenant: set the tenant's domain or GUID"), "")
+		return nil, errors.New("token: no tenant: set the tenant's domain or GUID")
 	}
 	if strings.ContainsAny(cfg.Tenant, "/?#") {
-		return nil, failure.Wrap(failure.Config, fmt.Errorf("token: tenant %q is not a domain or GUID", cfg.Tenant), "")
+		return nil, fmt.Errorf("token: tenant %q is not a domain or GUID", cfg.Tenant)
 	}
 	if strings.TrimSpace(cfg.ClientID) == "" {
-		return nil, failure.Wrap(failure.Config, errors.New("token: no client ID"), "")
+		return nil, errors.New("token: no client ID")
 	}
 	if cfg.Flow == FlowClientCredentials {
 		n := 0
@@ -201,14 +201,14 @@ func New(cfg Config) (*Source, error) {
 		}
 		switch {
 		case n == 0:
-			return nil, failure.Wrap(failure.Config, errors.New("token: client credentials need a client secret, a certificate file or a federated token file"), "")
+			return nil, errors.New("token: client credentials need a client secret, a certificate file or a federated token file")
 		case n > 1:
-			return nil, failure.Wrap(failure.Config, errors.New("token: set only one of client secret, certificate file and federated token file"), "")
+			return nil, errors.New("token: set only one of client secret, certificate file and federated token file")
 		}
 	}
 	cl, err := cloud.Lookup(cfg.Cloud)
 	if err != nil {
-		return nil, failure.Wrap(failure.Config, fmt.Errorf("token: %w", err), "")
+		return nil, fmt.Errorf("token: %w", err)
 	}
 	host := cl.AuthorityHost
 	if cfg.AuthorityHost != "" {
@@ -216,7 +216,7 @@ func New(cfg Config) (*Source, error) {
 	}
 	base, err := authorityBase(host)
 	if err != nil {
-		return nil, failure.Wrap(failure.Config, fmt.Errorf("token: %w", err), "")
+		return nil, fmt.Errorf("token: %w", err)
 	}
 	if cfg.MinValidity < DefaultMinValidity {
 		cfg.MinValidity = DefaultMinValidity
