@@ -294,36 +294,84 @@ func (s *Spool) Claim(ctx context.Context, req queue.ClaimRequest) ([]*queue.Mes
 	if req.Lease <= 0 {
 		req.Lease = queue.DefaultLease
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, queue.ErrClosed
+	if err := s.check(ctx); err != nil {
+		return nil, err
 	}
+	// The folder is scanned without the mutex, so that updates of the
+	// messages being delivered are not held up by a scan of a long queue.
 	ents, err := os.ReadDir(s.qdir)
 	if err != nil {
 		return nil, fmt.Errorf("spool: claim: %w", err)
 	}
-	type cand struct {
-		id   queue.ID
-		next time.Time
+	type entry struct {
+		id       queue.ID
+		mod      time.Time
+		size     int64
+		sum      summary
+		ok, read bool
 	}
-	var due []cand
-	seen := make(map[queue.ID]bool, len(ents))
+	var all []entry
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
 		id := queue.ID(name)
 		if !ok || !id.Valid() {
 			continue
 		}
-		seen[id] = true
-		sum, ok := s.summary(id, e)
-		if !ok || sum.next.After(req.Now) || slices.Contains(req.Skip, sum.profile) {
+		if info, err := e.Info(); err == nil {
+			all = append(all, entry{id: id, mod: info.ModTime(), size: info.Size()})
+		}
+	}
+	s.mu.Lock()
+	for i := range all {
+		e := &all[i]
+		if sum, ok := s.cache[e.id]; ok && sum.mod.Equal(e.mod) && sum.size == e.size {
+			e.sum, e.ok = sum, true
+		} else {
+			e.read = true
+		}
+	}
+	s.mu.Unlock()
+	for i := range all {
+		e := &all[i]
+		if !e.read {
 			continue
 		}
-		if c := s.claims[id]; c != nil && c.until.After(req.Now) {
+		m, err := readState(s.path(s.qdir, e.id, ".json"))
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				s.log.Warn("spool: unreadable state", "id", e.id, "error", err)
+			}
 			continue
 		}
-		due = append(due, cand{id, sum.next})
+		e.sum, e.ok = summary{mod: e.mod, size: e.size, next: m.NextAttempt, profile: m.Profile}, true
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, queue.ErrClosed
+	}
+	type cand struct {
+		id   queue.ID
+		next time.Time
+	}
+	var due []cand
+	seen := make(map[queue.ID]bool, len(all))
+	for _, e := range all {
+		if !e.ok {
+			continue
+		}
+		seen[e.id] = true
+		if e.read {
+			s.cache[e.id] = e.sum
+		}
+		if e.sum.next.After(req.Now) || slices.Contains(req.Skip, e.sum.profile) {
+			continue
+		}
+		if c := s.claims[e.id]; c != nil && c.until.After(req.Now) {
+			continue
+		}
+		due = append(due, cand{e.id, e.sum.next})
 	}
 	for id := range s.cache {
 		if !seen[id] {
@@ -351,28 +399,6 @@ func (s *Spool) Claim(ctx context.Context, req queue.ClaimRequest) ([]*queue.Mes
 		}
 	}
 	return out, nil
-}
-
-// summary returns what Claim needs of id's .json, reading it only when its
-// size or time changed since the last scan. Called with s.mu held.
-func (s *Spool) summary(id queue.ID, e fs.DirEntry) (summary, bool) {
-	info, err := e.Info()
-	if err != nil {
-		return summary{}, false
-	}
-	if sum, ok := s.cache[id]; ok && sum.mod.Equal(info.ModTime()) && sum.size == info.Size() {
-		return sum, true
-	}
-	m, err := readState(s.path(s.qdir, id, ".json"))
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			s.log.Warn("spool: unreadable state", "id", id, "error", err)
-		}
-		return summary{}, false
-	}
-	sum := summary{mod: info.ModTime(), size: info.Size(), next: m.NextAttempt, profile: m.Profile}
-	s.cache[id] = sum
-	return sum, true
 }
 
 // claimOne locks id's .eml (or takes over this process's expired lease)
