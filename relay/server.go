@@ -33,6 +33,12 @@ type Options struct {
 	// Logger receives one line per refusal and per accepted message (nil:
 	// discard).
 	Logger *slog.Logger
+	// Accepted, when set, is called with the ID of each message queued
+	// (Run uses it to wake the Deliverer).
+	Accepted func(queue.ID)
+	// Ready, when set, is called by ListenAndServe once every listener
+	// listens, with their addresses in the order of Config.Listeners.
+	Ready func(addrs []net.Addr)
 }
 
 // Server accepts SMTP on the configured listeners and queues what it
@@ -43,6 +49,8 @@ type Server struct {
 	mailboxes map[string]string
 	cert      tls.Certificate
 	log       *slog.Logger
+	accepted  func(queue.ID)
+	ready     func([]net.Addr)
 
 	users    map[string]*user
 	networks []*Network
@@ -52,9 +60,12 @@ type Server struct {
 	ctx    context.Context // ends at Close; bounds Enqueue
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	servers []*smtp.Server
-	conns   map[netip.Addr]int
+	mu        sync.Mutex
+	closing   bool
+	servers   []*smtp.Server
+	listeners []net.Listener
+	conns     map[netip.Addr]int        // open connections per client
+	live      map[*countedConn]struct{} // open connections
 }
 
 type user struct {
@@ -77,6 +88,9 @@ func New(opts Options) (*Server, error) {
 		users:     map[string]*user{},
 		verifier:  make(chan struct{}, max(1, runtime.NumCPU())),
 		conns:     map[netip.Addr]int{},
+		live:      map[*countedConn]struct{}{},
+		accepted:  opts.Accepted,
+		ready:     opts.Ready,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -129,6 +143,13 @@ func (s *Server) ListenAndServe(ctx context.Context, grace time.Duration) error 
 		}
 		lns = append(lns, ln)
 	}
+	if s.ready != nil {
+		addrs := make([]net.Addr, len(lns))
+		for i, ln := range lns {
+			addrs[i] = ln.Addr()
+		}
+		s.ready(addrs)
+	}
 	errc := make(chan error, len(lns))
 	for i, ln := range lns {
 		go func() { errc <- s.Serve(ln, s.cfg.Listeners[i]) }()
@@ -169,55 +190,94 @@ func (s *Server) Serve(ln net.Listener, l Listener) error {
 		srv.TLSConfig.MinVersion = tls.VersionTLS12
 	}
 	s.mu.Lock()
-	if s.ctx.Err() != nil {
+	if s.closing {
 		s.mu.Unlock()
 		ln.Close()
 		return nil
 	}
 	s.servers = append(s.servers, srv)
+	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
 	ln = &limitListener{Listener: ln, s: s, implicit: l.ImplicitTLS}
 	if l.ImplicitTLS {
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	err := srv.Serve(ln)
-	if errors.Is(err, smtp.ErrServerClosed) {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing || errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
 	return err
 }
 
-// Shutdown stops accepting connections and waits, until ctx ends, for the
-// open connections to end; then it closes them.
-func (s *Server) Shutdown(ctx context.Context) error {
+// stop marks the server closing, closes its listeners and returns its
+// go-smtp servers.
+func (s *Server) stop() []*smtp.Server {
 	s.mu.Lock()
-	srvs := s.servers
-	s.servers = nil
+	s.closing = true
+	srvs, lns := s.servers, s.listeners
+	s.servers, s.listeners = nil, nil
 	s.mu.Unlock()
-	var errs []error
-	for _, srv := range srvs {
-		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
-			errs = append(errs, err)
-		}
+	for _, ln := range lns {
+		ln.Close()
 	}
+	return srvs
+}
+
+// open counts the open connections.
+func (s *Server) open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.live)
+}
+
+// closeLive closes every open connection.
+func (s *Server) closeLive() {
+	s.mu.Lock()
+	live := make([]*countedConn, 0, len(s.live))
+	for c := range s.live {
+		live = append(live, c)
+	}
+	s.mu.Unlock()
+	for _, c := range live {
+		c.Close()
+	}
+}
+
+// Shutdown stops accepting connections at once and waits, until ctx ends,
+// for the open connections to end (a message being received is queued
+// and acknowledged); then it closes those still open.
+func (s *Server) Shutdown(ctx context.Context) error {
+	srvs := s.stop()
+	s.log.Info("relay: stopped accepting connections", "open", s.open())
+	errs := make([]error, len(srvs))
+	var wg sync.WaitGroup
+	for i, srv := range srvs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
 	s.cancel()
-	for _, srv := range srvs {
-		srv.Close()
-	}
+	s.closeLive()
 	return errors.Join(errs...)
 }
 
 // Close stops at once: listeners and connections are closed, and a
 // message being received is not queued.
 func (s *Server) Close() error {
+	srvs := s.stop()
 	s.cancel()
-	s.mu.Lock()
-	srvs := s.servers
-	s.servers = nil
-	s.mu.Unlock()
 	for _, srv := range srvs {
 		srv.Close()
 	}
+	s.closeLive()
 	return nil
 }
 
@@ -286,9 +346,13 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		s.mu.Unlock()
 		if ok {
-			return &countedConn{Conn: c, s: s, a: a}, nil
+			cc := &countedConn{Conn: c, s: s, a: a}
+			s.mu.Lock()
+			s.live[cc] = struct{}{}
+			s.mu.Unlock()
+			return cc, nil
 		}
-		s.log.Info("relay: refused", "client", c.RemoteAddr().String(), "user", "", "code", 421,
+		s.log.Info("relay: refused", "client", c.RemoteAddr().String(), "user", "", "code", "421 4.7.0",
 			"reason", fmt.Sprintf("more than %d connections from one address", s.cfg.MaxConnectionsPerClient))
 		if !l.implicit {
 			c.SetWriteDeadline(time.Now().Add(time.Second))
@@ -311,6 +375,7 @@ func (c *countedConn) Close() error {
 		if c.s.conns[c.a]--; c.s.conns[c.a] <= 0 {
 			delete(c.s.conns, c.a)
 		}
+		delete(c.s.live, c)
 		c.s.mu.Unlock()
 	})
 	return c.Conn.Close()

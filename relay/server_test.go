@@ -341,3 +341,30 @@ func TestConnectionLimitPerClient(t *testing.T) {
 		}
 	}
 }
+
+// A client that declares the size with MAIL FROM ... SIZE= is refused
+// before it sends the data.
+func TestDeclaredSizeOverLimit(t *testing.T) {
+	r := newRig(t, baseConfig(t))
+	c := r.dial(true)
+	if err := c.Auth(smtp.PlainAuth("", "scanner", "s3cret", "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Text.Cmd("MAIL FROM:<office@contoso.com> SIZE=4097")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Text.StartResponse(id)
+	_, _, err = c.Text.ReadResponse(250)
+	c.Text.EndResponse(id)
+	wantCode(t, err, 552, "5.3.4")
+	id, _ = c.Text.Cmd("MAIL FROM:<office@contoso.com> SIZE=4096")
+	c.Text.StartResponse(id)
+	_, _, err = c.Text.ReadResponse(250)
+	c.Text.EndResponse(id)
+	if err != nil {
+		t.Fatalf("SIZE at the limit: %v", err)
+	}
+	c.Quit()
+	r.assertEmpty()
+}

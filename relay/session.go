@@ -225,6 +225,9 @@ func (ss *session) Data(r io.Reader) error {
 		ss.s.log.Error("relay: queue failed", "client", ss.remote, "user", name, "from", ss.from, "err", err)
 		return ss.refuse(451, smtp.EnhancedCode{4, 3, 0}, "Message not queued: local problem, try again later", "from", ss.from)
 	}
+	if ss.s.accepted != nil {
+		ss.s.accepted(id)
+	}
 	ss.s.log.Info("relay: accepted", "client", ss.remote, "user", name, "id", string(id), "from", ss.from, "profile", ss.profile, "recipients", len(ss.to))
 	return nil
 }
