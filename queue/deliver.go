@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/m365send/m365send/sender"
@@ -91,6 +92,8 @@ type Deliverer struct {
 	cfg  DelivererConfig
 	log  *slog.Logger
 	wake chan struct{}
+
+	kicked atomic.Bool // Kick was called: look at the queue
 
 	mu      sync.Mutex
 	routes  map[string]*route   // by profile
@@ -175,6 +178,12 @@ func realWait(ctx context.Context, until time.Time, _ bool, wake <-chan struct{}
 
 // Kick wakes the Deliverer, e.g. after an Enqueue in this process.
 func (d *Deliverer) Kick() {
+	d.kicked.Store(true)
+	d.poke()
+}
+
+// poke wakes the loop without asking for a new look at the queue.
+func (d *Deliverer) poke() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -202,13 +211,19 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			b.backlog = nil
 		}
 	}()
+	var lastFill time.Time
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil
 		}
 		now := d.cfg.Now()
-		if err := d.fill(ctx, now); err != nil && ctx.Err() == nil {
-			d.log.Error("queue: claim", "error", err)
+		if d.kicked.Swap(false) || lastFill.IsZero() || !now.Before(lastFill.Add(d.cfg.Poll)) || d.hungry(now) {
+			// A Claim scans the whole queue: look only when something may
+			// have become due or a mailbox could take more.
+			lastFill = now
+			if err := d.fill(ctx, now); err != nil && ctx.Err() == nil {
+				d.log.Error("queue: claim", "error", err)
+			}
 		}
 		d.mu.Lock()
 		d.start(wctx, now)
@@ -219,6 +234,26 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// hungry reports whether the queue should be looked at before the poll:
+// a NextAttempt this Deliverer set has come, or a mailbox could start
+// more than its backlog holds.
+func (d *Deliverer) hungry(now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.soonest.IsZero() && !d.soonest.After(now) {
+		return true
+	}
+	if len(d.boxes) == 0 {
+		return true
+	}
+	for _, b := range d.boxes {
+		if !now.Before(b.hold) && len(b.backlog) < (d.cfg.MaxConns-b.conns)*d.cfg.Batch {
+			return true
+		}
+	}
+	return false
 }
 
 // fill claims due messages into the backlogs of mailboxes that can take
@@ -321,7 +356,7 @@ func (d *Deliverer) start(ctx context.Context, now time.Time) {
 				b.conns--
 				d.active--
 				d.mu.Unlock()
-				d.Kick()
+				d.poke()
 			}()
 		}
 	}
