@@ -75,8 +75,12 @@ var _ failure.Error = (*Error)(nil)
 // Kind says what the failure calls for. A server reply takes the kind of
 // its row in ReplyHints; a failure to get a token (StageToken) keeps the
 // token error's own kind; StageConfig is failure.Config; network failures
-// and timeouts are failure.Temporary; a server that offers no STARTTLS or
-// no AUTH XOAUTH2 is failure.Unavailable.
+// and timeouts are failure.Temporary; a server certificate that is not
+// trusted, is for another host or is invalid, and an SMTP host name that
+// does not exist, are failure.Config (the fix is ca_file or smtp_host); a
+// server that offers no STARTTLS or no AUTH XOAUTH2 is
+// failure.Unavailable; a refused message (ErrInvalidMessage) is
+// failure.BadMessage or failure.BadAddress.
 func (e *Error) Kind() failure.Kind {
 	k, _ := e.describe()
 	return k
@@ -101,7 +105,7 @@ func (e *Error) Error() string {
 	if e.Stage != "" {
 		b.WriteString(string(e.Stage))
 		if e.Recipient != "" {
-			b.WriteString(" <" + e.Recipient + ">")
+			b.WriteString(" <" + oneLine(e.Recipient) + ">")
 		}
 		b.WriteString(": ")
 	}

@@ -15,6 +15,7 @@ import (
 	"mime"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -80,13 +81,14 @@ func parser() *mail.AddressParser {
 }
 
 // CheckAddress checks a bare address ("user@example.com") for what SMTP
-// cannot carry: control characters, spaces or angle brackets, no @, and
+// cannot carry: control characters (C0, DEL and C1), spaces or angle
+// brackets, invalid UTF-8, no @, and
 // the lengths of RFC 5321 (local part MaxLocalPart, domain MaxDomain,
 // the whole MaxPath-2 octets).
 func CheckAddress(addr string) error {
-	for i := 0; i < len(addr); i++ {
-		if c := addr[i]; c < 0x20 || c == 0x7f || c == ' ' || c == '<' || c == '>' {
-			return fmt.Errorf("%w: %q holds a control character, space or angle bracket", ErrAddress, Truncate(addr, 80))
+	for _, r := range addr {
+		if unicode.IsControl(r) || r == ' ' || r == '<' || r == '>' || r == utf8.RuneError {
+			return fmt.Errorf("%w: %q holds a control character, space, angle bracket or invalid UTF-8", ErrAddress, Truncate(addr, 80))
 		}
 	}
 	at := strings.LastIndexByte(addr, '@')

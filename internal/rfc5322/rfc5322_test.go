@@ -30,6 +30,8 @@ func TestParseAddress(t *testing.T) {
 		{in: "root"},
 		{in: "<>"},
 		{in: "a@b@example.com"},
+		{in: "a\u009b31m@example.com"},
+		{in: "a\x7f@example.com"},
 	} {
 		a, err := ParseAddress(c.in)
 		if (err == nil) != c.ok {
