@@ -98,12 +98,19 @@ func (s *store) prepare() error {
 		return &CacheError{Path: dir, Advice: writableHint(dir),
 			Err: fmt.Errorf("token cache folder %s is not a folder", dir)}
 	}
-	if owner, ok := ownerOK(fi, s.uid); !ok {
+	owner, ok := ownerOK(fi, s.uid)
+	if !ok {
 		return &CacheError{Path: dir, Advice: "keep the token cache in a folder of your own, not in " + dir,
 			Err: fmt.Errorf("%w: folder %s belongs to another user (uid %d)", ErrInsecureCache, dir, owner)}
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return &CacheError{Path: dir, Advice: "chmod 700 " + dir,
+		advice := "chmod 700 " + dir
+		if fi.Mode()&fs.ModeSticky != 0 || owner != s.uid && owner >= 0 {
+			// A shared folder such as /tmp: closing it would break it for
+			// everyone else.
+			advice = "keep the token cache in a private folder of your own, not in the shared folder " + dir
+		}
+		return &CacheError{Path: dir, Advice: advice,
 			Err: fmt.Errorf("%w: folder %s is open to other users (mode %04o)", ErrInsecureCache, dir, fi.Mode().Perm())}
 	}
 	return s.checkFile()

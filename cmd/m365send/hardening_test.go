@@ -199,3 +199,33 @@ func TestSandboxDirRefusesAFolderNotItsOwn(t *testing.T) {
 		}
 	})
 }
+
+// TestNoHintClosesASharedFolder checks that a token cache folder shared
+// with others (sticky, as /tmp) gets a hint to use a folder of one's own,
+// never one to chmod 700 the shared folder.
+func TestNoHintClosesASharedFolder(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "tmp")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"HOME":                    t.TempDir(),
+		"AZURE_TENANT_ID":         "contoso.onmicrosoft.com",
+		"AZURE_CLIENT_ID":         "5b7d0c4e-2f1a-4e8b-9c3d-6a1e2f3b4c5d",
+		"AZURE_CLIENT_SECRET":     "not-a-real-secret",
+		"M365SEND_MAILBOX":        "alerts@contoso.com",
+		"M365SEND_AUTHORITY_HOST": "127.0.0.1:1",
+		"M365SEND_CACHE_DIR":      shared,
+	}
+	for _, args := range [][]string{{"m365send", "token"}, {"m365send", "send", "--to", "ops@contoso.com", "--body", "x"}} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, IO{Out: &out, Err: &errb, Env: func(k string) string { return env[k] }})
+		if code != exitConfig || !strings.Contains(errb.String(), "hint: ") || strings.Contains(errb.String(), "chmod") ||
+			!strings.Contains(errb.String(), "folder of your own") {
+			t.Errorf("%q: exit %d, want %d with a hint to use a folder of one's own, not chmod; stderr:\n%s", args, code, exitConfig, errb.String())
+		}
+	}
+}
