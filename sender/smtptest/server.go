@@ -204,6 +204,11 @@ func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.ca.CertPEM...
 // RootCAs is a pool holding only that CA, for a client's RootCAs.
 func (s *Server) RootCAs() *x509.CertPool { return s.ca.Pool.Clone() }
 
+// ServerCertificate is the certificate (with its key and its chain, which
+// ends with the CA's certificate) presented after STARTTLS: give it to
+// another fake to have clients trust one CA for both.
+func (s *Server) ServerCertificate() tls.Certificate { return s.ca.ServerCert }
+
 // ClientTLSConfig is a client configuration that trusts the server's CA
 // and verifies its certificate for Host (TLS 1.2 or later).
 func (s *Server) ClientTLSConfig() *tls.Config {

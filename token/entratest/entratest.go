@@ -248,6 +248,12 @@ func (a *Authority) CACertPEM() []byte { return append([]byte(nil), a.ca.CertPEM
 // RootCAs is a pool holding only that CA, for a client's RootCAs.
 func (a *Authority) RootCAs() *x509.CertPool { return a.ca.Pool.Clone() }
 
+// ServerCertificate is the certificate (with its key and its chain, which
+// ends with the CA's certificate) the server presents: give it to another
+// fake, such as smtptest.Options.Certificate, to have clients trust one CA
+// for both.
+func (a *Authority) ServerCertificate() tls.Certificate { return a.ca.ServerCert }
+
 // TenantID is the tenant's GUID.
 func (a *Authority) TenantID() string { return a.opts.TenantID }
 
