@@ -53,8 +53,8 @@ func TestParseHashRefuses(t *testing.T) {
 func TestDecoyHasUsersCost(t *testing.T) {
 	c := baseConfig(t)
 	r := newRig(t, c)
-	if r.srv.decoy.p != testParams {
-		t.Errorf("decoy parameters %+v, want the users' %+v", r.srv.decoy.p, testParams)
+	if r.srv.acc.Load().decoy.p != testParams {
+		t.Errorf("decoy parameters %+v, want the users' %+v", r.srv.acc.Load().decoy.p, testParams)
 	}
 	if r.srv.authenticate("nobody", "") != nil || r.srv.authenticate("scanner", "wrong") != nil {
 		t.Error("authenticated")

@@ -147,3 +147,57 @@ func TestRunDeliversAndStops(t *testing.T) {
 		t.Fatalf("queue holds %v and %d more were delivered, want the message to carol in one of them", ms, len(late))
 	}
 }
+
+// A reload takes effect on the next MAIL FROM of open connections and for
+// new ones: a removed user's session is unauthenticated, a new user can
+// log in, a new network may send.
+func TestReloadUsersAndNetworks(t *testing.T) {
+	r := newRig(t, baseConfig(t))
+	old := r.dial(true)
+	if err := old.Auth(smtp.PlainAuth("", "scanner", "s3cret", "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Decode("new.toml", []byte(`
+[relay]
+[[relay.users]]
+name = "fax"
+password_hash = "`+testHash(t, "beep")+`"
+profiles = ["office"]
+[[relay.networks]]
+name = "here"
+cidr = ["127.0.0.1"]
+profiles = ["sales"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.srv.Reload(c); err != nil {
+		t.Fatal(err)
+	}
+	// scanner is gone: its session sends as the network now, which may
+	// not use office's mailbox.
+	wantCode(t, send(old, "office@contoso.com", []string{"bob@example.com"}, testMsg), 550, "5.7.1")
+	if err := send(old, "sales@contoso.com", []string{"bob@example.com"}, testMsg); err != nil {
+		t.Fatalf("send as the new network: %v", err)
+	}
+	cl := r.dial(true)
+	wantCode(t, cl.Auth(smtp.PlainAuth("", "scanner", "s3cret", "127.0.0.1")), 535, "5.7.8")
+	cl = r.dial(true)
+	if err := cl.Auth(smtp.PlainAuth("", "fax", "beep", "127.0.0.1")); err != nil {
+		t.Fatalf("new user: %v", err)
+	}
+	if err := send(cl, "office@contoso.com", []string{"bob@example.com"}, testMsg); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.queued()); n != 2 {
+		t.Fatalf("%d queued, want 2", n)
+	}
+	bad := *c
+	bad.Users = []User{{Name: "x", PasswordHash: "plain"}}
+	if err := r.srv.Reload(&bad); err == nil {
+		t.Fatal("Reload accepted an unhashed password")
+	}
+	if r.srv.authenticate("fax", "beep") == nil {
+		t.Fatal("a refused reload changed the users")
+	}
+}

@@ -12,10 +12,12 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/queue"
 )
 
@@ -36,6 +38,9 @@ type Options struct {
 	// Accepted, when set, is called with the ID of each message queued
 	// (Run uses it to wake the Deliverer).
 	Accepted func(queue.ID)
+	// Reload, when set, delivers new configurations whose users and
+	// networks ListenAndServe (and Run) apply with Reload, e.g. on SIGHUP.
+	Reload <-chan *Config
 	// Ready, when set, is called by ListenAndServe once every listener
 	// listens, with their addresses in the order of Config.Listeners.
 	Ready func(addrs []net.Addr)
@@ -51,11 +56,10 @@ type Server struct {
 	log       *slog.Logger
 	accepted  func(queue.ID)
 	ready     func([]net.Addr)
+	reloads   <-chan *Config
 
-	users    map[string]*user
-	networks []*Network
-	decoy    *hash
-	verifier chan struct{} // bounds concurrent argon2 verifications
+	acc      atomic.Pointer[access] // users and networks; swapped by Reload
+	verifier chan struct{}          // bounds concurrent argon2 verifications
 
 	ctx    context.Context // ends at Close; bounds Enqueue
 	cancel context.CancelFunc
@@ -85,12 +89,12 @@ func New(opts Options) (*Server, error) {
 		mailboxes: map[string]string{},
 		cert:      opts.Certificate,
 		log:       opts.Logger,
-		users:     map[string]*user{},
 		verifier:  make(chan struct{}, max(1, runtime.NumCPU())),
 		conns:     map[netip.Addr]int{},
 		live:      map[*countedConn]struct{}{},
 		accepted:  opts.Accepted,
 		ready:     opts.Ready,
+		reloads:   opts.Reload,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -98,31 +102,11 @@ func New(opts Options) (*Server, error) {
 	for p, m := range opts.Mailboxes {
 		s.mailboxes[p] = m
 	}
-	params := DefaultArgon2
-	for i := range s.cfg.Users {
-		u := &s.cfg.Users[i]
-		h, err := parseHash(u.PasswordHash)
-		if err != nil {
-			return nil, fmt.Errorf("relay: user %q: %w", u.Name, err)
-		}
-		if len(s.users) == 0 {
-			params = h.p
-		}
-		s.users[u.Name] = &user{User: u, hash: h}
+	acc, err := newAccess(s.cfg)
+	if err != nil {
+		return nil, err
 	}
-	s.decoy = decoy(params)
-	for i := range s.cfg.Networks {
-		n := &s.cfg.Networks[i]
-		n.prefixes = nil
-		for _, c := range n.CIDR {
-			p, err := parsePrefix(c)
-			if err != nil {
-				return nil, fmt.Errorf("relay: network %q: %w", n.Name, err)
-			}
-			n.prefixes = append(n.prefixes, p)
-		}
-		s.networks = append(s.networks, n)
-	}
+	s.acc.Store(acc)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -155,9 +139,18 @@ func (s *Server) ListenAndServe(ctx context.Context, grace time.Duration) error 
 		go func() { errc <- s.Serve(ln, s.cfg.Listeners[i]) }()
 	}
 	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case err = <-errc:
+			break wait
+		case c := <-s.reloads:
+			if rerr := s.Reload(c); rerr != nil {
+				s.log.Error("relay: reload refused; the users and networks stay as they were", "error", rerr)
+			}
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
@@ -281,9 +274,62 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// access is who may send: the users and networks of a configuration.
+type access struct {
+	users    map[string]*user
+	networks []*Network
+	decoy    *hash
+}
+
+func newAccess(c *Config) (*access, error) {
+	acc := &access{users: map[string]*user{}}
+	params := DefaultArgon2
+	for i := range c.Users {
+		u := &c.Users[i]
+		h, err := parseHash(u.PasswordHash)
+		if err != nil {
+			return nil, failure.Wrap(failure.Config, fmt.Errorf("relay: user %q: %w", u.Name, err), "")
+		}
+		if len(acc.users) == 0 {
+			params = h.p
+		}
+		acc.users[u.Name] = &user{User: u, hash: h}
+	}
+	acc.decoy = decoy(params)
+	for i := range c.Networks {
+		n := &c.Networks[i]
+		n.prefixes = nil
+		for _, cidr := range n.CIDR {
+			p, err := parsePrefix(cidr)
+			if err != nil {
+				return nil, failure.Wrap(failure.Config, fmt.Errorf("relay: network %q: %w", n.Name, err), "")
+			}
+			n.prefixes = append(n.prefixes, p)
+		}
+		acc.networks = append(acc.networks, n)
+	}
+	return acc, nil
+}
+
+// Reload replaces the users and networks (and what they may send as) by
+// those of c, which should have passed Check; the rest of c (listeners,
+// certificate, limits) is ignored: it takes a restart. A connection
+// already authenticated keeps working only if its user still exists with
+// the same password hash; otherwise its next MAIL FROM is refused as
+// unauthenticated. On error nothing changes.
+func (s *Server) Reload(c *Config) error {
+	acc, err := newAccess(c)
+	if err != nil {
+		return err
+	}
+	s.acc.Store(acc)
+	s.log.Info("relay: reloaded users and networks", "users", len(acc.users), "networks", len(acc.networks))
+	return nil
+}
+
 // network returns the configured network a holds, or nil.
 func (s *Server) network(a netip.Addr) *Network {
-	for _, n := range s.networks {
+	for _, n := range s.acc.Load().networks {
 		for _, p := range n.prefixes {
 			if p.Contains(a) {
 				return n
@@ -296,8 +342,9 @@ func (s *Server) network(a netip.Addr) *Network {
 // authenticate checks name and password; an unknown name costs the same
 // argon2id computation as a wrong password.
 func (s *Server) authenticate(name, password string) *user {
-	u := s.users[name]
-	h := s.decoy
+	acc := s.acc.Load()
+	u := acc.users[name]
+	h := acc.decoy
 	if u != nil {
 		h = u.hash
 	}

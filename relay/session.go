@@ -74,7 +74,7 @@ func (ss *session) plaintextAuth() bool {
 // AuthMechanisms offers PLAIN and LOGIN inside TLS (or to a network
 // allowed plaintext), nothing otherwise.
 func (ss *session) AuthMechanisms() []string {
-	if len(ss.s.users) == 0 || !(ss.tls || ss.plaintextAuth()) {
+	if len(ss.s.acc.Load().users) == 0 || !(ss.tls || ss.plaintextAuth()) {
 		return nil
 	}
 	return []string{sasl.Plain, sasl.Login}
@@ -86,7 +86,7 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 		// RFC 4954 section 6: 538 5.7.11 Encryption required.
 		return nil, ss.refuse(538, smtp.EnhancedCode{5, 7, 11}, "Encryption required: say STARTTLS first, then AUTH", "mechanism", mech)
 	}
-	if len(ss.s.users) == 0 {
+	if len(ss.s.acc.Load().users) == 0 {
 		return nil, ss.refuse(502, smtp.EnhancedCode{5, 7, 0}, "Authentication not offered here", "mechanism", mech)
 	}
 	switch strings.ToUpper(mech) {
@@ -127,8 +127,18 @@ func safeName(s string) string {
 	}, s)
 }
 
-// grant returns what the client may send as, or nil.
+// grant returns what the client may send as, or nil, by the users and
+// networks as they are now (Reload may have changed them).
 func (ss *session) grant() *Grant {
+	if ss.user != nil {
+		u := ss.s.acc.Load().users[ss.user.Name]
+		if u == nil || u.PasswordHash != ss.user.PasswordHash {
+			ss.s.log.Info("relay: authentication withdrawn by a reload", "client", ss.remote, "user", ss.user.Name)
+			u = nil
+		}
+		ss.user = u
+	}
+	ss.network = ss.s.network(ss.addr)
 	if ss.user != nil {
 		return &ss.user.Grant
 	}
