@@ -52,8 +52,8 @@ its envelope sender is --from or the profile's mailbox, as with sendmail's
 --dry-run prints the message exactly as it would be sent and sends nothing;
 it needs no token. --json prints one JSON object on standard output:
   {"status":"sent","message_id":"<...>","from":"...","recipients":["..."]}
-  {"status":"failed","error":"...","code":535,"enhanced_code":"5.7.3",
-   "hint":"...","exit_code":77}
+  {"status":"failed","error":"...","code":550,"enhanced_code":"5.1.10",
+   "hint":"...","exit_code":65}
 When the message was sent but its result cannot be written (standard
 output closed or full), send says so on standard error ("m365send:
 warning: the message was sent ...") and still exits 0: the exit status
