@@ -31,6 +31,8 @@ type loaded struct {
 	path           string
 	lines          map[string]int // dotted key → line (keyLines)
 	defaultProfile setting        // default_profile, val "" when not set
+	queue          string         // queue: the spool folder, "" when not set
+	queueAlways    bool           // queue_always
 	// profiles holds each [profiles.NAME] table's settings by key; a
 	// table with no keys is there with an empty map.
 	profiles map[string]map[string]setting
@@ -144,9 +146,25 @@ func (l *loaded) add(k toml.Key, typ string, v any) error {
 		}
 		l.defaultProfile = setting{val: s, from: l.origin(k...)}
 		return nil
-	case k[0] == "relay" || k[0] == "queue":
-		// The [relay] table and the queue setting are read by packages
-		// relay and queue, which check them.
+	case len(k) == 1 && k[0] == "queue":
+		s, ok := v.(string)
+		if !ok {
+			return wrongType(l.origin(k...), TypeString, typ)
+		}
+		if s != "" && !filepath.IsAbs(s) {
+			s = filepath.Join(filepath.Dir(l.path), s)
+		}
+		l.queue = s
+		return nil
+	case len(k) == 1 && k[0] == "queue_always":
+		b, ok := v.(bool)
+		if !ok {
+			return errorf(l.origin(k...), "queue_always is true or false", "not a boolean")
+		}
+		l.queueAlways = b
+		return nil
+	case k[0] == "relay":
+		// The [relay] table is read by package relay, which checks it.
 		return nil
 	case len(k) == 1 && k[0] == "profiles", len(k) == 2 && k[0] == "profiles":
 		if typ != "Hash" {
@@ -260,9 +278,9 @@ func (l *loaded) unknownKey(k toml.Key) error {
 	}
 	switch {
 	case len(k) == 1:
-		hint := didYouMean(last, []string{"default_profile", "profiles", "relay", "queue"}, typoLimit(last))
+		hint := didYouMean(last, []string{"default_profile", "profiles", "relay", "queue", "queue_always"}, typoLimit(last))
 		if hint == "" {
-			hint = "top-level keys are default_profile, queue, and the [profiles.NAME] and [relay] tables"
+			hint = "top-level keys are default_profile, queue, queue_always, and the [profiles.NAME] and [relay] tables"
 		}
 		return errorf(o, hint, "unknown key")
 	case len(k) == 3 && k[0] == "profiles":

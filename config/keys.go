@@ -69,7 +69,7 @@ func Variables() []string {
 			vars = append(vars, k.Env)
 		}
 	}
-	return vars
+	return append(vars, envStateDir)
 }
 
 // Environment variables that select the file and the profile.

@@ -153,6 +153,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newTokenCmd(),
 		a.newDoctorCmd(),
 		a.newSandboxCmd(),
+		a.newQueueCmd(),
 		a.newVersionCmd(),
 	)
 	return root

@@ -163,6 +163,7 @@ func TestScripts(t *testing.T) {
 			"truncate":     truncateCmd,
 			"glob":         globCmd,
 			"mode":         modeCmd,
+			"enqueue":      enqueueCmd,
 		},
 	})
 }

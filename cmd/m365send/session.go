@@ -53,6 +53,9 @@ type sessionOptions struct {
 	NoCredential bool
 	// DeviceCodePrompt shows a device code to the person (login).
 	DeviceCodePrompt func(ctx context.Context, dc token.DeviceCode) error
+	// Queue builds the sender for a queue.Deliverer: one try per message
+	// and no pacing (the Deliverer retries and paces).
+	Queue bool
 	// Prog starts the warnings printed on standard error: "m365send"
 	// when empty, "sendmail" for the sendmail interface.
 	Prog string
@@ -151,13 +154,18 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	if opts.Trace == nil {
 		senderLog = newLevelLogger(stdio.Err, opts.prog(), slog.LevelError)
 	}
+	rate, attempts := p.RatePerMinute, 0
+	if opts.Queue {
+		rate, attempts = -1, 1
+	}
 	snd, err := sender.New(sender.Config{
 		Tokens:        explainingTokens{src: tokens, explain: s.explain},
 		Mailbox:       mailbox,
 		Host:          s.SMTPHost,
 		Port:          s.SMTPPort,
 		RootCAs:       pool,
-		RatePerMinute: p.RatePerMinute,
+		RatePerMinute: rate,
+		MaxAttempts:   attempts,
 		Trace:         opts.Trace,
 		Logger:        senderLog,
 	})

@@ -1,0 +1,61 @@
+package config
+
+import (
+	"path/filepath"
+)
+
+// envStateDir names the folder where m365send keeps its state (the relay's
+// generated certificate, the queue's spool by default).
+const envStateDir = "M365SEND_STATE_DIR"
+
+// Globals are the configuration file's top-level settings that are not
+// about one profile: where the queue is, and whether to use it always.
+type Globals struct {
+	// File is the configuration file read ("" when there is none).
+	File string
+	// Queue is the queue's spool folder (the top-level queue key, relative
+	// to the file's folder), or "" when the file names none.
+	Queue string
+	// QueueAlways hands every message of send and sendmail to the queue
+	// rather than only those that meet a temporary failure.
+	QueueAlways bool
+	// StateDir is $M365SEND_STATE_DIR, else $XDG_STATE_HOME/m365send, else
+	// ~/.local/state/m365send ("" when none of them is set).
+	StateDir string
+}
+
+// LoadGlobals reads the top-level settings of the file opts select (the
+// profile is not loaded). A missing default file gives empty Globals.
+func LoadGlobals(opts LoadOptions) (*Globals, error) {
+	env := opts.Env
+	if env == nil {
+		env = environLookup(opts.Environ)
+	}
+	if err := checkEnviron(opts.Environ); err != nil {
+		return nil, err
+	}
+	g := &Globals{StateDir: stateDir(env)}
+	file, err := loadFile(opts.File, env)
+	if err != nil {
+		return nil, err
+	}
+	if file != nil {
+		g.File, g.Queue, g.QueueAlways = file.path, file.queue, file.queueAlways
+	}
+	return g, nil
+}
+
+// stateDir is the state folder per $M365SEND_STATE_DIR, $XDG_STATE_HOME
+// and $HOME.
+func stateDir(env func(string) string) string {
+	if d := env(envStateDir); d != "" {
+		return d
+	}
+	if x := env("XDG_STATE_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "m365send")
+	}
+	if h := env("HOME"); h != "" {
+		return filepath.Join(h, ".local", "state", "m365send")
+	}
+	return ""
+}
