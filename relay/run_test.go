@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/m365send/m365send/queue"
 	"github.com/m365send/m365send/queue/spool"
@@ -199,5 +200,39 @@ profiles = ["sales"]
 	}
 	if r.srv.authenticate("fax", "beep") == nil {
 		t.Fatal("a refused reload changed the users")
+	}
+}
+
+// ListenAndServe applies what arrives on Options.Reload.
+func TestReloadChannel(t *testing.T) {
+	c := baseConfig(t)
+	sp, err := spool.Open(t.TempDir(), spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	reload := make(chan *Config) // unbuffered: a second send returns only after the first was applied
+	ready := make(chan struct{})
+	s, err := New(Options{Config: c, Queue: sp, Mailboxes: testMailboxes, Certificate: newTestCA(t).cert, Reload: reload,
+		Ready: func([]net.Addr) { close(ready) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ListenAndServe(ctx, time.Second) }()
+	<-ready
+	n, err := Decode("n.toml", []byte("[relay]\n[[relay.users]]\nname = \"fax\"\nprofiles = [\"office\"]\npassword_hash = \""+testHash(t, "beep")+"\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload <- n
+	reload <- n
+	if s.authenticate("fax", "beep") == nil || s.authenticate("scanner", "s3cret") != nil {
+		t.Error("the reload was not applied")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
