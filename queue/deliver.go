@@ -275,7 +275,7 @@ func (d *Deliverer) fill(ctx context.Context, now time.Time) error {
 	for _, m := range msgs {
 		r := d.route(ctx, m.Profile, now)
 		if r.err != nil {
-			d.defer_(ctx, m, now, r.err, Verdict{Wait: d.cfg.Policy.Backoff(m.Attempts + 1)})
+			d.defer_(ctx, m, now, r.err, Verdict{Wait: d.cfg.Policy.Backoff(m.Attempts + 1)}, nil)
 			continue
 		}
 		d.mu.Lock()
@@ -443,6 +443,12 @@ func (d *Deliverer) deliver(ctx context.Context, b *mailbox, r Route, batch []*M
 	var msgs []*sender.Message
 	var tried []*Message
 	for _, m := range batch {
+		if len(m.Pending()) == 0 {
+			// Nothing left to send (a shutdown came between the results
+			// and their end): end it as after a try.
+			d.finish(keep, m, r, start)
+			continue
+		}
 		// Record the try before making it, as if it failed without a word.
 		m.Attempts++
 		m.LastAttempt = start
@@ -460,7 +466,8 @@ func (d *Deliverer) deliver(ctx context.Context, b *mailbox, r Route, batch []*M
 			d.noteNext(m.NextAttempt)
 			continue
 		}
-		msgs = append(msgs, &sender.Message{From: m.From, To: m.Pending(), Raw: data})
+		to, again := m.nextTry()
+		msgs = append(msgs, &sender.Message{From: m.From, To: to, Raw: data, SentBefore: again})
 		tried = append(tried, m)
 	}
 	if len(tried) == 0 {
@@ -479,28 +486,59 @@ func (d *Deliverer) deliver(ctx context.Context, b *mailbox, r Route, batch []*M
 	d.mu.Unlock()
 	for i, m := range tried {
 		var e error
+		var res sender.Result
 		if i < len(results) {
-			e = results[i].Err
+			res = results[i]
+			e = res.Err
 		} else if err != nil {
 			e = err
 		} else {
 			e = errors.New("queue: transport returned no result")
 		}
+		to := msgs[i].To
+		// What the server confirmed stands, whatever came after.
+		for _, a := range res.Accepted {
+			m.set(a, Delivered, now, nil)
+		}
+		if e == nil {
+			for _, a := range to {
+				m.set(a, Delivered, now, nil)
+			}
+		}
+		if e != nil && res.MaybeDelivered {
+			// The reply to the final dot of the first transaction not
+			// accepted was lost: its recipients may have the message.
+			lost := m.lostTxn(to, res.Accepted)
+			for _, a := range lost {
+				m.recipient(a).MaybeSent = true
+			}
+			if res.MaybeDuplicate {
+				d.maybeDelivered(m, lost, now, e)
+			}
+		}
 		if ctx.Err() != nil && e != nil {
-			// Shutting down: the try recorded before stands.
+			// Shutting down: the try recorded before stands, with what
+			// was learnt of its recipients.
+			if err := q.Update(keep, m); err != nil {
+				d.log.Warn("queue: update", "id", m.ID, "error", err)
+			}
 			_ = q.Release(keep, m)
 			continue
 		}
-		if e == nil {
-			for j := range m.Recipients {
-				if m.Recipients[j].Status == Pending {
-					m.Recipients[j].Status = Delivered
-					m.Recipients[j].Updated = now
-					m.Recipients[j].Error = nil
+		if e == nil || len(m.pendingOf(to)) == 0 {
+			if e == nil {
+				m.LastError = nil
+				attrs := []any{"id", m.ID, "mailbox", r.Mailbox, "recipients", len(to), "attempts", m.Attempts}
+				if res.MaybeDuplicate {
+					attrs = append(attrs, "maybe_duplicate", true)
 				}
+				d.log.Info("queue: delivered", attrs...)
+			} else {
+				m.LastError = FailureOf(e)
 			}
-			m.LastError = nil
-			d.log.Info("queue: delivered", "id", m.ID, "mailbox", r.Mailbox, "recipients", len(m.Recipients), "attempts", m.Attempts)
+			// The message's other pending recipients (if this try was
+			// only for those that may have a copy) go at once.
+			m.NextAttempt = now
 			d.finish(keep, m, r, now)
 			continue
 		}
@@ -512,7 +550,7 @@ func (d *Deliverer) deliver(ctx context.Context, b *mailbox, r Route, batch []*M
 			}
 			d.mu.Unlock()
 		}
-		d.defer_(keep, m, now, e, v)
+		d.defer_(keep, m, now, e, v, to)
 	}
 }
 
@@ -527,20 +565,31 @@ func (d *Deliverer) read(ctx context.Context, id ID) ([]byte, error) {
 }
 
 // defer_ records a failed try (or a route that failed) on m, per the
-// verdict, and finishes or releases it.
-func (d *Deliverer) defer_(ctx context.Context, m *Message, now time.Time, err error, v Verdict) {
+// verdict, and finishes or releases it. tried are the recipients of the
+// try (nil: every pending one); a recipient that may have a copy
+// (MaybeSent) becomes MaybeDelivered where it would fail.
+func (d *Deliverer) defer_(ctx context.Context, m *Message, now time.Time, err error, v Verdict, tried []string) {
 	f := FailureOf(err)
 	m.LastError = f
+	var maybe []string
 	for j := range m.Recipients {
 		r := &m.Recipients[j]
 		if r.Status != Pending || v.Recipient != "" && !strings.EqualFold(r.Address, v.Recipient) {
 			continue
 		}
+		if tried != nil && !slices.ContainsFunc(tried, func(a string) bool { return strings.EqualFold(a, r.Address) }) {
+			continue
+		}
 		r.Error, r.Updated = f, now
 		if v.Permanent {
-			r.Status = Failed
+			if r.MaybeSent {
+				maybe = append(maybe, r.Address)
+			} else {
+				r.Status = Failed
+			}
 		}
 	}
+	d.maybeDelivered(m, maybe, now, err)
 	switch {
 	case v.Permanent && v.Recipient != "":
 		m.NextAttempt = now // the others go at once
@@ -549,12 +598,19 @@ func (d *Deliverer) defer_(ctx context.Context, m *Message, now time.Time, err e
 	}
 	expired := len(m.Pending()) > 0 && d.cfg.Policy.Expired(m, now)
 	if expired {
+		maybe = nil
 		for j := range m.Recipients {
-			if m.Recipients[j].Status == Pending {
-				m.Recipients[j].Status = Failed
-				m.Recipients[j].Updated = now
+			r := &m.Recipients[j]
+			if r.Status == Pending {
+				if r.MaybeSent {
+					maybe = append(maybe, r.Address)
+					continue
+				}
+				r.Status = Failed
+				r.Updated = now
 			}
 		}
+		d.maybeDelivered(m, maybe, now, err)
 	}
 	attrs := []any{"id", m.ID, "profile", m.Profile, "attempts", m.Attempts, "error", f.Error()}
 	if f.Advice != "" {
@@ -591,15 +647,23 @@ func (d *Deliverer) finish(ctx context.Context, m *Message, r Route, now time.Ti
 		return
 	}
 	failed := slices.ContainsFunc(m.Recipients, func(r Recipient) bool { return r.Status == Failed })
+	var reasons []string
 	if failed {
 		if reason := d.notify(ctx, m, r, now); reason != "" {
-			if err := q.DeadLetter(ctx, m, reason); err != nil {
-				d.log.Error("queue: dead letter", "id", m.ID, "error", err)
-			} else {
-				d.log.Warn("queue: dead letter", "id", m.ID, "reason", reason)
-			}
-			return
+			reasons = append(reasons, reason)
 		}
+	}
+	if n := countStatus(m, MaybeDelivered); n > 0 {
+		reasons = append(reasons, fmt.Sprintf("may have been delivered, perhaps twice, to %d recipient(s): the server's reply was lost; not sent again (check with a recipient before a retry)", n))
+	}
+	if len(reasons) > 0 {
+		reason := strings.Join(reasons, "; ")
+		if err := q.DeadLetter(ctx, m, reason); err != nil {
+			d.log.Error("queue: dead letter", "id", m.ID, "error", err)
+		} else {
+			d.log.Warn("queue: dead letter", "id", m.ID, "reason", reason)
+		}
+		return
 	}
 	if err := q.Done(ctx, m); err != nil {
 		d.log.Error("queue: done", "id", m.ID, "error", err)
@@ -633,4 +697,96 @@ func (d *Deliverer) notify(ctx context.Context, m *Message, r Route, now time.Ti
 	d.log.Warn("queue: bounced", "id", m.ID, "to", m.From, "notification", id)
 	d.Kick()
 	return ""
+}
+
+// nextTry returns the recipients of m's next try: those that may already
+// have a copy (MaybeSent) alone, with again set so that the sender makes
+// one try only; else every pending recipient.
+func (m *Message) nextTry() (to []string, again bool) {
+	for _, r := range m.Recipients {
+		if r.Status == Pending && r.MaybeSent {
+			to = append(to, r.Address)
+		}
+	}
+	if len(to) > 0 {
+		return to, true
+	}
+	return m.Pending(), false
+}
+
+// recipient returns m's recipient with address a (compared without
+// case), or a throwaway one.
+func (m *Message) recipient(a string) *Recipient {
+	for j := range m.Recipients {
+		if strings.EqualFold(m.Recipients[j].Address, a) {
+			return &m.Recipients[j]
+		}
+	}
+	return &Recipient{}
+}
+
+// set records that the pending recipient a is now st.
+func (m *Message) set(a string, st Status, now time.Time, f *Failure) {
+	r := m.recipient(a)
+	if r.Status != Pending {
+		return
+	}
+	r.Status, r.Updated, r.Error = st, now, f
+	if st == Delivered {
+		r.MaybeSent = false
+	}
+}
+
+// pendingOf returns which of addrs are still pending in m.
+func (m *Message) pendingOf(addrs []string) []string {
+	var out []string
+	for _, a := range addrs {
+		if m.recipient(a).Status == Pending {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// lostTxn returns the recipients of the transaction whose final-dot reply
+// was lost: the first sender.MaxRecipients of to that were not accepted
+// (the sender sends to in transactions of that size, in order, and stops
+// at the first that fails).
+func (m *Message) lostTxn(to, accepted []string) []string {
+	var rest []string
+	for _, a := range to {
+		if !slices.ContainsFunc(accepted, func(b string) bool { return strings.EqualFold(a, b) }) {
+			rest = append(rest, a)
+		}
+	}
+	return rest[:min(len(rest), sender.MaxRecipients)]
+}
+
+// maybeDelivered records that the pending recipients addrs of m may have
+// the message and are not to be tried again, and says so in the log.
+func (d *Deliverer) maybeDelivered(m *Message, addrs []string, now time.Time, err error) {
+	addrs = m.pendingOf(addrs)
+	if len(addrs) == 0 {
+		return
+	}
+	f := FailureOf(err)
+	for _, a := range addrs {
+		m.set(a, MaybeDelivered, now, f)
+	}
+	hint := f.Advice
+	if hint == "" {
+		hint = "no reply came after the message was sent in full: it may have arrived; check with a recipient before sending it again"
+	}
+	d.log.Warn("queue: maybe delivered, not tried again", "id", m.ID, "profile", m.Profile, "recipients", len(addrs), "attempts", m.Attempts, "error", f.Error(), "hint", hint)
+}
+
+// countStatus counts m's recipients with status st.
+func countStatus(m *Message, st Status) int {
+	n := 0
+	for _, r := range m.Recipients {
+		if r.Status == st {
+			n++
+		}
+	}
+	return n
 }

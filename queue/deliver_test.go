@@ -85,12 +85,17 @@ type counting struct {
 	now      int
 	peak     int
 	accepted []time.Time
+	// sentBefore holds each message's SentBefore, in the order sent.
+	sentBefore []bool
 }
 
 func (c *counting) Send(ctx context.Context, msgs ...*sender.Message) ([]sender.Result, error) {
 	c.mu.Lock()
 	c.now++
 	c.peak = max(c.peak, c.now)
+	for _, m := range msgs {
+		c.sentBefore = append(c.sentBefore, m.SentBefore)
+	}
 	c.mu.Unlock()
 	res, err := c.Transport.Send(ctx, msgs...)
 	c.mu.Lock()
@@ -112,6 +117,7 @@ type world struct {
 	tr    *counting
 	d     *queue.Deliverer
 	calls map[string]int
+	log   tlog
 }
 
 func newWorld(t *testing.T, opts smtptest.Options, pol queue.Policy) *world {
@@ -128,7 +134,7 @@ func newWorld(t *testing.T, opts smtptest.Options, pol queue.Policy) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = q.Close() })
-	w := &world{clk: clk, srv: srv, q: q, toks: &tokens{clk: clk}, calls: map[string]int{}}
+	w := &world{clk: clk, srv: srv, q: q, toks: &tokens{clk: clk}, calls: map[string]int{}, log: tlog{t, new(sync.Mutex), new(strings.Builder)}}
 	s, err := sender.New(sender.Config{
 		Tokens: w.toks, Mailbox: mailbox,
 		Host: srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
@@ -151,7 +157,7 @@ func newWorld(t *testing.T, opts smtptest.Options, pol queue.Policy) *world {
 		ReportingMTA: "relay.test",
 		Now:          clk.Now,
 		Wait:         clk.Wait,
-		Logger:       slog.New(slog.NewTextHandler(tlog{t}, nil)),
+		Logger:       slog.New(slog.NewTextHandler(w.log, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -271,9 +277,28 @@ func TestMessagesWaitWhileTheAuthorityIsDown(t *testing.T) {
 	}
 }
 
-type tlog struct{ t *testing.T }
+// tlog writes the Deliverer's log to the test's log, and keeps it for
+// tests that look at it.
+type tlog struct {
+	t   *testing.T
+	mu  *sync.Mutex
+	buf *strings.Builder
+}
 
-func (l tlog) Write(p []byte) (int, error) { l.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (l tlog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	return len(p), nil
+}
+
+// logged returns what the Deliverer logged so far.
+func (w *world) logged() string {
+	w.log.mu.Lock()
+	defer w.log.mu.Unlock()
+	return w.log.buf.String()
+}
 
 func TestPermanentRefusalIsReportedToTheSender(t *testing.T) {
 	w := newWorld(t, smtptest.Options{Faults: []smtptest.Fault{

@@ -37,6 +37,35 @@
 // claimed the message, or an operator deleted it). Setting m.Lease.Until
 // before Update renews the lease.
 //
+// # Lost replies
+//
+// When the server's reply to the end of a message (the final dot) is
+// lost, nobody can know whether the message arrived. The Deliverer keeps
+// the promise that such a message goes out in full at most twice, and
+// only then:
+//
+//   - a try whose final-dot reply was lost (sender.Result.MaybeDelivered)
+//     marks the recipients of that transaction MaybeSent, stored with
+//     the message, and the message is deferred as after any temporary
+//     failure;
+//   - the next try of those recipients sends them alone, with
+//     sender.Message.SentBefore, so the sender makes one try only (the
+//     message's other pending recipients go in the try after, at once);
+//   - if that try is accepted, they are Delivered; if it is refused
+//     temporarily (before the data went out), they stay MaybeSent and
+//     are tried again the same way;
+//   - if its reply is lost too, or the sender itself sent the message
+//     twice in one call without a reply (both: sender.Result.MaybeDuplicate),
+//     or the server refuses them for good, or the retry period ends, they become MaybeDelivered: never tried again, logged
+//     as a warning with the message ID and the hint, and no notification
+//     tells the sender that they failed (they may have received it).
+//
+// A message with a MaybeDelivered recipient then moves to the dead letters
+// (after the notification of any recipients that failed), so that an
+// operator sees it in List and Get with its reason. Retry of such a dead
+// letter (after checking with a recipient that it did not arrive) makes
+// those recipients pending again, still MaybeSent: one more try each.
+//
 // Operators (m365send queue) use List, Get, Retry and Delete, safely while
 // a relay runs; Retry and Delete fail with ErrBusy for a message that is
 // being delivered. List and Claim never read message bodies.
@@ -158,6 +187,11 @@ const (
 	Pending   Status = "pending"   // not yet delivered; will be tried again
 	Delivered Status = "delivered" // Exchange accepted the message for it
 	Failed    Status = "failed"    // refused for good, or its retry period ended
+	// MaybeDelivered: sent in full, but the server's reply to the end of
+	// the message was lost, and a later try could not settle it; it may
+	// have arrived (perhaps twice). Never tried again, never reported as
+	// failed (see "Lost replies" in the package documentation).
+	MaybeDelivered Status = "maybe-delivered"
 )
 
 // Recipient is the state of one envelope recipient.
@@ -171,6 +205,10 @@ type Recipient struct {
 	Updated time.Time `json:"updated,omitzero"`
 	// Error is the last failure for this recipient, or nil.
 	Error *Failure `json:"error,omitempty"`
+	// MaybeSent reports that a copy may already have arrived: the reply
+	// to the final dot of a try for this recipient was lost. Its next try
+	// is its last (sender.Message.SentBefore).
+	MaybeSent bool `json:"maybe_sent,omitempty"`
 }
 
 // Message is a queued message without its data.
