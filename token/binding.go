@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/m365send/m365send/internal/tokencache"
 )
 
 // Cached app-only access tokens are bound to the client credential that
@@ -133,17 +134,14 @@ func certThumbprint(certs []*x509.Certificate, key any) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// bindingPath is the sidecar file beside the cache file.
-func (s *store) bindingPath() string { return s.path + ".cred" }
-
-// credentialBound reports whether the cache file's access tokens were
+// credentialBound reports whether the cache file (s)'s access tokens were
 // obtained with id. Called with the file lock held; a missing or
 // unreadable sidecar means no.
-func (s *store) credentialBound(id *credentialID) bool {
-	if s.path == "" || id == nil {
+func credentialBound(s *tokencache.Store, id *credentialID) bool {
+	if s.Path == "" || id == nil {
 		return true
 	}
-	data, err := readPrivate(s.bindingPath(), maxCacheSize)
+	data, err := tokencache.ReadPrivate(s.BindingPath(), tokencache.MaxSize)
 	if err != nil {
 		return false
 	}
@@ -156,8 +154,8 @@ func (s *store) credentialBound(id *credentialID) bool {
 
 // bind records that the cache's access tokens now come from id. Called
 // with the file lock held, after Entra ID issued a token for id.
-func (s *store) bind(id *credentialID) error {
-	if s.path == "" || id == nil {
+func bind(s *tokencache.Store, id *credentialID) error {
+	if s.Path == "" || id == nil {
 		return nil
 	}
 	b, err := id.newBinding()
@@ -168,5 +166,5 @@ func (s *store) bind(id *credentialID) error {
 	if err != nil {
 		return fmt.Errorf("token cache credential binding: %w", err)
 	}
-	return s.writeFile(s.bindingPath(), append(data, '\n'), nil)
+	return s.WriteFile(s.BindingPath(), append(data, '\n'), nil)
 }

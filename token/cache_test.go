@@ -249,12 +249,12 @@ func TestLockWaitHonoursContext(t *testing.T) {
 	if _, err := testLock(ctx, path); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	held.unlock()
+	held.Unlock()
 	l, err := testLock(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.unlock()
+	l.Unlock()
 }
 
 // BenchmarkTokenCacheHit measures Token() when a valid token is cached:

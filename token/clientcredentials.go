@@ -48,9 +48,9 @@ func (s *Source) clientCredentials(ctx context.Context) (tok *oauth2.Token, cach
 	if err != nil {
 		return nil, false, err
 	}
-	if !s.store.force && !s.store.credentialBound(s.credID) {
-		s.store.force = true
-		if _, serr := os.Stat(s.store.path); serr == nil {
+	if !s.store.Force && !credentialBound(s.store, s.credID) {
+		s.store.Force = true
+		if _, serr := os.Stat(s.store.Path); serr == nil {
 			s.log.Info("cached access tokens were not obtained with this credential (or it is unknown which); asking Entra ID",
 				"credential", s.cfg.credentialKind())
 		}
@@ -61,10 +61,10 @@ func (s *Source) clientCredentials(ctx context.Context) (tok *oauth2.Token, cach
 	}
 	cached = res.Metadata.TokenSource == confidential.TokenSourceCache
 	if !cached {
-		if err := s.store.bind(s.credID); err != nil {
+		if err := bind(s.store, s.credID); err != nil {
 			// The token is good; the next process just asks Entra ID again.
 			s.log.Warn("could not record which credential the cached token belongs to",
-				"path", s.store.bindingPath(), "error", oneLine(err.Error()))
+				"path", s.store.BindingPath(), "error", oneLine(err.Error()))
 		}
 	}
 	return bearer(res.AccessToken, res.ExpiresOn), cached, nil

@@ -40,14 +40,14 @@ func TestTokenContextStopsWaitingForTheFileLock(t *testing.T) {
 	a := newAuthority(t, entratest.Options{})
 	cfg := appConfig(t, a)
 	s := mustNew(t, cfg)
-	if err := s.store.prepare(); err != nil {
+	if err := s.store.Prepare(); err != nil {
 		t.Fatal(err)
 	}
-	held, err := testLock(context.Background(), s.store.lockPath())
+	held, err := testLock(context.Background(), s.store.LockPath())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.unlock()
+	defer held.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -63,7 +63,7 @@ func TestTokenContextStopsWaitingForTheFileLock(t *testing.T) {
 		t.Errorf("%d token requests while the lock was held", n)
 	}
 	// Once the lock is free the same Source works.
-	held.unlock()
+	held.Unlock()
 	if _, err := s.TokenContext(context.Background()); err != nil {
 		t.Fatal(err)
 	}

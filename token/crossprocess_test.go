@@ -72,7 +72,7 @@ func TestHelperProcess(t *testing.T) {
 		}
 		fmt.Println(tok.AccessToken)
 	case "pause":
-		s.store.afterTempWrite = func() {
+		s.store.AfterTempWrite = func() {
 			fmt.Println(pausedSentinel)
 			select {} // until SIGKILL
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/m365send/m365send/internal/tokencache"
 	"io"
 	"log/slog"
 	"net/http"
@@ -43,8 +44,8 @@ func FuzzCacheFilter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		now := time.Unix(1795980000, 0)
 		for _, force := range []bool{false, true} {
-			st := &store{minValidity: DefaultMinValidity, now: func() time.Time { return now }, force: force}
-			out, err := st.filter(data)
+			st := &tokencache.Store{MinValidity: DefaultMinValidity, Now: func() time.Time { return now }, Force: force}
+			out, err := st.Filter(data)
 			if err != nil {
 				continue
 			}
@@ -81,8 +82,8 @@ func FuzzCacheFilter(f *testing.F) {
 func FuzzCacheFile(f *testing.F) {
 	cacheSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st := newStore("", DefaultMinValidity, slog.New(slog.DiscardHandler))
-		st.mem = data
+		st := tokencache.New("", DefaultMinValidity, slog.New(slog.DiscardHandler))
+		st.Mem = data
 		c, err := public.New(testPublicID, public.WithAuthority("https://login.microsoftonline.com/contoso.onmicrosoft.com"),
 			public.WithCache(st), public.WithInstanceDiscovery(false))
 		if err != nil {

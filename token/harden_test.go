@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/m365send/m365send/internal/tokencache"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -77,7 +78,7 @@ func TestCacheFolderOfAnotherUserIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	} else {
-		s.store.uid = os.Getuid() + 1 // the folder is this test's, so another user's for s
+		s.store.UID = os.Getuid() + 1 // the folder is this test's, so another user's for s
 	}
 	err := tokenWithin(t, s)
 	wantInsecure(t, err, dir)
@@ -116,7 +117,7 @@ func TestOddCacheFilesAreSetAside(t *testing.T) {
 	for name, make := range map[string]func(string) error{
 		"fifo":   func(p string) error { return syscall.Mkfifo(p, 0o600) },
 		"folder": func(p string) error { return os.Mkdir(p, 0o700) },
-		"huge":   func(p string) error { return os.WriteFile(p, bytes.Repeat([]byte(" "), maxCacheSize+1), 0o600) },
+		"huge":   func(p string) error { return os.WriteFile(p, bytes.Repeat([]byte(" "), tokencache.MaxSize+1), 0o600) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := newAuthority(t, entratest.Options{})
@@ -173,16 +174,16 @@ func TestLockWaitNamesTheHolderAndIsBounded(t *testing.T) {
 	cfg, lb := withLog(appConfig(t, a))
 	cfg.LockTimeout = 300 * time.Millisecond
 	s := mustNew(t, cfg)
-	s.store.lockWarn = time.Millisecond
-	if err := s.store.prepare(); err != nil {
+	s.store.LockWarn = time.Millisecond
+	if err := s.store.Prepare(); err != nil {
 		t.Fatal(err)
 	}
-	held, err := testLock(context.Background(), s.store.lockPath())
+	held, err := testLock(context.Background(), s.store.LockPath())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.unlock()
-	content, err := os.ReadFile(s.store.lockPath())
+	defer held.Unlock()
+	content, err := os.ReadFile(s.store.LockPath())
 	pid := strconv.Itoa(os.Getpid())
 	if err != nil || strings.TrimSpace(string(content)) != pid {
 		t.Fatalf("lock file holds %q (%v), want the PID %s", content, err, pid)
@@ -243,7 +244,7 @@ func TestFullDiskKeepsTheTokenAndSaysSo(t *testing.T) {
 		cfg, lb := withLog(cfg)
 		s := mustNew(t, cfg)
 		if tmp == "" {
-			s.store.writeFault = syscall.ENOSPC
+			s.store.WriteFault = syscall.ENOSPC
 		}
 		return s, lb
 	}

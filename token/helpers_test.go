@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"github.com/m365send/m365send/internal/tokencache"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -74,6 +75,6 @@ func mustNew(t testing.TB, cfg Config) *Source {
 
 // testLock takes the file lock at path (a cache file's path + ".lock") as
 // a Source would.
-func testLock(ctx context.Context, path string) (*fileLock, error) {
-	return newStore(strings.TrimSuffix(path, ".lock"), 0, slog.New(slog.DiscardHandler)).lockFile(ctx)
+func testLock(ctx context.Context, path string) (*tokencache.FileLock, error) {
+	return tokencache.New(strings.TrimSuffix(path, ".lock"), 0, slog.New(slog.DiscardHandler)).Lock(ctx)
 }

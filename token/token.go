@@ -25,6 +25,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/tokencache"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -137,7 +138,7 @@ type Source struct {
 	// long acquisition (a device-code Login takes minutes) gives up when
 	// its ctx ends.
 	sem   chan struct{}
-	store *store
+	store *tokencache.Store
 	conf  *confidential.Client
 	pub   *public.Client
 	// credID identifies the client credential (set with conf); cached
@@ -235,10 +236,10 @@ func New(cfg Config) (*Source, error) {
 		log:       log,
 		sleep:     wait.Sleep,
 		sem:       make(chan struct{}, 1),
-		store:     newStore(cfg.CacheFile, cfg.MinValidity, log),
+		store:     tokencache.New(cfg.CacheFile, cfg.MinValidity, log),
 	}
 	if cfg.LockTimeout > 0 {
-		s.store.lockTimeout = cfg.LockTimeout
+		s.store.LockTimeout = cfg.LockTimeout
 	}
 	if cfg.Flow == FlowClientCredentials {
 		s.scopes = []string{cl.AppScope()}
@@ -296,15 +297,15 @@ func (s *Source) Login(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	if werr := s.store.writeErr; werr != nil {
+	if werr := s.store.WriteErr; werr != nil {
 		// The sign-in worked but would be lost with this process.
-		dir := filepath.Dir(s.store.path)
-		advice := writableHint(dir) + ", then sign in again"
+		dir := filepath.Dir(s.store.Path)
+		advice := tokencache.WritableHint(dir) + ", then sign in again"
 		if errors.Is(werr, syscall.ENOSPC) || errors.Is(werr, syscall.EDQUOT) {
 			advice = "free some space on the file system holding " + dir + ", then sign in again"
 		}
-		return nil, &CacheError{Path: s.store.path, Advice: advice,
-			Err: fmt.Errorf("signed in, but the sign-in could not be saved: %s: %w", writeReason(dir, werr), werr)}
+		return nil, &CacheError{Path: s.store.Path, Advice: advice,
+			Err: fmt.Errorf("signed in, but the sign-in could not be saved: %s: %w", tokencache.WriteReason(dir, werr), werr)}
 	}
 	s.remember(tok)
 	return tok, nil
@@ -318,8 +319,8 @@ func (s *Source) Logout(ctx context.Context) error {
 	}
 	defer s.unlock()
 	s.memo = nil
-	s.store.mem = nil
-	return Forget(ctx, s.store.path)
+	s.store.Mem = nil
+	return Forget(ctx, s.store.Path)
 }
 
 // acquire returns a token, from memory, the cache or Entra ID.
@@ -376,8 +377,8 @@ func (s *Source) logAcquired(tok *oauth2.Token, cached bool) {
 	switch {
 	case cached:
 		where := "token cache"
-		if s.store.path != "" {
-			where = "token cache " + s.store.path
+		if s.store.Path != "" {
+			where = "token cache " + s.store.Path
 		}
 		s.log.Info("access token from the "+where+"; Entra ID was not asked, so the credential was not checked",
 			"expires_in", left)
@@ -409,19 +410,19 @@ func (s *Source) unlock() { <-s.sem }
 // locked runs f holding the profile's file lock (when there is a cache
 // file) with the cache's force flag set as given.
 func (s *Source) locked(ctx context.Context, force bool, f func() error) error {
-	if err := s.store.prepare(); err != nil {
+	if err := s.store.Prepare(); err != nil {
 		return err // a *CacheError, which names the token cache itself
 	}
-	if s.store.path != "" {
-		l, err := s.store.lockFile(ctx)
+	if s.store.Path != "" {
+		l, err := s.store.Lock(ctx)
 		if err != nil {
 			return err
 		}
-		defer l.unlock()
+		defer l.Unlock()
 	}
-	s.store.writeErr = nil
-	s.store.force = force
-	defer func() { s.store.force = false }()
+	s.store.WriteErr = nil
+	s.store.Force = force
+	defer func() { s.store.Force = false }()
 	return f()
 }
 

@@ -1,4 +1,4 @@
-package token
+package tokencache
 
 import (
 	"bytes"
@@ -20,9 +20,9 @@ import (
 // process) before it fails with a *LockError.
 const DefaultLockTimeout = 60 * time.Second
 
-// lockWarnAfter is how long a token request waits for the lock before it
+// LockWarnAfter is how long a token request waits for the lock before it
 // says (at Warn) which process holds it.
-const lockWarnAfter = 2 * time.Second
+const LockWarnAfter = 2 * time.Second
 
 // LockError is a token request that gave up waiting for the profile's
 // file lock. Its kind is failure.Temporary: the holder may finish.
@@ -56,41 +56,41 @@ func (e *LockError) Hint() string {
 	return "another process holds this profile's token cache lock (a sign-in waiting for a person, or a hung process): let it finish or end it, then try again"
 }
 
-// fileLock is an advisory exclusive lock (flock) on a lock file beside the
+// FileLock is an advisory exclusive lock (flock) on a lock file beside the
 // cache. flock locks belong to the open file description, so two opens in
 // one process exclude each other as two processes do; the kernel drops the
 // lock when the process dies, so a killed process never leaves it held.
 // The holder writes its PID into the file, so that a waiting process can
-// say who it waits for. A nil *fileLock (or one with no file) holds
+// say who it waits for. A nil *FileLock (or one with no file) holds
 // nothing: the cache folder could not be written.
-type fileLock struct{ f *os.File }
+type FileLock struct{ f *os.File }
 
-// lockFile takes the profile's lock, waiting until it is free, ctx is
-// done or s.lockTimeout has passed (then a *LockError); after s.lockWarn
+// Lock takes the profile's lock, waiting until it is free, ctx is
+// done or s.LockTimeout has passed (then a *LockError); after s.LockWarn
 // it logs which process holds it. The lock file is opened without
 // following a symbolic link and must be a regular file. When the folder
 // cannot be written (read-only, no permission) and no lock file exists,
-// it returns an empty lock and sets s.unlocked: tokens are read from the
+// it returns an empty lock and sets s.Unlocked: tokens are read from the
 // cache but not saved.
-func (s *store) lockFile(ctx context.Context) (*fileLock, error) {
-	path := s.lockPath()
-	s.unlocked = false
+func (s *Store) Lock(ctx context.Context) (*FileLock, error) {
+	path := s.LockPath()
+	s.Unlocked = false
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
 	if err != nil && cannotWrite(err) {
 		// A lock can still be taken on a file opened for reading.
 		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 		if err != nil && !errors.Is(err, syscall.ELOOP) {
-			s.unlocked = true
-			s.log.Warn("the token cache folder cannot be written ("+writeReason(filepath.Dir(path), err)+"); new tokens are used for this run only and not saved",
-				"path", s.path)
-			return &fileLock{}, nil
+			s.Unlocked = true
+			s.Log.Warn("the token cache folder cannot be written ("+WriteReason(filepath.Dir(path), err)+"); new tokens are used for this run only and not saved",
+				"path", s.Path)
+			return &FileLock{}, nil
 		}
 	}
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
-			return nil, symlinkError(path)
+			return nil, SymlinkError(path)
 		}
-		return nil, &CacheError{Path: path, Advice: writableHint(filepath.Dir(path)),
+		return nil, &CacheError{Path: path, Advice: WritableHint(filepath.Dir(path)),
 			Err: fmt.Errorf("open token cache lock: %w", err)}
 	}
 	if err := checkOpen(f, path); err != nil {
@@ -101,7 +101,7 @@ func (s *store) lockFile(ctx context.Context) (*fileLock, error) {
 		}
 		return nil, err
 	}
-	l := &fileLock{f}
+	l := &FileLock{f}
 	fd := int(f.Fd())
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err == nil {
 		l.writePID()
@@ -123,9 +123,9 @@ func (s *store) lockFile(ctx context.Context) (*fileLock, error) {
 			}
 		}
 	}()
-	warn := time.NewTimer(s.lockWarn)
+	warn := time.NewTimer(s.LockWarn)
 	defer warn.Stop()
-	timeout := time.NewTimer(s.lockTimeout)
+	timeout := time.NewTimer(s.LockTimeout)
 	defer timeout.Stop()
 	giveUp := func() {
 		go func() {
@@ -146,8 +146,8 @@ func (s *store) lockFile(ctx context.Context) (*fileLock, error) {
 			if pid := l.holder(); pid > 0 {
 				holder = pid
 			}
-			s.log.Warn("waiting for the token cache lock held by another process", "pid", holder, "path", path,
-				"gives_up_in", (s.lockTimeout - time.Since(start)).Round(time.Second))
+			s.Log.Warn("waiting for the token cache lock held by another process", "pid", holder, "path", path,
+				"gives_up_in", (s.LockTimeout - time.Since(start)).Round(time.Second))
 		case <-timeout.C:
 			giveUp()
 			if pid := l.holder(); pid > 0 {
@@ -163,7 +163,7 @@ func (s *store) lockFile(ctx context.Context) (*fileLock, error) {
 
 // writePID records this process as the holder (best effort: a lock file
 // opened read-only keeps its old content).
-func (l *fileLock) writePID() {
+func (l *FileLock) writePID() {
 	b := []byte(strconv.Itoa(os.Getpid()) + "\n")
 	if _, err := l.f.WriteAt(b, 0); err == nil {
 		_ = l.f.Truncate(int64(len(b)))
@@ -171,7 +171,7 @@ func (l *fileLock) writePID() {
 }
 
 // holder is the PID the lock file names, or 0.
-func (l *fileLock) holder() int {
+func (l *FileLock) holder() int {
 	buf := make([]byte, 32)
 	n, _ := l.f.ReadAt(buf, 0)
 	pid, err := strconv.Atoi(string(bytes.TrimSpace(buf[:n])))
@@ -181,8 +181,8 @@ func (l *fileLock) holder() int {
 	return pid
 }
 
-// unlock releases the lock.
-func (l *fileLock) unlock() {
+// Unlock releases the lock.
+func (l *FileLock) Unlock() {
 	if l == nil || l.f == nil {
 		return
 	}

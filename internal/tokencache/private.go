@@ -1,4 +1,4 @@
-package token
+package tokencache
 
 import (
 	"errors"
@@ -9,24 +9,24 @@ import (
 	"syscall"
 )
 
-// maxCacheSize is the largest cache (or sidecar) file read. A profile's
+// MaxSize is the largest cache (or sidecar) file read. A profile's
 // cache holds one account's tokens, a few kilobytes; a larger file is
 // treated as corrupt.
-const maxCacheSize = 4 << 20
+const MaxSize = 4 << 20
 
-// errTooLarge is a cache file over maxCacheSize.
-var errTooLarge = fmt.Errorf("larger than %d bytes", maxCacheSize)
+// errTooLarge is a cache file over MaxSize.
+var errTooLarge = fmt.Errorf("larger than %d bytes", MaxSize)
 
-// readPrivate reads the regular file path (at most limit bytes) without
+// ReadPrivate reads the regular file path (at most limit bytes) without
 // following a symbolic link and without blocking on a FIFO: it opens with
 // O_NOFOLLOW|O_NONBLOCK and checks the open file. A missing file is
 // fs.ErrNotExist; a symbolic link is a *CacheError wrapping
 // ErrInsecureCache; a file that is not regular is errNotRegular.
-func readPrivate(path string, limit int64) ([]byte, error) {
+func ReadPrivate(path string, limit int64) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
-			return nil, symlinkError(path)
+			return nil, SymlinkError(path)
 		}
 		return nil, err
 	}
@@ -60,16 +60,16 @@ func checkOpen(f *os.File, path string) error {
 	return nil
 }
 
-// symlinkError is the refusal of a cache, sidecar or lock file that is a
+// SymlinkError is the refusal of a cache, sidecar or lock file that is a
 // symbolic link: another user may have planted it to make this process
 // read or write where it points.
-func symlinkError(path string) error {
+func SymlinkError(path string) error {
 	return &CacheError{Path: path, Advice: "remove the link " + path + " (it is made again as a private file when needed)",
 		Err: fmt.Errorf("%w: %s is a symbolic link", ErrInsecureCache, path)}
 }
 
-// ownerOK reports whether fi belongs to uid or to root.
-func ownerOK(fi fs.FileInfo, uid int) (owner int, ok bool) {
+// OwnerOK reports whether fi belongs to uid or to root.
+func OwnerOK(fi fs.FileInfo, uid int) (owner int, ok bool) {
 	st, isStat := fi.Sys().(*syscall.Stat_t)
 	if !isStat {
 		return -1, true
@@ -77,9 +77,9 @@ func ownerOK(fi fs.FileInfo, uid int) (owner int, ok bool) {
 	return int(st.Uid), int(st.Uid) == uid || st.Uid == 0
 }
 
-// writeReason says in a few words why a cache file in dir could not be
+// WriteReason says in a few words why a cache file in dir could not be
 // written, for the errors and warnings that report it.
-func writeReason(dir string, err error) string {
+func WriteReason(dir string, err error) string {
 	switch {
 	case errors.Is(err, syscall.ENOSPC):
 		return "the file system holding " + dir + " is full"
