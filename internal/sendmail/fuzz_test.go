@@ -3,6 +3,7 @@ package sendmail
 import (
 	"bytes"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -29,6 +30,7 @@ func FuzzMessage(f *testing.F) {
 			t.Fatalf("ReadMessage: %v", err)
 		}
 		m, err := Parse(raw, &Options{ExtractRecipients: extract, Recipients: []string{"arg@example.com"}})
+		sameAsSpool(t, in, m, err, &Options{ExtractRecipients: extract, IgnoreDots: ignoreDots, Recipients: []string{"arg@example.com"}})
 		if err != nil {
 			var me *MessageError
 			if !errors.As(err, &me) || me.Msg == "" {
@@ -99,4 +101,40 @@ func FuzzArgs(f *testing.F) {
 			t.Fatalf("more recipients than arguments: %q", o.Recipients)
 		}
 	})
+}
+
+// sameAsSpool checks that Spool reads in as ReadMessage and Parse read it
+// (giving m or err): the same refusal, or the same recipients and the
+// same finished message.
+func sameAsSpool(t *testing.T, in []byte, m *Message, err error, opts *Options) {
+	t.Helper()
+	sm, serr := Spool(bytes.NewReader(in), opts, t.TempDir())
+	if (err == nil) != (serr == nil) || err != nil && err.Error() != serr.Error() {
+		t.Fatalf("Parse: %v; Spool: %v", err, serr)
+	}
+	if err != nil {
+		return
+	}
+	defer sm.Remove()
+	if !reflect.DeepEqual(m.Recipients, sm.Recipients) || m.Sender != sm.Sender {
+		t.Fatalf("recipients %q from %q; Spool: %q from %q", m.Recipients, m.Sender, sm.Recipients, sm.Sender)
+	}
+	fo := FinishOptions{Mailbox: "m@example.com", Now: func() time.Time { return time.Unix(0, 0) }}
+	fo.Rand = bytes.NewReader(make([]byte, 16))
+	want, werr := m.Bytes(fo)
+	fo.Rand = bytes.NewReader(make([]byte, 16))
+	path, gerr := sm.FinishFile(t.TempDir(), fo)
+	if werr != nil || gerr != nil {
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("Bytes: %v; FinishFile: %v", werr, gerr)
+		}
+		return
+	}
+	got, rerr := os.ReadFile(path)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Spool and FinishFile:\n%q\nParse and Bytes:\n%q", got, want)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"os"
 	"strings"
 	"time"
 
@@ -34,6 +35,13 @@ type Message struct {
 	// headerless: the input had no header block, so a blank line must
 	// follow the headers sendmail adds.
 	headerless bool
+	// bodyAt is where the body starts in the text after a leading
+	// "From " line, or -1 when the input ended inside the header block.
+	bodyAt int64
+	// bodyFile, for a Message made by Spool, is the file that holds the
+	// body already repaired (and, for a headerless message, the blank
+	// line before it); body is then nil.
+	bodyFile string
 
 	hasDate, hasMessageID, hasFrom bool
 }
@@ -47,32 +55,33 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	m := &Message{fullName: opts.FullName}
-	lineNo := 1
-	// A leading Unix "From " line is an mbox separator, not a header.
-	if bytes.HasPrefix(raw, []byte("From ")) {
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			raw = raw[i+1:]
-		} else {
-			raw = nil
-		}
-		lineNo++
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, &MessageError{Msg: "empty message: nothing was read on standard input", Advice: "pipe the message (headers, a blank line, the body) into sendmail"}
-	}
-	if err := rfc5322.CheckText(raw); err != nil {
-		return nil, &MessageError{Msg: "bad message: " + err.Error(), Err: err,
-			Advice: "send binary data as a MIME attachment (base64), not as message text"}
-	}
-	if err := m.splitHeader(raw, lineNo); err != nil {
+	// One reading of a message, Spool's; here the body is not copied
+	// but kept as the part of raw after the header block.
+	m, err := parseStream(bytes.NewReader(raw), opts, func(bool) io.Writer { return io.Discard })
+	if err != nil {
 		return nil, err
 	}
+	if m.bodyAt >= 0 {
+		rest := raw
+		if bytes.HasPrefix(rest, []byte("From ")) {
+			if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+				rest = rest[i+1:]
+			} else {
+				rest = nil
+			}
+		}
+		m.body = rest[m.bodyAt:]
+	}
+	return m, nil
+}
 
+// envelope works out the recipients and the sender from the header
+// fields and opts, and drops a From without a domain.
+func (m *Message) envelope(opts *Options) error {
 	var rcpts recipientSet
 	for _, arg := range opts.Recipients {
 		if err := rcpts.addList(arg, "recipient argument"); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	kept := m.fields[:0]
@@ -95,7 +104,7 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 		case "to", "cc":
 			if opts.ExtractRecipients {
 				if err := rcpts.addList(value, name+" header"); err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
@@ -105,7 +114,7 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 	for _, v := range m.bccValues() {
 		if opts.ExtractRecipients {
 			if err := rcpts.addList(v, "Bcc header"); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
@@ -118,18 +127,18 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 		if hint == "" {
 			hint = "give recipient addresses as arguments, or use -t with To/Cc/Bcc headers"
 		}
-		return nil, &MessageError{Msg: msg, Advice: hint, address: true}
+		return &MessageError{Msg: msg, Advice: hint, address: true}
 	}
 	m.Recipients = rcpts.list
 
 	if opts.Sender != "" {
 		a, err := parseAddress(opts.Sender)
 		if err != nil {
-			return nil, &MessageError{Msg: fmt.Sprintf("malformed sender address %q (-f/-r): %v", rfc5322.Truncate(opts.Sender, 80), err), Err: err, address: true}
+			return &MessageError{Msg: fmt.Sprintf("malformed sender address %q (-f/-r): %v", rfc5322.Truncate(opts.Sender, 80), err), Err: err, address: true}
 		}
 		m.Sender = a
 	}
-	return m, nil
+	return nil
 }
 
 // splitHeader divides raw into header fields and body.
@@ -328,11 +337,29 @@ type FinishOptions struct {
 //     space, as Postfix does;
 //   - a NUL octet was already refused by Parse (no repair is faithful).
 func (m *Message) Bytes(opts FinishOptions) ([]byte, error) {
+	var out bytes.Buffer
+	if m.bodyFile == "" {
+		// One copy, made CRLF as it goes.
+		lf := []byte{'\n'}
+		size := len(m.body) + bytes.Count(m.body, lf) + 300
+		for _, f := range m.fields {
+			size += len(f) + bytes.Count(f, lf)
+		}
+		out.Grow(size)
+	}
+	if err := m.finish(&out, opts); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// finish writes what Bytes returns to w.
+func (m *Message) finish(w io.Writer, opts FinishOptions) error {
 	var added []string
 	if !m.hasFrom {
 		addr := m.EnvelopeSender(opts.Mailbox)
 		if addr == "" {
-			return nil, errors.New("sendmail: the message has no From header and no mailbox is configured")
+			return errors.New("sendmail: the message has no From header and no mailbox is configured")
 		}
 		name := m.fullName
 		if name == "" {
@@ -355,46 +382,52 @@ func (m *Message) Bytes(opts FinishOptions) ([]byte, error) {
 	if !m.hasMessageID {
 		id, err := m.messageID(opts)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		added = append(added, "Message-ID: "+id)
 	}
 
-	// One copy, made CRLF as it goes: the body may be up to the 150 MB
-	// ReadMessage accepts.
 	lf := []byte{'\n'}
-	size := len(m.body) + bytes.Count(m.body, lf) + 6
+	rw := rfc5322.NewRepairWriter(w)
 	for _, f := range m.fields {
-		size += len(f) + bytes.Count(f, lf)
-	}
-	for _, h := range added {
-		size += len(h) + 2
-	}
-	var out bytes.Buffer
-	out.Grow(size)
-	w := rfc5322.NewRepairWriter(&out)
-	for _, f := range m.fields {
-		_, _ = w.Write(f)
+		_, _ = rw.Write(f)
 	}
 	if n := len(m.fields); n > 0 {
 		if f := m.fields[n-1]; len(f) > 0 && f[len(f)-1] != '\n' {
-			_, _ = w.Write(lf)
+			_, _ = rw.Write(lf)
 		}
 	}
 	for _, h := range added {
-		_, _ = w.Write([]byte(h))
-		_, _ = w.Write(lf)
+		_, _ = rw.Write([]byte(h))
+		_, _ = rw.Write(lf)
+	}
+	if m.bodyFile != "" {
+		// The header block ends with a whole line and holds no empty
+		// line, so the writer stands as a new one does: the body,
+		// repaired by such a writer when it was spooled, follows as it is.
+		if err := rw.Close(); err != nil {
+			return fmt.Errorf("sendmail: %w", err)
+		}
+		f, err := os.Open(m.bodyFile)
+		if err != nil {
+			return fmt.Errorf("sendmail: read the spooled body: %w", err)
+		}
+		defer f.Close()
+		if _, err := io.Copy(w, f); err != nil {
+			return fmt.Errorf("sendmail: %w", err)
+		}
+		return nil
 	}
 	if m.headerless {
-		_, _ = w.Write(lf)
+		_, _ = rw.Write(lf)
 	}
-	_, _ = w.Write(m.body)
+	_, _ = rw.Write(m.body)
 	// Only a NUL fails the writer (bytes.Buffer does not), and Parse
 	// refused those.
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("sendmail: %w", err)
+	if err := rw.Close(); err != nil {
+		return fmt.Errorf("sendmail: %w", err)
 	}
-	return out.Bytes(), nil
+	return nil
 }
 
 // messageID makes <random@domain> with the envelope sender's domain.

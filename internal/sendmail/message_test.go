@@ -207,6 +207,9 @@ func TestPrepare(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
+			ro := *opts
+			ro.IgnoreDots = true
+			sameAsSpool(t, []byte(tt.in), m, nil, &ro)
 			if !reflect.DeepEqual(m.Recipients, tt.wantRcpt) {
 				t.Errorf("Recipients = %q, want %q", m.Recipients, tt.wantRcpt)
 			}
@@ -280,6 +283,9 @@ func TestParseMessageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := Parse([]byte(tt.in), &tt.opts)
+			ro := tt.opts
+			ro.IgnoreDots = true
+			sameAsSpool(t, []byte(tt.in), m, err, &ro)
 			var me *MessageError
 			if !errors.As(err, &me) {
 				t.Fatalf("Parse = %+v, %v; want a *MessageError", m, err)
