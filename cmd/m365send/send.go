@@ -124,7 +124,6 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 
 	// Read what the message is made of before any network I/O, so a bad
 	// message fails fast with 65.
-	var raw []byte
 	body := f.body
 	readsStdin := f.raw == "-" || f.raw == "" && (body == "-" || !bodySet && !isTerminal(a.io.In))
 	if readsStdin {
@@ -132,19 +131,16 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 			return err
 		}
 	}
-	var err error
-	switch {
-	case f.raw == "-":
-		raw, err = sender.ReadInput(a.io.In, 0) // at most 150 MB
-	case f.raw != "":
-		raw, err = os.ReadFile(f.raw)
-	}
-	if err != nil {
-		return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read --raw message: %v", err), err: err}
-	}
 	if f.raw == "" && readsStdin {
-		b, err := sender.ReadInput(a.io.In, 0) // at most 150 MB
+		// go-mail holds a body and its encoding in memory, so a body read
+		// from standard input is bounded well below the 150 MB of a
+		// message (documented in the help and docs/commands.md).
+		b, err := sender.ReadInput(a.io.In, maxStdinBody)
 		if err != nil {
+			if errors.Is(err, sender.ErrInvalidMessage) {
+				return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("the body on standard input is larger than %d MB, the most send takes as --body", maxStdinBody>>20),
+					hint: "send a large text as a complete message (--raw FILE or --raw -, streamed up to 150 MB) or attach it (--attach FILE)", err: err}
+			}
 			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read the body from standard input: %v", err), err: err}
 		}
 		body = string(b)
@@ -173,9 +169,32 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 		fromAddr, fromName = addr.Address, addr.Name
 	}
 
+	// A --raw message is read now, before any network I/O, so a bad one
+	// fails fast with 65: only its header block is held in memory, the
+	// body going to a private temporary file (removed on return).
+	var raw *sendmail.Message
+	if f.raw != "" {
+		var err error
+		raw, err = readRaw(a.io.In, f, fromAddr)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = raw.Remove() }()
+	}
+	var finished []string
+	defer func() {
+		for _, p := range finished {
+			_ = os.Remove(p)
+		}
+	}()
+
 	build := func(mailbox, profileFromName string) (*sender.Message, error) {
 		if raw != nil {
-			return rawMessage(raw, f, fromAddr, mailbox, profileFromName)
+			m, path, err := rawMessage(raw, fromAddr, mailbox, profileFromName)
+			if path != "" {
+				finished = append(finished, path)
+			}
+			return m, err
 		}
 		m := &sender.Message{
 			From: fromAddr, FromName: fromName,
@@ -257,31 +276,58 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	return nil
 }
 
-// rawMessage prepares a --raw message: Bcc removed, Date/Message-ID/From
-// added where missing, envelope recipients from the flags or the headers,
-// envelope sender --from or the mailbox (sendmail.Message.EnvelopeSender).
-func rawMessage(raw []byte, f *sendFlags, fromAddr, mailbox, fromName string) (*sender.Message, error) {
+// maxStdinBody is the largest --body read from standard input: 10 MB.
+const maxStdinBody = 10 << 20
+
+// readRaw reads and checks the --raw message, from standard input for
+// "-", with sendmail.Spool (at most 150 MB, the body spooled to a
+// private temporary file): Bcc is found, and envelope recipients are the
+// flags or else the message's To, Cc and Bcc headers.
+func readRaw(stdin io.Reader, f *sendFlags, fromAddr string) (*sendmail.Message, error) {
+	in := stdin
+	if f.raw != "-" {
+		file, err := os.Open(f.raw)
+		if err != nil {
+			return nil, &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read --raw message: %v", err), err: err}
+		}
+		defer file.Close()
+		in = file
+	}
 	var rcpts []string
 	rcpts = append(rcpts, f.to...)
 	rcpts = append(rcpts, f.cc...)
 	rcpts = append(rcpts, f.bcc...)
-	parsed, err := sendmail.Parse(raw, &sendmail.Options{ExtractRecipients: len(rcpts) == 0, Recipients: rcpts, Sender: fromAddr,
+	m, err := sendmail.Spool(in, &sendmail.Options{ExtractRecipients: len(rcpts) == 0, Recipients: rcpts, Sender: fromAddr,
+		// The whole input is the message: no lone-dot rule.
+		IgnoreDots: true,
 		// In send, -t is --to: sendmail's "use -t" would mislead.
-		NoRecipientsHint: "add To/Cc/Bcc headers or pass --to"})
+		NoRecipientsHint: "add To/Cc/Bcc headers or pass --to"}, "")
 	if err != nil {
-		return nil, err
+		var me *sendmail.MessageError
+		if errors.As(err, &me) {
+			return nil, err
+		}
+		return nil, &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read --raw message: %v", err), err: err}
 	}
-	b, err := parsed.Bytes(sendmail.FinishOptions{Mailbox: mailbox, FromName: fromName})
+	return m, nil
+}
+
+// rawMessage finishes a --raw message: Bcc removed, Date/Message-ID/From
+// added where missing, written to a private temporary file (its path
+// returned for removal) that is sent streamed; envelope sender --from or
+// the mailbox (sendmail.Message.EnvelopeSender).
+func rawMessage(parsed *sendmail.Message, fromAddr, mailbox, fromName string) (*sender.Message, string, error) {
+	path, err := parsed.FinishFile("", sendmail.FinishOptions{Mailbox: mailbox, FromName: fromName})
 	if err != nil {
-		return nil, &exitError{kind: failure.BadMessage, msg: err.Error(), err: err}
+		return nil, "", &exitError{kind: failure.BadMessage, msg: err.Error(), err: err}
 	}
 	// The envelope sender is --from, else the mailbox, as for sendmail;
 	// not the message's own From header.
-	m := &sender.Message{From: parsed.EnvelopeSender(mailbox), To: parsed.Recipients, Raw: b}
+	m := &sender.Message{From: parsed.EnvelopeSender(mailbox), To: parsed.Recipients, RawFile: path}
 	if err := m.Validate(); err != nil {
-		return nil, asMessageError(err)
+		return nil, path, asMessageError(err)
 	}
-	return m, nil
+	return m, path, nil
 }
 
 // asMessageError marks a message validation failure as a data error (65).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/m365send/m365send/config"
@@ -115,14 +116,13 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 	if err := checkInput(in); err != nil {
 		return fail(err)
 	}
-	raw, err := sendmail.ReadMessage(in, opts.IgnoreDots)
+	// The body goes to a private temporary file as it is read, so a
+	// large message never sits in memory (docs/sendmail.md).
+	msg, err := sendmail.Spool(in, opts, "")
 	if err != nil {
-		return fail(fmt.Errorf("read the message on standard input: %w", err))
+		return fail(readInputError(err, "read the message on standard input"))
 	}
-	msg, err := sendmail.Parse(raw, opts)
-	if err != nil {
-		return fail(err)
-	}
+	defer func() { _ = msg.Remove() }()
 
 	if opts.ConfigFile != "" {
 		so.ConfigFile = opts.ConfigFile
@@ -135,17 +135,18 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 	if err != nil {
 		return fail(sendmailConfigHint(err))
 	}
-	data, err := msg.Bytes(sendmail.FinishOptions{
+	path, err := msg.FinishFile("", sendmail.FinishOptions{
 		Mailbox:  sess.Mailbox,
 		FromName: sess.Profile.FromName,
 	})
 	if err != nil {
 		return fail(err)
 	}
+	defer func() { _ = os.Remove(path) }()
 	if _, err := sess.Sender.Send(ctx, &sender.Message{
-		Raw:  data,
-		From: msg.EnvelopeSender(sess.Mailbox),
-		To:   msg.Recipients,
+		RawFile: path,
+		From:    msg.EnvelopeSender(sess.Mailbox),
+		To:      msg.Recipients,
 	}); err != nil {
 		return fail(err)
 	}
@@ -165,6 +166,16 @@ func sendmailConfigHint(err error) error {
 		ce.Advice = strings.ReplaceAll(ce.Advice, "pass --profile, set", "set")
 	}
 	return err
+}
+
+// readInputError says what was being read when reading the input
+// failed; a refusal of the message itself is left as it is.
+func readInputError(err error, what string) error {
+	var me *sendmail.MessageError
+	if errors.As(err, &me) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // eofReader is an empty standard input.

@@ -26,10 +26,7 @@ func readLimited(r io.Reader, ignoreDots bool, limit int) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) > limit {
-		return nil, &MessageError{
-			Msg:    fmt.Sprintf("message too large: more than %d bytes, the most Exchange Online accepts (150 MB)", limit),
-			Advice: "send large files another way (a link to shared storage)",
-		}
+		return nil, tooLarge(int64(limit))
 	}
 	return b, nil
 }

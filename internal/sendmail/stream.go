@@ -131,7 +131,7 @@ func (e *readError) Unwrap() error { return e.err }
 // tooLarge is ReadMessage's refusal of a message over limit bytes.
 func tooLarge(limit int64) error {
 	return &MessageError{
-		Msg:    fmt.Sprintf("message too large: more than %d bytes, the most Exchange Online accepts (150 MB)", limit),
+		Msg:    fmt.Sprintf("message too large: larger than %d bytes, the most Exchange Online accepts (150 MB)", limit),
 		Advice: "send large files another way (a link to shared storage)",
 	}
 }
