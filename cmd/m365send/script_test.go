@@ -71,7 +71,8 @@ const (
 
 // scriptMain is main as the scripts run it: the same run, with each output
 // also appended to $WORK/.outputs (for the leak check) and the exit status
-// written to $WORK/.status (for `status`). SCRIPT_STDOUT=readonly makes
+// written to $WORK/.status (for `status`), and its peak memory to
+// $PEAK_MEMORY_FILE when set. SCRIPT_STDOUT=readonly makes
 // standard output a read-only file, to play an unwritable stdout.
 func scriptMain() {
 	ctx, stop := signalContext()
@@ -100,6 +101,13 @@ func scriptMain() {
 	}
 	code := run(ctx, os.Args, IO{In: os.Stdin, Out: out, Err: errw, Env: os.Getenv, Environ: os.Environ()})
 	stop()
+	// PEAK_MEMORY_FILE receives /proc/self/status (Linux) as the process
+	// ends, for its peak memory (VmHWM): bigstdin_test.go.
+	if p := os.Getenv("PEAK_MEMORY_FILE"); p != "" {
+		if b, err := os.ReadFile("/proc/self/status"); err == nil {
+			_ = os.WriteFile(p, b, 0o600)
+		}
+	}
 	if work != "" {
 		_ = os.WriteFile(filepath.Join(work, statusFile), []byte(strconv.Itoa(code)), 0o600)
 	}
