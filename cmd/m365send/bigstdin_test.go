@@ -14,9 +14,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/m365send/m365send/internal/sandbox"

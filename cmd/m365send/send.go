@@ -39,11 +39,13 @@ const sendLong = `Send composes one message and submits it through the profile's
 
 The body is the --body text, or standard input when --body is "-" or is
 absent and standard input is not a terminal (so "cmd | m365send send ..."
-works). --html adds an HTML alternative read from a file; --attach adds
+works); a body read from standard input is held in memory and refused past
+10 MB (send a larger text with --raw or --attach). --html adds an HTML alternative read from a file; --attach adds
 files, streamed, with the MIME type taken from their content.
 
---raw sends a complete RFC 5322 message (a file, or "-" for standard input)
-as it is, after removing Bcc headers and adding Date, Message-ID and From if
+--raw sends a complete RFC 5322 message (a file, or "-" for standard input;
+at most 150 MB, streamed through private temporary files, so memory stays
+flat) as it is, after removing Bcc headers and adding Date, Message-ID and From if
 missing. Its envelope recipients are the --to/--cc/--bcc flags and bare
 arguments or, when there are none, the message's To, Cc and Bcc headers;
 its envelope sender is --from or the profile's mailbox, as with sendmail's

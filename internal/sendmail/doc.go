@@ -4,16 +4,22 @@
 // option syntax, reading the message on standard input, choosing the
 // envelope recipients, and the few header changes sendmail itself makes.
 //
-// It does no I/O beyond reading the message and knows nothing of Microsoft
-// 365: the command (cmd/m365send) loads the profile, calls Parse and
-// Message.Bytes, and submits the result with the sender package.
+// It does no I/O beyond reading the message (and spooling it to private
+// temporary files) and knows nothing of Microsoft 365: the command
+// (cmd/m365send) loads the profile, calls Spool and Message.FinishFile,
+// and submits the file with the sender package (sender.Message.RawFile).
 //
 // The flow is:
 //
-//	opts, err := sendmail.ParseArgs(args)            // *UsageError: exit 64
-//	raw, err := sendmail.ReadMessage(stdin, opts.IgnoreDots)
-//	msg, err := sendmail.Parse(raw, opts)            // *MessageError: exit 65
-//	data, err := msg.Bytes(sendmail.FinishOptions{Mailbox: ..., FromName: ...})
+//	opts, err := sendmail.ParseArgs(args)           // *UsageError: exit 64
+//	msg, err := sendmail.Spool(stdin, opts, "")     // *MessageError: exit 65
+//	defer msg.Remove()
+//	path, err := msg.FinishFile("", sendmail.FinishOptions{Mailbox: ..., FromName: ...})
+//	defer os.Remove(path)
+//
+// Spool holds only the header block in memory (at most MaxHeaderSize);
+// ReadMessage, Parse and Message.Bytes do the same in memory, for a
+// message already there.
 //
 // Behaviour chosen where sendmail implementations differ (documented in
 // docs/sendmail.md):
