@@ -57,7 +57,10 @@ func (b *builder) shownName() string {
 func (b *builder) locate(e *Error) *Error {
 	file, name := b.file, b.p.Name
 	if file == nil {
-		e.Advice += " (no configuration file found; set M365SEND_CONFIG or use --config to name one)"
+		e.Advice += " (no configuration file found; set M365SEND_CONFIG or name one)"
+		if e.Err == nil {
+			e.Err = ErrNoFile
+		}
 		return e
 	}
 	e.File = file.path
@@ -68,8 +71,11 @@ func (b *builder) locate(e *Error) *Error {
 	// was picked for want of a selection; a profile that is there was
 	// selected, and the fix is to add the key to it.
 	if _, inFile := file.profiles[name]; !inFile && len(file.profiles) > 0 {
-		e.Advice = "no profile selected: pass --profile, set $M365SEND_PROFILE or default_profile (profiles: " +
+		e.Advice = "no profile selected: name one, or set $M365SEND_PROFILE or default_profile (profiles: " +
 			file.shownProfiles() + ")"
+		if e.Err == nil {
+			e.Err = ErrNoProfile
+		}
 	}
 	return e
 }

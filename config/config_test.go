@@ -297,7 +297,7 @@ func TestLoadErrors(t *testing.T) {
 			line: 2, key: "profiles.default", msg: "no client credential", hint: "certificate_file", notHint: "no profile selected"},
 		{name: "missing client id", file: "[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_secret_env = \"S\"\n", opts: LoadOptions{Profile: "p"}, line: 1, key: "profiles.p.client_id", msg: "no client_id", hint: "AZURE_CLIENT_ID"},
 		{name: "missing tenant env only", env: map[string]string{"AZURE_CLIENT_ID": clientID}, key: "profiles.default.tenant", msg: "no tenant", hint: "no configuration file found"},
-		{name: "no profile selected", file: withSecret(""), key: "profiles.default.tenant", hint: "no profile selected: pass --profile"},
+		{name: "no profile selected", file: withSecret(""), key: "profiles.default.tenant", hint: "no profile selected: name one, or set $M365SEND_PROFILE"},
 		{name: "secret and certificate both set", file: withSecret("certificate_file = \"CERT\"\n"), opts: LoadOptions{Profile: "p"}, line: 5,
 			msg: "a client secret and a certificate are both set (profiles.p.client_secret_env and profiles.p.certificate_file)", hint: "keep exactly one"},
 		{name: "env secret and certificate both set", env: map[string]string{"AZURE_TENANT_ID": tenantID, "AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_SECRET": "sekrit-value", "AZURE_CLIENT_CERTIFICATE_PATH": "/x.pem"},

@@ -108,7 +108,7 @@ func readFile(path string, explicit bool) (*loaded, error) {
 			return nil, err
 		}
 		return nil, &Error{File: shownPath(path), Msg: fmt.Sprintf("cannot read configuration: %v", unwrapPathError(err)),
-			Advice: "check --config / $M365SEND_CONFIG, or create the file (see `m365send help send`)", Err: err}
+			Advice: "check the file's name (the one given, or $M365SEND_CONFIG), or create the file", Err: fmt.Errorf("%w: %w", ErrNoFile, err)}
 	}
 	return parseFile(path, raw)
 }

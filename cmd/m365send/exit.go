@@ -125,6 +125,18 @@ func joinHints(hints ...string) string {
 // advice is what the command adds to the hint of err, a failure of kind
 // k: how to do what the hint says with this command.
 func (r reporter) advice(k failure.Kind, err error) string {
+	switch {
+	case errors.Is(err, config.ErrNoProfile):
+		if r.prog == "sendmail" {
+			return "sendmail takes no profile option"
+		}
+		return "--profile NAME chooses one"
+	case errors.Is(err, config.ErrNoFile):
+		if r.prog == "sendmail" {
+			return "sendmail names the file with -C FILE (else $M365SEND_CONFIG)"
+		}
+		return "m365send names the file with --config FILE (else $M365SEND_CONFIG)"
+	}
 	var ce *token.CacheError
 	if k == failure.Config && errors.As(err, &ce) && !errors.Is(err, token.ErrInsecureCache) {
 		// A cache folder that cannot be used: say how to choose another.

@@ -151,6 +151,14 @@ func TestAdvice(t *testing.T) {
 		{"sendmail sign-in", reporter{prog: "sendmail"}, failure.New(failure.SignIn, "x", ""),
 			"sendmail cannot sign in by itself: as the user it runs as, run `m365send login` once (the profile is $M365SEND_PROFILE or the file's default_profile)"},
 		{"temporary has no advice", reporter{prog: "m365send"}, failure.New(failure.Temporary, "x", "try later"), "try later"},
+		{"no file", reporter{prog: "m365send"}, &config.Error{Msg: "x", Advice: "create it", Err: config.ErrNoFile},
+			"create it; m365send names the file with --config FILE (else $M365SEND_CONFIG)"},
+		{"sendmail, no file", reporter{prog: "sendmail"}, &config.Error{Msg: "x", Advice: "create it", Err: config.ErrNoFile},
+			"create it; sendmail names the file with -C FILE (else $M365SEND_CONFIG)"},
+		{"no profile", reporter{prog: "m365send"}, &config.Error{Msg: "x", Advice: "no profile selected", Err: config.ErrNoProfile},
+			"no profile selected; --profile NAME chooses one"},
+		{"sendmail, no profile", reporter{prog: "sendmail"}, &config.Error{Msg: "x", Advice: "no profile selected", Err: config.ErrNoProfile},
+			"no profile selected; sendmail takes no profile option"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.rep.hint(tc.err)

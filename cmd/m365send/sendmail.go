@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"errors"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
 	"github.com/spf13/cobra"
@@ -133,7 +132,7 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 	so.Prog = prog
 	sess, err := newSession(ctx, stdio, so)
 	if err != nil {
-		return fail(sendmailConfigHint(err))
+		return fail(err)
 	}
 	path, err := msg.FinishFile("", sendmail.FinishOptions{
 		Mailbox:  sess.Mailbox,
@@ -151,21 +150,6 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 		return fail(err)
 	}
 	return exitOK
-}
-
-// sendmailConfigHint rewrites the hint of a configuration error for
-// sendmail's command line, which names the configuration file with
-// -C FILE and has no --profile: m365send's --config and --profile are not
-// sendmail options.
-func sendmailConfigHint(err error) error {
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		ce.Advice = strings.ReplaceAll(ce.Advice, "--config", "-C FILE")
-		// Invoked as sendmail there is no --profile; the environment and
-		// the file's default_profile are what choose the profile.
-		ce.Advice = strings.ReplaceAll(ce.Advice, "pass --profile, set", "set")
-	}
-	return err
 }
 
 // readInputError says what was being read when reading the input
