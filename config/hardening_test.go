@@ -4,6 +4,7 @@ package config
 
 import (
 	"errors"
+	"github.com/m365send/m365send/internal/safefile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,8 +141,8 @@ func TestSharedFolderHintNeverSuggestsChmod(t *testing.T) {
 		t.Skip(err)
 	}
 	for _, dir := range []string{"/tmp", "/var/tmp", os.TempDir()} {
-		if got := dirAdvice(dir, fi); strings.Contains(got, "chmod") || !strings.Contains(got, "private folder") {
-			t.Errorf("dirAdvice(%s) = %q, want a private folder and no chmod", dir, got)
+		if got := safefile.DirAdvice(dir, fi); strings.Contains(got, "chmod") || !strings.Contains(got, "private folder") {
+			t.Errorf("safefile.DirAdvice(%s) = %q, want a private folder and no chmod", dir, got)
 		}
 	}
 	// A folder of another user that others can write: move the file.
@@ -161,7 +162,7 @@ func TestSharedFolderHintNeverSuggestsChmod(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := dirAdvice(shared, sfi); strings.Contains(got, "chmod") {
+		if got := safefile.DirAdvice(shared, sfi); strings.Contains(got, "chmod") {
 			t.Errorf("dirAdvice for another user's folder = %q, want no chmod", got)
 		}
 	}

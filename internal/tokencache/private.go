@@ -3,6 +3,7 @@ package tokencache
 import (
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/safefile"
 	"io"
 	"io/fs"
 	"os"
@@ -23,7 +24,7 @@ var errTooLarge = fmt.Errorf("larger than %d bytes", MaxSize)
 // fs.ErrNotExist; a symbolic link is a *CacheError wrapping
 // ErrInsecureCache; a file that is not regular is errNotRegular.
 func ReadPrivate(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := safefile.OpenNoFollow(path)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
 			return nil, SymlinkError(path)
@@ -70,11 +71,11 @@ func SymlinkError(path string) error {
 
 // OwnerOK reports whether fi belongs to uid or to root.
 func OwnerOK(fi fs.FileInfo, uid int) (owner int, ok bool) {
-	st, isStat := fi.Sys().(*syscall.Stat_t)
-	if !isStat {
+	owner, known := safefile.Owner(fi)
+	if !known {
 		return -1, true
 	}
-	return int(st.Uid), int(st.Uid) == uid || st.Uid == 0
+	return owner, owner == uid || owner == 0
 }
 
 // WriteReason says in a few words why a cache file in dir could not be
