@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/suggest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -101,7 +102,7 @@ func (b *builder) flow(s setting, ok bool) error {
 		}
 	case FlowClientCredentials, FlowDeviceCode:
 	default:
-		hint := didYouMean(p.Flow, []string{FlowClientCredentials, FlowDeviceCode}, typoLimit(p.Flow))
+		hint := suggest.DidYouMean(p.Flow, []string{FlowClientCredentials, FlowDeviceCode}, suggest.TypoLimit(p.Flow))
 		if hint == "" {
 			hint = `flow is "client_credentials" (an app) or "device_code" (a person)`
 		}
@@ -225,7 +226,7 @@ func (b *builder) cloud(s setting, ok bool) error {
 		b.p.Cloud = "global"
 	}
 	if _, err := cloud.Lookup(b.p.Cloud); err != nil {
-		hint := didYouMean(b.p.Cloud, cloud.Names(), typoLimit(b.p.Cloud))
+		hint := suggest.DidYouMean(b.p.Cloud, cloud.Names(), suggest.TypoLimit(b.p.Cloud))
 		if hint == "" {
 			hint = "cloud is one of " + strings.Join(cloud.Names(), ", ")
 		}

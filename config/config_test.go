@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/suggest"
+	"github.com/m365send/m365send/internal/tomlscan"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -603,7 +605,7 @@ func TestDidYouMean(t *testing.T) {
 		{"zzzzzzzz", ""},
 		{"x", ""},
 	} {
-		if got := didYouMean(tc.in, fileKeys(), typoLimit(tc.in)); got != tc.want {
+		if got := suggest.DidYouMean(tc.in, fileKeys(), suggest.TypoLimit(tc.in)); got != tc.want {
 			t.Errorf("didYouMean(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
@@ -626,7 +628,7 @@ func TestErrorFormat(t *testing.T) {
 
 func TestKeyLines(t *testing.T) {
 	doc := "# c\ndefault_profile = \"a\"\n\n[profiles.a]\ntenant = \"t\"\n  mailbox=\"m\"\nnote = \"\"\"\nx = 1\n\"\"\"\n[profiles.\"b.c\"]\nclient_id = \"x\"\n"
-	got := keyLines([]byte(doc))
+	got := tomlscan.KeyLines([]byte(doc))
 	want := map[string]int{"default_profile": 2, "profiles.a": 4, "profiles.a.tenant": 5, "profiles.a.mailbox": 6, "profiles.a.note": 7, "profiles.b.c": 10, "profiles.b.c.client_id": 11}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("keyLines = %v, want %v", got, want)

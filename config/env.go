@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/m365send/m365send/internal/suggest"
+)
 
 // envPrefix starts every environment variable of the program's own.
 const envPrefix = "M365SEND_"
@@ -95,11 +99,11 @@ func closestVar(name string, vars []string) string {
 		return s
 	}
 	want := suffix(name)
-	return closest(want, vars, typoLimit(want), func(want, v string) int {
+	return suggest.Closest(want, vars, suggest.TypoLimit(want), func(want, v string) int {
 		have := suffix(v)
 		if strings.HasPrefix(have, want+"_") {
 			return 1 // a shortened name, such as CLIENT_SECRET for CLIENT_SECRET_FILE
 		}
-		return editDistance(want, have)
+		return suggest.EditDistance(want, have)
 	})
 }

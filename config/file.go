@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/suggest"
+	"github.com/m365send/m365send/internal/tomlscan"
 	"io/fs"
 	"path/filepath"
 	"regexp"
@@ -115,11 +117,11 @@ func readFile(path string, explicit bool) (*loaded, error) {
 
 // parseFile decodes raw, the content of the configuration file path.
 func parseFile(path string, raw []byte) (*loaded, error) {
-	if line, ok := tooDeep(raw, maxNesting); !ok {
+	if line, ok := tomlscan.TooDeep(raw, maxNesting); !ok {
 		return nil, &Error{File: path, Line: line, Msg: fmt.Sprintf("brackets or braces nest more than %d deep", maxNesting),
 			Advice: "profiles are flat tables: [profiles.NAME] with key = value lines"}
 	}
-	l := &loaded{path: path, lines: keyLines(raw), profiles: map[string]map[string]setting{}}
+	l := &loaded{path: path, lines: tomlscan.KeyLines(raw), profiles: map[string]map[string]setting{}}
 	var doc map[string]any
 	md, err := toml.NewDecoder(bytes.NewReader(raw)).Decode(&doc)
 	if err != nil {
@@ -268,7 +270,7 @@ func (l *loaded) unknownKey(k toml.Key) error {
 	if len(k) == 3 && k[0] == "profiles" && !pasted {
 		// Stricter than typoLimit: a short near miss such as client_secret
 		// is a secret written into the file first.
-		if hint := didYouMean(last, fileKeys(), min(2, len(last)/3-1)); hint != "" {
+		if hint := suggest.DidYouMean(last, fileKeys(), min(2, len(last)/3-1)); hint != "" {
 			return errorf(o, hint, "unknown key")
 		}
 	}
@@ -278,13 +280,13 @@ func (l *loaded) unknownKey(k toml.Key) error {
 	}
 	switch {
 	case len(k) == 1:
-		hint := didYouMean(last, []string{"default_profile", "profiles", "relay", "queue", "queue_always"}, typoLimit(last))
+		hint := suggest.DidYouMean(last, []string{"default_profile", "profiles", "relay", "queue", "queue_always"}, suggest.TypoLimit(last))
 		if hint == "" {
 			hint = "top-level keys are default_profile, queue, queue_always, and the [profiles.NAME] and [relay] tables"
 		}
 		return errorf(o, hint, "unknown key")
 	case len(k) == 3 && k[0] == "profiles":
-		hint := didYouMean(last, fileKeys(), typoLimit(last))
+		hint := suggest.DidYouMean(last, fileKeys(), suggest.TypoLimit(last))
 		if hint == "" {
 			hint = "known keys: " + strings.Join(fileKeys(), ", ")
 		}

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"github.com/m365send/m365send/internal/tomlscan"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,14 +73,14 @@ func FuzzKeyLines(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n := bytes.Count(data, []byte("\n")) + 1
-		for k, line := range keyLines(data) {
+		for k, line := range tomlscan.KeyLines(data) {
 			if line < 1 || line > n {
 				t.Fatalf("key %q on line %d of %d", k, line, n)
 			}
 		}
-		if line, ok := tooDeep(data, maxNesting); !ok && (line < 1 || line > n) {
+		if line, ok := tomlscan.TooDeep(data, maxNesting); !ok && (line < 1 || line > n) {
 			t.Fatalf("tooDeep names line %d of %d", line, n)
 		}
-		_ = joinKey(string(data))
+		_ = tomlscan.JoinKey(string(data))
 	})
 }

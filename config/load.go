@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/suggest"
 	"io/fs"
 	"strconv"
 )
@@ -93,7 +94,7 @@ func selectProfile(flag string, env func(string) string, file *loaded) (string, 
 	}
 	names := file.profileNames()
 	hint := ""
-	if best := closest(name, names, typoLimit(name), nil); best != "" {
+	if best := suggest.Closest(name, names, suggest.TypoLimit(name), nil); best != "" {
 		hint = fmt.Sprintf("did you mean %s?", strconv.Quote(best))
 		if shownKey([]string{best}) != best {
 			hint = "did you mean the profile " + shown(best) + "?"

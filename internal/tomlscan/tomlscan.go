@@ -1,4 +1,8 @@
-package config
+// Package tomlscan reads what the TOML decoder does not tell: the line each
+// key of a document is defined on, and nesting too deep to hand to the
+// parser. It scans the raw text and never fails: a key it cannot place
+// gets no line.
+package tomlscan
 
 import (
 	"bufio"
@@ -7,18 +11,22 @@ import (
 	"strings"
 )
 
+// MaxSize is the longest line KeyLines reads: a configuration file is at
+// most this long.
+const MaxSize = 1 << 20
+
 var headerRE = regexp.MustCompile(`^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$`)
 var keyRE = regexp.MustCompile(`^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=`)
 
-// keyLines maps each dotted key (and table) of a TOML document to the line
+// KeyLines maps each dotted key (and table) of a TOML document to the line
 // it is defined on, for error messages: the decoder does not expose key
 // positions. Multi-line values are skipped over roughly; a key it cannot
 // place gets no line number, nothing worse.
-func keyLines(raw []byte) map[string]int {
+func KeyLines(raw []byte) map[string]int {
 	lines := map[string]int{}
 	table := ""
 	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 64*1024), maxConfigSize+1)
+	sc.Buffer(make([]byte, 64*1024), MaxSize+1)
 	n := 0
 	inMulti := ""
 	for sc.Scan() {
@@ -31,14 +39,14 @@ func keyLines(raw []byte) map[string]int {
 			continue
 		}
 		if m := headerRE.FindStringSubmatch(line); m != nil {
-			table = joinKey(m[1])
+			table = JoinKey(m[1])
 			if _, ok := lines[table]; !ok {
 				lines[table] = n
 			}
 			continue
 		}
 		if m := keyRE.FindStringSubmatch(line); m != nil {
-			k := joinKey(m[1])
+			k := JoinKey(m[1])
 			if table != "" {
 				k = table + "." + k
 			}
@@ -56,8 +64,8 @@ func keyLines(raw []byte) map[string]int {
 	return lines
 }
 
-// joinKey normalises a dotted TOML key: unquoted parts joined by dots.
-func joinKey(k string) string {
+// JoinKey normalises a dotted TOML key: unquoted parts joined by dots.
+func JoinKey(k string) string {
 	var parts []string
 	for len(k) > 0 {
 		k = strings.TrimSpace(k)
@@ -83,11 +91,11 @@ func joinKey(k string) string {
 	return strings.Join(parts, ".")
 }
 
-// tooDeep scans a TOML document for brackets and braces (outside strings
+// TooDeep scans a TOML document for brackets and braces (outside strings
 // and comments) nested more than max deep, and returns the line where
 // they first do and false; else 0, true. It reads each byte once, so it
 // is cheap on any input, unlike the parser on deep nesting.
-func tooDeep(raw []byte, max int) (int, bool) {
+func TooDeep(raw []byte, max int) (int, bool) {
 	line, depth := 1, 0
 	for i := 0; i < len(raw); i++ {
 		switch c := raw[i]; c {

@@ -1,29 +1,32 @@
-package config
+// Package suggest finds the name a mistyped one most likely meant (a
+// configuration key, a profile, a flow, an environment variable), for the
+// "did you mean" of an error message.
+package suggest
 
 import (
 	"fmt"
 	"strings"
 )
 
-// didYouMean returns `did you mean "X"?` for the candidate closest to s
+// DidYouMean returns `did you mean "X"?` for the candidate Closest to s
 // (ignoring case) within limit edits, or "" when there is none (see
-// typoLimit).
-func didYouMean(s string, candidates []string, limit int) string {
-	best := closest(s, candidates, limit, nil)
+// TypoLimit).
+func DidYouMean(s string, candidates []string, limit int) string {
+	best := Closest(s, candidates, limit, nil)
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf("did you mean %q?", best)
 }
 
-// typoLimit is how many edits (editDistance) from s a likely typo of a
+// TypoLimit is how many edits (EditDistance) from s a likely typo of a
 // name is: 2, or a third of s when that is more, and always fewer than
 // the length of s.
-func typoLimit(s string) int { return min(max(2, len(s)/3), len(s)-1) }
+func TypoLimit(s string) int { return min(max(2, len(s)/3), len(s)-1) }
 
-// editDistance is the Levenshtein distance between a and b, counting an
+// EditDistance is the Levenshtein distance between a and b, counting an
 // adjacent transposition as one edit (the commonest typo).
-func editDistance(a, b string) int {
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
@@ -48,12 +51,12 @@ func editDistance(a, b string) int {
 	return prev[len(rb)]
 }
 
-// closest returns the candidate nearest to s, the first of the nearest,
+// Closest returns the candidate nearest to s, the first of the nearest,
 // when it is at most limit away, else "". dist measures the distance from
-// s to a candidate; nil means editDistance ignoring case.
-func closest(s string, candidates []string, limit int, dist func(s, candidate string) int) string {
+// s to a candidate; nil means EditDistance ignoring case.
+func Closest(s string, candidates []string, limit int, dist func(s, candidate string) int) string {
 	if dist == nil {
-		dist = func(a, b string) int { return editDistance(strings.ToLower(a), strings.ToLower(b)) }
+		dist = func(a, b string) int { return EditDistance(strings.ToLower(a), strings.ToLower(b)) }
 	}
 	best, bestD := "", -1
 	for _, c := range candidates {
