@@ -305,9 +305,8 @@ func readRaw(stdin io.Reader, f *sendFlags, fromAddr string) (*sendmail.Message,
 		// In send, -t is --to: sendmail's "use -t" would mislead.
 		NoRecipientsHint: "add To/Cc/Bcc headers or pass --to"}, "")
 	if err != nil {
-		var me *sendmail.MessageError
-		if errors.As(err, &me) {
-			return nil, err
+		if failure.KindOf(err) != failure.Internal {
+			return nil, err // a refusal of the message, or a temporary folder that failed
 		}
 		return nil, &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read --raw message: %v", err), err: err}
 	}
@@ -321,6 +320,9 @@ func readRaw(stdin io.Reader, f *sendFlags, fromAddr string) (*sendmail.Message,
 func rawMessage(parsed *sendmail.Message, fromAddr, mailbox, fromName string) (*sender.Message, string, error) {
 	path, err := parsed.FinishFile("", sendmail.FinishOptions{Mailbox: mailbox, FromName: fromName})
 	if err != nil {
+		if failure.KindOf(err) != failure.Internal {
+			return nil, "", err
+		}
 		return nil, "", &exitError{kind: failure.BadMessage, msg: err.Error(), err: err}
 	}
 	// The envelope sender is --from, else the mailbox, as for sendmail;

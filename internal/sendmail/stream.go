@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/rfc5322"
 )
 
@@ -37,7 +38,7 @@ func spool(r io.Reader, opts *Options, dir string, limit int64) (*Message, error
 	}
 	f, err := os.CreateTemp(dir, "m365send-body-*")
 	if err != nil {
-		return nil, fmt.Errorf("spool the message: %w", err)
+		return nil, spoolError(err)
 	}
 	src := &countReader{r: io.LimitReader(r, limit+1)}
 	var in io.Reader = src
@@ -80,7 +81,7 @@ func spool(r io.Reader, opts *Options, dir string, limit int64) (*Message, error
 	}
 	if err != nil {
 		_ = os.Remove(f.Name())
-		return nil, fmt.Errorf("spool the message: %w", err)
+		return nil, spoolError(err)
 	}
 	m.bodyFile = f.Name()
 	return m, nil
@@ -105,7 +106,7 @@ func (m *Message) Remove() error {
 func (m *Message) FinishFile(dir string, opts FinishOptions) (string, error) {
 	f, err := os.CreateTemp(dir, "m365send-message-*")
 	if err != nil {
-		return "", fmt.Errorf("sendmail: %w", err)
+		return "", spoolError(err)
 	}
 	bw := bufio.NewWriterSize(f, 64<<10)
 	err = m.finish(bw, opts)
@@ -117,9 +118,20 @@ func (m *Message) FinishFile(dir string, opts FinishOptions) (string, error) {
 	}
 	if err != nil {
 		_ = os.Remove(f.Name())
-		return "", fmt.Errorf("sendmail: write the message: %w", err)
+		if errors.Is(err, rfc5322.ErrNUL) {
+			return "", fmt.Errorf("sendmail: %w", err)
+		}
+		return "", spoolError(err)
 	}
 	return f.Name(), nil
+}
+
+// spoolError is a failure to write a temporary file: a full or
+// unwritable temporary folder, which may be put right, so
+// failure.Temporary (exit 75: a caller such as cron's MTA tries again).
+func spoolError(err error) error {
+	return failure.Wrap(failure.Temporary, fmt.Errorf("spool the message to a temporary file: %w", err),
+		"the temporary folder ($TMPDIR, else /tmp) must be writable, with room for twice the message")
 }
 
 // readError is a failure to read the input (not a refusal of it).
@@ -363,7 +375,7 @@ header:
 		return nil, headErr
 	}
 	if sink.err != nil {
-		return nil, fmt.Errorf("spool the message: %w", sink.err)
+		return nil, spoolError(sink.err)
 	}
 	if headerless {
 		m.headerless = true

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/m365send/m365send/internal/failure"
 )
 
 // TestSpoolFiles checks that Spool's and FinishFile's files are private,
@@ -85,5 +87,23 @@ func TestSpoolLimits(t *testing.T) {
 	_, err = spool(strings.NewReader(strings.Repeat(" ", 1000)), opts, t.TempDir(), 1000)
 	if !errors.As(err, &me) || !strings.Contains(me.Msg, "empty message") {
 		t.Errorf("exactly the limit, blank: %v", err)
+	}
+}
+
+// TestSpoolUnwritableFolder checks that a temporary folder that cannot
+// take the message is a temporary failure with a hint, not a bad message.
+func TestSpoolUnwritableFolder(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	_, err := Spool(strings.NewReader("Subject: x\n\nb\n"), &Options{Recipients: []string{"a@example.com"}}, missing)
+	if failure.KindOf(err) != failure.Temporary || !strings.Contains(failure.HintOf(err), "TMPDIR") {
+		t.Errorf("Spool into a missing folder: %v (kind %v, hint %q)", err, failure.KindOf(err), failure.HintOf(err))
+	}
+	m, err := Spool(strings.NewReader("Subject: x\n\nb\n"), &Options{Recipients: []string{"a@example.com"}}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Remove()
+	if _, err := m.FinishFile(missing, FinishOptions{Mailbox: "m@example.com"}); failure.KindOf(err) != failure.Temporary {
+		t.Errorf("FinishFile into a missing folder: %v (kind %v)", err, failure.KindOf(err))
 	}
 }
