@@ -443,9 +443,11 @@ func (d *Deliverer) deliver(ctx context.Context, b *mailbox, r Route, batch []*M
 	var msgs []*sender.Message
 	var tried []*Message
 	for _, m := range batch {
-		if len(m.Pending()) == 0 {
-			// Nothing left to send (a shutdown came between the results
-			// and their end): end it as after a try.
+		to, again := m.nextTry(start)
+		if len(to) == 0 {
+			// Nothing to send now (a shutdown came between the results
+			// and their end, or every pending recipient waits on its
+			// own): end it as after a try.
 			d.finish(keep, m, r, start)
 			continue
 		}
@@ -466,7 +468,6 @@ func (d *Deliverer) deliver(ctx context.Context, b *mailbox, r Route, batch []*M
 			d.noteNext(m.NextAttempt)
 			continue
 		}
-		to, again := m.nextTry()
 		msgs = append(msgs, &sender.Message{From: m.From, To: to, Raw: data, SentBefore: again})
 		tried = append(tried, m)
 	}
@@ -591,8 +592,13 @@ func (d *Deliverer) defer_(ctx context.Context, m *Message, now time.Time, err e
 	}
 	d.maybeDelivered(m, maybe, now, err)
 	switch {
-	case v.Permanent && v.Recipient != "":
-		m.NextAttempt = now // the others go at once
+	case v.Recipient != "":
+		// The others go at once; a recipient deferred alone waits on its
+		// own.
+		m.NextAttempt = now
+		if !v.Permanent {
+			m.recipient(v.Recipient).NextAttempt = now.Add(v.Wait)
+		}
 	case !v.Permanent:
 		m.NextAttempt = now.Add(v.Wait)
 	}
@@ -622,6 +628,9 @@ func (d *Deliverer) defer_(ctx context.Context, m *Message, now time.Time, err e
 	case v.Permanent:
 		d.log.Warn("queue: refused", append(attrs, "recipient", v.Recipient)...)
 	default:
+		if v.Recipient != "" {
+			attrs = append(attrs, "recipient", v.Recipient, "recipient_next_attempt", m.recipient(v.Recipient).NextAttempt)
+		}
 		d.log.Info("queue: deferred", append(attrs, "next_attempt", m.NextAttempt, "mailbox_held", v.Mailbox)...)
 	}
 	d.mu.Lock()
@@ -639,6 +648,7 @@ func (d *Deliverer) defer_(ctx context.Context, m *Message, now time.Time, err e
 func (d *Deliverer) finish(ctx context.Context, m *Message, r Route, now time.Time) {
 	q := d.cfg.Queue
 	if len(m.Pending()) > 0 {
+		m.settleNext()
 		if err := q.Update(ctx, m); err != nil {
 			d.log.Warn("queue: update", "id", m.ID, "error", err)
 		}
@@ -699,19 +709,46 @@ func (d *Deliverer) notify(ctx context.Context, m *Message, r Route, now time.Ti
 	return ""
 }
 
-// nextTry returns the recipients of m's next try: those that may already
-// have a copy (MaybeSent) alone, with again set so that the sender makes
-// one try only; else every pending recipient.
-func (m *Message) nextTry() (to []string, again bool) {
+// nextTry returns the recipients of m's try at now: of the pending ones
+// not waiting on their own (Recipient.NextAttempt), those that may
+// already have a copy (MaybeSent) alone, with again set so that the
+// sender makes one try only; else all of them.
+func (m *Message) nextTry(now time.Time) (to []string, again bool) {
+	var plain []string
 	for _, r := range m.Recipients {
-		if r.Status == Pending && r.MaybeSent {
+		if r.Status != Pending || r.NextAttempt.After(now) {
+			continue
+		}
+		if r.MaybeSent {
 			to = append(to, r.Address)
+		} else {
+			plain = append(plain, r.Address)
 		}
 	}
 	if len(to) > 0 {
 		return to, true
 	}
-	return m.Pending(), false
+	return plain, false
+}
+
+// settleNext moves m.NextAttempt to the earliest NextAttempt of its
+// pending recipients when every one of them waits past it.
+func (m *Message) settleNext() {
+	var soonest time.Time
+	for _, r := range m.Recipients {
+		if r.Status != Pending {
+			continue
+		}
+		if !r.NextAttempt.After(m.NextAttempt) {
+			return
+		}
+		if soonest.IsZero() || r.NextAttempt.Before(soonest) {
+			soonest = r.NextAttempt
+		}
+	}
+	if !soonest.IsZero() {
+		m.NextAttempt = soonest
+	}
 }
 
 // recipient returns m's recipient with address a (compared without

@@ -65,3 +65,33 @@ func TestLostReplyThenAcceptedIsDone(t *testing.T) {
 		t.Errorf("dead letters: %+v", dead)
 	}
 }
+
+func TestTemporaryRefusalOfOneRecipientDefersItAlone(t *testing.T) {
+	// Exchange answers 452 to one RCPT TO: the other recipient gets the
+	// message at once, and the refused one a backoff later, once.
+	w := newWorld(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageRcpt, N: 1, Reply: "452 4.2.2 Mailbox full (fake)"}}}, queue.Policy{})
+	start := w.clk.Now()
+	id := w.enqueue(t, mailbox, "full@example.com,ops@example.com", "one full")
+	msgs := w.run(t, 2)
+	if len(msgs) != 2 {
+		t.Fatalf("smtptest got %d messages, want 2", len(msgs))
+	}
+	if got := msgs[0].To; !slices.Equal(got, []string{"ops@example.com"}) {
+		t.Errorf("first delivery to %v, want only the recipient not refused", got)
+	}
+	if got := msgs[1].To; !slices.Equal(got, []string{"full@example.com"}) {
+		t.Errorf("second delivery to %v, want the refused recipient alone", got)
+	}
+	if w.tr.accepted[0].After(start) {
+		t.Errorf("the other recipient waited until %v (fake time; start %v)", w.tr.accepted[0], start)
+	}
+	if !w.tr.accepted[1].After(start) {
+		t.Errorf("the refused recipient was tried again at once")
+	}
+	if n := w.srv.Count(smtptest.StageRcpt); n != 3 {
+		t.Errorf("%d RCPT TO, want 3 (refused, the other, the retry)", n)
+	}
+	if _, err := w.q.Get(context.Background(), id); !errors.Is(err, queue.ErrNotFound) {
+		t.Errorf("Get after delivery: %v, want ErrNotFound (done)", err)
+	}
+}

@@ -205,6 +205,10 @@ type Recipient struct {
 	Updated time.Time `json:"updated,omitzero"`
 	// Error is the last failure for this recipient, or nil.
 	Error *Failure `json:"error,omitempty"`
+	// NextAttempt, when after the message's NextAttempt, is when this
+	// recipient is tried again: it was deferred alone (a 4xx reply to its
+	// RCPT TO) while the others went on.
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
 	// MaybeSent reports that a copy may already have arrived: the reply
 	// to the final dot of a try for this recipient was lost. Its next try
 	// is its last (sender.Message.SentBefore).
@@ -326,4 +330,13 @@ func NewMessage(id ID, env Envelope, size int64, now time.Time) *Message {
 		m.Recipients = append(m.Recipients, Recipient{Address: a, Status: Pending})
 	}
 	return m
+}
+
+// DueAt makes m and each of its recipients due at now, as Retry does.
+// Backends use it so that they agree.
+func (m *Message) DueAt(now time.Time) {
+	m.NextAttempt = now
+	for i := range m.Recipients {
+		m.Recipients[i].NextAttempt = time.Time{}
+	}
 }

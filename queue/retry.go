@@ -98,7 +98,8 @@ type Verdict struct {
 	// Permanent: the recipients concerned failed for good.
 	Permanent bool
 	// Recipient, when set, is the only recipient concerned (a refused
-	// RCPT TO); otherwise every pending recipient is.
+	// RCPT TO): it fails (Permanent) or waits Wait alone, and the others
+	// are tried at once; otherwise every pending recipient is concerned.
 	Recipient string
 	// Mailbox: the failure concerns the mailbox, not this message (the
 	// connection, sign-in, quota or concurrency failed), so every message
@@ -118,6 +119,8 @@ type Verdict struct {
 //     (the service closing the channel): the mailbox waits Backoff, and
 //     no message is refused for it (a sign-in or permission problem is
 //     the operator's to fix, within RetryFor);
+//   - a 4xx reply to RCPT TO (452 4.2.2, a full mailbox, for one): that
+//     recipient alone waits Backoff, the others go on;
 //   - another 4xx reply, or the network failing during a message (451
 //     4.7.0 among them): this message waits Backoff;
 //   - a 5xx reply to MAIL FROM, RCPT TO or the data, or a message the
@@ -147,6 +150,8 @@ func (p Policy) Judge(err error, attempt int) Verdict {
 		return Verdict{Mailbox: true, Wait: p.jitter(p.BusyWait)}
 	case !messageStage(e.Stage), e.Code == 421:
 		return Verdict{Mailbox: true, Wait: p.Backoff(attempt)}
+	case e.Code/100 == 4 && e.Stage == sender.StageRcpt && e.Recipient != "":
+		return Verdict{Recipient: e.Recipient, Wait: p.Backoff(attempt)}
 	case e.Code/100 == 5:
 		v := Verdict{Permanent: true}
 		if e.Stage == sender.StageRcpt {

@@ -402,8 +402,11 @@ func (r *recordingQueue) worst() error {
 				}
 			}
 			verb := "waits for another try"
-			if rc.Status == queue.Failed {
+			switch rc.Status {
+			case queue.Failed:
 				verb = "failed"
+			case queue.MaybeDelivered:
+				verb = "may have been delivered (the reply was lost) and is not sent again"
 			}
 			err = fmt.Errorf("queued message %s to %s %s: %w", m.ID, safetext.OneLine(rc.Address), verb, err)
 			if worst == nil || exitCodeFor(err) > exitCodeFor(worst) {

@@ -755,7 +755,7 @@ func (s *Spool) Retry(ctx context.Context, id queue.ID, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		m.NextAttempt = now
+		m.DueAt(now)
 		if err := s.writeState(s.path(s.qdir, id, ".json"), m); err != nil {
 			return fmt.Errorf("spool: retry %s: %w", id, err)
 		}
@@ -772,7 +772,8 @@ func (s *Spool) revive(id queue.ID, now time.Time) error {
 		return err
 	}
 	m.DeadReason = ""
-	m.Queued, m.NextAttempt = now, now
+	m.Queued = now
+	m.DueAt(now)
 	for i := range m.Recipients {
 		if m.Recipients[i].Status != queue.Delivered {
 			m.Recipients[i].Status = queue.Pending
