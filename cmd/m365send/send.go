@@ -33,6 +33,7 @@ type sendFlags struct {
 	dryRun  bool
 	json    bool
 	verbose bool
+	queue   bool
 }
 
 const sendLong = `Send composes one message and submits it through the profile's mailbox.
@@ -60,6 +61,12 @@ When the message was sent but its result cannot be written (standard
 output closed or full), send says so on standard error ("m365send:
 warning: the message was sent ...") and still exits 0: the exit status
 says whether the message went, so that a caller never sends it twice.
+When the configuration file names a queue (top-level queue = "FOLDER"),
+or with --queue, a message that fails for now (exit status 75 otherwise) is
+handed to the queue instead: send prints "m365send: warning: queued ID ..."
+and exits 0 (--json: "status":"queued" with "queue_id"); "m365send queue
+flush" or a relay delivers it later. With queue_always = true every message
+goes to the queue without a try. sendmail does the same.
 -v traces the SMTP exchange on standard error, with the token redacted.
 
 Nothing is printed on success without --json or -v; the exit status says
@@ -101,6 +108,7 @@ func (a *app) newSendCmd() *cobra.Command {
 	fl.StringVar(&f.raw, "raw", "", "send a complete RFC 5322 message from `FILE` (\"-\": standard input)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the message that would be sent; send nothing")
 	fl.BoolVar(&f.json, "json", false, "print one JSON result object on standard output")
+	fl.BoolVar(&f.queue, "queue", false, "hand the message to the queue when sending fails for now (see `m365send queue`)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "trace the SMTP exchange on standard error (tokens redacted)")
 	return cmd
 }
@@ -241,6 +249,11 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	if f.verbose {
 		opts.Trace = a.io.Err
 	}
+	h, err := loadHandoff(a.io, a.configFile, f.queue)
+	if err != nil {
+		return err
+	}
+	opts.OneTry = h != nil
 	s, err := newSession(ctx, a.io, opts)
 	if err != nil {
 		return err
@@ -249,12 +262,19 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	if err != nil {
 		return err
 	}
-	results, err := s.Sender.Send(ctx, m)
-	if err != nil {
-		return err
+	var sendErr error
+	var results []sender.Result
+	if !h.takes(nil) {
+		results, sendErr = s.Sender.Send(ctx, m)
+		if sendErr == nil && len(results) == 1 && results[0].Err != nil {
+			sendErr = results[0].Err
+		}
 	}
-	if len(results) == 1 && results[0].Err != nil {
-		return results[0].Err
+	if h.takes(sendErr) {
+		return a.queueSent(ctx, h, s, m, f, sendErr)
+	}
+	if sendErr != nil {
+		return sendErr
 	}
 	if f.json {
 		res := jsonResult{Status: "sent", From: m.From}
@@ -274,6 +294,29 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	}
 	if f.verbose && len(results) == 1 {
 		fmt.Fprintf(a.io.Err, "m365send: sent %s to %s\n", results[0].MessageID, strings.Join(results[0].Recipients, ", "))
+	}
+	return nil
+}
+
+// queueSent hands m to the queue after sending it met sendErr (nil:
+// queue_always), says so, and succeeds.
+func (a *app) queueSent(ctx context.Context, h *handoff, s *session, m *sender.Message, f *sendFlags, sendErr error) error {
+	from := m.From
+	if from == "" {
+		from = s.Mailbox
+	}
+	id, err := h.enqueue(ctx, s.Profile.Name, from, envelopeAddrs(m.To, m.Cc, m.Bcc), m, "m365send send")
+	if err != nil {
+		if sendErr != nil {
+			return sendErr
+		}
+		return err
+	}
+	a.reporter().warn(a.io.Err, queuedNote(id, h.dir, sendErr))
+	if f.json {
+		if err := writeJSON(a.io.Out, jsonResult{Status: "queued", QueueID: string(id), From: from, Recipients: envelopeAddrs(m.To, m.Cc, m.Bcc)}); err != nil {
+			a.reporter().warn(a.io.Err, fmt.Sprintf("the message was queued, but its --json result could not be written: %v", err))
+		}
 	}
 	return nil
 }
@@ -388,6 +431,7 @@ func isTerminal(r io.Reader) bool {
 type jsonResult struct {
 	Status       string   `json:"status"`
 	MessageID    string   `json:"message_id,omitempty"`
+	QueueID      string   `json:"queue_id,omitempty"`
 	From         string   `json:"from,omitempty"`
 	Recipients   []string `json:"recipients,omitempty"`
 	Error        string   `json:"error,omitempty"`

@@ -130,6 +130,11 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 		so.Trace = stdio.Err
 	}
 	so.Prog = prog
+	h, err := loadHandoff(stdio, so.ConfigFile, false)
+	if err != nil {
+		return fail(sendmailConfigHint(err))
+	}
+	so.OneTry = h != nil
 	sess, err := newSession(ctx, stdio, so)
 	if err != nil {
 		return fail(err)
@@ -142,13 +147,29 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 		return fail(err)
 	}
 	defer func() { _ = os.Remove(path) }()
-	if _, err := sess.Sender.Send(ctx, &sender.Message{
-		RawFile: path,
-		From:    msg.EnvelopeSender(sess.Mailbox),
-		To:      msg.Recipients,
-	}); err != nil {
+	var sendErr error
+	if !h.takes(nil) {
+		_, sendErr = sess.Sender.Send(ctx, &sender.Message{
+			RawFile: path,
+			From:    msg.EnvelopeSender(sess.Mailbox),
+			To:      msg.Recipients,
+		})
+		if sendErr == nil {
+			return exitOK
+		}
+		if !h.takes(sendErr) {
+			return fail(sendErr)
+		}
+	}
+	// Handed to the queue, so that cron and PHP mail is never dropped.
+	id, err := enqueueFile(ctx, h, sess.Profile.Name, msg.EnvelopeSender(sess.Mailbox), msg.Recipients, path, "sendmail")
+	if err != nil {
+		if sendErr != nil {
+			return fail(sendErr)
+		}
 		return fail(err)
 	}
+	reporter{prog: prog}.warn(stdio.Err, queuedNote(id, h.dir, sendErr))
 	return exitOK
 }
 

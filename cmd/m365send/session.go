@@ -56,6 +56,9 @@ type sessionOptions struct {
 	// Queue builds the sender for a queue.Deliverer: one try per message
 	// and no pacing (the Deliverer retries and paces).
 	Queue bool
+	// OneTry makes the sender try each message once (a queue takes it
+	// after a temporary failure, so retrying here only delays it).
+	OneTry bool
 	// Prog starts the warnings printed on standard error: "m365send"
 	// when empty, "sendmail" for the sendmail interface.
 	Prog string
@@ -157,6 +160,9 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	rate, attempts := p.RatePerMinute, 0
 	if opts.Queue {
 		rate, attempts = -1, 1
+	}
+	if opts.OneTry {
+		attempts = 1
 	}
 	snd, err := sender.New(sender.Config{
 		Tokens:        explainingTokens{src: tokens, explain: s.explain},
