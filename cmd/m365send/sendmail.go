@@ -132,7 +132,7 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 	so.Prog = prog
 	h, err := loadHandoff(stdio, so.ConfigFile, false)
 	if err != nil {
-		return fail(sendmailConfigHint(err))
+		return fail(err)
 	}
 	so.OneTry = h != nil
 	sess, err := newSession(ctx, stdio, so)
