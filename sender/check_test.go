@@ -9,7 +9,6 @@ import (
 	"github.com/m365send/m365send/internal/testca"
 	"github.com/m365send/m365send/internal/testnet"
 	"github.com/m365send/m365send/sender/smtptest"
-	"github.com/wneessen/go-mail/smtp"
 )
 
 func TestCheckReportsEveryStep(t *testing.T) {
@@ -99,16 +98,6 @@ func TestNoAuthWithoutTLS(t *testing.T) {
 	}
 	if srv.Count(smtptest.StageAuth) != 0 || srv.Count(smtptest.StageGreeting) != 1 {
 		t.Errorf("AUTH sent %d times over %d connections", srv.Count(smtptest.StageAuth), srv.Count(smtptest.StageGreeting))
-	}
-}
-
-func TestXOAuth2RefusesPlainConnection(t *testing.T) {
-	a := &xoauth2{inner: nil}
-	if _, _, err := a.Start(&smtp.ServerInfo{Name: "h", TLS: false, Auth: []string{"XOAUTH2"}}); !errors.Is(err, errNotEncrypted) {
-		t.Errorf("Start without TLS = %v", err)
-	}
-	if _, _, err := a.Start(&smtp.ServerInfo{Name: "h", TLS: true, Auth: []string{"LOGIN", "PLAIN"}}); !errors.Is(err, errNoXOAuth2) {
-		t.Errorf("Start without XOAUTH2 offered = %v", err)
 	}
 }
 

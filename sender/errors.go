@@ -6,13 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/smtpconn"
 	"net"
 	"net/textproto"
 	"regexp"
 	"strings"
 
 	"github.com/m365send/m365send/internal/failure"
-	"github.com/m365send/m365send/internal/safetext"
 )
 
 // Stage names the step of the SMTP exchange where an error happened.
@@ -105,7 +105,7 @@ func (e *Error) Error() string {
 	if e.Stage != "" {
 		b.WriteString(string(e.Stage))
 		if e.Recipient != "" {
-			b.WriteString(" <" + oneLine(e.Recipient) + ">")
+			b.WriteString(" <" + smtpconn.OneLine(e.Recipient) + ">")
 		}
 		b.WriteString(": ")
 	}
@@ -116,12 +116,12 @@ func (e *Error) Error() string {
 			b.WriteString(" " + e.EnhancedCode)
 		}
 		if e.Text != "" {
-			b.WriteString(" " + oneLine(e.Text))
+			b.WriteString(" " + smtpconn.OneLine(e.Text))
 		}
 	case e.Text != "":
-		b.WriteString(oneLine(e.Text))
+		b.WriteString(smtpconn.OneLine(e.Text))
 	case e.Err != nil:
-		b.WriteString(oneLine(e.Err.Error()))
+		b.WriteString(smtpconn.OneLine(e.Err.Error()))
 	default:
 		b.WriteString("failed")
 	}
@@ -135,7 +135,7 @@ var enhancedRe = regexp.MustCompile(`^([245])\.(\d{1,3})\.(\d{1,3})(\s+|$)`)
 
 // replyError builds an *Error from a server reply.
 func replyError(server string, stage Stage, code int, msg string, err error) *Error {
-	msg = oneLine(msg)
+	msg = smtpconn.OneLine(msg)
 	enh := ""
 	if m := enhancedRe.FindStringSubmatch(msg); m != nil {
 		enh = m[1] + "." + m[2] + "." + m[3]
@@ -166,10 +166,10 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 	if errors.As(err, &te) {
 		// What the server said, made safe: the token removed wherever it
 		// appears, control characters gone; Err carries the same text.
-		msg := serverText(te.Msg, secrets)
+		msg := smtpconn.ServerText(te.Msg, secrets)
 		return replyError(server, stage, te.Code, msg, &textproto.Error{Code: te.Code, Msg: msg})
 	}
-	e := &Error{Server: server, Stage: stage, Err: redactedErr(err, secrets)}
+	e := &Error{Server: server, Stage: stage, Err: smtpconn.RedactedErr(err, secrets)}
 	var (
 		ne   net.Error
 		alrt tls.AlertError
@@ -178,7 +178,7 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		e.Text = "canceled"
-	case errors.Is(err, errNotEncrypted), errors.Is(err, errBadChallenge), errors.Is(err, errNoXOAuth2),
+	case errors.Is(err, smtpconn.ErrNotEncrypted), errors.Is(err, smtpconn.ErrBadChallenge), errors.Is(err, smtpconn.ErrNoXOAuth2),
 		errors.Is(err, errNoSMTPUTF8),
 		isCertificateError(err), errors.As(err, &alrt):
 		// Permanent: the server would do the same again.
@@ -285,11 +285,11 @@ func (e *Error) describeLocal() (failure.Kind, string) {
 		return k, failure.HintOf(err)
 	case errors.Is(err, context.Canceled):
 		return failure.Temporary, ""
-	case errors.Is(err, errNotEncrypted):
+	case errors.Is(err, smtpconn.ErrNotEncrypted):
 		return failure.Unavailable, hintNotEncrypt
-	case errors.Is(err, errNoXOAuth2):
+	case errors.Is(err, smtpconn.ErrNoXOAuth2):
 		return failure.Unavailable, hintNoXOAuth2
-	case errors.Is(err, errBadChallenge):
+	case errors.Is(err, smtpconn.ErrBadChallenge):
 		return failure.Permission, hintChallenge
 	case errors.Is(err, errNoSMTPUTF8):
 		return failure.BadAddress, hintNoSMTPUTF8
@@ -365,46 +365,4 @@ func isNetworkish(err error) bool {
 		}
 	}
 	return false
-}
-
-// minSecret is the shortest string treated as a secret: real tokens are
-// long JWTs, and replacing a one-letter test token would mangle every text.
-const minSecret = 8
-
-// redact removes every secret from s.
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= minSecret {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
-}
-
-// redactedErr keeps err unless its text carries a secret.
-func redactedErr(err error, secrets []string) error {
-	msg := err.Error()
-	if clean := redact(msg, secrets); clean != msg {
-		return errors.New(clean)
-	}
-	return err
-}
-
-// oneLine puts text on one line that is safe for a terminal: the lines of
-// a multi-line reply are joined with "; ", then internal/safetext turns
-// every control character (a lone CR, ESC, BEL, DEL, C1 controls) into a
-// space.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\n", "; ")
-	return safetext.OneLine(s)
-}
-
-// serverText makes text the server sent fit for an error, a hint, a trace
-// or JSON: on one line, without control characters and without any of
-// the secrets (redacted before and after, so that no cleaning can join a
-// secret back together).
-func serverText(s string, secrets []string) string {
-	return redact(oneLine(redact(s, secrets)), secrets)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"github.com/m365send/m365send/internal/smtpconn"
 	"log/slog"
 	"net"
 	"runtime"
@@ -234,7 +235,7 @@ func FuzzSendAgainstFuzzedServer(f *testing.F) {
 			outputs["hint"] = failure.HintOf(sendErr)
 		}
 		for what, text := range outputs {
-			for _, secret := range xoauth2Secrets(testMailbox, fuzzToken) {
+			for _, secret := range smtpconn.XOAuth2Secrets(testMailbox, fuzzToken) {
 				if strings.Contains(text, secret) {
 					t.Errorf("the token appears in the %s: %q", what, text)
 				}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"github.com/m365send/m365send/internal/smtpconn"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ func checkShown(t *testing.T, where, s string, secrets ...string) {
 		}
 	}
 	for _, sec := range secrets {
-		if len(sec) >= minSecret && strings.Contains(s, sec) {
+		if len(sec) >= smtpconn.MinSecret && strings.Contains(s, sec) {
 			t.Fatalf("%s holds the secret %q: %q", where, sec, s)
 		}
 	}
@@ -62,7 +63,7 @@ func FuzzReply(f *testing.F) {
 		default:
 			return
 		}
-		e := classify("h:587", StageData, te, xoauth2Secrets(testMailbox, fuzzSecret)...)
+		e := classify("h:587", StageData, te, smtpconn.XOAuth2Secrets(testMailbox, fuzzSecret)...)
 		line := e.Error()
 		checkShown(t, "Error()", line, fuzzSecret)
 		checkShown(t, "Text", e.Text, fuzzSecret)
@@ -92,7 +93,7 @@ func FuzzReply(f *testing.F) {
 // its XOAUTH2 form, nor a control character, reaches the trace; an AUTH
 // command keeps only its mechanism.
 func FuzzTraceRedaction(f *testing.F) {
-	b64 := xoauth2Secrets(testMailbox, fuzzSecret)[0]
+	b64 := smtpconn.XOAuth2Secrets(testMailbox, fuzzSecret)[0]
 	f.Add(fuzzSecret, "AUTH XOAUTH2 "+b64, "535 5.7.3 Authentication unsuccessful "+fuzzSecret)
 	f.Add(fuzzSecret, b64, "334 eyJzdGF0dXMiOiI0MDAifQ==")
 	f.Add("abcdefgh.ijk", "MAIL FROM:<a@b.example>", "250 2.1.0 Sender OK \x1b[31m\x07")
@@ -105,18 +106,18 @@ func FuzzTraceRedaction(f *testing.F) {
 			}
 			return -1
 		}, token)
-		if len(token) < minSecret {
+		if len(token) < smtpconn.MinSecret {
 			return
 		}
-		secrets := xoauth2Secrets(testMailbox, token)
+		secrets := smtpconn.XOAuth2Secrets(testMailbox, token)
 		var out bytes.Buffer
-		tl := &traceLogger{mu: &sync.Mutex{}, w: &out, secrets: secrets}
+		tl := &smtpconn.Trace{Mu: &sync.Mutex{}, W: &out, Secrets: secrets}
 		tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "%s", Messages: []any{client}})
 		tl.Debugf(log.Log{Direction: log.DirServerToClient, Format: "%s", Messages: []any{server}})
 		tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "AUTH XOAUTH2 %s", Messages: []any{secrets[0]}})
 		tl.Debugf(log.Log{Direction: log.DirServerToClient, Format: "%s", Messages: []any{server}})
 		tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "%s", Messages: []any{client}})
-		tl.note("%s", server)
+		tl.Note("%s", server)
 		got := out.String()
 		for _, l := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
 			checkShown(t, "trace line", l, secrets...)

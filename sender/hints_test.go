@@ -3,6 +3,7 @@ package sender
 import (
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/smtpconn"
 	"strings"
 	"testing"
 
@@ -307,7 +308,7 @@ func TestLocalFailureKinds(t *testing.T) {
 			}
 		})
 	}
-	for _, err := range []error{errNoXOAuth2, errNotEncrypted} {
+	for _, err := range []error{smtpconn.ErrNoXOAuth2, smtpconn.ErrNotEncrypted} {
 		e := classify("h:587", StageAuth, fmt.Errorf("smtp: %w", err))
 		if e.Temporary || e.Kind() != failure.Unavailable || !strings.Contains(e.Hint(), "smtp_host") {
 			t.Errorf("%v: temporary %v kind %v hint %q; want permanent, unavailable, smtp_host", err, e.Temporary, e.Kind(), e.Hint())

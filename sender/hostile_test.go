@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/m365send/m365send/internal/smtpconn"
 	"net"
 	"os"
 	"runtime"
@@ -198,7 +199,7 @@ func checkBoundedReply(t *testing.T, serve func(hc *hostileConn)) {
 	if !errors.As(err, &se) {
 		t.Fatalf("Send error = %v, want a *Error", err)
 	}
-	if !errors.Is(err, errReplyTooLong) {
+	if !errors.Is(err, smtpconn.ErrReplyTooLong) {
 		t.Errorf("error %v does not say the reply was too long", err)
 	}
 	if !se.Temporary || failure.KindOf(err) != failure.Temporary {
@@ -269,7 +270,7 @@ func TestLongButFairRepliesPass(t *testing.T) {
 	s := h.sender(t, nil)
 	_, err := s.Send(testCtx(t), &Message{To: []string{"ops@example.com"}, Text: "hi"})
 	var se *Error
-	if !errors.As(err, &se) || se.Stage != StageStartTLS || errors.Is(err, errReplyTooLong) {
+	if !errors.As(err, &se) || se.Stage != StageStartTLS || errors.Is(err, smtpconn.ErrReplyTooLong) {
 		t.Fatalf("Send error = %v, want the refusal for the missing STARTTLS (the replies are within bounds)", err)
 	}
 }
@@ -432,33 +433,10 @@ func TestPlaintextAfterSTARTTLSReplyIsRefused(t *testing.T) {
 	})
 	s := h.sender(t, nil)
 	_, err := s.Send(testCtx(t), &Message{To: []string{"ops@example.com"}, Text: "hi"})
-	if !errors.Is(err, errInjected) {
+	if !errors.Is(err, smtpconn.ErrInjected) {
 		t.Fatalf("Send error = %v, want the injection refused", err)
 	}
 	if failure.HintOf(err) == "" {
 		t.Errorf("no hint for %v", err)
-	}
-}
-
-// TestReplyConnCountsRepliesNotCommands checks how replyConn follows
-// replies in the byte stream: the bounds are per reply.
-func TestReplyConnCountsRepliesNotCommands(t *testing.T) {
-	var rc replyConn
-	var b strings.Builder
-	for range 200 { // 200 one-line replies: each ends, none is too long
-		b.WriteString("250 OK\r\n")
-	}
-	if err := rc.scan([]byte(b.String())); err != nil {
-		t.Fatalf("200 short replies: %v", err)
-	}
-	if err := rc.scan([]byte(strings.Repeat("250-x\r\n", maxReplyLines))); !errors.Is(err, errReplyTooLong) {
-		t.Errorf("%d continuation lines: %v, want errReplyTooLong", maxReplyLines, err)
-	}
-	rc = replyConn{}
-	if err := rc.scan([]byte("2")); err != nil {
-		t.Fatal(err)
-	}
-	if err := rc.scan([]byte("50-split head\r\n250 end\r\n")); err != nil || rc.lines != 0 {
-		t.Errorf("split first line: err %v, lines %d; want the reply ended", err, rc.lines)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/smtpconn"
 	"strings"
 	"testing"
 
@@ -81,7 +82,7 @@ func checkSafe(t *testing.T, where, s string) {
 // A server that echoes the token outside AUTH, and sends escape and bell
 // sequences and a lone CR, gets none of them into what the caller sees.
 func TestServerTextIsSafe(t *testing.T) {
-	b64 := xoauth2Secrets(testMailbox, hostileToken)[0]
+	b64 := smtpconn.XOAuth2Secrets(testMailbox, hostileToken)[0]
 	reply := "550-5.7.1 your token " + hostileToken + " is \x1b]0;pwned\x07 no good\r\n" +
 		"550 5.7.1 nor " + b64 + " \x1b[2J\x1b[31mred\x07 lone\rCR \u009b31m\r\n"
 	h := startHostile(t, func(hc *hostileConn) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/smtpconn"
 	"slices"
 	"strings"
 	"sync"
@@ -362,7 +363,7 @@ func TestTraceRedactsToken(t *testing.T) {
 			}
 			tr := trace.String()
 			t.Logf("trace:\n%s", tr)
-			b64 := xoauth2Secrets(testMailbox, token)[0]
+			b64 := smtpconn.XOAuth2Secrets(testMailbox, token)[0]
 			for _, secret := range []string{token, "secret-part", b64, b64[:40]} {
 				if strings.Contains(tr, secret) || (err != nil && strings.Contains(fmt.Sprint(err), secret)) {
 					t.Errorf("trace or error contains %q:\n%s", secret, tr)
@@ -415,9 +416,9 @@ func TestSendReportsNonBase64ChallengeAsRefusal(t *testing.T) {
 // XOAUTH2 form may reach the trace.
 func TestTraceLoggerRedactsItself(t *testing.T) {
 	const tok = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.unit-secret"
-	b64 := xoauth2Secrets(testMailbox, tok)[0]
+	b64 := smtpconn.XOAuth2Secrets(testMailbox, tok)[0]
 	var out bytes.Buffer
-	tl := &traceLogger{mu: &sync.Mutex{}, w: &out, secrets: xoauth2Secrets(testMailbox, tok)}
+	tl := &smtpconn.Trace{Mu: &sync.Mutex{}, W: &out, Secrets: smtpconn.XOAuth2Secrets(testMailbox, tok)}
 	tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "AUTH XOAUTH2 %s", Messages: []any{b64}})
 	tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "%s", Messages: []any{b64}})
 	tl.Debugf(log.Log{Direction: log.DirClientToServer, Format: "QUIT"})
@@ -437,11 +438,11 @@ func TestTraceLoggerRedactsItself(t *testing.T) {
 }
 
 func TestRedactLine(t *testing.T) {
-	got := redactLine("AUTH XOAUTH2 dXNlcj1hQGIBYXV0aD1CZWFyZXIgeHl6AQE=", nil)
+	got := smtpconn.RedactAuthLine("AUTH XOAUTH2 dXNlcj1hQGIBYXV0aD1CZWFyZXIgeHl6AQE=", nil)
 	if got != "AUTH XOAUTH2 [redacted]" {
-		t.Errorf("redactLine = %q", got)
+		t.Errorf("smtpconn.RedactAuthLine = %q", got)
 	}
-	if got := redactLine("S: 334 abc token123 x", []string{"token123"}); strings.Contains(got, "token123") {
+	if got := smtpconn.RedactAuthLine("S: 334 abc token123 x", []string{"token123"}); strings.Contains(got, "token123") {
 		t.Errorf("secret kept: %q", got)
 	}
 }

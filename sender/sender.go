@@ -26,6 +26,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/smtpconn"
 	"io"
 	"log/slog"
 	"net"
@@ -128,7 +129,7 @@ type Sender struct {
 	cfg     Config
 	server  string        // host:port
 	mailbox *mail.Address // Mailbox, parsed: the default From
-	ehlo    string        // the EHLO name, from localName
+	ehlo    string        // the EHLO name, from smtpconn.LocalName
 	logger  *slog.Logger
 	slots   chan struct{} // one per allowed connection
 	pacer   *pacer
@@ -203,7 +204,7 @@ func New(cfg Config) (*Sender, error) {
 		cfg:     cfg,
 		server:  net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)),
 		mailbox: a,
-		ehlo:    localName(),
+		ehlo:    smtpconn.LocalName(),
 		logger:  logger,
 		slots:   make(chan struct{}, cfg.MaxConns),
 		now:     time.Now,
@@ -428,7 +429,7 @@ func (s *Sender) sendTxn(ctx context.Context, cp **conn, p *prepared, rcpts []st
 		}
 		wait := s.backoff(attempt)
 		s.logger.Warn("transient failure; retrying", "attempt", attempt, "wait", wait, "error", e)
-		s.newTrace().note("%v; retrying in %v (try %d of %d)", e, wait.Round(time.Millisecond), attempt+1, s.cfg.MaxAttempts)
+		s.newTrace().Note("%v; retrying in %v (try %d of %d)", e, wait.Round(time.Millisecond), attempt+1, s.cfg.MaxAttempts)
 		uctx, cancel := withUntil(ctx, until)
 		err := s.sleep(uctx, wait)
 		cancel()
@@ -444,7 +445,7 @@ func (s *Sender) sendTxn(ctx context.Context, cp **conn, p *prepared, rcpts []st
 func lostReply(e *Error, n int) *Error {
 	cause := e.Text
 	if cause == "" && e.Err != nil {
-		cause = oneLine(e.Err.Error())
+		cause = smtpconn.OneLine(e.Err.Error())
 	}
 	le := *e
 	le.Text = "no reply to the end of the message (" + cause + "): the server may have accepted it"
@@ -482,7 +483,7 @@ func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared, rcpts []st
 		return classify(s.server, StageMail, err), false
 	}
 	c := *cp
-	c.dc.until = until
+	c.dc.Until = until
 	c.finalDot = s.cfg.FinalDotTimeout
 	dot, err = c.submit(p, rcpts)
 	if err == nil {
@@ -497,11 +498,11 @@ func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared, rcpts []st
 	if errors.As(err, &st) {
 		stage, rcpt, err = st.stage, st.rcpt, st.err
 	}
-	e = s.fail(ctx, stage, c.cause(err), c.trace.secrets...)
+	e = s.fail(ctx, stage, c.cause(err), c.trace.Secrets...)
 	e.Recipient = rcpt
 	return e, dot
 }
 
-func (s *Sender) newTrace() *traceLogger {
-	return &traceLogger{mu: &s.traceMu, w: s.cfg.Trace}
+func (s *Sender) newTrace() *smtpconn.Trace {
+	return &smtpconn.Trace{Mu: &s.traceMu, W: s.cfg.Trace}
 }

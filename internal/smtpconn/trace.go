@@ -1,4 +1,4 @@
-package sender
+package smtpconn
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/wneessen/go-mail/log"
 )
 
-// traceLogger adapts go-mail's debug logger to Config.Trace. It does the
+// Trace adapts go-mail's debug logger to package sender's Config.Trace. It does the
 // redaction itself, at the source, so no go-mail setting can leak a token
 // into a -v trace: any AUTH command keeps only its mechanism, every client
 // line of the SASL exchange that follows (up to the server's final reply)
@@ -22,43 +22,49 @@ import (
 // go-mail's own hiding (on unless SetLogAuthData) is turned off by the
 // sender because it also hides the QUIT that go-mail sends after a refused
 // AUTH, showing it as "<SMTP auth data redacted>".
-type traceLogger struct {
-	mu      *sync.Mutex // serialises writes of concurrent connections
-	w       io.Writer
-	prefix  string
-	secrets []string
-	sasl    bool // an AUTH exchange is under way; guarded by mu
+type Trace struct {
+	// Mu serialises writes of concurrent connections.
+	Mu *sync.Mutex
+	// W receives the trace; nil: no trace.
+	W io.Writer
+	// Prefix starts every line.
+	Prefix string
+	// Secrets are replaced wherever they appear (XOAuth2Secrets).
+	Secrets []string
+	sasl    bool // an AUTH exchange is under way; guarded by Mu
 }
 
-var _ log.Logger = (*traceLogger)(nil)
+var _ log.Logger = (*Trace)(nil)
 
-func (t *traceLogger) Debugf(l log.Log) { t.write(l) }
-func (t *traceLogger) Infof(l log.Log)  { t.write(l) }
-func (t *traceLogger) Warnf(l log.Log)  { t.write(l) }
-func (t *traceLogger) Errorf(l log.Log) { t.write(l) }
+func (t *Trace) Debugf(l log.Log) { t.write(l) }
+func (t *Trace) Infof(l log.Log)  { t.write(l) }
+func (t *Trace) Warnf(l log.Log)  { t.write(l) }
+func (t *Trace) Errorf(l log.Log) { t.write(l) }
 
-func (t *traceLogger) write(l log.Log) {
+func (t *Trace) write(l log.Log) {
 	dir := "S: "
 	if l.Direction == log.DirClientToServer {
 		dir = "C: "
 	}
-	t.line(dir, fmt.Sprintf(l.Format, l.Messages...))
+	t.Line(dir, fmt.Sprintf(l.Format, l.Messages...))
 }
 
-// note writes a line of the sender's own (TLS established, reconnecting).
-func (t *traceLogger) note(format string, args ...any) {
-	t.line("-- ", fmt.Sprintf(format, args...))
+// Note writes a line of the sender's own (TLS established, reconnecting).
+func (t *Trace) Note(format string, args ...any) {
+	t.Line("-- ", fmt.Sprintf(format, args...))
 }
 
-func (t *traceLogger) line(dir, msg string) {
-	if t == nil || t.w == nil {
+// Line writes msg, one trace line per line, after dir ("C: ", "S: " or
+// "-- "), redacted as the type says.
+func (t *Trace) Line(dir, msg string) {
+	if t == nil || t.W == nil {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
 	var b strings.Builder
 	for l := range strings.SplitSeq(strings.TrimRight(msg, "\r\n"), "\n") {
-		b.WriteString(t.prefix)
+		b.WriteString(t.Prefix)
 		b.WriteString(dir)
 		l = strings.TrimRight(l, "\r")
 		switch dir {
@@ -69,22 +75,22 @@ func (t *traceLogger) line(dir, msg string) {
 			if t.sasl && !strings.HasPrefix(l, "334") {
 				t.sasl = false
 			}
-			l = serverText(l, t.secrets)
+			l = ServerText(l, t.Secrets)
 		default:
-			l = serverText(l, t.secrets)
+			l = ServerText(l, t.Secrets)
 		}
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
-	_, _ = io.WriteString(t.w, b.String())
+	_, _ = io.WriteString(t.W, b.String())
 }
 
-// client redacts one client line, following the SASL exchange; t.mu is
+// client redacts one client line, following the SASL exchange; t.Mu is
 // held.
-func (t *traceLogger) client(l string) string {
+func (t *Trace) client(l string) string {
 	if f := strings.Fields(l); len(f) > 0 && strings.EqualFold(f[0], "AUTH") {
 		t.sasl = true
-		return redactLine(l, t.secrets)
+		return RedactAuthLine(l, t.Secrets)
 	}
 	if t.sasl {
 		switch strings.TrimSpace(l) {
@@ -93,13 +99,13 @@ func (t *traceLogger) client(l string) string {
 		}
 		return "[redacted]"
 	}
-	return redact(l, t.secrets)
+	return Redact(l, t.Secrets)
 }
 
-// redactLine hides AUTH payloads and known secrets in one client line.
-func redactLine(l string, secrets []string) string {
+// RedactAuthLine hides AUTH payloads and known secrets in one client line.
+func RedactAuthLine(l string, secrets []string) string {
 	if f := strings.Fields(l); len(f) > 0 && strings.EqualFold(f[0], "AUTH") && len(f) > 2 {
 		return f[0] + " " + f[1] + " [redacted]"
 	}
-	return redact(l, secrets)
+	return Redact(l, secrets)
 }
