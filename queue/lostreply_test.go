@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/m365send/m365send/queue"
 	"github.com/m365send/m365send/sender/smtptest"
@@ -93,5 +94,31 @@ func TestTemporaryRefusalOfOneRecipientDefersItAlone(t *testing.T) {
 	}
 	if _, err := w.q.Get(context.Background(), id); !errors.Is(err, queue.ErrNotFound) {
 		t.Errorf("Get after delivery: %v, want ErrNotFound (done)", err)
+	}
+}
+
+func TestLostReplyThenRetryPeriodOverIsNotBounced(t *testing.T) {
+	// The first reply is lost and every later try is refused for now
+	// until the retry period ends: the message may have arrived, so no
+	// notification says it failed.
+	faults := []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 1, AcceptThenDrop: true}}
+	for n := 2; n <= 40; n++ {
+		faults = append(faults, smtptest.Fault{Stage: smtptest.StageMail, N: n, Reply: "451 4.7.0 Temporary server error (fake)"})
+	}
+	w := newWorld(t, smtptest.Options{Faults: faults}, queue.Policy{RetryFor: time.Hour})
+	id := w.enqueue(t, mailbox, "ops@example.com", "lost then busy")
+	msgs := w.run(t, 1)
+	if len(msgs) != 1 || w.srv.Count(smtptest.StageMail) < 3 {
+		t.Fatalf("smtptest got %d messages after %d MAIL FROM; want only the first copy, after several tries", len(msgs), w.srv.Count(smtptest.StageMail))
+	}
+	m, err := w.q.Get(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if r := m.Recipients[0]; r.Status != queue.MaybeDelivered || !r.MaybeSent {
+		t.Errorf("recipient state %+v, want maybe-delivered", r)
+	}
+	if slices.Contains(w.tr.sentBefore[1:], false) {
+		t.Errorf("SentBefore of the tries %v: a retry after the lost reply did not say so", w.tr.sentBefore)
 	}
 }
