@@ -22,6 +22,8 @@ type Globals struct {
 	// StateDir is $M365SEND_STATE_DIR, else $XDG_STATE_HOME/m365send, else
 	// ~/.local/state/m365send ("" when none of them is set).
 	StateDir string
+	// Profiles are the names of the file's profiles, sorted.
+	Profiles []string
 }
 
 // LoadGlobals reads the top-level settings of the file opts select (the
@@ -41,6 +43,7 @@ func LoadGlobals(opts LoadOptions) (*Globals, error) {
 	}
 	if file != nil {
 		g.File, g.Queue, g.QueueAlways = file.path, file.queue, file.queueAlways
+		g.Profiles = file.profileNames()
 	}
 	return g, nil
 }

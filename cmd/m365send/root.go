@@ -154,6 +154,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newDoctorCmd(),
 		a.newSandboxCmd(),
 		a.newQueueCmd(),
+		a.newRelayCmd(),
 		a.newVersionCmd(),
 	)
 	return root

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/relay"
+)
+
+const relayLong = `Relay accepts mail from devices and applications that speak SMTP with a
+password (printers, scanners, line-of-business applications) and delivers
+it through the profiles' mailboxes, from a durable queue (see docs/relay.md).
+
+--check reads the [relay] table of the configuration file, reports every
+mistake (exit status 78 with hints) and exits: a missing certificate, an
+unhashed password, no users with a listener that is not on loopback (an
+open relay), a profile that does not exist.
+
+Running the relay itself (listeners and delivery) is not wired into this
+command yet.`
+
+func (a *app) newRelayCmd() *cobra.Command {
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "relay",
+		Short: "Check the SMTP relay's configuration; hash its passwords",
+		Long:  relayLong,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !check {
+				return &usageError{msg: "running the relay is not available in this build yet; use --check", hint: "see docs/relay.md"}
+			}
+			c, err := a.relayConfig()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.io.Out, "relay configuration is valid: %d listener(s), %d user(s), %d network(s)\n",
+				len(c.Listeners), len(c.Users), len(c.Networks))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&check, "check", false, "check the configuration and exit")
+	passwd := &cobra.Command{
+		Use:   "passwd",
+		Short: "Read a password and print its argon2id hash for a relay user's password_hash",
+		Long: `Passwd reads a password without echo from the terminal (twice), or one
+line from standard input when it is not a terminal, and prints its argon2id
+hash for the password_hash of a [[relay.users]] entry.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := a.readPassword()
+			if err != nil {
+				return err
+			}
+			h, err := relay.HashPassword(pw)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(a.io.Out, h)
+			return err
+		},
+	}
+	cmd.AddCommand(passwd)
+	return cmd
+}
+
+// relayConfig loads and checks the [relay] table of the configuration file.
+func (a *app) relayConfig() (*relay.Config, error) {
+	g, err := a.globals()
+	if err != nil {
+		return nil, err
+	}
+	if g.File == "" {
+		return nil, failure.New(failure.Config, "no configuration file: the relay is configured in its [relay] table",
+			"create the file (see docs/relay.md) or name it with --config")
+	}
+	c, err := relay.Load(g.File)
+	if err != nil {
+		return nil, err
+	}
+	if err := relay.Check(c, g.Profiles); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readPassword reads a password: without echo, twice, from a terminal;
+// else one line of standard input.
+func (a *app) readPassword() (string, error) {
+	if f, ok := a.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(a.io.Err, "Password: ")
+		p1, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(a.io.Err)
+		if err != nil {
+			return "", fmt.Errorf("read the password: %w", err)
+		}
+		fmt.Fprint(a.io.Err, "Again: ")
+		p2, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(a.io.Err)
+		if err != nil {
+			return "", fmt.Errorf("read the password: %w", err)
+		}
+		if string(p1) != string(p2) {
+			return "", &usageError{msg: "the passwords do not match", hint: "type the same password twice"}
+		}
+		return checkPassword(string(p1))
+	}
+	if a.io.In == nil {
+		return "", &usageError{msg: "no password on standard input", hint: "echo the password into `m365send relay passwd`"}
+	}
+	line, err := bufio.NewReader(a.io.In).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password: %w", err)
+	}
+	return checkPassword(strings.TrimRight(line, "\r\n"))
+}
+
+func checkPassword(pw string) (string, error) {
+	if pw == "" {
+		return "", &usageError{msg: "the password is empty", hint: "give one line with the password on standard input"}
+	}
+	return pw, nil
+}
