@@ -3,8 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/rfc5322"
 	"net"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -47,11 +47,19 @@ func reason(value string, err error, short string) string {
 	return short
 }
 
-// checkAddress accepts a plain addr-spec (no display name, no brackets).
+// addressReason is what is wrong with an address, from internal/rfc5322's
+// error without its "malformed address: " and net/mail's "mail: ".
+func addressReason(err error) string {
+	msg := strings.TrimPrefix(err.Error(), rfc5322.ErrAddress.Error()+": ")
+	return strings.TrimPrefix(msg, "mail: ")
+}
+
+// checkAddress accepts a plain addr-spec (no display name, no brackets)
+// that internal/rfc5322 accepts.
 func checkAddress(s string) error {
-	a, err := mail.ParseAddress(s)
+	a, err := rfc5322.ParseAddress(s)
 	if err != nil {
-		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "mail: "))
+		return fmt.Errorf("%s", addressReason(err))
 	}
 	if a.Name != "" || a.Address != s {
 		return fmt.Errorf("a bare address is needed, without a name or <>")

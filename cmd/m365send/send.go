@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/rfc5322"
 	"io"
-	"net/mail"
 	"os"
 	"strings"
 
@@ -172,9 +172,10 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	}
 	var fromAddr, fromName string
 	if f.from != "" {
-		addr, err := mail.ParseAddress(f.from)
+		addr, err := rfc5322.ParseAddress(f.from)
 		if err != nil {
-			return &exitError{kind: failure.BadAddress, msg: fmt.Sprintf("malformed --from %q: %v", f.from, strings.TrimPrefix(err.Error(), "mail: "))}
+			reason := strings.TrimPrefix(err.Error(), rfc5322.ErrAddress.Error()+": ")
+			return &exitError{kind: failure.BadAddress, msg: fmt.Sprintf("malformed --from %q: %v", f.from, strings.TrimPrefix(reason, "mail: "))}
 		}
 		fromAddr, fromName = addr.Address, addr.Name
 	}
@@ -390,7 +391,7 @@ func splitAddrs(vals []string) []string {
 	var out []string
 	for _, v := range vals {
 		if strings.Contains(v, ",") {
-			if list, err := mail.ParseAddressList(v); err == nil {
+			if list, err := rfc5322.ParseAddressList(v); err == nil {
 				for _, a := range list {
 					out = append(out, a.String())
 				}
