@@ -1,0 +1,115 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/smtp"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/m365send/m365send/queue"
+	"github.com/m365send/m365send/queue/spool"
+	"github.com/m365send/m365send/sender"
+	"github.com/m365send/m365send/sender/smtptest"
+)
+
+// Many clients submitting for one mailbox at once never make the relay
+// open more than 3 connections to Office 365 for it: the fake allows any
+// number and counts the most it saw at once; each message's final dot is
+// slowed so that connections overlap.
+func TestRelayMailboxConnectionCap(t *testing.T) {
+	const total, clients = 200, 20
+	srv, err := smtptest.New(smtptest.Options{MaxConnsPerUser: -1,
+		Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, Delay: 5 * time.Millisecond}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	s, err := sender.New(sender.Config{Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}),
+		Mailbox: "office@contoso.com", Host: srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
+		MaxAttempts: 1, RatePerMinute: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(t.TempDir(), spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, RatePerMinute: -1,
+		Route: func(context.Context, string) (queue.Route, error) {
+			return queue.Route{Mailbox: "office@contoso.com", Transport: s}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := baseConfig(t)
+	if err := Check(c, []string{"office", "sales"}); err != nil {
+		t.Fatal(err)
+	}
+	ca := newTestCA(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: c, Queue: sp, Mailboxes: testMailboxes, Certificate: ca.cert,
+			Ready: func(a []net.Addr) { ready <- a[0].String() }}, d, 0)
+	}()
+	addr := <-ready
+
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl, err := smtp.Dial(addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer cl.Close()
+			if err := cl.StartTLS(ca.client()); err != nil {
+				errs <- err
+				return
+			}
+			if err := cl.Auth(smtp.PlainAuth("", "scanner", "s3cret", "127.0.0.1")); err != nil {
+				errs <- err
+				return
+			}
+			for n := i; n < total; n += clients {
+				msg := fmt.Sprintf("From: office@contoso.com\r\nTo: bob@example.com\r\nSubject: limits %d\r\n\r\nhello\r\n", n)
+				if err := send(cl, "office@contoso.com", []string{"bob@example.com"}, msg); err != nil {
+					errs <- fmt.Errorf("client %d, message %d: %w", i, n, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	msgs, err := srv.WaitMessages(ctx, total)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(msgs) != total {
+		t.Errorf("%d messages delivered, want %d", len(msgs), total)
+	}
+	peak := srv.PeakConns("office@contoso.com")
+	if peak < 1 || peak > 3 {
+		t.Errorf("at most %d connections at once for the mailbox, want 1 to 3", peak)
+	}
+	t.Logf("%d messages from %d clients over %d connections, at most %d at once", total, clients, srv.Count(smtptest.StageGreeting), peak)
+}
