@@ -253,10 +253,9 @@ func (ss *session) Logout() error { return nil }
 // loginServer is the server side of the LOGIN mechanism
 // (draft-murchison-sasl-login), which go-sasl does not provide.
 type loginServer struct {
-	auth     func(name, password string) error
-	name     string
-	step     int
-	finished bool
+	auth func(name, password string) error
+	name string
+	step int
 }
 
 func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
