@@ -22,6 +22,17 @@ type Transport interface {
 	Send(ctx context.Context, msgs ...*sender.Message) ([]sender.Result, error)
 }
 
+// EachTransport is a Transport that reports each message's Result as
+// soon as it is known, before it sends the next (*sender.Sender is one):
+// the Deliverer records every message the moment its reply comes, so
+// that a crash mid-batch sends again at most the one message whose reply
+// came but was not recorded yet. A Transport that is not an
+// EachTransport gets one message per Send call.
+type EachTransport interface {
+	Transport
+	SendEach(ctx context.Context, each func(i int, r sender.Result), msgs ...*sender.Message) ([]sender.Result, error)
+}
+
 // Route is where the messages of one profile go.
 type Route struct {
 	// Mailbox is the mailbox the Transport signs in as: the limits hold
@@ -474,7 +485,33 @@ func (d *Deliverer) deliver(ctx context.Context, b *mailbox, r Route, batch []*M
 	if len(tried) == 0 {
 		return
 	}
-	results, err := r.Transport.Send(ctx, msgs...)
+	// Each message's result is recorded as soon as it is known, before
+	// the next message goes out: a crash mid-batch then sends again only
+	// the message whose reply had come but was not recorded yet.
+	done := make([]bool, len(tried))
+	record := func(i int, res sender.Result, e error) {
+		if i < 0 || i >= len(tried) || done[i] {
+			return
+		}
+		done[i] = true
+		d.record(ctx, keep, b, r, tried[i], msgs[i].To, res, e, d.cfg.Now())
+	}
+	var results []sender.Result
+	var err error
+	if et, ok := r.Transport.(EachTransport); ok {
+		results, err = et.SendEach(ctx, func(i int, res sender.Result) { record(i, res, res.Err) }, msgs...)
+	} else {
+		// One message per Send: its result is known before the next.
+		for _, msg := range msgs {
+			res, e := r.Transport.Send(ctx, msg)
+			if len(res) == 0 {
+				res = []sender.Result{{Err: e}}
+			}
+			results = append(results, res[0])
+			err = errors.Join(err, e)
+			record(len(results)-1, res[0], res[0].Err)
+		}
+	}
 	now := d.cfg.Now()
 	d.mu.Lock()
 	// The pace counts a submission from when it ended, not when it was
@@ -485,7 +522,7 @@ func (d *Deliverer) deliver(ctx context.Context, b *mailbox, r Route, batch []*M
 		}
 	}
 	d.mu.Unlock()
-	for i, m := range tried {
+	for i := range tried {
 		var e error
 		var res sender.Result
 		if i < len(results) {
@@ -496,63 +533,69 @@ func (d *Deliverer) deliver(ctx context.Context, b *mailbox, r Route, batch []*M
 		} else {
 			e = errors.New("queue: transport returned no result")
 		}
-		to := msgs[i].To
-		// What the server confirmed stands, whatever came after.
-		for _, a := range res.Accepted {
+		record(i, res, e)
+	}
+}
+
+// record records the result of one message's try: res from the
+// Transport, e its error (nil: accepted), to the recipients tried.
+func (d *Deliverer) record(ctx, keep context.Context, b *mailbox, r Route, m *Message, to []string, res sender.Result, e error, now time.Time) {
+	q := d.cfg.Queue
+	// What the server confirmed stands, whatever came after.
+	for _, a := range res.Accepted {
+		m.set(a, Delivered, now, nil)
+	}
+	if e == nil {
+		for _, a := range to {
 			m.set(a, Delivered, now, nil)
 		}
-		if e == nil {
-			for _, a := range to {
-				m.set(a, Delivered, now, nil)
-			}
-		}
-		if e != nil && res.MaybeDelivered {
-			// The reply to the final dot of the first transaction not
-			// accepted was lost: its recipients may have the message.
-			lost := m.lostTxn(to, res.Accepted)
-			for _, a := range lost {
-				m.recipient(a).MaybeSent = true
-			}
-			if res.MaybeDuplicate {
-				d.maybeDelivered(m, lost, now, e)
-			}
-		}
-		if ctx.Err() != nil && e != nil {
-			// Shutting down: the try recorded before stands, with what
-			// was learnt of its recipients.
-			if err := q.Update(keep, m); err != nil {
-				d.log.Warn("queue: update", "id", m.ID, "error", err)
-			}
-			_ = q.Release(keep, m)
-			continue
-		}
-		if e == nil || len(m.pendingOf(to)) == 0 {
-			if e == nil {
-				m.LastError = nil
-				attrs := []any{"id", m.ID, "mailbox", r.Mailbox, "recipients", len(to), "attempts", m.Attempts}
-				if res.MaybeDuplicate {
-					attrs = append(attrs, "maybe_duplicate", true)
-				}
-				d.log.Info("queue: delivered", attrs...)
-			} else {
-				m.LastError = FailureOf(e)
-			}
-			// The message's other pending recipients (if this try was
-			// only for those that may have a copy) go at once.
-			m.NextAttempt = now
-			d.finish(keep, m, r, now)
-			continue
-		}
-		v := d.cfg.Policy.Judge(e, m.Attempts)
-		if v.Mailbox {
-			d.mu.Lock()
-			if h := now.Add(v.Wait); h.After(b.hold) {
-				b.hold = h
-			}
-			d.mu.Unlock()
-		}
-		d.defer_(keep, m, now, e, v, to)
 	}
+	if e != nil && res.MaybeDelivered {
+		// The reply to the final dot of the first transaction not
+		// accepted was lost: its recipients may have the message.
+		lost := m.lostTxn(to, res.Accepted)
+		for _, a := range lost {
+			m.recipient(a).MaybeSent = true
+		}
+		if res.MaybeDuplicate {
+			d.maybeDelivered(m, lost, now, e)
+		}
+	}
+	if ctx.Err() != nil && e != nil {
+		// Shutting down: the try recorded before stands, with what
+		// was learnt of its recipients.
+		if err := q.Update(keep, m); err != nil {
+			d.log.Warn("queue: update", "id", m.ID, "error", err)
+		}
+		_ = q.Release(keep, m)
+		return
+	}
+	if e == nil || len(m.pendingOf(to)) == 0 {
+		if e == nil {
+			m.LastError = nil
+			attrs := []any{"id", m.ID, "mailbox", r.Mailbox, "recipients", len(to), "attempts", m.Attempts}
+			if res.MaybeDuplicate {
+				attrs = append(attrs, "maybe_duplicate", true)
+			}
+			d.log.Info("queue: delivered", attrs...)
+		} else {
+			m.LastError = FailureOf(e)
+		}
+		// The message's other pending recipients (if this try was
+		// only for those that may have a copy) go at once.
+		m.NextAttempt = now
+		d.finish(keep, m, r, now)
+		return
+	}
+	v := d.cfg.Policy.Judge(e, m.Attempts)
+	if v.Mailbox {
+		d.mu.Lock()
+		if h := now.Add(v.Wait); h.After(b.hold) {
+			b.hold = h
+		}
+		d.mu.Unlock()
+	}
+	d.defer_(keep, m, now, e, v, to)
 }
 
 // read loads a message's data.

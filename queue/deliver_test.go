@@ -90,6 +90,12 @@ type counting struct {
 }
 
 func (c *counting) Send(ctx context.Context, msgs ...*sender.Message) ([]sender.Result, error) {
+	return c.SendEach(ctx, nil, msgs...)
+}
+
+// SendEach passes each on to the wrapped Transport when it is a
+// queue.EachTransport.
+func (c *counting) SendEach(ctx context.Context, each func(int, sender.Result), msgs ...*sender.Message) ([]sender.Result, error) {
 	c.mu.Lock()
 	c.now++
 	c.peak = max(c.peak, c.now)
@@ -97,7 +103,13 @@ func (c *counting) Send(ctx context.Context, msgs ...*sender.Message) ([]sender.
 		c.sentBefore = append(c.sentBefore, m.SentBefore)
 	}
 	c.mu.Unlock()
-	res, err := c.Transport.Send(ctx, msgs...)
+	var res []sender.Result
+	var err error
+	if et, ok := c.Transport.(queue.EachTransport); ok && each != nil {
+		res, err = et.SendEach(ctx, each, msgs...)
+	} else {
+		res, err = c.Transport.Send(ctx, msgs...)
+	}
 	c.mu.Lock()
 	c.now--
 	for _, r := range res {

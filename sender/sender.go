@@ -272,6 +272,19 @@ type Result struct {
 // same Message-ID, and its Result says it may have arrived twice
 // (MaybeDuplicate); it is not sent a third time.
 func (s *Sender) Send(ctx context.Context, msgs ...*Message) ([]Result, error) {
+	return s.SendEach(ctx, nil, msgs...)
+}
+
+// SendEach is Send that also calls each (if not nil) with a message's
+// index in msgs and its Result as soon as that message's outcome is known
+// (the reply to its final dot, or its refusal), before the next message
+// goes out on the connection. A caller that records deliveries (a queue)
+// records them there, so that a crash mid-batch resends only the message
+// whose result it had not recorded yet. Messages failed without being
+// tried (invalid, or after the connection was lost) may not be passed to
+// each: their Results are in the returned slice, as with Send. each runs
+// on the caller's goroutine; the next message waits for it to return.
+func (s *Sender) SendEach(ctx context.Context, each func(i int, r Result), msgs ...*Message) ([]Result, error) {
 	results := make([]Result, len(msgs))
 	preps := make([]*prepared, len(msgs))
 	pending := 0
@@ -292,7 +305,7 @@ func (s *Sender) Send(ctx context.Context, msgs ...*Message) ([]Result, error) {
 		pending++
 	}
 	if pending > 0 {
-		s.sendAll(ctx, preps, results)
+		s.sendAll(ctx, preps, results, each)
 	}
 	for _, r := range results {
 		if r.Err != nil {
@@ -313,8 +326,9 @@ func measure(p *prepared) (int64, error) {
 	return cw.n, nil
 }
 
-// sendAll sends the prepared messages over one connection.
-func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Result) {
+// sendAll sends the prepared messages over one connection, calling each
+// (if not nil) after every message tried.
+func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Result, each func(int, Result)) {
 	failRest := func(from int, err error) {
 		for j := from; j < len(preps); j++ {
 			if preps[j] != nil && results[j].Err == nil {
@@ -336,6 +350,9 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 		}
 		if e := s.sendOne(ctx, &c, p, &results[i]); e != nil {
 			results[i].Err = e
+			if each != nil {
+				each(i, results[i])
+			}
 			if ctx.Err() != nil || connStage(e.Stage) {
 				failRest(i+1, e)
 				return
@@ -344,6 +361,9 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 			continue
 		}
 		s.logger.Debug("message accepted", "message_id", p.messageID, "recipients", len(p.rcpts))
+		if each != nil {
+			each(i, results[i])
+		}
 	}
 }
 
