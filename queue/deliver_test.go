@@ -134,14 +134,21 @@ type world struct {
 
 func newWorld(t *testing.T, opts smtptest.Options, pol queue.Policy) *world {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
+	return newWorldIn(t, opts, pol, t.TempDir(), time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC))
+}
+
+// newWorldIn is newWorld with the spool in dir and the fake clock at
+// start.
+func newWorldIn(t *testing.T, opts smtptest.Options, pol queue.Policy, dir string, start time.Time) *world {
+	t.Helper()
+	clk := &clock{t: start}
 	opts.Now = clk.Now
 	srv, err := smtptest.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	q, err := spool.Open(t.TempDir(), spool.Options{Now: clk.Now})
+	q, err := spool.Open(dir, spool.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
