@@ -298,3 +298,34 @@ func partTypes(ps []part) []string {
 	}
 	return out
 }
+
+func TestSendEachReportsEveryMessageBeforeTheNextGoesOut(t *testing.T) {
+	// The third message is refused: each hears of every message in
+	// order, with its Result, while smtptest has seen no MAIL FROM of a
+	// later one; all go over one connection.
+	srv := startSMTP(t, smtptest.Options{Faults: []smtptest.Fault{{Stage: smtptest.StageEndOfData, N: 3, Reply: "550 5.7.1 refused (fake)"}}})
+	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
+	var msgs []*Message
+	for i := range 4 {
+		msgs = append(msgs, &Message{To: []string{"x@example.com"}, Subject: "n" + string(rune('0'+i)), Text: "hi"})
+	}
+	var seen []int
+	results, err := s.SendEach(testCtx(t), func(i int, r Result) {
+		seen = append(seen, i)
+		if mails := srv.Count(smtptest.StageMail); mails != i+1 {
+			t.Errorf("message %d reported after %d MAIL FROMs, want %d", i, mails, i+1)
+		}
+		if (r.Err != nil) != (i == 2) {
+			t.Errorf("message %d reported with error %v", i, r.Err)
+		}
+	}, msgs...)
+	if err == nil || results[2].Err == nil {
+		t.Fatalf("SendEach: %v, want the third message's refusal", err)
+	}
+	if want := []int{0, 1, 2, 3}; !slices.Equal(seen, want) {
+		t.Errorf("each called for %v, want %v", seen, want)
+	}
+	if n := srv.Count(smtptest.StageGreeting); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+}
