@@ -37,21 +37,13 @@ type Error struct {
 	Advice string
 	// Err is the underlying error, if any (never holds a secret).
 	Err error
-	// usage marks a problem with what the caller asked for (a profile or
-	// file named by LoadOptions that is not there), not with the
-	// configuration itself.
-	usage bool
 }
 
-// Kind is failure.Usage when the caller named a profile or file that is
-// not there (LoadOptions.Profile, LoadOptions.File), else failure.Config:
-// the configuration must change before anything can work.
-func (e *Error) Kind() failure.Kind {
-	if e.usage {
-		return failure.Usage
-	}
-	return failure.Config
-}
+// Kind is failure.Config: the configuration must change before anything
+// can work. A --config file or --profile that names nothing is a
+// configuration error too (exit 78, as sendmail and msmtp treat a missing
+// configuration file), not a usage error.
+func (e *Error) Kind() failure.Kind { return failure.Config }
 
 // Hint returns Advice: one line saying what to do, or "".
 func (e *Error) Hint() string { return e.Advice }

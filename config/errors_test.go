@@ -23,8 +23,8 @@ func TestErrorsSpeakTheFailureVocabulary(t *testing.T) {
 		hint string
 	}{
 		{"bad value in the file", LoadOptions{Profile: "p"}, failure.Config, "587"},
-		{"--profile names no profile", LoadOptions{Profile: "nosuch"}, failure.Usage, "profiles in"},
-		{"--config names no file", LoadOptions{File: filepath.Join(f.dir, "nosuch.toml")}, failure.Usage, "create the file"},
+		{"--profile names no profile", LoadOptions{Profile: "nosuch"}, failure.Config, "profiles in"},
+		{"--config names no file", LoadOptions{File: filepath.Join(f.dir, "nosuch.toml")}, failure.Config, "create the file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.load(tc.opts)

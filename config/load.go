@@ -1,10 +1,8 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"github.com/m365send/m365send/internal/suggest"
-	"io/fs"
 	"strconv"
 )
 
@@ -63,12 +61,7 @@ func loadFile(flag string, env func(string) string) (*loaded, error) {
 	if path == "" {
 		return nil, nil
 	}
-	file, err := readFile(path, explicit)
-	var ce *Error
-	if errors.As(err, &ce) && flag != "" && errors.Is(ce.Err, fs.ErrNotExist) {
-		ce.usage = true // the caller named a file that is not there
-	}
-	return file, err
+	return readFile(path, explicit)
 }
 
 // selectProfile picks the profile name: --profile, $M365SEND_PROFILE, the
@@ -107,7 +100,6 @@ func selectProfile(flag string, env func(string) string, file *loaded) (string, 
 		hint = "add a [profiles." + shownKey([]string{name}) + "] table"
 	}
 	e := errorf(from, hint, "no profile %s in %s", shown(name), file.path)
-	e.usage = from.layer == layerFlag
 	if from.layer != layerFile {
 		e.File, e.Line = "", 0
 	}
