@@ -57,6 +57,11 @@ import (
 //	truncate FILE N            cut the last N bytes off FILE
 //	glob [-grep TEXT] PATTERN  print the files matching PATTERN (holding TEXT)
 //	mode FILE PERM             FILE's permission bits are PERM (octal)
+//	freeport VAR               set VAR to a free loopback port
+//	waitport ADDR              wait (a minute at most) until ADDR accepts
+//	relaysend ADDR CERT USER PASS FROM TO
+//	                           submit one message over STARTTLS with AUTH
+//	                           PLAIN, trusting the PEM certificate CERT
 //
 // Every output of every run (but the token `token` prints) is checked, when
 // the script ends, for the client secret, private key lines and every
@@ -172,6 +177,9 @@ func TestScripts(t *testing.T) {
 			"glob":         globCmd,
 			"mode":         modeCmd,
 			"enqueue":      enqueueCmd,
+			"freeport":     freePortCmd,
+			"waitport":     waitPortCmd,
+			"relaysend":    relaySendCmd,
 		},
 	})
 }
