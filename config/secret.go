@@ -1,13 +1,13 @@
 package config
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
-	"time"
+
+	"github.com/m365send/m365send/internal/secretcmd"
 )
 
 // Secret resolves the client secret (AZURE_CLIENT_SECRET, the variable
@@ -56,17 +56,7 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	argv := p.ClientSecretCommand
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	// Standard error is discarded, never copied into the error: a failing
-	// secret helper may well print the secret (or part of it) there.
-	cmd.Stderr = nil
-	ownProcessGroup(cmd)
-	// WaitDelay bounds the wait for the output pipe after the command is
-	// killed, should something outside its group still hold it open.
-	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	out, err := secretcmd.Output(ctx, argv)
 	name := argv[0]
 	if err != nil {
 		e := &Error{File: p.File, Key: "client_secret_command", Err: err,
@@ -84,7 +74,7 @@ func (p *Profile) runSecretCommand(ctx context.Context) (string, error) {
 		}
 		return "", e
 	}
-	s := strings.TrimSpace(stdout.String())
+	s := strings.TrimSpace(string(out))
 	if s == "" {
 		return "", &Error{File: p.File, Key: "client_secret_command", Msg: fmt.Sprintf("%s printed nothing on stdout", name),
 			Advice: "the command must print the secret on stdout"}
