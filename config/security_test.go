@@ -122,23 +122,6 @@ func TestValidationErrorsNeverEchoASecret(t *testing.T) {
 	}
 }
 
-func TestShown(t *testing.T) {
-	for in, want := range map[string]string{
-		"my-app":                                `"my-app"`,
-		"alerts@contoso.com":                    `"alerts@contoso.com"`,
-		"someone.with.a.long.name@contoso.com":  `"som…" (36 characters)`,
-		"a-rather-long-tenant-name.example.com": "(37 characters, not shown: it looks like a client secret)",
-		entraSecret:                             "(40 characters, not shown: it looks like a client secret)",
-		"ab~c":                                  "(4 characters, not shown: it looks like a client secret)",
-		"abcdefghijklmnopqrstuvwxyz01234":       "(31 characters, not shown: it looks like a client secret)",
-		"tab\there":                             `"tab…" (8 characters)`,
-	} {
-		if got := shown(in); got != want {
-			t.Errorf("shown(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestMistypedSecretVariable(t *testing.T) {
 	env := map[string]string{
 		"AZURE_TENANT_ID": tenantID, "AZURE_CLIENT_ID": clientID, "M365SEND_MAILBOX": "robot@contoso.com",
