@@ -1,42 +1,35 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"github.com/m365send/m365send/internal/rfc5322"
-	"net"
-	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/m365send/m365send/internal/cloud"
+	"github.com/m365send/m365send/internal/hostcheck"
 )
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// isDomain reports whether s looks like a DNS domain with at least two labels.
+func isDomain(s string) bool { return hostcheck.IsDomain(s) }
+
+// checkHost accepts a DNS name or an IP address, without a port.
+func checkHost(h string) error { return hostcheck.Host(h) }
+
+// checkAuthority accepts "host[:port]" or an https URL.
+func checkAuthority(a string) error { return hostcheck.Authority(a) }
+
+// HostOf is the host name in "host", "host:port", "[v6]:port" or a URL
+// such as https://host:port/, without a port, brackets, user info or a
+// trailing dot, as written (not lowercased); "" for "".
+func HostOf(s string) string { return hostcheck.HostOf(s) }
+
 // IsGUID reports whether s is a GUID such as an application (client) or
 // tenant ID.
 func IsGUID(s string) bool { return guidRE.MatchString(s) }
-
-// isDomain reports whether s looks like a DNS domain with at least two labels.
-func isDomain(s string) bool {
-	if len(s) > 253 || !strings.Contains(s, ".") {
-		return false
-	}
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 // reason is err's text when value is shown in full, else short: a
 // parser's message may quote the value.
@@ -71,51 +64,6 @@ func checkAddress(s string) error {
 	return nil
 }
 
-// checkHost accepts a DNS name or an IP address, without a port.
-func checkHost(h string) error {
-	if strings.Contains(h, "://") {
-		return fmt.Errorf("a host name, not a URL")
-	}
-	if net.ParseIP(h) != nil {
-		return nil
-	}
-	if _, _, err := net.SplitHostPort(h); err == nil {
-		return fmt.Errorf("the port does not belong here")
-	}
-	if h == "localhost" || isDomain(h) {
-		return nil
-	}
-	return fmt.Errorf("not a host name")
-}
-
-// checkAuthority accepts "host[:port]" or an https URL.
-func checkAuthority(a string) error {
-	if strings.Contains(a, "://") {
-		u, err := url.Parse(a)
-		if err != nil {
-			return err
-		}
-		if u.Scheme != "https" {
-			return errors.New("the scheme must be https: Entra ID is only reached over https")
-		}
-		if u.Host == "" {
-			return fmt.Errorf("no host")
-		}
-		return checkHost(u.Hostname())
-	}
-	host := a
-	if h, port, err := net.SplitHostPort(a); err == nil {
-		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
-			return fmt.Errorf("bad port %q", port)
-		}
-		host = h
-	}
-	if strings.ContainsAny(host, "/ ") {
-		return fmt.Errorf("not a host")
-	}
-	return checkHost(host)
-}
-
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
@@ -135,26 +83,6 @@ func publicHosts() map[string][]string {
 		}
 	}
 	return hosts
-}
-
-// HostOf is the host name in "host", "host:port", "[v6]:port" or a URL
-// such as https://host:port/, without a port, brackets, user info or a
-// trailing dot, as written (not lowercased); "" for "".
-func HostOf(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.Index(s, "://"); i >= 0 {
-		s = s[i+3:]
-	}
-	if i := strings.IndexAny(s, "/?#"); i >= 0 {
-		s = s[:i]
-	}
-	if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		s = s[i+1:]
-	}
-	if h, _, err := net.SplitHostPort(s); err == nil {
-		s = h
-	}
-	return strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ".")
 }
 
 // checkHostCloud refuses an smtp_host or authority_host that is the public
