@@ -9,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/safefile"
 	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/sandbox"
 	"github.com/m365send/m365send/sender"
@@ -171,7 +171,7 @@ func checkSandboxDir(dir string) error {
 // isSandboxConfig reports whether the file at path is a config file an
 // earlier sandbox wrote: its first line says so.
 func isSandboxConfig(path string) bool {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := safefile.OpenNoFollow(path)
 	if err != nil {
 		return false
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/failure"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultLockTimeout is how long a token request waits for the profile's
@@ -75,10 +74,10 @@ type FileLock struct{ f *os.File }
 func (s *Store) Lock(ctx context.Context) (*FileLock, error) {
 	path := s.LockPath()
 	s.Unlocked = false
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|lockOpenFlags, 0o600)
 	if err != nil && cannotWrite(err) {
 		// A lock can still be taken on a file opened for reading.
-		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+		f, err = os.OpenFile(path, os.O_RDONLY|lockOpenFlags, 0)
 		if err != nil && !errors.Is(err, syscall.ELOOP) {
 			s.Unlocked = true
 			s.Log.Warn("the token cache folder cannot be written ("+WriteReason(filepath.Dir(path), err)+"); new tokens are used for this run only and not saved",
@@ -103,10 +102,10 @@ func (s *Store) Lock(ctx context.Context) (*FileLock, error) {
 	}
 	l := &FileLock{f}
 	fd := int(f.Fd())
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err == nil {
+	if busy, err := tryFlock(fd); err == nil && !busy {
 		l.writePID()
 		return l, nil
-	} else if err != unix.EWOULDBLOCK {
+	} else if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("token: lock token cache: %w", err)
 	}
@@ -115,13 +114,7 @@ func (s *Store) Lock(ctx context.Context) (*FileLock, error) {
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() {
-		for {
-			err := unix.Flock(fd, unix.LOCK_EX)
-			if err != unix.EINTR {
-				done <- err
-				return
-			}
-		}
+		done <- waitFlock(fd)
 	}()
 	warn := time.NewTimer(s.LockWarn)
 	defer warn.Stop()
@@ -186,7 +179,7 @@ func (l *FileLock) Unlock() {
 	if l == nil || l.f == nil {
 		return
 	}
-	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
+	unlockFlock(int(l.f.Fd()))
 	_ = l.f.Close()
 	l.f = nil
 }
