@@ -159,7 +159,7 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Wait == nil {
-		cfg.Wait = realWait
+		cfg.Wait = WaitUntil
 	}
 	cfg.Policy = cfg.Policy.withDefaults()
 	log := cfg.Logger
@@ -175,7 +175,10 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	}, nil
 }
 
-func realWait(ctx context.Context, until time.Time, _ bool, wake <-chan struct{}) error {
+// WaitUntil is the Deliverer's default Wait: it returns at until, when
+// wake receives, or with ctx's error when ctx ends. A custom Wait (queue
+// flush's, for one) can end with it after its own checks.
+func WaitUntil(ctx context.Context, until time.Time, _ bool, wake <-chan struct{}) error {
 	t := time.NewTimer(time.Until(until))
 	defer t.Stop()
 	select {

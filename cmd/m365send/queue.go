@@ -311,15 +311,7 @@ func (a *app) queueFlush(ctx context.Context, q *spool.Spool, verbose bool) erro
 			if soon := time.Now().Add(time.Second); until.After(soon) {
 				until = soon
 			}
-			t := time.NewTimer(time.Until(until))
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-wake:
-			case <-t.C:
-			}
-			return nil
+			return queue.WaitUntil(ctx, until, idle, wake)
 		},
 	})
 	if err != nil {
