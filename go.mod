@@ -15,6 +15,7 @@ require (
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/sys v0.47.0
 	golang.org/x/term v0.45.0
+	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
 require (

@@ -21,11 +21,13 @@ type builder struct {
 	// cred is the one client credential set (overlay and
 	// checkCredentialLayer leave at most one), or "".
 	cred string
+	// set is every setting, for keys that depend on others.
+	set map[string]setting
 }
 
 // build turns the merged settings into a validated Profile.
 func build(name string, file *loaded, set map[string]setting, env func(string) string) (*Profile, error) {
-	b := &builder{p: &Profile{Name: name, env: env, secretTimeout: defaultSecretCommandTimeout}, file: file, env: env}
+	b := &builder{p: &Profile{Name: name, env: env, secretTimeout: defaultSecretCommandTimeout}, file: file, env: env, set: set}
 	if file != nil {
 		b.p.File = file.path
 	}
@@ -182,7 +184,11 @@ func (b *builder) credential(s setting, ok bool) error {
 		}
 		p.ClientSecretCommand = s.argv
 	case "certificate_file":
-		if err := checkCertificate(s.val); err != nil {
+		password, err := b.certificatePasswordValue()
+		if err != nil {
+			return err
+		}
+		if err := checkCertificate(s.val, password); err != nil {
 			return err
 		}
 		p.CertificateFile = s.val
@@ -194,6 +200,52 @@ func (b *builder) credential(s setting, ok bool) error {
 				"federated_token_file %s: %v", shownPath(s.val), unwrapPathError(err))
 		}
 		p.FederatedTokenFile = s.val
+	}
+	return nil
+}
+
+// certificatePasswordValue is the certificate file's password:
+// AZURE_CLIENT_CERTIFICATE_PASSWORD, else the variable
+// certificate_password_env names, else "".
+func (b *builder) certificatePasswordValue() (string, error) {
+	if s, ok := b.set[certPasswordKey]; ok {
+		return s.val, nil
+	}
+	s, ok := b.set["certificate_password_env"]
+	if !ok {
+		return "", nil
+	}
+	if !envNameRE.MatchString(s.val) {
+		return "", errorf(s.from, "certificate_password_env names an environment variable (such as ALERTS_CERT_PASSWORD) that holds the password; it is not the password itself",
+			"malformed certificate_password_env %s: not an environment variable name", shown(s.val))
+	}
+	v := b.env(s.val)
+	if v == "" {
+		return "", errorf(s.from, fmt.Sprintf("export %s=<the certificate file's password>", s.val),
+			"environment variable %s (named by certificate_password_env) is empty or not set", s.val)
+	}
+	return v, nil
+}
+
+// certificatePassword records where the certificate file's password comes
+// from (certificate_file has read the file with it already). The file's
+// certificate_password_env without a certificate is refused, as a
+// mistake; AZURE_CLIENT_CERTIFICATE_PASSWORD without one is ignored, as
+// AZURE_* variables are often set for other tools.
+func (b *builder) certificatePassword(s setting, ok bool) error {
+	if !ok || s.from.layer == layerEnv && b.p.CertificateFile == "" {
+		return nil
+	}
+	if b.p.CertificateFile == "" {
+		if b.cred != "" && b.set[b.cred].from.layer == layerEnv {
+			return nil // the environment's credential replaced the file's certificate
+		}
+		return errorf(s.from, "remove it, or set certificate_file to the PKCS#12 file it opens", "certificate_password_env is set but the profile has no certificate_file")
+	}
+	if s.from.layer == layerEnv {
+		b.p.certificatePassword = s.val
+	} else if _, fromEnv := b.set[certPasswordKey]; !fromEnv {
+		b.p.CertificatePasswordEnv = s.val
 	}
 	return nil
 }

@@ -88,6 +88,11 @@ type Profile struct {
 	// and its private key (certificate_file,
 	// $AZURE_CLIENT_CERTIFICATE_PATH).
 	CertificateFile string
+	// CertificatePasswordEnv names the environment variable holding
+	// CertificateFile's password, when it is a PKCS#12 file with one
+	// (certificate_password_env); AZURE_CLIENT_CERTIFICATE_PASSWORD, the
+	// password itself, is kept unexported (see CertificatePassword).
+	CertificatePasswordEnv string
 	// FederatedTokenFile is a file holding a federated (workload identity)
 	// token that the app presents instead of a secret
 	// (federated_token_file, $AZURE_FEDERATED_TOKEN_FILE).
@@ -128,6 +133,9 @@ type Profile struct {
 	// clientSecret holds AZURE_CLIENT_SECRET when that is where the secret
 	// came from; it is never printed.
 	clientSecret string
+	// certificatePassword holds AZURE_CLIENT_CERTIFICATE_PASSWORD when
+	// that is where the certificate file's password came from.
+	certificatePassword string
 	// env is the lookup the profile was loaded with (for client_secret_env).
 	env func(string) string
 	// secretTimeout bounds client_secret_command (tests shorten it).

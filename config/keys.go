@@ -81,6 +81,9 @@ const (
 // secretKey is the EnvOnly key of AZURE_CLIENT_SECRET.
 const secretKey = "client_secret"
 
+// certPasswordKey is the EnvOnly key of AZURE_CLIENT_CERTIFICATE_PASSWORD.
+const certPasswordKey = "certificate_password"
+
 // keyTable is Keys with their apply functions (build.go).
 func keyTable() []Key {
 	return []Key{
@@ -100,7 +103,11 @@ func keyTable() []Key {
 		{Name: "client_secret_command", Type: TypeArgv, SecretRef: true, apply: (*builder).credential,
 			Doc: `a command, as a list run without a shell, that prints the client secret, such as ["pass", "show", "m365/alerts"]`},
 		{Name: "certificate_file", Env: "AZURE_CLIENT_CERTIFICATE_PATH", Type: TypeString, SecretRef: true, apply: (*builder).credential,
-			Doc: "a PEM file (certificate and private key) or a password-less PKCS#12 file, mode 0600; preferred over a secret"},
+			Doc: "a PEM file (certificate and unencrypted private key) or a PKCS#12 file (.p12/.pfx), mode 0600; preferred over a secret"},
+		{Name: certPasswordKey, Env: "AZURE_CLIENT_CERTIFICATE_PASSWORD", Type: TypeString, EnvOnly: true, apply: (*builder).certificatePassword,
+			Doc: "the PKCS#12 certificate file's password itself; only from the environment, never in the file"},
+		{Name: "certificate_password_env", Type: TypeString, apply: (*builder).certificatePassword,
+			Doc: "the name of an environment variable that holds the PKCS#12 certificate file's password"},
 		{Name: "federated_token_file", Env: "AZURE_FEDERATED_TOKEN_FILE", Type: TypeString, SecretRef: true, apply: (*builder).credential,
 			Doc: "a file holding a federated (workload identity) token the app presents instead of a secret"},
 		{Name: "mailbox", Env: "M365SEND_MAILBOX", Type: TypeString, apply: (*builder).mailbox,

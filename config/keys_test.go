@@ -59,24 +59,26 @@ func TestKeyTable(t *testing.T) {
 // key is written outside the table.
 func TestEveryKeyLoads(t *testing.T) {
 	values := map[string]struct{ toml, env string }{
-		"flow":                  {`"client_credentials"`, "client_credentials"},
-		"tenant":                {`"contoso.onmicrosoft.com"`, "contoso.onmicrosoft.com"},
-		"client_id":             {`"` + clientID + `"`, clientID},
-		"client_secret":         {"", "the-secret"},
-		"client_secret_env":     {`"APP_SECRET"`, ""},
-		"client_secret_file":    {`"SECRETFILE"`, "SECRETFILE"},
-		"client_secret_command": {`["echo", "x"]`, ""},
-		"certificate_file":      {`"CERTFILE"`, "CERTFILE"},
-		"federated_token_file":  {`"TOKENFILE"`, "TOKENFILE"},
-		"mailbox":               {`"a@contoso.com"`, "a@contoso.com"},
-		"from_name":             {`"Alerts"`, "Alerts"},
-		"cloud":                 {`"usgov"`, "usgov"},
-		"smtp_host":             {`"smtp.example.net"`, "smtp.example.net"},
-		"smtp_port":             {"2525", "2525"},
-		"authority_host":        {`"login.example.net"`, "login.example.net"},
-		"ca_file":               {`"CAFILE"`, "CAFILE"},
-		"rate_per_minute":       {"12", "12"},
-		"cache_dir":             {`"/c"`, "/c"},
+		"flow":                     {`"client_credentials"`, "client_credentials"},
+		"tenant":                   {`"contoso.onmicrosoft.com"`, "contoso.onmicrosoft.com"},
+		"client_id":                {`"` + clientID + `"`, clientID},
+		"client_secret":            {"", "the-secret"},
+		"client_secret_env":        {`"APP_SECRET"`, ""},
+		"client_secret_file":       {`"SECRETFILE"`, "SECRETFILE"},
+		"client_secret_command":    {`["echo", "x"]`, ""},
+		"certificate_file":         {`"CERTFILE"`, "CERTFILE"},
+		"certificate_password":     {"", "pfx-password"},
+		"certificate_password_env": {`"CERT_PW"`, ""},
+		"federated_token_file":     {`"TOKENFILE"`, "TOKENFILE"},
+		"mailbox":                  {`"a@contoso.com"`, "a@contoso.com"},
+		"from_name":                {`"Alerts"`, "Alerts"},
+		"cloud":                    {`"usgov"`, "usgov"},
+		"smtp_host":                {`"smtp.example.net"`, "smtp.example.net"},
+		"smtp_port":                {"2525", "2525"},
+		"authority_host":           {`"login.example.net"`, "login.example.net"},
+		"ca_file":                  {`"CAFILE"`, "CAFILE"},
+		"rate_per_minute":          {"12", "12"},
+		"cache_dir":                {`"/c"`, "/c"},
 	}
 	certPEM := string(certAndKeyPEM(t))
 	for _, k := range Keys() {
@@ -104,7 +106,12 @@ func TestEveryKeyLoads(t *testing.T) {
 					return s
 				}
 				lines := "tenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\n"
-				if !k.SecretRef {
+				switch {
+				case strings.HasPrefix(k.Name, "certificate_password"):
+					// A password needs a certificate (a PEM file ignores it).
+					lines += "certificate_file = \"" + files["CERTFILE"] + "\"\n"
+					f.env["CERT_PW"] = "pfx-password"
+				case !k.SecretRef:
 					lines += "client_secret_env = \"S\"\n"
 				}
 				if k.Name == "tenant" || k.Name == "client_id" {
@@ -124,6 +131,7 @@ func TestEveryKeyLoads(t *testing.T) {
 					"flow": p.Flow, "tenant": p.Tenant, "client_id": p.ClientID, "client_secret": p.clientSecret,
 					"client_secret_env": p.ClientSecretEnv, "client_secret_file": p.ClientSecretFile,
 					"client_secret_command": strings.Join(p.ClientSecretCommand, " "), "certificate_file": p.CertificateFile,
+					"certificate_password": p.certificatePassword, "certificate_password_env": p.CertificatePasswordEnv,
 					"federated_token_file": p.FederatedTokenFile, "mailbox": p.Mailbox, "from_name": p.FromName, "cloud": p.Cloud,
 					"smtp_host": p.SMTPHost, "smtp_port": itoa(p.SMTPPort), "authority_host": p.AuthorityHost, "ca_file": p.CAFile,
 					"rate_per_minute": itoa(p.RatePerMinute), "cache_dir": p.CacheDir,

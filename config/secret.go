@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"strings"
 
@@ -99,5 +100,9 @@ func secretFileError(path, what string, err error) error {
 	if errors.As(err, &ce) {
 		return err
 	}
-	return &Error{File: shownPath(path), Msg: fmt.Sprintf("%s: %v", what, unwrapPathError(err)), Err: err}
+	advice := "check that this user can read " + shownPath(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		advice = "check the path: name the " + strings.TrimSuffix(what, " (it holds the private key)") + " by its full path, or create it"
+	}
+	return &Error{File: shownPath(path), Msg: fmt.Sprintf("%s: %v", what, unwrapPathError(err)), Advice: advice, Err: err}
 }

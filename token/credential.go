@@ -22,7 +22,7 @@ func (c *Config) credential() (confidential.Credential, *credentialID, error) {
 		cred, err := confidential.NewCredFromSecret(c.ClientSecret)
 		return cred, &credentialID{kind: credKindSecret, secret: c.ClientSecret}, err
 	case c.CertificateFile != "":
-		cert, err := certfile.Load(c.CertificateFile)
+		cert, err := certfile.Load(c.CertificateFile, c.CertificatePassword)
 		if err != nil {
 			return confidential.Credential{}, nil, err
 		}

@@ -82,18 +82,25 @@ func TestPKCS12CertificateCredential(t *testing.T) {
 	}
 	a := newAuthority(t, entratest.Options{})
 	pemFile := writeCert(t, a, true)
-	p12 := filepath.Join(t.TempDir(), "app.p12")
-	out, err := exec.Command(openssl, "pkcs12", "-export", "-in", pemFile, "-out", p12,
-		"-passout", "pass:", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1").CombinedOutput()
-	if err != nil {
-		skipOrFailMissingTool(t, "openssl cannot write a legacy PKCS#12 file: %v %s", err, out)
-	}
-	tok, err := mustNew(t, certConfig(t, a, p12)).TokenContext(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Verify(tok.AccessToken, testMailbox); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct{ name, password string }{
+		// OpenSSL 3's defaults (AES-256-CBC, PBKDF2, a SHA-256 MAC).
+		{"modern.p12", "hunter2"},
+		{"modern-empty.p12", ""},
+	} {
+		p12 := filepath.Join(t.TempDir(), tc.name)
+		out, err := exec.Command(openssl, "pkcs12", "-export", "-in", pemFile, "-out", p12, "-passout", "pass:"+tc.password).CombinedOutput()
+		if err != nil {
+			skipOrFailMissingTool(t, "openssl cannot write a PKCS#12 file: %v %s", err, out)
+		}
+		cfg := certConfig(t, a, p12)
+		cfg.CertificatePassword = tc.password
+		tok, err := mustNew(t, cfg).TokenContext(context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if err := a.Verify(tok.AccessToken, testMailbox); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -83,8 +83,11 @@ type Config struct {
 	// ClientSecret is the client secret's value.
 	ClientSecret string
 	// CertificateFile holds a PEM certificate and private key, or a
-	// password-less PKCS#12 file.
+	// PKCS#12 file.
 	CertificateFile string
+	// CertificatePassword opens CertificateFile when it is a PKCS#12 file
+	// with a password ("" for none; a PEM file ignores it).
+	CertificatePassword string
 	// FederatedTokenFile holds a federated (workload identity) assertion;
 	// it is re-read on every acquisition.
 	FederatedTokenFile string

@@ -95,6 +95,10 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		}
 		logCredential(log, p)
 	}
+	certPassword, err := p.CertificatePassword()
+	if err != nil {
+		return nil, err
+	}
 	pool, err := p.RootCAs()
 	if err != nil {
 		return nil, err
@@ -106,18 +110,19 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		return s, nil
 	}
 	tokens, err := token.New(token.Config{
-		Flow:               token.Flow(p.Flow),
-		Tenant:             p.Tenant,
-		ClientID:           p.ClientID,
-		ClientSecret:       secret,
-		CertificateFile:    p.CertificateFile,
-		FederatedTokenFile: p.FederatedTokenFile,
-		Cloud:              p.Cloud,
-		AuthorityHost:      p.AuthorityHost,
-		HTTPClient:         token.NewHTTPClient(pool),
-		CacheFile:          p.CacheFile(),
-		DeviceCodePrompt:   opts.DeviceCodePrompt,
-		Logger:             log,
+		Flow:                token.Flow(p.Flow),
+		Tenant:              p.Tenant,
+		ClientID:            p.ClientID,
+		ClientSecret:        secret,
+		CertificateFile:     p.CertificateFile,
+		CertificatePassword: certPassword,
+		FederatedTokenFile:  p.FederatedTokenFile,
+		Cloud:               p.Cloud,
+		AuthorityHost:       p.AuthorityHost,
+		HTTPClient:          token.NewHTTPClient(pool),
+		CacheFile:           p.CacheFile(),
+		DeviceCodePrompt:    opts.DeviceCodePrompt,
+		Logger:              log,
 	})
 	if err != nil {
 		return nil, asConfigError(p, err)

@@ -1,11 +1,14 @@
 // Package certfile reads the file a client-credentials profile signs its
 // Entra ID client assertion with: a PEM file holding the certificate (and
-// any chain) and its unencrypted private key, or a password-less PKCS#12
-// file. Every problem with the file is an *Error of kind failure.Config
+// any chain) and its unencrypted private key, or a PKCS#12 file (as
+// OpenSSL 3 writes it, AES and SHA-256, or the legacy 3DES/RC2 and SHA-1
+// kind) with or without a password. Every problem with the file is an *Error of kind failure.Config
 // whose message names the file and what is wrong with it and whose hint
 // says what to do, so that a profile can be checked when it is loaded,
 // before anything is sent. The package is a leaf: it imports nothing of
-// m365send but internal/failure.
+// m365send but internal/failure (and go-pkcs12, a maintained PKCS#12
+// reader: golang.org/x/crypto/pkcs12 is frozen and reads neither AES nor
+// SHA-256 MACs).
 package certfile
 
 import (
@@ -23,7 +26,7 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/failure"
-	"golang.org/x/crypto/pkcs12"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // MaxSize is the largest certificate file read: a certificate, its chain
@@ -53,9 +56,15 @@ var (
 	// ErrBadPEM: the file holds PEM text that does not parse, or nothing
 	// usable at all.
 	ErrBadPEM = errors.New("is not a valid PEM certificate file")
-	// ErrBadPKCS12: the file is not PEM and cannot be read as a
-	// password-less PKCS#12 file.
-	ErrBadPKCS12 = errors.New("is neither PEM nor a readable password-less PKCS#12 file")
+	// ErrBadPKCS12: the file is not PEM and cannot be read as a PKCS#12
+	// file.
+	ErrBadPKCS12 = errors.New("is neither PEM nor a readable PKCS#12 file")
+	// ErrNeedsPassword: the file is a PKCS#12 file protected by a
+	// password, and none was given.
+	ErrNeedsPassword = errors.New("is a PKCS#12 file protected by a password")
+	// ErrWrongPassword: the password given does not open the PKCS#12
+	// file.
+	ErrWrongPassword = errors.New("is a PKCS#12 file the password given does not open")
 	// ErrNoCertificate: the file holds no certificate.
 	ErrNoCertificate = errors.New("holds no certificate")
 	// ErrNoKey: the file holds no private key (or more than one).
@@ -114,13 +123,13 @@ func (e *Error) Kind() failure.Kind { return failure.Config }
 func (e *Error) Hint() string { return e.Advice }
 
 // Load reads and checks the certificate file at path (see Parse), as of
-// now.
-func Load(path string) (*Certificate, error) {
+// now. password opens a PKCS#12 file ("" for none).
+func Load(path, password string) (*Certificate, error) {
 	data, err := read(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, data, time.Now())
+	return Parse(path, data, password, time.Now())
 }
 
 // read reads path without following it into a FIFO or device: it opens
@@ -163,58 +172,67 @@ func pemAdvice(path string) string {
 }
 
 // Parse checks the contents of a certificate file (path is used in
-// messages only): PEM if it contains a PEM block, else a password-less
-// PKCS#12 file. It needs at least one certificate and exactly one RSA
-// private key that belongs to one of the certificates, and that
-// certificate must be valid at now.
-func Parse(path string, data []byte, now time.Time) (*Certificate, error) {
-	var blocks []*pem.Block
-	if bytes.Contains(data, []byte("-----BEGIN")) {
-		rest := data
-		for {
-			var b *pem.Block
-			b, rest = pem.Decode(rest)
-			if b == nil {
-				break
-			}
-			blocks = append(blocks, b)
-		}
-		if len(blocks) == 0 {
-			return nil, &Error{Path: path, Problem: ErrBadPEM, Detail: "no PEM block parses (a broken BEGIN/END line or base64)", Advice: pemAdvice(path)}
-		}
-	} else {
+// messages only): PEM if it contains a PEM block, else PKCS#12, opened
+// with password ("" opens a file without a password or with an empty
+// one; a PEM file ignores it). It needs at least one certificate and
+// exactly one RSA private key that belongs to one of the certificates,
+// and that certificate must be valid at now.
+func Parse(path string, data []byte, password string, now time.Time) (*Certificate, error) {
+	if !bytes.Contains(data, []byte("-----BEGIN")) {
 		if len(bytes.TrimSpace(data)) == 0 {
 			return nil, &Error{Path: path, Problem: ErrBadPEM, Detail: "the file is empty", Advice: pemAdvice(path)}
 		}
-		var err error
-		blocks, err = pkcs12.ToPEM(data, "")
-		if err != nil {
-			advice := "convert it to PEM (openssl pkcs12 -in " + path + " -nodes -out cert.pem) and name cert.pem instead; PKCS#12 files with a password or OpenSSL 3's default AES encryption cannot be read"
-			if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-				return nil, &Error{Path: path, Problem: ErrBadPKCS12, Detail: "it is protected by a password", Advice: advice}
-			}
-			return nil, &Error{Path: path, Problem: ErrBadPKCS12, Err: err, Advice: advice}
+		return parsePKCS12(path, data, password, now)
+	}
+	var blocks []*pem.Block
+	rest := data
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
 		}
-		for _, b := range blocks {
-			if b.Type == "PRIVATE KEY" {
-				// pkcs12.ToPEM labels PKCS#1 RSA and SEC 1 EC keys
-				// "PRIVATE KEY".
-				if _, err := x509.ParsePKCS1PrivateKey(b.Bytes); err == nil {
-					b.Type = "RSA PRIVATE KEY"
-				} else if _, err := x509.ParseECPrivateKey(b.Bytes); err == nil {
-					b.Type = "EC PRIVATE KEY"
-				}
-			}
-		}
+		blocks = append(blocks, b)
+	}
+	if len(blocks) == 0 {
+		return nil, &Error{Path: path, Problem: ErrBadPEM, Detail: "no PEM block parses (a broken BEGIN/END line or base64)", Advice: pemAdvice(path)}
 	}
 	return fromBlocks(path, blocks, now)
+}
+
+// passwordAdvice says where a PKCS#12 file's password comes from.
+func passwordAdvice(path string) string {
+	return "put the password of " + path + " in an environment variable and name it with certificate_password_env (or set AZURE_CLIENT_CERTIFICATE_PASSWORD)"
+}
+
+// parsePKCS12 reads a PKCS#12 file: its certificates and its one key.
+func parsePKCS12(path string, data []byte, password string, now time.Time) (*Certificate, error) {
+	key, leaf, chain, err := pkcs12.DecodeChain(data, password)
+	switch {
+	case err == nil:
+	case errors.Is(err, pkcs12.ErrIncorrectPassword) && password == "":
+		return nil, &Error{Path: path, Problem: ErrNeedsPassword, Advice: passwordAdvice(path)}
+	case errors.Is(err, pkcs12.ErrIncorrectPassword), errors.Is(err, pkcs12.ErrDecryption):
+		return nil, &Error{Path: path, Problem: ErrWrongPassword,
+			Advice: "check the password (openssl pkcs12 -in " + path + " -noout asks for it); " + passwordAdvice(path)}
+	case err.Error() == "pkcs12: private key missing":
+		// go-pkcs12 has no error value for these two.
+		return nil, &Error{Path: path, Problem: ErrNoKey,
+			Advice: "export the certificate with its private key (openssl pkcs12 -export -in cert.pem -inkey key.pem -out " + path + ")"}
+	case err.Error() == "pkcs12: certificate missing":
+		return nil, &Error{Path: path, Problem: ErrNoCertificate,
+			Advice: "export the certificate uploaded to the app registration with its key (openssl pkcs12 -export -in cert.pem -inkey key.pem -out " + path + ")"}
+	default:
+		return nil, &Error{Path: path, Problem: ErrBadPKCS12, Err: err,
+			Advice: "check that " + path + " is the certificate file (openssl pkcs12 -in " + path + " -noout reads it), or convert it to PEM (openssl pkcs12 -in " + path + " -nodes -out cert.pem) and name cert.pem instead"}
+	}
+	return assemble(path, append([]*x509.Certificate{leaf}, chain...), []crypto.PrivateKey{key}, now)
 }
 
 // fromBlocks builds a Certificate from PEM blocks.
 func fromBlocks(path string, blocks []*pem.Block, now time.Time) (*Certificate, error) {
 	var certs []*x509.Certificate
-	var key crypto.PrivateKey
-	keys := 0
+	var keys []crypto.PrivateKey
 	for _, b := range blocks {
 		if _, enc := b.Headers["DEK-Info"]; enc || b.Type == "ENCRYPTED PRIVATE KEY" {
 			return nil, &Error{Path: path, Problem: ErrEncryptedKey,
@@ -228,29 +246,34 @@ func fromBlocks(path string, blocks []*pem.Block, now time.Time) (*Certificate, 
 			}
 			certs = append(certs, c)
 		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
-			keys++
 			k, err := parseKey(b)
 			if err != nil {
 				return nil, &Error{Path: path, Problem: ErrBadPEM, Detail: "the " + b.Type + " block does not parse", Err: err, Advice: pemAdvice(path)}
 			}
-			key = k
+			keys = append(keys, k)
 		}
 	}
+	return assemble(path, certs, keys, now)
+}
+
+// assemble checks a file's certificates and keys: one RSA key, the
+// certificate it belongs to, valid at now.
+func assemble(path string, certs []*x509.Certificate, keys []crypto.PrivateKey, now time.Time) (*Certificate, error) {
 	if len(certs) == 0 {
 		return nil, &Error{Path: path, Problem: ErrNoCertificate,
 			Advice: "add the certificate (BEGIN CERTIFICATE) that was uploaded to the app registration to " + path + ", beside its key"}
 	}
-	if keys == 0 {
+	if len(keys) == 0 {
 		return nil, &Error{Path: path, Problem: ErrNoKey,
 			Advice: "add the certificate's unencrypted private key (BEGIN PRIVATE KEY) to " + path + ", e.g. cat cert.pem key.pem > " + path}
 	}
-	if keys > 1 {
-		return nil, &Error{Path: path, Problem: ErrNoKey, Detail: fmt.Sprintf("it holds %d private keys, want one", keys),
+	if len(keys) > 1 {
+		return nil, &Error{Path: path, Problem: ErrNoKey, Detail: fmt.Sprintf("it holds %d private keys, want one", len(keys)),
 			Advice: "keep only the key of the certificate uploaded to the app registration in " + path}
 	}
-	rk, ok := key.(*rsa.PrivateKey)
+	rk, ok := keys[0].(*rsa.PrivateKey)
 	if !ok {
-		return nil, &Error{Path: path, Problem: ErrNotRSA, Detail: fmt.Sprintf("%T", key),
+		return nil, &Error{Path: path, Problem: ErrNotRSA, Detail: fmt.Sprintf("%T", keys[0]),
 			Advice: "Entra ID client certificates are signed with RSA here: make an RSA certificate (openssl req -x509 -newkey rsa:2048 ...), upload it to the app registration and put it with its key in " + path}
 	}
 	var leaf *x509.Certificate

@@ -80,7 +80,7 @@ func TestParseGoodPEM(t *testing.T) {
 		"CRLF line endings":  bytes.ReplaceAll(join(p.cert, p.key), []byte("\n"), []byte("\r\n")),
 	} {
 		t.Run(name, func(t *testing.T) {
-			c, err := Parse("app.pem", data, testNow)
+			c, err := Parse("app.pem", data, "", testNow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +123,7 @@ func TestParseBrokenFiles(t *testing.T) {
 		{"not yet valid", join(future.cert, future.key), ErrExpired, "clock"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("/etc/m365send/app.pem", tc.data, testNow)
+			_, err := Parse("/etc/m365send/app.pem", tc.data, "", testNow)
 			checkError(t, err, "/etc/m365send/app.pem", tc.problem, tc.hint)
 		})
 	}
@@ -159,7 +159,7 @@ func TestLoadRefusesWhatIsNotARegularFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{filepath.Join(dir, "missing.pem"), dir, fifo, big} {
-		_, err := Load(path) // a FIFO with no writer must not hang
+		_, err := Load(path, "") // a FIFO with no writer must not hang
 		checkError(t, err, path, ErrUnreadable, path)
 	}
 }
@@ -170,7 +170,7 @@ func TestLoadGoodFile(t *testing.T) {
 	if err := os.WriteFile(path, join(p.cert, p.key), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(path)
+	c, err := Load(path, "")
 	if err != nil || !c.Key.Equal(p.rsaKey) {
 		t.Fatalf("Load = %v, %v", c, err)
 	}
@@ -202,31 +202,61 @@ func TestPKCS12(t *testing.T) {
 	if err := os.WriteFile(pemFile, join(p.cert, p.key), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	legacy := filepath.Join(dir, "legacy.p12")
-	openssl(t, "pkcs12", "-export", "-in", pemFile, "-out", legacy, "-passout", "pass:",
-		"-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1")
-	c, err := Load(legacy)
-	if err != nil || !c.Key.Equal(p.rsaKey) {
-		t.Fatalf("legacy PKCS#12: %v", err)
+	export := func(name string, args ...string) string {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		openssl(t, append([]string{"pkcs12", "-export", "-in", pemFile, "-out", out}, args...)...)
+		return out
+	}
+	loads := func(path, password string) {
+		t.Helper()
+		c, err := Load(path, password)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(path), err)
+		}
+		if !c.Key.Equal(p.rsaKey) || !bytes.Equal(c.Leaf.Raw, c.Chain[0].Raw) {
+			t.Fatalf("%s: wrong key or certificate", filepath.Base(path))
+		}
 	}
 
-	withPassword := filepath.Join(dir, "password.p12")
-	openssl(t, "pkcs12", "-export", "-in", pemFile, "-out", withPassword, "-passout", "pass:hunter2",
-		"-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1")
-	_, err = Load(withPassword)
-	checkError(t, err, withPassword, ErrBadPKCS12, "openssl pkcs12 -in "+withPassword)
-	if !strings.Contains(err.Error(), "password") {
-		t.Errorf("message %q does not say it is the password", err)
+	// OpenSSL 3's defaults: AES-256-CBC with PBKDF2, a SHA-256 MAC.
+	modern := export("modern.p12", "-passout", "pass:hunter2")
+	if out := opensslOutput(t, "pkcs12", "-in", modern, "-info", "-noout", "-passin", "pass:hunter2"); !strings.Contains(out, "AES-256-CBC") || !strings.Contains(out, "sha256") {
+		t.Fatalf("openssl did not write the modern format; -info says:\n%s", out)
 	}
+	loads(modern, "hunter2")
+	_, err := Load(modern, "")
+	checkError(t, err, modern, ErrNeedsPassword, "certificate_password_env")
+	_, err = Load(modern, "wrong")
+	checkError(t, err, modern, ErrWrongPassword, "openssl pkcs12 -in "+modern)
 
-	noKey := filepath.Join(dir, "nokey.p12")
-	openssl(t, "pkcs12", "-export", "-nokeys", "-in", pemFile, "-out", noKey, "-passout", "pass:",
-		"-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1")
-	_, err = Load(noKey)
-	if !errors.Is(err, ErrNoKey) && !errors.Is(err, ErrBadPKCS12) {
-		t.Errorf("PKCS#12 without a key: err = %v", err)
+	// The same with an empty password, and with none at all.
+	loads(export("empty.p12", "-passout", "pass:"), "")
+	loads(export("none.p12", "-passout", "pass:", "-keypbe", "NONE", "-certpbe", "NONE", "-nomac"), "")
+
+	// The legacy kind: 3DES and a SHA-1 MAC, with and without a password.
+	legacy := "-keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1"
+	loads(export("legacy.p12", append([]string{"-passout", "pass:"}, strings.Fields(legacy)...)...), "")
+	legacyPW := export("legacy-pw.p12", append([]string{"-passout", "pass:hunter2"}, strings.Fields(legacy)...)...)
+	loads(legacyPW, "hunter2")
+	_, err = Load(legacyPW, "")
+	checkError(t, err, legacyPW, ErrNeedsPassword, "AZURE_CLIENT_CERTIFICATE_PASSWORD")
+
+	noKey := export("nokey.p12", "-nokeys", "-passout", "pass:")
+	_, err = Load(noKey, "")
+	checkError(t, err, noKey, ErrNoKey, "-inkey key.pem")
+}
+
+// opensslOutput runs openssl (as openssl does) and returns what it printed.
+func opensslOutput(t *testing.T, args ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip(err)
 	}
-	if failure.KindOf(err) != failure.Config || failure.HintOf(err) == "" {
-		t.Errorf("PKCS#12 without a key: kind %v hint %q", failure.KindOf(err), failure.HintOf(err))
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+	return string(out)
 }
