@@ -118,3 +118,24 @@ func FuzzFold(f *testing.F) {
 		}
 	})
 }
+
+// TestDisplayNamesThatCannotBeWrittenBack: names that net/mail parses but
+// cannot format into a header that parses again are refused with
+// ErrAddress instead of producing an unreadable From or To line.
+func TestDisplayNamesThatCannotBeWrittenBack(t *testing.T) {
+	for _, s := range []string{
+		"0@0(\\\\\x00)",                      // the fuzzer's find: a NUL in a comment used as the name
+		"\"J\u00f6rg \\\\\" <j@example.com>", // non-ASCII and a backslash: Q-encoded with the backslash kept
+		"\"a\x1bb\" <a@example.com>",         // an escape character
+	} {
+		if a, err := ParseAddress(s); !errors.Is(err, ErrAddress) {
+			t.Errorf("ParseAddress(%q) = %v, %v; want ErrAddress", s, a, err)
+		}
+		if l, err := ParseAddressList("x@example.com, " + s); !errors.Is(err, ErrAddress) {
+			t.Errorf("ParseAddressList(..., %q) = %v, %v; want ErrAddress", s, l, err)
+		}
+	}
+	if a, err := ParseAddress("\"J\u00f6rg M\u00fcller\" <j@example.com>"); err != nil || a.Name != "J\u00f6rg M\u00fcller" {
+		t.Errorf("a plain non-ASCII name: %v, %v", a, err)
+	}
+}

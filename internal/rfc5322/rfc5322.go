@@ -56,7 +56,31 @@ func ParseAddress(s string) (*mail.Address, error) {
 	if err := CheckAddress(a.Address); err != nil {
 		return nil, err
 	}
+	if err := checkName(a); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// checkName refuses a display name that cannot be written back into a
+// header: one with a control character (a NUL or an escape in a name is
+// never meant), or one that net/mail's formatter would turn into an
+// encoded word that no parser accepts (it keeps a backslash inside a
+// Q-encoded word). Found by FuzzParseAddress: "a@b (\\\x00)" parsed,
+// and the From line made from it did not.
+func checkName(a *mail.Address) error {
+	for _, r := range a.Name {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: the display name %q contains a control character", ErrAddress, a.Name)
+		}
+	}
+	if a.Name == "" {
+		return nil
+	}
+	if _, err := parser().Parse(a.String()); err != nil {
+		return fmt.Errorf("%w: the display name %q cannot be written back into a header; leave out the backslash", ErrAddress, a.Name)
+	}
+	return nil
 }
 
 // ParseAddressList parses a comma-separated list of addresses (a To or
@@ -68,6 +92,9 @@ func ParseAddressList(s string) ([]*mail.Address, error) {
 	}
 	for _, a := range list {
 		if err := CheckAddress(a.Address); err != nil {
+			return nil, err
+		}
+		if err := checkName(a); err != nil {
 			return nil, err
 		}
 	}
