@@ -16,12 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
+
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
-	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 )
 
 // updateDocs makes TestDocs* rewrite the generated parts of the docs

@@ -2,146 +2,25 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/json"
-	"strings"
 	"testing"
-	"time"
 
-	"golang.org/x/oauth2"
-
-	"github.com/m365send/m365send/config"
-	"github.com/m365send/m365send/internal/cloud"
+	"github.com/m365send/m365send/internal/doctor"
 	"github.com/m365send/m365send/internal/failure"
-	"github.com/m365send/m365send/token"
 )
-
-// unsignedJWT makes a token whose payload is claims; doctor only decodes
-// claims (the SMTP server verifies signatures), so no signature is needed.
-func unsignedJWT(t *testing.T, claims map[string]any) string {
-	t.Helper()
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(payload) + ".c2ln"
-}
-
-func TestDoctorClaims(t *testing.T) {
-	const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-	exp := time.Now().Add(time.Hour).Unix()
-	for _, tc := range []struct {
-		name   string
-		flow   string
-		claims map[string]any
-		status string // the claims step's status
-		code   int    // its exit code when FAIL
-		detail string
-	}{
-		{"app token", config.FlowClientCredentials,
-			map[string]any{"aud": "https://outlook.office365.com", "roles": []string{"SMTP.SendAsApp"}, "tid": tenant, "exp": exp}, "ok", 0, "roles SMTP.SendAsApp"},
-		{"Exchange's application ID as audience", config.FlowClientCredentials,
-			map[string]any{"aud": "00000002-0000-0ff1-ce00-000000000000", "roles": []string{"SMTP.SendAsApp"}, "tid": tenant, "exp": exp}, "ok", 0, ""},
-		{"Graph token: wrong audience", config.FlowClientCredentials,
-			map[string]any{"aud": "https://graph.microsoft.com", "roles": []string{"Mail.Send"}, "tid": tenant, "exp": exp}, "FAIL", exitConfig, `audience is "https://graph.microsoft.com"`},
-		{"another tenant", config.FlowClientCredentials,
-			map[string]any{"aud": "https://outlook.office365.com", "roles": []string{"SMTP.SendAsApp"}, "tid": "11111111-2222-3333-4444-555555555555", "exp": exp}, "FAIL", exitConfig, "from tenant"},
-		{"expired", config.FlowClientCredentials,
-			map[string]any{"aud": "https://outlook.office365.com", "roles": []string{"SMTP.SendAsApp"}, "tid": tenant, "exp": time.Now().Add(-time.Minute).Unix()}, "FAIL", exitTempFail, "expired"},
-		{"app without the role is decided after AUTH", config.FlowClientCredentials,
-			map[string]any{"aud": "https://outlook.office365.com", "roles": []string{"Mail.Send"}, "tid": tenant, "exp": exp}, "pending", exitNoPerm, "no SMTP.SendAsApp role (roles: Mail.Send)"},
-		{"delegated token", config.FlowDeviceCode,
-			map[string]any{"aud": "https://outlook.office.com", "scp": "SMTP.Send offline_access", "upn": "adele@contoso.com", "tid": tenant, "exp": exp}, "ok", 0, "scp SMTP.Send for adele@contoso.com"},
-		{"delegated token without SMTP.Send", config.FlowDeviceCode,
-			map[string]any{"aud": "https://outlook.office365.com", "scp": "IMAP.AccessAsUser.All", "tid": tenant, "exp": exp}, "FAIL", exitNoPerm, "no SMTP.Send scope"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			global, err := cloud.Lookup("global")
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg := token.Config{Flow: token.Flow(tc.flow), Tenant: tenant, ClientID: "5b7d0c4e-2f1a-4e8b-9c3d-6a1e2f3b4c5d", ClientSecret: "x"}
-			if tc.flow == config.FlowDeviceCode {
-				cfg.ClientSecret = ""
-			}
-			src, err := token.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := &session{Profile: &config.Profile{Name: "p", Flow: tc.flow, Tenant: tenant, Cloud: "global"}, Tokens: src, Cloud: global}
-			d := &doctor{out: &bytes.Buffer{}}
-			d.claims(s, &oauth2.Token{AccessToken: unsignedJWT(t, tc.claims)})
-			if len(d.results) != 1 {
-				t.Fatalf("%d results, want 1", len(d.results))
-			}
-			r := d.results[0]
-			if r.step != "claims" || r.status != tc.status || (tc.status != "ok" && exitCodeOf(r.kind) != tc.code) {
-				t.Errorf("result %+v, want status %s code %d", r, tc.status, tc.code)
-			}
-			if !strings.Contains(r.detail, tc.detail) {
-				t.Errorf("detail %q lacks %q", r.detail, tc.detail)
-			}
-			if tc.status == "FAIL" && r.fix == "" {
-				t.Error("no fix")
-			}
-		})
-	}
-}
 
 func TestDoctorPrintsFirstFailureCode(t *testing.T) {
 	var out bytes.Buffer
-	d := &doctor{out: &out}
-	d.ok("config", "fine")
-	d.fail("claims", failure.Permission, "no role", "grant it")
-	d.fail("auth", failure.Temporary, "451", "")
-	d.skip("x", "y")
-	if code := d.print(); code != exitNoPerm {
+	r := &doctor.Report{Results: []doctor.Result{
+		{Status: doctor.OK, Step: "config", Detail: "fine"},
+		{Status: doctor.Fail, Step: "claims", Kind: failure.Permission, Detail: "no role", Fix: "grant it"},
+		{Status: doctor.Fail, Step: "auth", Kind: failure.Temporary, Detail: "451"},
+		{Status: doctor.Skip, Step: "x", Detail: "y"},
+	}}
+	if code := printDoctor(&out, reporter{prog: "m365send", doctor: true}, r); code != exitNoPerm {
 		t.Errorf("exit %d, want 77 (the first failure)", code)
 	}
 	want := "ok    config     fine\nFAIL  claims     no role\n                 fix: grant it\nFAIL  auth       451\nskip  x          y\n"
 	if out.String() != want {
 		t.Errorf("printed\n%s\nwant\n%s", out.String(), want)
-	}
-}
-
-func TestDoctorWarnsAboutForeignHosts(t *testing.T) {
-	global, err := cloud.Lookup("global")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name, smtp, authority string
-		warn                  []string // hosts warned about, in order
-	}{
-		{"Microsoft's hosts", "smtp.office365.com", "", nil},
-		{"Microsoft's hosts spelled otherwise", "SMTP.Office365.com.", "https://login.microsoftonline.com/", nil},
-		{"loopback", "127.0.0.1", "https://localhost:8443", nil},
-		{"IPv6 loopback", "::1", "[::1]:9443", nil},
-		{"a relay", "mail.example.net", "", []string{"mail.example.net"}},
-		{"a foreign authority", "smtp.office365.com", "https://login.example.org:8443/x", []string{"login.example.org"}},
-		{"both", "10.1.2.3", "login.example.org", []string{"login.example.org", "10.1.2.3"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var out bytes.Buffer
-			d := &doctor{out: &out}
-			d.warnForeignHosts(global, tc.smtp, tc.authority)
-			if code := d.print(); code != exitOK || d.failed != 0 {
-				t.Errorf("exit %d, %d failures: a foreign host is a warning, not a failure", code, d.failed)
-			}
-			if len(d.results) != len(tc.warn) {
-				t.Fatalf("%d results, want %d:\n%s", len(d.results), len(tc.warn), out.String())
-			}
-			for i, host := range tc.warn {
-				r := d.results[i]
-				want := "tokens and secrets are sent to " + host + "; make sure it is yours"
-				if r.status != "warn" || r.step != "config" || !strings.Contains(r.detail, want) {
-					t.Errorf("result %d = %+v, want a config warning %q", i, r, want)
-				}
-			}
-			if len(tc.warn) > 0 && !strings.HasPrefix(out.String(), "warn  config") {
-				t.Errorf("output:\n%s", out.String())
-			}
-		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/sendmail"
+	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
 )
@@ -28,7 +29,7 @@ func TestExitCodeFor(t *testing.T) {
 		{"sendmail bad message", &sendmail.MessageError{Msg: "no recipients"}, 65},
 		{"command's own data error", &exitError{kind: failure.BadMessage, msg: "x"}, 65},
 		{"command's own config error", &exitError{kind: failure.Config, msg: "x"}, 78},
-		{"inferred flow needs a sign-in", &flowInferredError{err: token.ErrLoginRequired}, 77},
+		{"inferred flow needs a sign-in", (&session.Session{Profile: &config.Profile{FlowInferred: true}}).Explain(token.ErrLoginRequired), 77},
 		{"config", &config.Error{Msg: "bad"}, 78},
 		{"sender's invalid message", (&sender.Message{From: "a@example.com"}).Validate(), 65},
 		{"wrapped config", fmt.Errorf("load: %w", &config.Error{Msg: "bad"}), 78},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/token"
 )
 
@@ -51,7 +52,7 @@ func (a *app) login(ctx context.Context) error {
 		}
 		return nil
 	}
-	s, err := newSession(ctx, a.io, opts)
+	s, err := session.Open(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/token"
 )
 
@@ -22,7 +23,7 @@ does that with "Revoke sessions" on the user.`,
 			// Forgetting tokens needs only the profile's cache file: no
 			// credential (a broken secret command must not stand in the
 			// way), no CA pool, no token source.
-			p, err := loadProfile(a.io, a.sessionOptions())
+			p, err := session.LoadProfile(a.sessionOptions())
 			if err != nil {
 				return err
 			}

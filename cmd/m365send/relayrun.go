@@ -10,7 +10,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/m365send/m365send/internal/clilog"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/queueadmin"
+	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/queue"
 	"github.com/m365send/m365send/queue/spool"
 	"github.com/m365send/m365send/relay"
@@ -28,7 +31,7 @@ func (a *app) runRelay(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dir, err := spoolDir(g)
+	dir, err := queueadmin.SpoolDir(g)
 	if err != nil {
 		return err
 	}
@@ -48,7 +51,7 @@ func (a *app) runRelay(ctx context.Context) error {
 	}
 	mailboxes := map[string]string{}
 	for _, name := range g.Profiles {
-		p, err := loadProfile(a.io, sessionOptions{ConfigFile: g.File, Profile: name})
+		p, err := session.LoadProfile(a.io.sessionOptions(session.Options{ConfigFile: g.File, Profile: name}))
 		if err != nil {
 			return err
 		}
@@ -56,14 +59,14 @@ func (a *app) runRelay(ctx context.Context) error {
 			mailboxes[name] = p.Mailbox
 		}
 	}
-	log := newLevelLogger(a.io.Err, "m365send", slog.LevelInfo)
+	log := clilog.NewLevel(a.io.Err, "m365send", slog.LevelInfo)
 	sp, err := spool.Open(dir, spool.Options{})
 	if err != nil {
 		return err
 	}
 	defer sp.Close()
-	routes := &profileRoutes{a: a}
-	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, Route: routes.route, Logger: log})
+	routes := queueadmin.NewRoutes(a.sessionOptions())
+	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, Route: routes.Route, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m365send/m365send/internal/safetext"
+	"github.com/m365send/m365send/internal/session"
 )
 
 // IO is everything a command touches outside itself, so tests can drive
@@ -173,6 +174,12 @@ func (a *app) reporter() reporter {
 }
 
 // sessionOptions returns the options every command starts a session with.
-func (a *app) sessionOptions() sessionOptions {
-	return sessionOptions{ConfigFile: a.configFile, Profile: a.profile}
+func (a *app) sessionOptions() session.Options {
+	return a.io.sessionOptions(session.Options{ConfigFile: a.configFile, Profile: a.profile})
+}
+
+// sessionOptions returns o with the environment and standard error of stdio.
+func (stdio IO) sessionOptions(o session.Options) session.Options {
+	o.Getenv, o.Environ, o.Stderr = stdio.Env, stdio.Environ, stdio.Err
+	return o
 }

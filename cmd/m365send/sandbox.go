@@ -2,31 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/m365send/m365send/internal/failure"
-	"github.com/m365send/m365send/internal/safefile"
-	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/sandbox"
-	"github.com/m365send/m365send/sender"
-	"github.com/m365send/m365send/token"
-	"github.com/m365send/m365send/token/entratest"
 )
 
 // sandboxReady starts the line `m365send sandbox` prints once it is
 // serving; the config file's path follows it.
 const sandboxReady = "m365send sandbox: ready; config file: "
-
-// sandboxRecipient is where the demo sends.
-const sandboxRecipient = "ops@example.com"
 
 func (a *app) newSandboxCmd() *cobra.Command {
 	var demo bool
@@ -87,7 +73,7 @@ func (a *app) runSandbox(ctx context.Context, dir string, demo bool) (err error)
 		}()
 		dir = tmp
 	}
-	if err := checkSandboxDir(dir); err != nil {
+	if err := sandbox.CheckDir(dir); err != nil {
 		return err
 	}
 	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: dir})
@@ -100,7 +86,7 @@ func (a *app) runSandbox(ctx context.Context, dir string, demo bool) (err error)
 		}
 	}()
 	if demo {
-		return a.sandboxDemo(ctx, sb)
+		return sandbox.Demo(ctx, sb, a.io.Out, a.sessionOptions())
 	}
 
 	out := a.io.Out
@@ -119,168 +105,5 @@ func (a *app) runSandbox(ctx context.Context, dir string, demo bool) (err error)
 		}
 	}
 	fmt.Fprintln(out, "m365send sandbox: stopped")
-	return nil
-}
-
-// checkSandboxDir refuses a --dir the sandbox must not write into: one
-// that is not a folder, or a folder holding anything but what an earlier
-// sandbox wrote there (its config file, CA, secret and token cache). The
-// sandbox overwrites those files; a real config.toml or anything else of
-// the user's is never touched. A missing or empty folder is fine, and an
-// existing folder keeps its mode.
-func checkSandboxDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return &exitError{kind: failure.Usage, msg: fmt.Sprintf("sandbox --dir: %v", err), err: err}
-	}
-	if !fi.IsDir() {
-		return &usageError{msg: fmt.Sprintf("sandbox --dir %s is not a folder", dir), hint: "give a new or empty folder"}
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return &exitError{kind: failure.Usage, msg: fmt.Sprintf("sandbox --dir: %v", err), err: err}
-	}
-	// The folder is the sandbox's own when its config file says so and it
-	// holds nothing else but the sandbox's other files.
-	own := len(entries) == 0 || isSandboxConfig(filepath.Join(dir, sandbox.ConfigFileName))
-	for _, e := range entries {
-		if !own {
-			break
-		}
-		switch e.Name() {
-		case sandbox.CacheDirName:
-			own = e.IsDir()
-		case sandbox.ConfigFileName, sandbox.CAFileName, sandbox.SecretFileName:
-			own = e.Type().IsRegular()
-		default:
-			own = false
-		}
-	}
-	if !own {
-		return &usageError{
-			msg:  fmt.Sprintf("sandbox --dir %s is not empty and not an earlier sandbox's folder: its files would be overwritten or mixed with the sandbox's", safetext.OneLine(dir)),
-			hint: "give a new or empty folder (or one an earlier sandbox used)",
-		}
-	}
-	return nil
-}
-
-// isSandboxConfig reports whether the file at path is a config file an
-// earlier sandbox wrote: its first line says so.
-func isSandboxConfig(path string) bool {
-	f, err := safefile.OpenNoFollow(path)
-	if err != nil {
-		return false
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return false
-	}
-	defer f.Close()
-	first, _, _ := strings.Cut(readHead(f, 256), "\n")
-	return strings.HasPrefix(first, "# Written by `m365send sandbox`")
-}
-
-// readHead returns up to n bytes from the start of r.
-func readHead(r io.Reader, n int) string {
-	b := make([]byte, n)
-	m, _ := io.ReadFull(r, b)
-	return string(b[:m])
-}
-
-// sandboxDemo sends through both sandbox profiles with the same wiring as
-// `m365send send` and `m365send login`, then prints what the fake server
-// received.
-func (a *app) sandboxDemo(ctx context.Context, sb *sandbox.Sandbox) error {
-	out := a.io.Out
-	stdio := a.io
-	stdio.Env = sandbox.Env(a.io.Env)
-	open := func(profile string) (*session, error) {
-		return newSession(ctx, stdio, sessionOptions{ConfigFile: sb.ConfigFile, Profile: profile})
-	}
-
-	fmt.Fprintf(out, "m365send sandbox --demo\n  fake Entra ID:   %s\n  fake Office 365: %s\n  config file:     %s\n\n",
-		sb.Authority.URL(), sb.SMTP.Addr(), sb.ConfigFile)
-
-	// 1. App-only: a client-credentials token, STARTTLS, AUTH XOAUTH2.
-	fmt.Fprintf(out, "1. profile %q: client credentials (secret), sending as %s\n", sandbox.AppProfile, sandbox.AppMailbox)
-	appSess, err := open(sandbox.AppProfile)
-	if err != nil {
-		return fmt.Errorf("sandbox demo: %w", err)
-	}
-	if err := demoSend(ctx, out, appSess, "m365send sandbox: app-only send",
-		"Sent by the sandbox demo with a client-credentials token (SMTP.SendAsApp).\n"); err != nil {
-		return err
-	}
-
-	// 2. Delegated: a device-code sign-in, cached like `m365send login`.
-	fmt.Fprintf(out, "\n2. profile %q: device-code sign-in (the sandbox approves it as %s)\n", sandbox.UserProfile, sandbox.UserUPN)
-	loginSess, err := newSession(ctx, stdio, sessionOptions{
-		ConfigFile: sb.ConfigFile,
-		Profile:    sandbox.UserProfile,
-		NoSender:   true,
-		DeviceCodePrompt: func(_ context.Context, dc token.DeviceCode) error {
-			_, err := fmt.Fprintf(out, "   Entra ID says: %s\n", dc.Message)
-			return err
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("sandbox demo: %w", err)
-	}
-	if _, err := loginSess.Tokens.Login(ctx); err != nil {
-		return fmt.Errorf("sandbox demo: device-code sign-in: %w", err)
-	}
-	fmt.Fprintf(out, "   signed in; the refresh token is cached in %s\n", sb.CacheDir)
-
-	// 3. A fresh session, as a later `m365send send` would be: the token
-	//    comes from the cache, with no second sign-in.
-	fmt.Fprintf(out, "\n3. profile %q: send with the cached sign-in\n", sandbox.UserProfile)
-	userSess, err := open(sandbox.UserProfile)
-	if err != nil {
-		return fmt.Errorf("sandbox demo: %w", err)
-	}
-	if err := demoSend(ctx, out, userSess, "m365send sandbox: delegated send",
-		"Sent by the sandbox demo with a delegated token (SMTP.Send) after a device-code sign-in.\n"); err != nil {
-		return err
-	}
-
-	msgs := sb.SMTP.Messages()
-	fmt.Fprintf(out, "\nWhat the fake Office 365 received (%d messages):\n", len(msgs))
-	for _, m := range msgs {
-		if err := sandbox.WriteMessage(out, m); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(out, "\nWhat the fake Entra ID was asked: %d client-credentials token, %d device code, %d device-code polls, %d refresh.\n",
-		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantClientCredentials),
-		sb.Authority.Requests(entratest.EndpointDeviceCode, ""),
-		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantDeviceCode),
-		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantRefreshToken))
-	if len(msgs) != 2 {
-		return fmt.Errorf("sandbox demo: the fake server holds %d messages, want 2", len(msgs))
-	}
-	fmt.Fprintln(out, "Demo complete: both flows went through MSAL (HTTPS) and go-mail (STARTTLS + XOAUTH2).")
-	return nil
-}
-
-// demoSend sends one text message to sandboxRecipient and says what
-// happened.
-func demoSend(ctx context.Context, out io.Writer, sess *session, subject, text string) error {
-	results, err := sess.Sender.Send(ctx, &sender.Message{
-		FromName: sess.Profile.FromName,
-		To:       []string{sandboxRecipient},
-		Subject:  subject,
-		Text:     text,
-	})
-	if err != nil {
-		return fmt.Errorf("sandbox demo: send: %w", err)
-	}
-	if len(results) != 1 {
-		return errors.New("sandbox demo: send returned no result")
-	}
-	fmt.Fprintf(out, "   sent to %s, Message-ID %s\n", strings.Join(results[0].Recipients, ", "), results[0].MessageID)
 	return nil
 }

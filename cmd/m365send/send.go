@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/m365send/m365send/internal/rfc5322"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/m365send/m365send/internal/queueadmin"
+	"github.com/m365send/m365send/internal/rfc5322"
+	"github.com/m365send/m365send/internal/session"
 
 	"github.com/spf13/cobra"
 
@@ -225,7 +228,7 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	if f.dryRun {
 		// The same loader as every command (the unknown-variable check
 		// included); no secret is resolved and no token is asked for.
-		p, err := loadProfile(a.io, a.sessionOptions())
+		p, err := session.LoadProfile(a.sessionOptions())
 		if err != nil {
 			return err
 		}
@@ -250,12 +253,12 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	if f.verbose {
 		opts.Trace = a.io.Err
 	}
-	h, err := loadHandoff(a.io, a.configFile, f.queue)
+	h, err := queueadmin.LoadHandoff(a.sessionOptions().LoadOptions(), f.queue)
 	if err != nil {
 		return err
 	}
 	opts.OneTry = h != nil
-	s, err := newSession(ctx, a.io, opts)
+	s, err := session.Open(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -265,13 +268,13 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	}
 	var sendErr error
 	var results []sender.Result
-	if !h.takes(nil) {
+	if !h.Takes(nil) {
 		results, sendErr = s.Sender.Send(ctx, m)
 		if sendErr == nil && len(results) == 1 && results[0].Err != nil {
 			sendErr = results[0].Err
 		}
 	}
-	if h.takes(sendErr) {
+	if h.Takes(sendErr) {
 		return a.queueSent(ctx, h, s, m, f, sendErr)
 	}
 	if sendErr != nil {
@@ -301,21 +304,21 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 
 // queueSent hands m to the queue after sending it met sendErr (nil:
 // queue_always), says so, and succeeds.
-func (a *app) queueSent(ctx context.Context, h *handoff, s *session, m *sender.Message, f *sendFlags, sendErr error) error {
+func (a *app) queueSent(ctx context.Context, h *queueadmin.Handoff, s *session.Session, m *sender.Message, f *sendFlags, sendErr error) error {
 	from := m.From
 	if from == "" {
 		from = s.Mailbox
 	}
-	id, err := h.enqueue(ctx, s.Profile.Name, from, envelopeAddrs(m.To, m.Cc, m.Bcc), m, "m365send send")
+	id, err := h.Enqueue(ctx, s.Profile.Name, from, queueadmin.EnvelopeAddrs(m.To, m.Cc, m.Bcc), m, "m365send send")
 	if err != nil {
 		if sendErr != nil {
 			return sendErr
 		}
 		return err
 	}
-	a.reporter().warn(a.io.Err, queuedNote(id, h.dir, sendErr))
+	a.reporter().warn(a.io.Err, queueadmin.QueuedNote(id, h.Dir, sendErr))
 	if f.json {
-		if err := writeJSON(a.io.Out, jsonResult{Status: "queued", QueueID: string(id), From: from, Recipients: envelopeAddrs(m.To, m.Cc, m.Bcc)}); err != nil {
+		if err := writeJSON(a.io.Out, jsonResult{Status: "queued", QueueID: string(id), From: from, Recipients: queueadmin.EnvelopeAddrs(m.To, m.Cc, m.Bcc)}); err != nil {
 			a.reporter().warn(a.io.Err, fmt.Sprintf("the message was queued, but its --json result could not be written: %v", err))
 		}
 	}

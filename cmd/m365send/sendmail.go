@@ -8,9 +8,12 @@ import (
 	"os"
 	"strings"
 
-	"github.com/m365send/m365send/internal/sendmail"
-	"github.com/m365send/m365send/sender"
 	"github.com/spf13/cobra"
+
+	"github.com/m365send/m365send/internal/queueadmin"
+	"github.com/m365send/m365send/internal/sendmail"
+	"github.com/m365send/m365send/internal/session"
+	"github.com/m365send/m365send/sender"
 )
 
 // newSendmailCmd hands everything after "sendmail" to runSendmail, which
@@ -58,8 +61,8 @@ The profile is $M365SEND_PROFILE or the config's default_profile.`,
 
 // globalSendmailFlags removes m365send's global --config and --profile
 // flags (which sendmail's syntax never uses) from args, up to "--".
-func globalSendmailFlags(args []string) ([]string, sessionOptions, error) {
-	var so sessionOptions
+func globalSendmailFlags(args []string) ([]string, session.Options, error) {
+	var so session.Options
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -93,12 +96,12 @@ func globalSendmailFlags(args []string) ([]string, sessionOptions, error) {
 // input, check it, load the profile, and send it. Nothing is sent unless
 // the whole message was read and checked.
 func runSendmail(ctx context.Context, args []string, stdio IO) int {
-	return runSendmailWith(ctx, args, stdio, sessionOptions{})
+	return runSendmailWith(ctx, args, stdio, session.Options{})
 }
 
 // runSendmailWith is runSendmail with the profile selection of m365send's
 // global flags; -C overrides so.ConfigFile.
-func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOptions) int {
+func runSendmailWith(ctx context.Context, args []string, stdio IO, so session.Options) int {
 	const prog = "sendmail"
 	fail := func(err error) int {
 		reporter{prog: prog}.print(stdio.Err, err)
@@ -130,12 +133,13 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 		so.Trace = stdio.Err
 	}
 	so.Prog = prog
-	h, err := loadHandoff(stdio, so.ConfigFile, false)
+	so = stdio.sessionOptions(so)
+	h, err := queueadmin.LoadHandoff(so.LoadOptions(), false)
 	if err != nil {
 		return fail(err)
 	}
 	so.OneTry = h != nil
-	sess, err := newSession(ctx, stdio, so)
+	sess, err := session.Open(ctx, so)
 	if err != nil {
 		return fail(err)
 	}
@@ -148,7 +152,7 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 	}
 	defer func() { _ = os.Remove(path) }()
 	var sendErr error
-	if !h.takes(nil) {
+	if !h.Takes(nil) {
 		_, sendErr = sess.Sender.Send(ctx, &sender.Message{
 			RawFile: path,
 			From:    msg.EnvelopeSender(sess.Mailbox),
@@ -157,19 +161,19 @@ func runSendmailWith(ctx context.Context, args []string, stdio IO, so sessionOpt
 		if sendErr == nil {
 			return exitOK
 		}
-		if !h.takes(sendErr) {
+		if !h.Takes(sendErr) {
 			return fail(sendErr)
 		}
 	}
 	// Handed to the queue, so that cron and PHP mail is never dropped.
-	id, err := enqueueFile(ctx, h, sess.Profile.Name, msg.EnvelopeSender(sess.Mailbox), msg.Recipients, path, "sendmail")
+	id, err := h.EnqueueFile(ctx, sess.Profile.Name, msg.EnvelopeSender(sess.Mailbox), msg.Recipients, path, "sendmail")
 	if err != nil {
 		if sendErr != nil {
 			return fail(sendErr)
 		}
 		return fail(err)
 	}
-	reporter{prog: prog}.warn(stdio.Err, queuedNote(id, h.dir, sendErr))
+	reporter{prog: prog}.warn(stdio.Err, queueadmin.QueuedNote(id, h.Dir, sendErr))
 	return exitOK
 }
 

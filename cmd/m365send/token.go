@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/m365send/m365send/internal/session"
 )
 
 func (a *app) newTokenCmd() *cobra.Command {
@@ -30,13 +32,13 @@ The token is a credential: do not log it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := a.sessionOptions()
 			opts.NoSender = true
-			s, err := newSession(cmd.Context(), a.io, opts)
+			s, err := session.Open(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
 			tok, err := s.Tokens.TokenContext(cmd.Context())
 			if err != nil {
-				return s.explain(err)
+				return s.Explain(err)
 			}
 			_, err = fmt.Fprintln(a.io.Out, tok.AccessToken)
 			return err

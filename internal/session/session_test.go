@@ -1,4 +1,4 @@
-package main
+package session
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/failure"
 )
 
 func TestNewSessionEndpointsFromTheCloud(t *testing.T) {
@@ -39,7 +40,7 @@ func TestNewSessionEndpointsFromTheCloud(t *testing.T) {
 				env[k] = v
 			}
 			// New does no I/O: nothing here reaches the network.
-			s, err := newSession(context.Background(), IO{Env: func(k string) string { return env[k] }}, sessionOptions{})
+			s, err := Open(context.Background(), Options{Getenv: func(k string) string { return env[k] }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,13 +64,13 @@ func TestNewSessionNeedsAMailboxToSend(t *testing.T) {
 		"AZURE_CLIENT_ID":     "5b7d0c4e-2f1a-4e8b-9c3d-6a1e2f3b4c5d",
 		"AZURE_CLIENT_SECRET": "wire-test-secret",
 	}
-	stdio := IO{Env: func(k string) string { return env[k] }}
-	_, err := newSession(context.Background(), stdio, sessionOptions{})
+	getenv := func(k string) string { return env[k] }
+	_, err := Open(context.Background(), Options{Getenv: getenv})
 	var ce *config.Error
-	if !errors.As(err, &ce) || ce.Key != "mailbox" || exitCodeFor(err) != exitConfig {
+	if !errors.As(err, &ce) || ce.Key != "mailbox" || failure.KindOf(err) != failure.Config {
 		t.Fatalf("err = %v, want a config error about the mailbox", err)
 	}
-	s, err := newSession(context.Background(), stdio, sessionOptions{NoSender: true})
+	s, err := Open(context.Background(), Options{Getenv: getenv, NoSender: true})
 	if err != nil || s.Sender != nil {
 		t.Fatalf("NoSender: %v, sender %v", err, s.Sender)
 	}

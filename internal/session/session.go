@@ -1,4 +1,8 @@
-package main
+// Package session turns a profile into what sends mail: it loads the
+// profile (config), resolves its client credential, and builds the token
+// source (token) and the sender (sender) from it, as every command of
+// m365send that signs in or sends starts.
+package session
 
 import (
 	"context"
@@ -10,18 +14,19 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/clilog"
 	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
 )
 
-// session is a loaded profile with the token source and sender built from
+// Session is a loaded profile with the token source and sender built from
 // it: what send, sendmail, token, login and doctor all start from.
-type session struct {
+type Session struct {
 	Profile *config.Profile
 	Tokens  *token.Source
-	Sender  *sender.Sender // nil when sessionOptions.NoSender
+	Sender  *sender.Sender // nil when Options.NoSender
 	// Cloud is the profile's cloud (authority, Exchange resource, SMTP
 	// host), that of Tokens; the zero Cloud when Tokens is nil.
 	Cloud cloud.Cloud
@@ -32,16 +37,23 @@ type session struct {
 	// when Tokens is nil and the profile names no smtp_host.
 	SMTPHost string
 	SMTPPort int
-	// Log is the session's logger (see newLogger).
+	// Log is the session's logger (see clilog.New).
 	Log *slog.Logger
 }
 
-// sessionOptions selects and adjusts the profile.
-type sessionOptions struct {
-	ConfigFile string            // --config / -C
-	Profile    string            // --profile
-	Overrides  map[string]string // flag values by config key
-	Trace      io.Writer         // -v: redacted SMTP trace, or nil
+// Options selects and adjusts the profile.
+type Options struct {
+	ConfigFile string    // --config / -C
+	Profile    string    // --profile
+	Trace      io.Writer // -v: redacted SMTP trace, or nil
+
+	// Getenv reads the environment and Environ is the whole environment
+	// ("KEY=value"), as config.LoadOptions's Env and Environ.
+	Getenv  func(string) string
+	Environ []string
+	// Stderr receives the warnings (and, with Trace, the diagnostics);
+	// nil discards them.
+	Stderr io.Writer
 
 	// NoSender skips building the sender (login, token), so a
 	// profile without a mailbox is fine.
@@ -65,26 +77,26 @@ type sessionOptions struct {
 }
 
 // prog is the program name warnings start with.
-func (o sessionOptions) prog() string {
+func (o Options) prog() string {
 	if o.Prog == "" {
 		return "m365send"
 	}
 	return o.Prog
 }
 
-// newSession loads the profile (Overrides > environment > file > default),
+// Open loads the profile (environment > file > default),
 // resolves its secret and builds the token source (with the profile's
 // cache file and CA) and the sender.
 //
 // A device-code profile without a mailbox sends as the signed-in person:
 // the mailbox is then taken from the token's upn claim, which needs a
 // token (and so a prior `m365send login`).
-func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, error) {
-	p, err := loadProfile(stdio, opts)
+func Open(ctx context.Context, opts Options) (*Session, error) {
+	p, err := LoadProfile(opts)
 	if err != nil {
 		return nil, err
 	}
-	log := newLogger(stdio.Err, opts.prog(), opts.Trace != nil)
+	log := clilog.New(opts.Stderr, opts.prog(), opts.Trace != nil)
 	if opts.NoCredential {
 		opts.NoSender = true
 	}
@@ -105,7 +117,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	}
 
 	// config.Load has set SMTPPort (587 when the profile names none).
-	s := &session{Profile: p, Mailbox: p.Mailbox, SMTPHost: p.SMTPHost, SMTPPort: p.SMTPPort, Log: log}
+	s := &Session{Profile: p, Mailbox: p.Mailbox, SMTPHost: p.SMTPHost, SMTPPort: p.SMTPPort, Log: log}
 	if opts.NoCredential && p.Flow != config.FlowDeviceCode {
 		return s, nil
 	}
@@ -145,7 +157,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		}
 		tok, err := tokens.TokenContext(ctx)
 		if err != nil {
-			return nil, s.explain(err)
+			return nil, s.Explain(err)
 		}
 		claims, err := token.ParseClaims(tok.AccessToken)
 		if err != nil || claims.UPN == "" {
@@ -160,7 +172,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	// would only repeat it.
 	senderLog := log
 	if opts.Trace == nil {
-		senderLog = newLevelLogger(stdio.Err, opts.prog(), slog.LevelError)
+		senderLog = clilog.NewLevel(opts.Stderr, opts.prog(), slog.LevelError)
 	}
 	rate, attempts := p.RatePerMinute, 0
 	if opts.Queue {
@@ -170,7 +182,7 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 		attempts = 1
 	}
 	snd, err := sender.New(sender.Config{
-		Tokens:        explainingTokens{src: tokens, explain: s.explain},
+		Tokens:        explainingTokens{src: tokens, explain: s.Explain},
 		Mailbox:       mailbox,
 		Host:          s.SMTPHost,
 		Port:          s.SMTPPort,
@@ -188,15 +200,16 @@ func newSession(ctx context.Context, stdio IO, opts sessionOptions) (*session, e
 	return s, nil
 }
 
-// loadProfile loads the profile opts select (Overrides > environment > file >
+// LoadProfile loads the profile opts select (environment > file >
 // default), without resolving its secret.
-func loadProfile(stdio IO, opts sessionOptions) (*config.Profile, error) {
-	return config.Load(config.LoadOptions{
-		File:    opts.ConfigFile,
-		Profile: opts.Profile,
-		Env:     stdio.Env,
-		Environ: stdio.Environ,
-	})
+func LoadProfile(opts Options) (*config.Profile, error) {
+	return config.Load(opts.LoadOptions())
+}
+
+// LoadOptions are the config.LoadOptions for the file, profile and
+// environment opts name.
+func (o Options) LoadOptions() config.LoadOptions {
+	return config.LoadOptions{File: o.ConfigFile, Profile: o.Profile, Env: o.Getenv, Environ: o.Environ}
 }
 
 // flowInferredHint says why a profile that names no flow asks for a
@@ -214,9 +227,9 @@ func (e *flowInferredError) Unwrap() error      { return e.err }
 func (e *flowInferredError) Kind() failure.Kind { return failure.SignIn }
 func (e *flowInferredError) Hint() string       { return flowInferredHint }
 
-// explain adds why a sign-in is required to err when the profile's flow
+// Explain adds why a sign-in is required to err when the profile's flow
 // was inferred (see flowInferredHint); other errors pass unchanged.
-func (s *session) explain(err error) error {
+func (s *Session) Explain(err error) error {
 	if err == nil || !s.Profile.FlowInferred || !errors.Is(err, token.ErrLoginRequired) {
 		return err
 	}
@@ -227,7 +240,7 @@ func (s *session) explain(err error) error {
 	return &flowInferredError{err: err}
 }
 
-// explainingTokens is a token source whose errors pass through explain,
+// explainingTokens is a token source whose errors pass through Explain,
 // for the sender.
 type explainingTokens struct {
 	src     *token.Source

@@ -1,4 +1,7 @@
-package main
+// Package clilog is the logger the commands hand to the libraries: warnings
+// and errors print as "PROG: warning: ..." lines, in the shape of the
+// command's own messages, and Info and Debug only with -v.
+package clilog
 
 import (
 	"context"
@@ -12,22 +15,22 @@ import (
 	"github.com/m365send/m365send/internal/safetext"
 )
 
-// newLogger is the logger for the libraries' diagnostics, on w (standard
+// New is the logger for the libraries' diagnostics, on w (standard
 // error): warnings (such as a corrupt token cache set aside) always, as
 // "m365send: warning: ..." lines; Info and Debug (where the credential and
 // each token came from) only with -v.
-func newLogger(w io.Writer, prog string, verbose bool) *slog.Logger {
+func New(w io.Writer, prog string, verbose bool) *slog.Logger {
 	if verbose {
-		return newLevelLogger(w, prog, slog.LevelDebug)
+		return NewLevel(w, prog, slog.LevelDebug)
 	}
-	return newLevelLogger(w, prog, slog.LevelWarn)
+	return NewLevel(w, prog, slog.LevelWarn)
 }
 
-// newLevelLogger logs level and above on w: warnings and errors as
+// NewLevel logs level and above on w: warnings and errors as
 // "PROG: warning: ..." and "PROG: error: ..." lines, in the shape of the
 // command's own messages; Info and Debug (-v) as timestamped key=value
 // lines.
-func newLevelLogger(w io.Writer, prog string, level slog.Level) *slog.Logger {
+func NewLevel(w io.Writer, prog string, level slog.Level) *slog.Logger {
 	if w == nil {
 		return slog.New(slog.DiscardHandler)
 	}

@@ -1,4 +1,4 @@
-package main
+package queueadmin
 
 import (
 	"context"
@@ -15,35 +15,37 @@ import (
 	"github.com/m365send/m365send/sender"
 )
 
-// handoff is where send and sendmail hand a message to the queue: when the
+// Handoff is where send and sendmail hand a message to the queue: when the
 // configuration file names a queue (or sets queue_always), or send was
 // given --queue.
-type handoff struct {
-	dir    string
+type Handoff struct {
+	// Dir is the queue's folder.
+	Dir    string
 	always bool // queue_always: every message, without trying first
 }
 
-// loadHandoff returns the handoff the configuration file (or force, for
-// send --queue) asks for, or nil when messages are not to be queued.
-func loadHandoff(stdio IO, configFile string, force bool) (*handoff, error) {
-	g, err := config.LoadGlobals(config.LoadOptions{File: configFile, Env: stdio.Env, Environ: stdio.Environ})
+// LoadHandoff returns the Handoff the configuration file of opts (or
+// force, for send --queue) asks for, or nil when messages are not to be
+// queued.
+func LoadHandoff(opts config.LoadOptions, force bool) (*Handoff, error) {
+	g, err := config.LoadGlobals(opts)
 	if err != nil {
 		return nil, err
 	}
 	if g.Queue == "" && !g.QueueAlways && !force {
 		return nil, nil
 	}
-	dir, err := spoolDir(g)
+	dir, err := SpoolDir(g)
 	if err != nil {
 		return nil, err
 	}
-	return &handoff{dir: dir, always: g.QueueAlways}, nil
+	return &Handoff{Dir: dir, always: g.QueueAlways}, nil
 }
 
-// takes reports whether a message that met err (nil: not tried yet) goes
+// Takes reports whether a message that met err (nil: not tried yet) goes
 // to the queue: every message with queue_always, else one that met a
 // temporary failure or the sending quota.
-func (h *handoff) takes(err error) bool {
+func (h *Handoff) Takes(err error) bool {
 	if h == nil {
 		return false
 	}
@@ -54,10 +56,10 @@ func (h *handoff) takes(err error) bool {
 	return err != nil && (k == failure.Temporary || k == failure.Quota)
 }
 
-// enqueue stores the message m as it would be sent (sender.Message.WriteTo)
+// Enqueue stores the message m as it would be sent (sender.Message.WriteTo)
 // for the envelope recipients to, to be delivered by profile, and returns
 // its ID.
-func (h *handoff) enqueue(ctx context.Context, profile, from string, to []string, m *sender.Message, source string) (queue.ID, error) {
+func (h *Handoff) Enqueue(ctx context.Context, profile, from string, to []string, m *sender.Message, source string) (queue.ID, error) {
 	pr, pw := io.Pipe()
 	go func() {
 		_, err := m.WriteTo(pw)
@@ -67,9 +69,9 @@ func (h *handoff) enqueue(ctx context.Context, profile, from string, to []string
 	return h.store(ctx, profile, from, to, pr, source)
 }
 
-// enqueueFile stores the finished message in the file path (CRLF line
-// endings), as enqueue does.
-func enqueueFile(ctx context.Context, h *handoff, profile, from string, to []string, path, source string) (queue.ID, error) {
+// EnqueueFile stores the finished message in the file path (CRLF line
+// endings), as Enqueue does.
+func (h *Handoff) EnqueueFile(ctx context.Context, profile, from string, to []string, path, source string) (queue.ID, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("hand the message to the queue: %w", err)
@@ -79,21 +81,21 @@ func enqueueFile(ctx context.Context, h *handoff, profile, from string, to []str
 }
 
 // store enqueues data into the spool.
-func (h *handoff) store(ctx context.Context, profile, from string, to []string, data io.Reader, source string) (queue.ID, error) {
-	q, err := spool.Open(h.dir, spool.Options{})
+func (h *Handoff) store(ctx context.Context, profile, from string, to []string, data io.Reader, source string) (queue.ID, error) {
+	q, err := spool.Open(h.Dir, spool.Options{})
 	if err != nil {
 		return "", err
 	}
 	defer q.Close()
 	id, err := q.Enqueue(context.WithoutCancel(ctx), queue.Envelope{From: from, To: to, Profile: profile, Source: source}, data)
 	if err != nil {
-		return "", fmt.Errorf("hand the message to the queue in %s: %w", h.dir, err)
+		return "", fmt.Errorf("hand the message to the queue in %s: %w", h.Dir, err)
 	}
 	return id, nil
 }
 
-// queuedNote is the warning printed for a message handed to the queue.
-func queuedNote(id queue.ID, dir string, err error) string {
+// QueuedNote is the warning printed for a message handed to the queue.
+func QueuedNote(id queue.ID, dir string, err error) string {
 	why := "queue_always is set"
 	if err != nil {
 		why = "sending failed for now: " + err.Error()
@@ -101,8 +103,8 @@ func queuedNote(id queue.ID, dir string, err error) string {
 	return fmt.Sprintf("queued %s in %s (%s); `m365send queue flush` or a relay delivers it", id, dir, why)
 }
 
-// envelopeAddrs returns the bare addresses of "Name <a@b>" or "a@b" lists.
-func envelopeAddrs(lists ...[]string) []string {
+// EnvelopeAddrs returns the bare addresses of "Name <a@b>" or "a@b" lists.
+func EnvelopeAddrs(lists ...[]string) []string {
 	var out []string
 	for _, l := range lists {
 		for _, s := range l {

@@ -1,4 +1,4 @@
-package main
+package clilog
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 // with -v.
 func TestLoggerWarningsAreMessageLines(t *testing.T) {
 	var b bytes.Buffer
-	log := newLogger(&b, "m365send", false)
+	log := New(&b, "m365send", false)
 	log.Info("credential", "source", "client_secret_env X")
 	log.With("path", "/c/p.json").WithGroup("g").Warn("token cache was corrupt;\nmoved it aside",
 		"moved_to", "/c/p.json.corrupt-1", "error", "bad\x1b[2J json", "n", 3)
@@ -22,13 +22,13 @@ func TestLoggerWarningsAreMessageLines(t *testing.T) {
 	}
 
 	b.Reset()
-	newLogger(&b, "sendmail", false).Warn("plain")
+	New(&b, "sendmail", false).Warn("plain")
 	if b.String() != "sendmail: warning: plain\n" {
 		t.Errorf("sendmail's warning: %q", b.String())
 	}
 
 	b.Reset()
-	log = newLogger(&b, "m365send", true)
+	log = New(&b, "m365send", true)
 	log.Info("credential", "source", "file")
 	log.Warn("careful")
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -38,7 +38,7 @@ func TestLoggerWarningsAreMessageLines(t *testing.T) {
 	}
 
 	b.Reset()
-	log = newLevelLogger(&b, "m365send", slog.LevelError)
+	log = NewLevel(&b, "m365send", slog.LevelError)
 	log.Warn("hidden")
 	log.Error("shown")
 	if b.String() != "m365send: error: shown\n" {
