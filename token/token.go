@@ -94,6 +94,9 @@ type Config struct {
 
 	// Cloud is global (default), usgov, usgovdod or china.
 	Cloud string
+	// API is the service the tokens are for: APIExchange (the default,
+	// SMTP AUTH) or APIGraph (Microsoft Graph's sendMail).
+	API API
 	// AuthorityHost overrides the cloud's Entra ID host ("host[:port]" or an
 	// https URL). Setting it turns MSAL instance discovery off.
 	AuthorityHost string
@@ -244,10 +247,9 @@ func New(cfg Config) (*Source, error) {
 	if cfg.LockTimeout > 0 {
 		s.store.LockTimeout = cfg.LockTimeout
 	}
-	if cfg.Flow == FlowClientCredentials {
-		s.scopes = []string{cl.AppScope()}
-	} else {
-		s.scopes = []string{cl.DelegatedScope()}
+	s.scopes, err = cfg.API.scopes(cl, cfg.Flow)
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

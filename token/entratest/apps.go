@@ -45,6 +45,10 @@ type App struct {
 	// Roles are the application permissions granted (nil: SMTP.SendAsApp;
 	// an empty non-nil slice grants none).
 	Roles []string
+	// GraphRoles are the Microsoft Graph application permissions granted
+	// (nil: Mail.Send; an empty non-nil slice grants none). Add
+	// Mail.ReadWrite to play an app that may make drafts (large messages).
+	GraphRoles []string
 	// Mailboxes the service principal may send as, as Add-MailboxPermission
 	// (or an RBAC scope) grants in Exchange Online. Empty means none: like
 	// Office 365, Verify then refuses every mailbox.

@@ -131,8 +131,15 @@ func (a *Authority) clientCredentials(w http.ResponseWriter, r *http.Request, te
 	if app.Audience != "" {
 		claims["aud"] = app.Audience
 	}
-	if len(app.Roles) > 0 {
-		claims["roles"] = slices.Clone(app.Roles)
+	roles := app.Roles
+	if isGraphResource(resource) {
+		roles = app.GraphRoles
+		if roles == nil {
+			roles = []string{GraphSendRole}
+		}
+	}
+	if len(roles) > 0 {
+		claims["roles"] = slices.Clone(roles)
 	}
 	at, err := a.sign(claims)
 	if err != nil {
@@ -274,7 +281,7 @@ func (a *Authority) appScope(scope string) (string, int) {
 		}
 		resource = res
 	}
-	if resource == "" || !a.acceptsResource(resource) {
+	if resource == "" || !a.acceptsResource(resource) && !isGraphResource(resource) {
 		return "", 70011
 	}
 	return resource, 0
@@ -298,11 +305,11 @@ func (a *Authority) delegatedScope(scope string) (string, []string, int) {
 			return "", nil, 700022
 		}
 		resource = res
-		if perm != DelegatedScope && perm != ".default" {
+		if !delegatedPermission(res, perm) {
 			return "", nil, 70011
 		}
 	}
-	if resource == "" || !a.acceptsResource(resource) {
+	if resource == "" || !a.acceptsResource(resource) && !isGraphResource(resource) {
 		return "", nil, 70011
 	}
 	return resource, scopes, 0
@@ -366,6 +373,9 @@ func (a *Authority) issueUserTokens(w http.ResponseWriter, clientID, tenantID, u
 	claims["unique_name"] = user.UPN
 	claims["name"] = user.UPN
 	claims["scp"] = DelegatedScope
+	if isGraphResource(resource) {
+		claims["scp"] = graphScp(scopes)
+	}
 	claims["appidacr"] = "0"
 	claims["amr"] = []string{"pwd", "mfa"}
 	claims["idtyp"] = "user"
