@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/m365send/m365send/graph"
 	"go/ast"
 	"go/parser"
 	gotoken "go/token"
@@ -349,6 +350,7 @@ func docsGenerators() map[string]func() string {
 	return map[string]func() string{
 		"aadsts-hints": aadstsHintsTable,
 		"reply-hints":  replyHintsTable,
+		"graph-hints":  graphHintsTable,
 		"config-keys":  configKeysTable,
 		"exit-codes":   exitCodesTable,
 	}
@@ -371,6 +373,25 @@ func aadstsHintsTable() string {
 			refresh = fmt.Sprintf("%s, %d", failure.SignIn, exitCodeFor(token.ErrLoginRequired))
 		}
 		fmt.Fprintf(&b, "| AADSTS%d | %s | %s | %d | %s | %s |\n", h.Code, mdCell(h.Meaning), h.Kind, exit, refresh, mdCell(h.Hint))
+	}
+	return b.String()
+}
+
+// graphHintsTable is graph's error table, in the order its rows are
+// tried, with the exit code the command gives for each.
+func graphHintsTable() string {
+	var b strings.Builder
+	b.WriteString("| status | code | step | kind | exit | what to do |\n|---|---|---|---|---|---|\n")
+	for _, h := range graph.ErrorHints() {
+		e := &graph.Error{Op: h.Op, Status: h.Status, Code: h.Code, Message: h.Message}
+		code, op := "*(any)*", "*(any)*"
+		if h.Code != "" {
+			code = "`" + h.Code + "`"
+		}
+		if h.Op != "" {
+			op = h.Op
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %d | %s |\n", h.Status, code, op, h.Kind, exitCodeFor(e), mdCell(h.Hint))
 	}
 	return b.String()
 }

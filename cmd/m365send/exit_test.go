@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/graph"
 	"strings"
 	"testing"
 
@@ -252,6 +253,35 @@ func TestReplyTableThroughTheCLI(t *testing.T) {
 			reporter{prog: "sendmail"}.print(&b, err)
 			if !strings.Contains(b.String(), "\n  hint: "+safetext.OneLine(h.Hint)) || strings.Contains(b.String(), "--") {
 				t.Errorf("printed for sendmail:\n%s", b.String())
+			}
+		})
+	}
+}
+
+// TestGraphErrorTableThroughTheCLI runs every row of graph's error table
+// through the classifier and the command: its kind, its hint and the exit
+// status the command gives.
+func TestGraphErrorTableThroughTheCLI(t *testing.T) {
+	rows := graph.ErrorHints()
+	if len(rows) == 0 {
+		t.Fatal("graph.ErrorHints is empty")
+	}
+	for _, h := range rows {
+		t.Run(fmt.Sprintf("%d %s %s", h.Status, h.Code, h.Op), func(t *testing.T) {
+			var err error = fmt.Errorf("send: %w", &graph.Error{Mailbox: "alerts@contoso.com", Op: h.Op, Status: h.Status, Code: h.Code, Message: h.Message})
+			if k := failure.KindOf(err); k != h.Kind {
+				t.Errorf("kind %s, want %s", k, h.Kind)
+			}
+			if got := failure.HintOf(err); got != h.Hint {
+				t.Errorf("hint %q, want %q", got, h.Hint)
+			}
+			if code := exitCodeFor(err); code != wantExit(h.Kind) {
+				t.Errorf("exit %d, want %d", code, wantExit(h.Kind))
+			}
+			var b bytes.Buffer
+			reporter{prog: "m365send"}.print(&b, err)
+			if !strings.Contains(b.String(), "\n  hint: "+safetext.OneLine(h.Hint)) {
+				t.Errorf("printed:\n%s", b.String())
 			}
 		})
 	}
