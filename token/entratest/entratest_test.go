@@ -110,7 +110,7 @@ func TestClientCredentialsChecksSecretAndScope(t *testing.T) {
 	}{
 		{"wrong secret", "nope", DefaultResource + "/.default", 7000215},
 		{"not .default", "pw", DefaultResource + "/SMTP.SendAsApp", 1002012},
-		{"other resource", "pw", "https://graph.microsoft.com/.default", 70011},
+		{"other resource", "pw", "https://management.azure.com/.default", 70011},
 		{"two resources", "pw", DefaultResource + "/.default https://graph.microsoft.com/.default", 700022},
 	}
 	for _, c := range cases {
