@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/relayd"
 	"github.com/m365send/m365send/relay"
 )
 
@@ -45,9 +45,9 @@ func (a *app) newRelayCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !check {
-				return a.runRelay(cmd.Context())
+				return relayd.Run(cmd.Context(), a.sessionOptions())
 			}
-			c, err := a.relayConfig()
+			c, _, err := relayd.LoadConfig(a.sessionOptions().LoadOptions())
 			if err != nil {
 				return err
 			}
@@ -79,26 +79,6 @@ hash for the password_hash of a [[relay.users]] entry.`,
 	}
 	cmd.AddCommand(passwd)
 	return cmd
-}
-
-// relayConfig loads and checks the [relay] table of the configuration file.
-func (a *app) relayConfig() (*relay.Config, error) {
-	g, err := a.globals()
-	if err != nil {
-		return nil, err
-	}
-	if g.File == "" {
-		return nil, failure.New(failure.Config, "no configuration file: the relay is configured in its [relay] table",
-			"create the file (see docs/relay.md) or name it with --config")
-	}
-	c, err := relay.Load(g.File)
-	if err != nil {
-		return nil, err
-	}
-	if err := relay.Check(c, g.Profiles); err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // readPassword reads a password: without echo, twice, from a terminal;

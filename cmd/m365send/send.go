@@ -6,17 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
-	"github.com/m365send/m365send/internal/queueadmin"
-	"github.com/m365send/m365send/internal/rfc5322"
+	"github.com/m365send/m365send/internal/compose"
 	"github.com/m365send/m365send/internal/session"
+	"github.com/m365send/m365send/internal/submit"
 
 	"github.com/spf13/cobra"
 
-	"github.com/m365send/m365send/internal/failure"
-	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
 )
 
@@ -137,93 +134,16 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 
 	// Read what the message is made of before any network I/O, so a bad
 	// message fails fast with 65.
-	body := f.body
-	readsStdin := f.raw == "-" || f.raw == "" && (body == "-" || !bodySet && !isTerminal(a.io.In))
-	if readsStdin {
-		if err := checkInput(a.io.In); err != nil {
-			return err
-		}
+	draft, err := compose.Read(a.io.In, compose.Options{
+		From: f.from, To: f.to, Cc: f.cc, Bcc: f.bcc, Subject: f.subject,
+		Body: f.body, BodySet: bodySet, HTMLFile: f.html, Attach: f.attach,
+		Headers: f.headers, ReplyTo: f.replyTo, Raw: f.raw,
+	})
+	if err != nil {
+		return err
 	}
-	if f.raw == "" && readsStdin {
-		// go-mail holds a body and its encoding in memory, so a body read
-		// from standard input is bounded well below the 150 MB of a
-		// message (documented in the help and docs/commands.md).
-		b, err := sender.ReadInput(a.io.In, maxStdinBody)
-		if err != nil {
-			if errors.Is(err, sender.ErrInvalidMessage) {
-				return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("the body on standard input is larger than %d MB, the most send takes as --body", maxStdinBody>>20),
-					hint: "send a large text as a complete message (--raw FILE or --raw -, streamed up to 150 MB) or attach it (--attach FILE)", err: err}
-			}
-			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read the body from standard input: %v", err), err: err}
-		}
-		body = string(b)
-	}
-	var html string
-	if f.html != "" {
-		b, err := os.ReadFile(f.html)
-		if err != nil {
-			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("--html: %v", err), err: err}
-		}
-		html = string(b)
-	}
-	for _, path := range f.attach {
-		if fi, err := os.Stat(path); err != nil {
-			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("--attach: %v", err), err: err}
-		} else if fi.IsDir() {
-			return &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("--attach %s: is a directory", path)}
-		}
-	}
-	var fromAddr, fromName string
-	if f.from != "" {
-		addr, err := rfc5322.ParseAddress(f.from)
-		if err != nil {
-			reason := strings.TrimPrefix(err.Error(), rfc5322.ErrAddress.Error()+": ")
-			return &exitError{kind: failure.BadAddress, msg: fmt.Sprintf("malformed --from %q: %v", f.from, strings.TrimPrefix(reason, "mail: "))}
-		}
-		fromAddr, fromName = addr.Address, addr.Name
-	}
-
-	// A --raw message is read now, before any network I/O, so a bad one
-	// fails fast with 65: only its header block is held in memory, the
-	// body going to a private temporary file (removed on return).
-	var raw *sendmail.Message
-	if f.raw != "" {
-		var err error
-		raw, err = readRaw(a.io.In, f, fromAddr)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = raw.Remove() }()
-	}
-	var finished []string
-	defer func() {
-		for _, p := range finished {
-			_ = os.Remove(p)
-		}
-	}()
-
-	build := func(mailbox, profileFromName string) (*sender.Message, error) {
-		if raw != nil {
-			m, path, err := rawMessage(raw, fromAddr, mailbox, profileFromName)
-			if path != "" {
-				finished = append(finished, path)
-			}
-			return m, err
-		}
-		m := &sender.Message{
-			From: fromAddr, FromName: fromName,
-			To: splitAddrs(f.to), Cc: splitAddrs(f.cc), Bcc: splitAddrs(f.bcc),
-			ReplyTo: f.replyTo, Subject: f.subject, Text: body, HTML: html,
-			Attachments: f.attach, Headers: f.headers,
-		}
-		if m.From == "" {
-			m.From, m.FromName = mailbox, profileFromName
-		}
-		if err := m.Validate(); err != nil {
-			return nil, asMessageError(err)
-		}
-		return m, nil
-	}
+	defer func() { _ = draft.Close() }()
+	build := draft.Message
 
 	if f.dryRun {
 		// The same loader as every command (the unknown-variable check
@@ -234,7 +154,7 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 		}
 		mailbox, name := p.Mailbox, p.FromName
 		if mailbox == "" {
-			mailbox = fromAddr
+			mailbox = draft.FromAddr()
 		}
 		if mailbox == "" {
 			return &usageError{msg: "no From address: the profile has no mailbox", hint: "give --from, or set mailbox in the profile"}
@@ -253,40 +173,24 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	if f.verbose {
 		opts.Trace = a.io.Err
 	}
-	h, err := queueadmin.LoadHandoff(a.sessionOptions().LoadOptions(), f.queue)
+	out, err := submit.Send(ctx, opts, f.queue, build)
 	if err != nil {
 		return err
 	}
-	opts.OneTry = h != nil
-	s, err := session.Open(ctx, opts)
-	if err != nil {
-		return err
-	}
-	m, err := build(s.Mailbox, s.Profile.FromName)
-	if err != nil {
-		return err
-	}
-	var sendErr error
-	var results []sender.Result
-	if !h.Takes(nil) {
-		results, sendErr = s.Sender.Send(ctx, m)
-		if sendErr == nil && len(results) == 1 && results[0].Err != nil {
-			sendErr = results[0].Err
+	results := out.Results
+	if out.QueueID != "" {
+		a.reporter().warn(a.io.Err, out.Note)
+		if f.json {
+			if err := writeJSON(a.io.Out, jsonResult{Status: "queued", QueueID: string(out.QueueID), From: out.From, Recipients: out.To}); err != nil {
+				a.reporter().warn(a.io.Err, fmt.Sprintf("the message was queued, but its --json result could not be written: %v", err))
+			}
 		}
-	}
-	if h.Takes(sendErr) {
-		return a.queueSent(ctx, h, s, m, f, sendErr)
-	}
-	if sendErr != nil {
-		return sendErr
+		return nil
 	}
 	if f.json {
-		res := jsonResult{Status: "sent", From: m.From}
+		res := jsonResult{Status: "sent", From: out.From}
 		if len(results) == 1 {
 			res.MessageID, res.Recipients = results[0].MessageID, results[0].Recipients
-		}
-		if res.From == "" {
-			res.From = s.Mailbox
 		}
 		if err := writeJSON(a.io.Out, res); err != nil {
 			// The message is gone: a failure status would make a caller
@@ -300,135 +204,6 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 		fmt.Fprintf(a.io.Err, "m365send: sent %s to %s\n", results[0].MessageID, strings.Join(results[0].Recipients, ", "))
 	}
 	return nil
-}
-
-// queueSent hands m to the queue after sending it met sendErr (nil:
-// queue_always), says so, and succeeds.
-func (a *app) queueSent(ctx context.Context, h *queueadmin.Handoff, s *session.Session, m *sender.Message, f *sendFlags, sendErr error) error {
-	from := m.From
-	if from == "" {
-		from = s.Mailbox
-	}
-	id, err := h.Enqueue(ctx, s.Profile.Name, from, queueadmin.EnvelopeAddrs(m.To, m.Cc, m.Bcc), m, "m365send send")
-	if err != nil {
-		if sendErr != nil {
-			return sendErr
-		}
-		return err
-	}
-	a.reporter().warn(a.io.Err, queueadmin.QueuedNote(id, h.Dir, sendErr))
-	if f.json {
-		if err := writeJSON(a.io.Out, jsonResult{Status: "queued", QueueID: string(id), From: from, Recipients: queueadmin.EnvelopeAddrs(m.To, m.Cc, m.Bcc)}); err != nil {
-			a.reporter().warn(a.io.Err, fmt.Sprintf("the message was queued, but its --json result could not be written: %v", err))
-		}
-	}
-	return nil
-}
-
-// maxStdinBody is the largest --body read from standard input: 10 MB.
-const maxStdinBody = 10 << 20
-
-// readRaw reads and checks the --raw message, from standard input for
-// "-", with sendmail.Spool (at most 150 MB, the body spooled to a
-// private temporary file): Bcc is found, and envelope recipients are the
-// flags or else the message's To, Cc and Bcc headers.
-func readRaw(stdin io.Reader, f *sendFlags, fromAddr string) (*sendmail.Message, error) {
-	in := stdin
-	if f.raw != "-" {
-		file, err := os.Open(f.raw)
-		if err != nil {
-			return nil, &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read --raw message: %v", err), err: err}
-		}
-		defer file.Close()
-		in = file
-	}
-	var rcpts []string
-	rcpts = append(rcpts, f.to...)
-	rcpts = append(rcpts, f.cc...)
-	rcpts = append(rcpts, f.bcc...)
-	m, err := sendmail.Spool(in, &sendmail.Options{ExtractRecipients: len(rcpts) == 0, Recipients: rcpts, Sender: fromAddr,
-		// The whole input is the message: no lone-dot rule.
-		IgnoreDots: true,
-		// In send, -t is --to: sendmail's "use -t" would mislead.
-		NoRecipientsHint: "add To/Cc/Bcc headers or pass --to"}, "")
-	if err != nil {
-		if failure.KindOf(err) != failure.Internal {
-			return nil, err // a refusal of the message, or a temporary folder that failed
-		}
-		return nil, &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("read --raw message: %v", err), err: err}
-	}
-	return m, nil
-}
-
-// rawMessage finishes a --raw message: Bcc removed, Date/Message-ID/From
-// added where missing, written to a private temporary file (its path
-// returned for removal) that is sent streamed; envelope sender --from or
-// the mailbox (sendmail.Message.EnvelopeSender).
-func rawMessage(parsed *sendmail.Message, fromAddr, mailbox, fromName string) (*sender.Message, string, error) {
-	path, err := parsed.FinishFile("", sendmail.FinishOptions{Mailbox: mailbox, FromName: fromName})
-	if err != nil {
-		if failure.KindOf(err) != failure.Internal {
-			return nil, "", err
-		}
-		return nil, "", &exitError{kind: failure.BadMessage, msg: err.Error(), err: err}
-	}
-	// The envelope sender is --from, else the mailbox, as for sendmail;
-	// not the message's own From header.
-	m := &sender.Message{From: parsed.EnvelopeSender(mailbox), To: parsed.Recipients, RawFile: path}
-	if err := m.Validate(); err != nil {
-		return nil, path, asMessageError(err)
-	}
-	return m, path, nil
-}
-
-// asMessageError marks a message validation failure as a data error (65).
-func asMessageError(err error) error {
-	if failure.KindOf(err) != failure.Internal {
-		return err
-	}
-	return &exitError{kind: failure.BadMessage, msg: "bad message: " + err.Error(), err: err}
-}
-
-// splitAddrs splits comma-separated address lists given in one flag value.
-func splitAddrs(vals []string) []string {
-	var out []string
-	for _, v := range vals {
-		if strings.Contains(v, ",") {
-			if list, err := rfc5322.ParseAddressList(v); err == nil {
-				for _, a := range list {
-					out = append(out, a.String())
-				}
-				continue
-			}
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-// checkInput refuses a standard input that is a folder (`< /some/dir`):
-// reading it can only fail, and the mistake is in the command line.
-func checkInput(r io.Reader) error {
-	f, ok := r.(*os.File)
-	if !ok {
-		return nil
-	}
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return &usageError{msg: "standard input is a folder, not a message",
-			hint: "redirect a file to standard input, or pipe the message in"}
-	}
-	return nil
-}
-
-// isTerminal reports whether r is a terminal (a character device), where
-// reading a body nobody typed would hang.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return r == nil
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // jsonResult is what --json prints.

@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/m365send/m365send/internal/queueadmin"
-	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/internal/session"
-	"github.com/m365send/m365send/sender"
+	"github.com/m365send/m365send/internal/submit"
 )
 
 // newSendmailCmd hands everything after "sendmail" to runSendmail, which
@@ -103,91 +98,14 @@ func runSendmail(ctx context.Context, args []string, stdio IO) int {
 // global flags; -C overrides so.ConfigFile.
 func runSendmailWith(ctx context.Context, args []string, stdio IO, so session.Options) int {
 	const prog = "sendmail"
-	fail := func(err error) int {
+	so.Prog = prog
+	out, err := submit.Sendmail(ctx, args, stdio.In, stdio.sessionOptions(so))
+	if err != nil {
 		reporter{prog: prog}.print(stdio.Err, err)
 		return exitCodeFor(err)
 	}
-	opts, err := sendmail.ParseArgs(args)
-	if err != nil {
-		return fail(err)
+	if out.QueueID != "" {
+		reporter{prog: prog}.warn(stdio.Err, out.Note)
 	}
-	in := stdio.In
-	if in == nil {
-		in = eofReader{}
-	}
-	if err := checkInput(in); err != nil {
-		return fail(err)
-	}
-	// The body goes to a private temporary file as it is read, so a
-	// large message never sits in memory (docs/sendmail.md).
-	msg, err := sendmail.Spool(in, opts, "")
-	if err != nil {
-		return fail(readInputError(err, "read the message on standard input"))
-	}
-	defer func() { _ = msg.Remove() }()
-
-	if opts.ConfigFile != "" {
-		so.ConfigFile = opts.ConfigFile
-	}
-	if opts.Verbose {
-		so.Trace = stdio.Err
-	}
-	so.Prog = prog
-	so = stdio.sessionOptions(so)
-	h, err := queueadmin.LoadHandoff(so.LoadOptions(), false)
-	if err != nil {
-		return fail(err)
-	}
-	so.OneTry = h != nil
-	sess, err := session.Open(ctx, so)
-	if err != nil {
-		return fail(err)
-	}
-	path, err := msg.FinishFile("", sendmail.FinishOptions{
-		Mailbox:  sess.Mailbox,
-		FromName: sess.Profile.FromName,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	defer func() { _ = os.Remove(path) }()
-	var sendErr error
-	if !h.Takes(nil) {
-		_, sendErr = sess.Sender.Send(ctx, &sender.Message{
-			RawFile: path,
-			From:    msg.EnvelopeSender(sess.Mailbox),
-			To:      msg.Recipients,
-		})
-		if sendErr == nil {
-			return exitOK
-		}
-		if !h.Takes(sendErr) {
-			return fail(sendErr)
-		}
-	}
-	// Handed to the queue, so that cron and PHP mail is never dropped.
-	id, err := h.EnqueueFile(ctx, sess.Profile.Name, msg.EnvelopeSender(sess.Mailbox), msg.Recipients, path, "sendmail")
-	if err != nil {
-		if sendErr != nil {
-			return fail(sendErr)
-		}
-		return fail(err)
-	}
-	reporter{prog: prog}.warn(stdio.Err, queueadmin.QueuedNote(id, h.Dir, sendErr))
 	return exitOK
 }
-
-// readInputError says what was being read when reading the input
-// failed; a refusal of the message itself is left as it is.
-func readInputError(err error, what string) error {
-	var me *sendmail.MessageError
-	if errors.As(err, &me) {
-		return err
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
-// eofReader is an empty standard input.
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }

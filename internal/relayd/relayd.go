@@ -1,8 +1,13 @@
-package main
+// Package relayd runs the relay as `m365send relay` does: it checks the
+// [relay] table of the configuration file, loads or generates the
+// certificate, and runs relay.Run's listeners with a queue.Deliverer over
+// the queue's spool, each profile delivering through its own mailbox.
+package relayd
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -10,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/clilog"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/queueadmin"
@@ -19,15 +25,38 @@ import (
 	"github.com/m365send/m365send/relay"
 )
 
-// runRelay runs the relay until ctx ends (SIGINT, SIGTERM): listeners and
-// the Deliverer over the queue's spool, reloading users and networks on
-// SIGHUP (see docs/relay.md).
-func (a *app) runRelay(ctx context.Context) error {
-	c, err := a.relayConfig()
+// LoadConfig loads and checks the [relay] table of the configuration file
+// opts select, and returns it with the file's top-level settings.
+func LoadConfig(opts config.LoadOptions) (*relay.Config, *config.Globals, error) {
+	g, err := config.LoadGlobals(opts)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	g, err := a.globals()
+	if g.File == "" {
+		return nil, nil, failure.New(failure.Config, "no configuration file: the relay is configured in its [relay] table",
+			"create the file (see docs/relay.md) or name it with --config")
+	}
+	c, err := relay.Load(g.File)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := relay.Check(c, g.Profiles); err != nil {
+		return nil, nil, err
+	}
+	return c, g, nil
+}
+
+// Run runs the relay of the configuration file opts select until ctx ends
+// (SIGINT, SIGTERM in the command): listeners and the Deliverer over the
+// queue's spool, reloading users and networks on SIGHUP (see
+// docs/relay.md). It prints the certificate's fingerprint, and logs, on
+// opts.Stderr; each profile's sender is opened with opts.
+func Run(ctx context.Context, opts session.Options) error {
+	stderr := opts.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	c, g, err := LoadConfig(opts.LoadOptions())
 	if err != nil {
 		return err
 	}
@@ -45,13 +74,15 @@ func (a *app) runRelay(ctx context.Context) error {
 	}
 	fp := relay.Fingerprint(cert)
 	if generated {
-		fmt.Fprintf(a.io.Err, "m365send: relay certificate SHA-256 fingerprint %s (generated in %s; give it to the clients to trust)\n", fp, g.StateDir)
+		fmt.Fprintf(stderr, "m365send: relay certificate SHA-256 fingerprint %s (generated in %s; give it to the clients to trust)\n", fp, g.StateDir)
 	} else {
-		fmt.Fprintf(a.io.Err, "m365send: relay certificate SHA-256 fingerprint %s\n", fp)
+		fmt.Fprintf(stderr, "m365send: relay certificate SHA-256 fingerprint %s\n", fp)
 	}
 	mailboxes := map[string]string{}
 	for _, name := range g.Profiles {
-		p, err := session.LoadProfile(a.io.sessionOptions(session.Options{ConfigFile: g.File, Profile: name}))
+		po := opts
+		po.ConfigFile, po.Profile = g.File, name
+		p, err := session.LoadProfile(po)
 		if err != nil {
 			return err
 		}
@@ -59,13 +90,13 @@ func (a *app) runRelay(ctx context.Context) error {
 			mailboxes[name] = p.Mailbox
 		}
 	}
-	log := clilog.NewLevel(a.io.Err, "m365send", slog.LevelInfo)
+	log := clilog.NewLevel(opts.Stderr, "m365send", slog.LevelInfo)
 	sp, err := spool.Open(dir, spool.Options{})
 	if err != nil {
 		return err
 	}
 	defer sp.Close()
-	routes := queueadmin.NewRoutes(a.sessionOptions())
+	routes := queueadmin.NewRoutes(opts)
 	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, Route: routes.Route, Logger: log})
 	if err != nil {
 		return err
@@ -84,7 +115,7 @@ func (a *app) runRelay(ctx context.Context) error {
 				return
 			case <-hup:
 			}
-			nc, err := a.relayConfig()
+			nc, _, err := LoadConfig(opts.LoadOptions())
 			if err != nil {
 				log.Warn("relay: reload refused; the running configuration stays", "file", g.File, "err", err)
 				continue
