@@ -65,6 +65,8 @@
 //   - 552 5.3.4 a message over max_size, seen while receiving, or
 //     declared with MAIL FROM's SIZE (that one is refused by go-smtp
 //     before the relay sees it, and is not logged);
+//   - 554 5.6.0 a message line over go-smtp's limit (2000 characters;
+//     RFC 5321 section 4.5.3.1.6 allows 1000);
 //   - 451 4.3.0 the queue could not store the message;
 //   - 421 4.7.0 more than max_connections_per_client connections.
 package relay

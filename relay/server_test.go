@@ -143,6 +143,12 @@ func TestRefusals(t *testing.T) {
 			}
 			return send(c, "office@contoso.com", []string{"bob@example.com"}, big)
 		}, 552, "5.3.4", "scanner"},
+		{"line too long", true, func(t *testing.T, c *smtp.Client) error {
+			if err := c.Auth(smtp.PlainAuth("", "scanner", "s3cret", "127.0.0.1")); err != nil {
+				t.Fatal(err)
+			}
+			return send(c, "office@contoso.com", []string{"bob@example.com"}, "To: "+strings.Repeat("bob@example.com, ", 150)+"\r\n\r\nhi\r\n")
+		}, 554, "5.6.0", "scanner"},
 		{"unlisted network without AUTH", true, func(t *testing.T, c *smtp.Client) error {
 			return send(c, "office@contoso.com", []string{"bob@example.com"}, testMsg)
 		}, 530, "5.7.0", ""},

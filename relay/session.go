@@ -232,6 +232,9 @@ func (ss *session) Data(r io.Reader) error {
 			}
 			return ss.refuse(se.Code, se.EnhancedCode, se.Message, "from", ss.from)
 		}
+		if errors.Is(err, smtp.ErrTooLongLine) { // permanent: the same message fails again
+			return ss.refuse(554, smtp.EnhancedCode{5, 6, 0}, "Message not queued: a line is too long (RFC 5321 section 4.5.3.1.6 allows 1000 characters)", "from", ss.from)
+		}
 		ss.s.log.Error("relay: queue failed", "client", ss.remote, "user", name, "from", ss.from, "err", err)
 		return ss.refuse(451, smtp.EnhancedCode{4, 3, 0}, "Message not queued: local problem, try again later", "from", ss.from)
 	}

@@ -3,7 +3,7 @@
 # formatting, vet, staticcheck, shellcheck, and every Go test with the
 # race detector.
 # It installs the Debian packages the tests drive (shellcheck, bsd-mailx,
-# openssl, postgresql) when they are missing and it can.
+# openssl, postgresql, swaks) when they are missing and it can.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,7 @@ need=()
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v bsd-mailx >/dev/null 2>&1 || need+=(bsd-mailx)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v swaks >/dev/null 2>&1 || need+=(swaks)
 # PostgreSQL is not on PATH on Debian: its binaries live under /usr/lib/postgresql.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ "${#need[@]}" -gt 0 ]; then
