@@ -285,7 +285,7 @@ func (r *relayProc) spoolFiles(t testing.TB) []string {
 	t.Helper()
 	var names []string
 	for _, d := range []string{"queue", "tmp"} {
-		es, err := os.ReadDir(filepath.Join(r.state, spoolFolder, d))
+		es, err := os.ReadDir(filepath.Join(r.state, "spool", d))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
 		}
