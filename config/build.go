@@ -17,6 +17,9 @@ import (
 type builder struct {
 	p    *Profile
 	file *loaded // nil without a configuration file
+	// looked is the configuration file looked for ("" when none could be
+	// determined), for messages when there is none.
+	looked string
 	env  func(string) string
 	// cred is the one client credential set (overlay and
 	// checkCredentialLayer leave at most one), or "".
@@ -26,8 +29,8 @@ type builder struct {
 }
 
 // build turns the merged settings into a validated Profile.
-func build(name string, file *loaded, set map[string]setting, env func(string) string) (*Profile, error) {
-	b := &builder{p: &Profile{Name: name, env: env, secretTimeout: defaultSecretCommandTimeout}, file: file, env: env, set: set}
+func build(name string, file *loaded, looked string, set map[string]setting, env func(string) string) (*Profile, error) {
+	b := &builder{p: &Profile{Name: name, env: env, secretTimeout: defaultSecretCommandTimeout}, file: file, looked: looked, env: env, set: set}
 	if file != nil {
 		b.p.File = file.path
 	}
@@ -60,7 +63,11 @@ func (b *builder) shownName() string {
 func (b *builder) locate(e *Error) *Error {
 	file, name := b.file, b.p.Name
 	if file == nil {
-		e.Advice += " (no configuration file found; set M365SEND_CONFIG or name one)"
+		if b.looked != "" {
+			e.Advice += " (there is no configuration file at " + shownPath(b.looked) + "; `m365send init` makes one)"
+		} else {
+			e.Advice += " (no configuration file found; name one)"
+		}
 		if e.Err == nil {
 			e.Err = ErrNoFile
 		}

@@ -33,7 +33,7 @@ type loaded struct {
 	path           string
 	lines          map[string]int // dotted key → line (keyLines)
 	defaultProfile setting        // default_profile, val "" when not set
-	queue          string         // queue: the spool folder, "" when not set
+	queue          string         // queue: the spool folder as written, "" when not set
 	queueAlways    bool           // queue_always
 	// profiles holds each [profiles.NAME] table's settings by key; a
 	// table with no keys is there with an empty map.
@@ -153,10 +153,7 @@ func (l *loaded) add(k toml.Key, typ string, v any) error {
 		if !ok {
 			return wrongType(l.origin(k...), TypeString, typ)
 		}
-		if s != "" && !filepath.IsAbs(s) {
-			s = filepath.Join(filepath.Dir(l.path), s)
-		}
-		l.queue = s
+		l.queue = s // resolved against the file's folder by LoadGlobals
 		return nil
 	case len(k) == 1 && k[0] == "queue_always":
 		b, ok := v.(bool)

@@ -2,6 +2,8 @@ package config
 
 import (
 	"path/filepath"
+
+	"github.com/m365send/m365send/internal/relpath"
 )
 
 // envStateDir names the folder where m365send keeps its state (the relay's
@@ -14,7 +16,8 @@ type Globals struct {
 	// File is the configuration file read ("" when there is none).
 	File string
 	// Queue is the queue's spool folder (the top-level queue key, relative
-	// to the file's folder), or "" when the file names none.
+	// to the file's folder, "~/" the home folder), or "" when the file
+	// names none.
 	Queue string
 	// QueueAlways hands every message of send and sendmail to the queue
 	// rather than only those that meet a temporary failure.
@@ -37,12 +40,13 @@ func LoadGlobals(opts LoadOptions) (*Globals, error) {
 		return nil, err
 	}
 	g := &Globals{StateDir: stateDir(env)}
-	file, err := loadFile(opts.File, env)
+	file, _, err := loadFile(opts.File, env)
 	if err != nil {
 		return nil, err
 	}
 	if file != nil {
-		g.File, g.Queue, g.QueueAlways = file.path, file.queue, file.queueAlways
+		g.File, g.QueueAlways = file.path, file.queueAlways
+		g.Queue = relpath.Resolve(file.queue, filepath.Dir(file.path), env("HOME"))
 		g.Profiles = file.profileNames()
 	}
 	return g, nil

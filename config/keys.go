@@ -43,6 +43,11 @@ type Key struct {
 	// EnvOnly marks a key the file cannot hold: AZURE_CLIENT_SECRET, the
 	// one literal secret, comes only from the environment.
 	EnvOnly bool
+	// Path marks a key that names a file or folder (for
+	// client_secret_command, its program): in the file, a relative path
+	// is relative to the file's folder and "~/" is the home folder (see
+	// internal/relpath); from the environment it is taken as it is.
+	Path bool
 
 	// apply validates the key's setting (ok is false when it is not set)
 	// and records it in the profile being built.
@@ -98,17 +103,17 @@ func keyTable() []Key {
 			Doc: "the client secret itself; only from the environment, never in the file"},
 		{Name: "client_secret_env", Type: TypeString, SecretRef: true, apply: (*builder).credential,
 			Doc: "the name of an environment variable that holds the client secret"},
-		{Name: "client_secret_file", Env: "M365SEND_CLIENT_SECRET_FILE", Type: TypeString, SecretRef: true, apply: (*builder).credential,
+		{Name: "client_secret_file", Env: "M365SEND_CLIENT_SECRET_FILE", Type: TypeString, SecretRef: true, Path: true, apply: (*builder).credential,
 			Doc: "a file (mode 0600) that holds the client secret"},
-		{Name: "client_secret_command", Type: TypeArgv, SecretRef: true, apply: (*builder).credential,
+		{Name: "client_secret_command", Type: TypeArgv, SecretRef: true, Path: true, apply: (*builder).credential,
 			Doc: `a command, as a list run without a shell, that prints the client secret, such as ["pass", "show", "m365/alerts"]`},
-		{Name: "certificate_file", Env: "AZURE_CLIENT_CERTIFICATE_PATH", Type: TypeString, SecretRef: true, apply: (*builder).credential,
+		{Name: "certificate_file", Env: "AZURE_CLIENT_CERTIFICATE_PATH", Type: TypeString, SecretRef: true, Path: true, apply: (*builder).credential,
 			Doc: "a PEM file (certificate and unencrypted private key) or a PKCS#12 file (.p12/.pfx), mode 0600; preferred over a secret"},
 		{Name: certPasswordKey, Env: "AZURE_CLIENT_CERTIFICATE_PASSWORD", Type: TypeString, EnvOnly: true, apply: (*builder).certificatePassword,
 			Doc: "the PKCS#12 certificate file's password itself; only from the environment, never in the file"},
 		{Name: "certificate_password_env", Type: TypeString, apply: (*builder).certificatePassword,
 			Doc: "the name of an environment variable that holds the PKCS#12 certificate file's password"},
-		{Name: "federated_token_file", Env: "AZURE_FEDERATED_TOKEN_FILE", Type: TypeString, SecretRef: true, apply: (*builder).credential,
+		{Name: "federated_token_file", Env: "AZURE_FEDERATED_TOKEN_FILE", Type: TypeString, SecretRef: true, Path: true, apply: (*builder).credential,
 			Doc: "a file holding a federated (workload identity) token the app presents instead of a secret"},
 		{Name: "mailbox", Env: "M365SEND_MAILBOX", Type: TypeString, apply: (*builder).mailbox,
 			Default: "the signed-in person (device_code)",
@@ -127,12 +132,12 @@ func keyTable() []Key {
 		{Name: "authority_host", Env: "M365SEND_AUTHORITY_HOST", Type: TypeString, apply: (*builder).authorityHost,
 			Default: "the cloud's Entra ID host (login.microsoftonline.com for global)",
 			Doc:     `Entra ID's "host[:port]" or https:// URL`},
-		{Name: "ca_file", Env: "M365SEND_CA_FILE", Type: TypeString, apply: (*builder).caFile,
+		{Name: "ca_file", Env: "M365SEND_CA_FILE", Type: TypeString, Path: true, apply: (*builder).caFile,
 			Doc: "a PEM file of CA certificates trusted besides the system's (a TLS-inspecting proxy, a test server)"},
 		{Name: "rate_per_minute", Env: "M365SEND_RATE_PER_MINUTE", Type: TypeInteger, apply: (*builder).rate,
 			Default: "0: 30 a minute, Exchange Online's limit per mailbox",
 			Doc:     "messages a minute to pace submissions at; -1 turns pacing off"},
-		{Name: "cache_dir", Env: "M365SEND_CACHE_DIR", Type: TypeString, apply: (*builder).cacheDir,
+		{Name: "cache_dir", Env: "M365SEND_CACHE_DIR", Type: TypeString, Path: true, apply: (*builder).cacheDir,
 			Default: "$XDG_CACHE_HOME/m365send, else ~/.cache/m365send",
 			Doc:     "the folder of the token cache files, one per profile"},
 	}

@@ -39,9 +39,12 @@ func Load(opts LoadOptions) (*Profile, error) {
 	if err := checkEnviron(opts.Environ); err != nil {
 		return nil, err
 	}
-	file, err := loadFile(opts.File, env)
+	file, looked, err := loadFile(opts.File, env)
 	if err != nil {
 		return nil, err
+	}
+	if file == nil && !envNamesProfile(env) {
+		return nil, noFileError(looked)
 	}
 	name, err := selectProfile(opts.Profile, env, file)
 	if err != nil {
@@ -51,17 +54,44 @@ func Load(opts LoadOptions) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build(name, file, set, env)
+	return build(name, file, looked, set, env)
 }
 
 // loadFile reads the configuration file that flag (LoadOptions.File) or
 // the environment names, or the default one; nil when there is none.
-func loadFile(flag string, env func(string) string) (*loaded, error) {
+// looked is the file it looked for ("" when no default could be
+// determined), for messages.
+func loadFile(flag string, env func(string) string) (file *loaded, looked string, err error) {
 	path, explicit := configPath(flag, env)
 	if path == "" {
-		return nil, nil
+		return nil, "", nil
 	}
-	return readFile(path, explicit)
+	file, err = readFile(path, explicit)
+	return file, path, err
+}
+
+// envNamesProfile reports whether the environment sets any required
+// profile key (AZURE_TENANT_ID, AZURE_CLIENT_ID): whether it is meant to
+// make a profile without a file.
+func envNamesProfile(env func(string) string) bool {
+	for _, k := range keyTable() {
+		if k.Required && k.Env != "" && env(k.Env) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// noFileError says that there is no configuration file, where it was
+// looked for, and how to make one (ErrNoFile: the command adds how its
+// callers name a file).
+func noFileError(looked string) *Error {
+	if looked == "" {
+		return &Error{Msg: "no configuration file: neither $XDG_CONFIG_HOME nor $HOME is set, so there is no default one",
+			Advice: "name one, or put the profile in the environment (AZURE_TENANT_ID, AZURE_CLIENT_ID and a credential)", Err: ErrNoFile}
+	}
+	return &Error{Msg: "no configuration file at " + shownPath(looked),
+		Advice: "create one with `m365send init`, or put the profile in the environment (AZURE_TENANT_ID, AZURE_CLIENT_ID and a credential)", Err: ErrNoFile}
 }
 
 // selectProfile picks the profile name: --profile, $M365SEND_PROFILE, the

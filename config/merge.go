@@ -1,5 +1,11 @@
 package config
 
+import (
+	"path/filepath"
+
+	"github.com/m365send/m365send/internal/relpath"
+)
+
 // Where a setting came from, lowest precedence first. Only the command
 // line's --profile is a flag: no flag sets a profile key.
 const (
@@ -32,8 +38,9 @@ func merge(name string, file *loaded, env func(string) string) (map[string]setti
 		if err := checkCredentialLayer(fileSet, keys); err != nil {
 			return nil, err
 		}
+		dir := filepath.Dir(file.path)
 		for _, k := range keys {
-			set[k] = fileSet[k]
+			set[k] = resolvePath(k, fileSet[k], dir, env("HOME"))
 		}
 	}
 	envSet, keys := envLayer(env)
@@ -41,6 +48,25 @@ func merge(name string, file *loaded, env func(string) string) (map[string]setti
 		return nil, err
 	}
 	return set, nil
+}
+
+// resolvePath resolves the file's setting s of key k when k names a
+// path (Key.Path): relative to dir, the file's folder, with "~/" the home
+// folder (internal/relpath), so that the file means the same under cron,
+// systemd or a web server as in the shell it was tried in.
+func resolvePath(k string, s setting, dir, home string) setting {
+	key, ok := lookupKey(k)
+	if !ok || !key.Path {
+		return s
+	}
+	if s.argv != nil {
+		if len(s.argv) > 0 && s.argv[0] != "" {
+			s.argv = append([]string{relpath.Command(s.argv[0], dir, home)}, s.argv[1:]...)
+		}
+		return s
+	}
+	s.val = relpath.Resolve(s.val, dir, home)
+	return s
 }
 
 // overlay puts layer's settings over set. A layer that names a client
