@@ -20,7 +20,7 @@ type builder struct {
 	// looked is the configuration file looked for ("" when none could be
 	// determined), for messages when there is none.
 	looked string
-	env  func(string) string
+	env    func(string) string
 	// cred is the one client credential set (overlay and
 	// checkCredentialLayer leave at most one), or "".
 	cred string
