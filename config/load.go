@@ -26,6 +26,10 @@ type LoadOptions struct {
 	// M365SEND_CLIENT_SECRET would otherwise be ignored silently). Values
 	// are read from it only when Env is nil. Nil skips the check.
 	Environ []string
+	// Data, when not nil, is the content of the configuration file File
+	// names, which is then not read: for checking a file before it is
+	// written (m365send init). Paths in it resolve against File's folder.
+	Data []byte
 }
 
 // Load reads, merges and validates the selected profile: the one entry
@@ -39,7 +43,15 @@ func Load(opts LoadOptions) (*Profile, error) {
 	if err := checkEnviron(opts.Environ); err != nil {
 		return nil, err
 	}
-	file, looked, err := loadFile(opts.File, env)
+	var file *loaded
+	var looked string
+	var err error
+	if opts.Data != nil && opts.File != "" {
+		looked = opts.File
+		file, err = parseFile(opts.File, opts.Data)
+	} else {
+		file, looked, err = loadFile(opts.File, env)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +80,15 @@ func loadFile(flag string, env func(string) string) (file *loaded, looked string
 	}
 	file, err = readFile(path, explicit)
 	return file, path, err
+}
+
+// File is the configuration file the commands read: flag (--config) when
+// not "", else $M365SEND_CONFIG, else $XDG_CONFIG_HOME/m365send/config.toml,
+// else $HOME/.config/m365send/config.toml; "" when none of them is set.
+// It may not exist.
+func File(flag string, env func(string) string) string {
+	path, _ := configPath(flag, env)
+	return path
 }
 
 // envNamesProfile reports whether the environment sets any required

@@ -113,6 +113,9 @@ CONFIGURATION
   choose the file and the profile. An unknown M365SEND_* variable is an
   error, so a typo is not silently ignored.
 
+  "m365send init" writes a first file (it asks at a terminal, or takes
+  flags). Relative paths in the file are relative to its folder.
+
   Try it with no tenant at all: "m365send sandbox --demo".
 
 EXIT STATUS
@@ -157,6 +160,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newQueueCmd(),
 		a.newRelayCmd(),
 		a.newVersionCmd(),
+		a.newInitCmd(),
 	)
 	return root
 }

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/initconfig"
+)
+
+const initLong = `Init writes a first configuration file: one profile with its flow, tenant,
+client ID, credential and mailbox.
+
+At a terminal it asks for whatever the flags do not give (a client secret
+can be pasted: it is kept in a 0600 file next to the configuration, never
+in it). Without a terminal (a script, provisioning) the flags are all
+there is: --tenant and --client-id are required, and a client_credentials
+profile needs one credential flag.
+
+The profile is checked exactly as every command checks it (a certificate
+must hold its key and be mode 0600, a GUID must be a GUID, ...) before
+anything is written; the file is written with mode 0600 to --config, else
+$M365SEND_CONFIG, else $XDG_CONFIG_HOME/m365send/config.toml, else
+~/.config/m365send/config.toml. A file that exists gets the profile added
+at its end; a profile already in it is refused. --profile names the
+profile ("default" when not given; another name becomes the new file's
+default_profile).
+
+Relative paths given as flags are taken from the current directory and
+written in full; in the file, a relative path is relative to the file's
+folder and "~/" is the home folder.
+
+Afterwards init offers to check the profile with "m365send doctor" (--doctor
+checks without asking); a device_code profile signs in first with
+"m365send login".`
+
+// initFlags are the flags of `m365send init`.
+type initFlags struct {
+	values map[string]*string
+	set    []string
+	doctor bool
+}
+
+// initValueFlags are init's flags for profile keys, by key.
+var initValueFlags = []struct{ key, usage string }{
+	{"flow", "`FLOW`: client_credentials (an app) or device_code (a person)"},
+	{"tenant", "the tenant: its directory ID or a domain such as contoso.onmicrosoft.com"},
+	{"client_id", "the app registration's Application (client) `ID`"},
+	{"certificate_file", "the app's certificate and key, a PEM or PKCS#12 `FILE` (mode 0600)"},
+	{"client_secret_file", "a `FILE` (mode 0600) holding the client secret"},
+	{"client_secret_env", "the environment `VARIABLE` holding the client secret"},
+	{"federated_token_file", "a federated (workload identity) token `FILE`"},
+	{"mailbox", "the `ADDRESS` to send as"},
+	{"from_name", "the display `NAME` of the From header"},
+}
+
+func (a *app) newInitCmd() *cobra.Command {
+	f := &initFlags{values: map[string]*string{}}
+	cmd := &cobra.Command{
+		Use:   "init [flags]",
+		Short: "Write a first configuration file (asks at a terminal)",
+		Long:  initLong,
+		Example: `  m365send init
+  m365send init --tenant contoso.onmicrosoft.com --client-id 00000000-0000-0000-0000-000000000000 \
+      --certificate-file app.pem --mailbox alerts@contoso.com --doctor
+  m365send init --profile me --flow device_code --tenant contoso.onmicrosoft.com \
+      --client-id 11111111-1111-1111-1111-111111111111`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return a.init(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	for _, v := range initValueFlags {
+		f.values[v.key] = fl.String(strings.ReplaceAll(v.key, "_", "-"), "", v.usage)
+	}
+	fl.StringArrayVar(&f.set, "set", nil, "set any other profile key, as `KEY=VALUE` (repeatable; see docs/configuration.md)")
+	fl.BoolVar(&f.doctor, "doctor", false, "check the profile with `m365send doctor` once written, without asking")
+	return cmd
+}
+
+// init runs `m365send init`.
+func (a *app) init(cmd *cobra.Command, f *initFlags) error {
+	values := map[string]string{}
+	for _, v := range initValueFlags {
+		if cmd.Flags().Changed(strings.ReplaceAll(v.key, "_", "-")) {
+			values[v.key] = *f.values[v.key]
+		}
+	}
+	for _, kv := range f.set {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return &usageError{msg: fmt.Sprintf("--set %q: not KEY=VALUE", kv), hint: "such as --set smtp_port=587"}
+		}
+		if _, dup := values[k]; dup {
+			return &usageError{msg: fmt.Sprintf("%s is given twice", k), hint: "give each key once"}
+		}
+		values[k] = v
+	}
+	opts := initconfig.Options{
+		Path:    config.File(a.configFile, a.io.Env),
+		Profile: a.profile,
+		Values:  values,
+		In:      a.io.In,
+		Out:     a.io.Err,
+		Doctor:  f.doctor,
+		Env:     a.io.Env,
+	}
+	if in, ok := a.io.In.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+		opts.Interactive = true
+		opts.ReadSecret = func() ([]byte, error) { return term.ReadPassword(int(in.Fd())) }
+	}
+	res, err := initconfig.Run(cmd.Context(), opts)
+	if err != nil {
+		return err
+	}
+	what := "added profile %q to %s"
+	if res.Created {
+		what = "wrote profile %q to %s (mode 0600)"
+	}
+	fmt.Fprintf(a.io.Err, "m365send: "+what+"\n", res.Profile, res.Path)
+	if res.SecretFile != "" {
+		fmt.Fprintf(a.io.Err, "m365send: the client secret is in %s (mode 0600)\n", res.SecretFile)
+	}
+	profile := ""
+	if a.profile != "" {
+		profile = " --profile " + config.ShellQuote(a.profile)
+	}
+	if a.configFile != "" {
+		profile = " --config " + config.ShellQuote(a.configFile) + profile
+	}
+	if res.Flow == config.FlowDeviceCode {
+		fmt.Fprintf(a.io.Err, "next: sign in once with `m365send login%s`\n", profile)
+		return nil
+	}
+	if !res.Doctor {
+		fmt.Fprintf(a.io.Err, "next: check it with `m365send doctor%s`\n", profile)
+		return nil
+	}
+	d := &doctor{out: a.io.Out, rep: a.reporter()}
+	d.rep.doctor = true
+	d.run(cmd.Context(), a.io, sessionOptions{ConfigFile: res.Path, Profile: res.Profile})
+	a.exitCode = d.print()
+	return nil
+}
