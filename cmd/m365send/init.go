@@ -9,7 +9,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/doctor"
 	"github.com/m365send/m365send/internal/initconfig"
+	"github.com/m365send/m365send/internal/session"
 )
 
 const initLong = `Init writes a first configuration file: one profile with its flow, tenant,
@@ -140,9 +142,8 @@ func (a *app) init(cmd *cobra.Command, f *initFlags) error {
 		fmt.Fprintf(a.io.Err, "next: check it with `m365send doctor%s`\n", profile)
 		return nil
 	}
-	d := &doctor{out: a.io.Out, rep: a.reporter()}
-	d.rep.doctor = true
-	d.run(cmd.Context(), a.io, sessionOptions{ConfigFile: res.Path, Profile: res.Profile})
-	a.exitCode = d.print()
+	rep := a.reporter()
+	rep.doctor = true
+	a.exitCode = printDoctor(a.io.Out, rep, doctor.Run(cmd.Context(), a.io.sessionOptions(session.Options{ConfigFile: res.Path, Profile: res.Profile})))
 	return nil
 }
