@@ -283,6 +283,9 @@ func (b *builder) cloud(s setting, ok bool) error {
 	b.p.Cloud = strings.ToLower(s.val)
 	if b.p.Cloud == "" {
 		b.p.Cloud = "global"
+		if c, ok := b.azureAuthorityCloud(); ok {
+			b.p.Cloud = c.Name
+		}
 	}
 	if _, err := cloud.Lookup(b.p.Cloud); err != nil {
 		hint := suggest.DidYouMean(b.p.Cloud, cloud.Names(), suggest.TypoLimit(b.p.Cloud))
@@ -344,6 +347,67 @@ func (b *builder) authorityHost(s setting, ok bool) error {
 		return err
 	}
 	b.p.AuthorityHost = s.val
+	return nil
+}
+
+// azureAuthority returns AZURE_AUTHORITY_HOST's setting when it applies:
+// as azidentity does, only when the profile sets neither cloud nor
+// authority_host, which win over it.
+func (b *builder) azureAuthority() (setting, bool) {
+	s, ok := b.set[azureAuthorityKey]
+	if !ok {
+		return setting{}, false
+	}
+	if _, set := b.set["cloud"]; set {
+		return setting{}, false
+	}
+	if _, set := b.set["authority_host"]; set {
+		return setting{}, false
+	}
+	return s, true
+}
+
+// azureAuthorityCloud is the cloud whose Entra ID host AZURE_AUTHORITY_HOST
+// names, when it applies and names one (the first in the cloud table:
+// login.microsoftonline.us is usgov, not usgovdod).
+func (b *builder) azureAuthorityCloud() (cloud.Cloud, bool) {
+	s, ok := b.azureAuthority()
+	if !ok || checkAzureAuthority(s.val) != nil {
+		return cloud.Cloud{}, false
+	}
+	host := strings.ToLower(HostOf(s.val))
+	for _, c := range cloud.All() {
+		if c.AuthorityHost == host {
+			return c, true
+		}
+	}
+	return cloud.Cloud{}, false
+}
+
+// checkAzureAuthority accepts what azidentity accepts in
+// AZURE_AUTHORITY_HOST: an https:// URL.
+func checkAzureAuthority(v string) error {
+	if !strings.HasPrefix(strings.ToLower(v), "https://") {
+		return errors.New("not an https:// URL")
+	}
+	return checkAuthority(v)
+}
+
+// azureAuthorityHost applies AZURE_AUTHORITY_HOST (see azureAuthority): a
+// cloud's host has selected that cloud already (cloud); any other host
+// becomes AuthorityHost.
+func (b *builder) azureAuthorityHost(_ setting, _ bool) error {
+	s, ok := b.azureAuthority()
+	if !ok {
+		return nil
+	}
+	if err := checkAzureAuthority(s.val); err != nil {
+		return errorf(s.from, "AZURE_AUTHORITY_HOST is an https:// URL such as https://login.microsoftonline.us/ (azidentity's rule); unset it, or set cloud in the profile, which wins over it",
+			"malformed AZURE_AUTHORITY_HOST %s: %v", shown(s.val), reason(s.val, err, "not an https URL"))
+	}
+	if _, ok := b.azureAuthorityCloud(); !ok {
+		b.p.AuthorityHost = s.val
+	}
 	return nil
 }
 

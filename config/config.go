@@ -140,6 +140,9 @@ type Profile struct {
 	env func(string) string
 	// secretTimeout bounds client_secret_command (tests shorten it).
 	secretTimeout time.Duration
+	// prov says where each value came from (nil for a Profile built by
+	// hand; see Sources).
+	prov *provenance
 	// caCerts are CAFile's certificates, read once by Load (nil for a
 	// Profile built by hand, whose RootCAs reads CAFile).
 	caCerts []*x509.Certificate

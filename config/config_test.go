@@ -101,7 +101,7 @@ func TestLoadFileProfile(t *testing.T) {
 		ClientSecretEnv: "ALERTS_SECRET", Mailbox: "alerts@contoso.com", FromName: "Contoso Alerts", Cloud: "global",
 		SMTPPort: 587, RatePerMinute: 20, CacheDir: filepath.Join(f.dir, ".cache", "m365send"),
 	}
-	p.env, p.secretTimeout = nil, 0
+	p.env, p.secretTimeout, p.prov = nil, 0, nil
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("got  %+v\nwant %+v", *p, *want)
 	}

@@ -86,6 +86,9 @@ const (
 // secretKey is the EnvOnly key of AZURE_CLIENT_SECRET.
 const secretKey = "client_secret"
 
+// azureAuthorityKey is the EnvOnly key of AZURE_AUTHORITY_HOST.
+const azureAuthorityKey = "azure_authority_host"
+
 // certPasswordKey is the EnvOnly key of AZURE_CLIENT_CERTIFICATE_PASSWORD.
 const certPasswordKey = "certificate_password"
 
@@ -132,6 +135,8 @@ func keyTable() []Key {
 		{Name: "authority_host", Env: "M365SEND_AUTHORITY_HOST", Type: TypeString, apply: (*builder).authorityHost,
 			Default: "the cloud's Entra ID host (login.microsoftonline.com for global)",
 			Doc:     `Entra ID's "host[:port]" or https:// URL`},
+		{Name: azureAuthorityKey, Env: "AZURE_AUTHORITY_HOST", Type: TypeString, EnvOnly: true, apply: (*builder).azureAuthorityHost,
+			Doc: "azidentity's authority host, an https:// URL, used only when the profile sets neither cloud nor authority_host (as azidentity lets explicit settings win): a cloud's own host selects that cloud (login.microsoftonline.us: usgov), any other host is the authority host"},
 		{Name: "ca_file", Env: "M365SEND_CA_FILE", Type: TypeString, Path: true, apply: (*builder).caFile,
 			Doc: "a PEM file of CA certificates trusted besides the system's (a TLS-inspecting proxy, a test server)"},
 		{Name: "rate_per_minute", Env: "M365SEND_RATE_PER_MINUTE", Type: TypeInteger, apply: (*builder).rate,

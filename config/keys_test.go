@@ -76,6 +76,7 @@ func TestEveryKeyLoads(t *testing.T) {
 		"smtp_host":                {`"smtp.example.net"`, "smtp.example.net"},
 		"smtp_port":                {"2525", "2525"},
 		"authority_host":           {`"login.example.net"`, "login.example.net"},
+		"azure_authority_host":     {"", "https://login.example.net/"},
 		"ca_file":                  {`"CAFILE"`, "CAFILE"},
 		"rate_per_minute":          {"12", "12"},
 		"cache_dir":                {`"/c"`, "/c"},
@@ -133,7 +134,7 @@ func TestEveryKeyLoads(t *testing.T) {
 					"client_secret_command": strings.Join(p.ClientSecretCommand, " "), "certificate_file": p.CertificateFile,
 					"certificate_password": p.certificatePassword, "certificate_password_env": p.CertificatePasswordEnv,
 					"federated_token_file": p.FederatedTokenFile, "mailbox": p.Mailbox, "from_name": p.FromName, "cloud": p.Cloud,
-					"smtp_host": p.SMTPHost, "smtp_port": itoa(p.SMTPPort), "authority_host": p.AuthorityHost, "ca_file": p.CAFile,
+					"smtp_host": p.SMTPHost, "smtp_port": itoa(p.SMTPPort), "authority_host": p.AuthorityHost, "azure_authority_host": p.AuthorityHost, "ca_file": p.CAFile,
 					"rate_per_minute": itoa(p.RatePerMinute), "cache_dir": p.CacheDir,
 				}[k.Name]
 				want := sub(v.env)

@@ -58,15 +58,20 @@ func Load(opts LoadOptions) (*Profile, error) {
 	if file == nil && !envNamesProfile(env) {
 		return nil, noFileError(looked)
 	}
-	name, err := selectProfile(opts.Profile, env, file)
+	name, nameFrom, err := selectProfile(opts.Profile, env, file)
 	if err != nil {
 		return nil, err
 	}
-	set, err := merge(name, file, env)
+	set, over, err := merge(name, file, env)
 	if err != nil {
 		return nil, err
 	}
-	return build(name, file, looked, set, env)
+	p, err := build(name, file, looked, set, env)
+	if err != nil {
+		return nil, err
+	}
+	p.prov = &provenance{set: set, replaced: over, name: nameFrom, file: fileOrigin(opts.File, env, file)}
+	return p, nil
 }
 
 // loadFile reads the configuration file that flag (LoadOptions.File) or
@@ -117,7 +122,7 @@ func noFileError(looked string) *Error {
 
 // selectProfile picks the profile name: --profile, $M365SEND_PROFILE, the
 // file's default_profile, then "default".
-func selectProfile(flag string, env func(string) string, file *loaded) (string, error) {
+func selectProfile(flag string, env func(string) string, file *loaded) (string, origin, error) {
 	var name string
 	var from origin
 	switch {
@@ -128,13 +133,13 @@ func selectProfile(flag string, env func(string) string, file *loaded) (string, 
 	case file != nil && file.defaultProfile.val != "":
 		name, from = file.defaultProfile.val, file.defaultProfile.from
 	default:
-		return defaultProfileName, nil
+		return defaultProfileName, origin{layer: layerDefault}, nil
 	}
 	if file == nil {
-		return name, nil
+		return name, from, nil
 	}
 	if _, ok := file.profiles[name]; ok {
-		return name, nil
+		return name, from, nil
 	}
 	names := file.profileNames()
 	hint := ""
@@ -154,5 +159,5 @@ func selectProfile(flag string, env func(string) string, file *loaded) (string, 
 	if from.layer != layerFile {
 		e.File, e.Line = "", 0
 	}
-	return "", e
+	return "", origin{}, e
 }

@@ -30,13 +30,22 @@ type setting struct {
 	from origin
 }
 
-// merge puts the environment's settings over the file's profile name.
-func merge(name string, file *loaded, env func(string) string) (map[string]setting, error) {
+// replaced is a setting a higher layer replaced: its key and where it
+// was set.
+type replaced struct {
+	key  string
+	from origin
+}
+
+// merge puts the environment's settings over the file's profile name. It
+// also returns, by the key that replaced it, each file setting the
+// environment replaced.
+func merge(name string, file *loaded, env func(string) string) (map[string]setting, map[string]replaced, error) {
 	set := map[string]setting{}
 	if file != nil {
 		fileSet, keys := file.layer(name)
 		if err := checkCredentialLayer(fileSet, keys); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		dir := filepath.Dir(file.path)
 		for _, k := range keys {
@@ -44,10 +53,11 @@ func merge(name string, file *loaded, env func(string) string) (map[string]setti
 		}
 	}
 	envSet, keys := envLayer(env)
-	if err := overlay(set, envSet, keys); err != nil {
-		return nil, err
+	over, err := overlay(set, envSet, keys)
+	if err != nil {
+		return nil, nil, err
 	}
-	return set, nil
+	return set, over, nil
 }
 
 // resolvePath resolves the file's setting s of key k when k names a
@@ -69,17 +79,20 @@ func resolvePath(k string, s setting, dir, home string) setting {
 	return s
 }
 
-// overlay puts layer's settings over set. A layer that names a client
-// credential replaces every credential of the layers below it, so that,
-// say, AZURE_CLIENT_CERTIFICATE_PATH overrides a file's client_secret_env.
-func overlay(set, layer map[string]setting, keys []string) error {
+// overlay puts layer's settings over set and says which it replaced. A
+// layer that names a client credential replaces every credential of the
+// layers below it, so that, say, AZURE_CLIENT_CERTIFICATE_PATH overrides
+// a file's client_secret_env.
+func overlay(set, layer map[string]setting, keys []string) (map[string]replaced, error) {
 	if err := checkCredentialLayer(layer, keys); err != nil {
-		return err
+		return nil, err
 	}
+	over := map[string]replaced{}
 	for _, k := range keys {
 		if isCredential(k) {
-			for old := range set {
+			for old, s := range set {
 				if isCredential(old) {
+					over[k] = replaced{key: old, from: s.from}
 					delete(set, old)
 				}
 			}
@@ -87,9 +100,12 @@ func overlay(set, layer map[string]setting, keys []string) error {
 		}
 	}
 	for _, k := range keys {
+		if s, ok := set[k]; ok {
+			over[k] = replaced{key: k, from: s.from}
+		}
 		set[k] = layer[k]
 	}
-	return nil
+	return over, nil
 }
 
 // checkCredentialLayer refuses two client credentials set at the same
