@@ -118,6 +118,8 @@ func shownSetting(k Key, s setting) string {
 			parts[i] = shown(a)
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
+	case k.Type == TypeInteger:
+		return s.val // a number: build checked it
 	case strings.HasSuffix(k.Name, "_file") || k.Name == "cache_dir":
 		return shownPath(s.val)
 	case (k.Name == "tenant" || k.Name == "client_id") && IsGUID(s.val):

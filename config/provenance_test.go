@@ -37,7 +37,7 @@ func TestSourcesSayWhereEachValueCameFrom(t *testing.T) {
 		{"tenant", `"` + tenantID + `"`, f.file + ":4", ""},
 		{"client_id", `"` + otherID + `"`, "$AZURE_CLIENT_ID", f.file + ":5 (client_id)"},
 		{"client_secret", "(hidden)", "$AZURE_CLIENT_SECRET", f.file + ":6 (client_secret_env)"},
-		{"smtp_port", `"2525"`, "$M365SEND_SMTP_PORT", ""},
+		{"smtp_port", "2525", "$M365SEND_SMTP_PORT", ""},
 		{"cloud", "global", "default", ""},
 		{"rate_per_minute", "0: 30 a minute, Exchange Online's limit per mailbox", "default", ""},
 		{"from_name", "(not set)", "default", ""},

@@ -23,7 +23,9 @@ const doctorLong = `Doctor checks a profile step by step and says what to fix:
   mechanisms  AUTH XOAUTH2 advertised after STARTTLS
   auth        an actual AUTH XOAUTH2 with the token (no mail is sent)
 
-Each step prints "ok" or "FAIL" with the fix. The network steps run even
+Each step prints "ok" or "FAIL" with the fix. An AZURE_* variable that
+overrides a value the configuration file sets is warned about; -v also
+lists where every value came from (file and line, variable, default). The network steps run even
 when the token fails, so one run shows everything that is wrong. The exit
 status is that of the first failure (see "m365send --help"), 0 when all
 steps pass.`
@@ -42,11 +44,15 @@ func (a *app) newDoctorCmd() *cobra.Command {
 			if verbose {
 				opts.Trace = a.io.Err
 			}
-			a.exitCode = printDoctor(a.io.Out, rep, doctor.Run(cmd.Context(), opts))
+			r := doctor.Run(cmd.Context(), opts)
+			a.exitCode = printDoctor(a.io.Out, rep, r)
+			if verbose {
+				return doctor.WriteSources(a.io.Out, r.Sources)
+			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "trace the SMTP exchange on standard error (tokens redacted)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "trace the SMTP exchange on standard error (tokens redacted) and list where each value came from")
 	return cmd
 }
 

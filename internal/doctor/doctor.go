@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
@@ -72,6 +74,9 @@ type Report struct {
 	Failed int
 	// Summary is printed after the steps ("" unless all passed).
 	Summary string
+	// Sources says where each of the profile's values came from (nil when
+	// the profile did not load); WriteSources prints it.
+	Sources []config.Source
 }
 
 func (d *Report) add(r Result) int {
@@ -104,12 +109,13 @@ func Run(ctx context.Context, opts session.Options) *Report {
 }
 
 func (d *Report) run(ctx context.Context, opts session.Options) {
+	opts.Warnings = true
 	s, err := session.Open(ctx, opts)
 	if err != nil && s == nil && failure.KindOf(err) != failure.Config {
 		// A device-code profile without a mailbox needs a token to know
 		// whom to send as; check the rest without the sender.
 		nopts := opts
-		nopts.NoSender = true
+		nopts.NoSender, nopts.NoWarnings = true, true
 		if s2, err2 := session.Open(ctx, nopts); err2 == nil {
 			s = s2
 		}
@@ -135,6 +141,11 @@ func (d *Report) run(ctx context.Context, opts session.Options) {
 		flow += " (inferred: no client credential found)"
 	}
 	d.ok("config", fmt.Sprintf("profile %s (%s): %s, tenant %s, client %s, %s", p.Name, where, flow, p.Tenant, p.ClientID, cred))
+	d.Sources = p.Sources()
+	for _, w := range p.Warnings() {
+		d.add(Result{Status: Warn, Step: "config", Detail: w,
+			Fix: "doctor -v lists where every value came from"})
+	}
 	d.warnForeignHosts(s.Cloud, s.SMTPHost, p.AuthorityHost)
 
 	// Refresh, not TokenContext: a cached token would hide a credential
@@ -368,4 +379,33 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// WriteSources writes where each value came from, a line each: the key,
+// the value (a secret's never), and its source, with what it overrode.
+func WriteSources(w io.Writer, sources []config.Source) error {
+	if len(sources) == 0 {
+		return nil
+	}
+	width := 0
+	for _, s := range sources {
+		width = max(width, len(s.Key))
+	}
+	if _, err := fmt.Fprintln(w, "\nWhere each value came from:"); err != nil {
+		return err
+	}
+	for _, s := range sources {
+		from := s.From
+		if s.Overrides != "" {
+			from += ", overrides " + s.Overrides
+		}
+		line := fmt.Sprintf("  %-*s  %s  (%s)", width, s.Key, safetext.OneLine(s.Value), safetext.OneLine(from))
+		if s.Note != "" {
+			line += "; " + safetext.OneLine(s.Note)
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return fmt.Errorf("write sources: %w", err)
+		}
+	}
+	return nil
 }

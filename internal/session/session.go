@@ -74,6 +74,13 @@ type Options struct {
 	// Prog starts the warnings printed on standard error: "m365send"
 	// when empty, "sendmail" for the sendmail interface.
 	Prog string
+	// Warnings prints the profile's warnings (an AZURE_* variable
+	// overriding the file: config.Profile.Warnings) on Stderr; Trace (-v)
+	// implies it, and with Trace every value's source is logged too.
+	Warnings bool
+	// NoWarnings turns Warnings and Trace's warnings off (a second Open
+	// of the same profile).
+	NoWarnings bool
 }
 
 // prog is the program name warnings start with.
@@ -97,6 +104,16 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 		return nil, err
 	}
 	log := clilog.New(opts.Stderr, opts.prog(), opts.Trace != nil)
+	if (opts.Warnings || opts.Trace != nil) && !opts.NoWarnings && opts.Stderr != nil {
+		for _, w := range p.Warnings() {
+			fmt.Fprintf(opts.Stderr, "%s: warning: %s\n", opts.prog(), w)
+		}
+	}
+	if opts.Trace != nil && !opts.NoWarnings && !opts.Warnings { // doctor (Warnings) lists the sources itself
+		for _, src := range p.Sources() {
+			log.Info("value", "key", src.Key, "value", src.Value, "from", src.From, "overrides", src.Overrides, "note", src.Note)
+		}
+	}
 	if opts.NoCredential {
 		opts.NoSender = true
 	}
