@@ -112,6 +112,11 @@ type Profile struct {
 	// SMTPPort is the submission port, 1-65535; 587 when not set (an
 	// explicit 0 is refused, and so is 465).
 	SMTPPort int
+	// Transport is how mail goes: TransportSMTP (the default),
+	// TransportGraph or TransportAuto (see docs/graph.md).
+	Transport string
+	// GraphURL is Microsoft Graph's base URL; "" means the cloud's.
+	GraphURL string
 	// AuthorityHost is Entra ID's "host[:port]" or https URL; "" means the
 	// cloud's.
 	AuthorityHost string

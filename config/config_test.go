@@ -99,7 +99,7 @@ func TestLoadFileProfile(t *testing.T) {
 	want := &Profile{
 		Name: "alerts", File: path, Flow: FlowClientCredentials, Tenant: "contoso.onmicrosoft.com", ClientID: clientID,
 		ClientSecretEnv: "ALERTS_SECRET", Mailbox: "alerts@contoso.com", FromName: "Contoso Alerts", Cloud: "global",
-		SMTPPort: 587, RatePerMinute: 20, CacheDir: filepath.Join(f.dir, ".cache", "m365send"),
+		SMTPPort: 587, RatePerMinute: 20, CacheDir: filepath.Join(f.dir, ".cache", "m365send"), Transport: TransportSMTP,
 	}
 	p.env, p.secretTimeout, p.prov = nil, 0, nil
 	if !reflect.DeepEqual(p, want) {

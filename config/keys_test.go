@@ -80,6 +80,8 @@ func TestEveryKeyLoads(t *testing.T) {
 		"ca_file":                  {`"CAFILE"`, "CAFILE"},
 		"rate_per_minute":          {"12", "12"},
 		"cache_dir":                {`"/c"`, "/c"},
+		"transport":                {`"graph"`, "auto"},
+		"graph_url":                {`"https://127.0.0.1:8443/v1.0"`, "https://graph.example.net/v1.0"},
 	}
 	certPEM := string(certAndKeyPEM(t))
 	for _, k := range Keys() {
@@ -136,6 +138,7 @@ func TestEveryKeyLoads(t *testing.T) {
 					"federated_token_file": p.FederatedTokenFile, "mailbox": p.Mailbox, "from_name": p.FromName, "cloud": p.Cloud,
 					"smtp_host": p.SMTPHost, "smtp_port": itoa(p.SMTPPort), "authority_host": p.AuthorityHost, "azure_authority_host": p.AuthorityHost, "ca_file": p.CAFile,
 					"rate_per_minute": itoa(p.RatePerMinute), "cache_dir": p.CacheDir,
+					"transport": p.Transport, "graph_url": p.GraphURL,
 				}[k.Name]
 				want := sub(v.env)
 				if how == "file" {
