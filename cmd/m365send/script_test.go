@@ -161,25 +161,26 @@ func TestScripts(t *testing.T) {
 			return true, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"world":        worldCmd,
-			"expand":       expandCmd,
-			"status":       statusCmd,
-			"received":     receivedCmd,
-			"header":       headerCmd,
-			"smtp":         smtpCmd,
-			"entra":        entraCmd,
-			"jsonvar":      jsonvarCmd,
-			"refusingport": refusingPortCmd,
-			"pathof":       pathofCmd,
-			"leak":         leakCmd,
-			"doctorsteps":  doctorStepsCmd,
-			"truncate":     truncateCmd,
-			"glob":         globCmd,
-			"mode":         modeCmd,
-			"enqueue":      enqueueCmd,
-			"freeport":     freePortCmd,
-			"waitport":     waitPortCmd,
-			"relaysend":    relaySendCmd,
+			"world":         worldCmd,
+			"expand":        expandCmd,
+			"status":        statusCmd,
+			"received":      receivedCmd,
+			"header":        headerCmd,
+			"smtp":          smtpCmd,
+			"entra":         entraCmd,
+			"jsonvar":       jsonvarCmd,
+			"refusingport":  refusingPortCmd,
+			"pathof":        pathofCmd,
+			"leak":          leakCmd,
+			"doctorsteps":   doctorStepsCmd,
+			"truncate":      truncateCmd,
+			"glob":          globCmd,
+			"mode":          modeCmd,
+			"enqueue":       enqueueCmd,
+			"freeport":      freePortCmd,
+			"waitport":      waitPortCmd,
+			"relaysend":     relaySendCmd,
+			"graphreceived": graphReceivedCmd,
 		},
 	})
 }
@@ -226,6 +227,7 @@ func noNeg(ts *testscript.TestScript, neg bool, name string) {
 //	-sendas USER=ADDR    USER may also send as ADDR
 //	-auth-reply TEXT     every AUTH gets this reply
 //	-no-starttls         the server does not offer STARTTLS
+//	-rcpt-reply TEXT     every RCPT TO gets this reply
 func worldCmd(ts *testscript.TestScript, neg bool, args []string) {
 	noNeg(ts, neg, "world")
 	st := state(ts)
@@ -240,6 +242,7 @@ func worldCmd(ts *testscript.TestScript, neg bool, args []string) {
 	sendAs := fs.String("sendas", "", "")
 	authReply := fs.String("auth-reply", "", "")
 	noStartTLS := fs.Bool("no-starttls", false, "")
+	rcptReply := fs.String("rcpt-reply", "", "")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		ts.Fatalf("usage: world [-roles none] [-mailboxes LIST] [-audience URL] [-cert] [-sendas USER=ADDR] [-auth-reply TEXT] [-no-starttls] (%v)", err)
@@ -276,6 +279,9 @@ func worldCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	opts.SMTP.AuthReply = *authReply
 	opts.SMTP.NoStartTLS = *noStartTLS
+	if *rcptReply != "" {
+		opts.SMTP.Faults = []smtptest.Fault{{Stage: smtptest.StageRcpt, Reply: *rcptReply}}
+	}
 	sb, err := sandbox.Start(context.Background(), opts)
 	ts.Check(err)
 	st.sb = sb
@@ -380,6 +386,29 @@ func receivedCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	m := msgs[n-1]
 	fmt.Fprintf(ts.Stdout(), "user %s\nmail from %s\nrcpt to %s\n", m.User, m.From, strings.Join(m.To, " "))
+	if len(args) == 2 {
+		ts.Check(os.WriteFile(ts.MkAbs(args[1]), m.Data, 0o600))
+	}
+}
+
+// graphReceivedCmd checks that the fake Graph accepted N messages and
+// prints the Nth's mailbox and recipients (writing its MIME to FILE).
+func graphReceivedCmd(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "graphreceived")
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: graphreceived N [FILE]")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	msgs := world(ts).Graph.Messages()
+	if len(msgs) != n {
+		ts.Fatalf("the fake Graph accepted %d messages, want %d", len(msgs), n)
+	}
+	if n == 0 {
+		return
+	}
+	m := msgs[n-1]
+	fmt.Fprintf(ts.Stdout(), "mailbox %s\nrcpt to %s\n", m.Mailbox, strings.Join(m.Recipients, " "))
 	if len(args) == 2 {
 		ts.Check(os.WriteFile(ts.MkAbs(args[1]), m.Data, 0o600))
 	}

@@ -304,8 +304,8 @@ func (p *Routes) Route(ctx context.Context, profile string) (queue.Route, error)
 		p.sessions = map[string]*session.Session{}
 	}
 	if old, ok := p.sessions[key]; ok {
-		return queue.Route{Mailbox: old.Mailbox, Transport: old.Sender}, nil
+		return queue.Route{Mailbox: old.Mailbox, Transport: old.Transport}, nil
 	}
 	p.sessions[key] = s
-	return queue.Route{Mailbox: s.Mailbox, Transport: s.Sender}, nil
+	return queue.Route{Mailbox: s.Mailbox, Transport: s.Transport}, nil
 }

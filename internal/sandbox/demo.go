@@ -16,7 +16,7 @@ import (
 // demoRecipient is where the demo sends.
 const demoRecipient = "ops@example.com"
 
-// Demo sends through both sandbox profiles with the same wiring as
+// Demo sends through the sandbox profiles with the same wiring as
 // `m365send send` and `m365send login` (internal/session), then prints on
 // out what the fake server received. base supplies the environment, made
 // safe with Env, and where warnings go; its profile selection is ignored.
@@ -28,8 +28,8 @@ func Demo(ctx context.Context, sb *Sandbox, out io.Writer, base session.Options)
 		return session.Open(ctx, o)
 	}
 
-	fmt.Fprintf(out, "m365send sandbox --demo\n  fake Entra ID:   %s\n  fake Office 365: %s\n  config file:     %s\n\n",
-		sb.Authority.URL(), sb.SMTP.Addr(), sb.ConfigFile)
+	fmt.Fprintf(out, "m365send sandbox --demo\n  fake Entra ID:   %s\n  fake Office 365: %s\n  fake Graph:      %s\n  config file:     %s\n\n",
+		sb.Authority.URL(), sb.SMTP.Addr(), sb.Graph.URL(), sb.ConfigFile)
 
 	// 1. App-only: a client-credentials token, STARTTLS, AUTH XOAUTH2.
 	fmt.Fprintf(out, "1. profile %q: client credentials (secret), sending as %s\n", AppProfile, AppMailbox)
@@ -71,6 +71,23 @@ func Demo(ctx context.Context, sb *Sandbox, out io.Writer, base session.Options)
 		return err
 	}
 
+	// 4. App-only through Microsoft Graph: a Graph token, the same MIME
+	//    posted to sendMail.
+	fmt.Fprintf(out, "\n4. profile %q: client credentials, through Microsoft Graph (sendMail)\n", GraphProfile)
+	graphSess, err := open(GraphProfile)
+	if err != nil {
+		return fmt.Errorf("sandbox demo: %w", err)
+	}
+	if err := demoSend(ctx, out, graphSess, "m365send sandbox: Graph send",
+		"Sent by the sandbox demo through Microsoft Graph with a client-credentials token (Mail.Send).\n"); err != nil {
+		return err
+	}
+	gmsgs := sb.Graph.Messages()
+	if len(gmsgs) != 1 {
+		return fmt.Errorf("sandbox demo: the fake Graph holds %d messages, want 1", len(gmsgs))
+	}
+	fmt.Fprintf(out, "   the fake Graph received it for %s, %d bytes of MIME\n", strings.Join(gmsgs[0].Recipients, ", "), len(gmsgs[0].Data))
+
 	msgs := sb.SMTP.Messages()
 	fmt.Fprintf(out, "\nWhat the fake Office 365 received (%d messages):\n", len(msgs))
 	for _, m := range msgs {
@@ -78,7 +95,7 @@ func Demo(ctx context.Context, sb *Sandbox, out io.Writer, base session.Options)
 			return err
 		}
 	}
-	fmt.Fprintf(out, "\nWhat the fake Entra ID was asked: %d client-credentials token, %d device code, %d device-code polls, %d refresh.\n",
+	fmt.Fprintf(out, "\nWhat the fake Entra ID was asked: %d client-credentials tokens (Exchange and Graph), %d device code, %d device-code polls, %d refresh.\n",
 		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantClientCredentials),
 		sb.Authority.Requests(entratest.EndpointDeviceCode, ""),
 		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantDeviceCode),
@@ -86,14 +103,14 @@ func Demo(ctx context.Context, sb *Sandbox, out io.Writer, base session.Options)
 	if len(msgs) != 2 {
 		return fmt.Errorf("sandbox demo: the fake server holds %d messages, want 2", len(msgs))
 	}
-	fmt.Fprintln(out, "Demo complete: both flows went through MSAL (HTTPS) and go-mail (STARTTLS + XOAUTH2).")
+	fmt.Fprintln(out, "Demo complete: both flows went through MSAL (HTTPS) and go-mail (STARTTLS + XOAUTH2), and one message through Microsoft Graph.")
 	return nil
 }
 
 // demoSend sends one text message to demoRecipient and says what
 // happened.
 func demoSend(ctx context.Context, out io.Writer, sess *session.Session, subject, text string) error {
-	results, err := sess.Sender.Send(ctx, &sender.Message{
+	results, err := sess.Transport.Send(ctx, &sender.Message{
 		FromName: sess.Profile.FromName,
 		To:       []string{demoRecipient},
 		Subject:  subject,

@@ -1,6 +1,6 @@
-// Package sandbox runs a fake Microsoft Entra ID (token/entratest) and a fake
-// Office 365 submission server (sender/smtptest) on loopback, sharing one
-// throwaway CA, and writes an m365send configuration that points at them:
+// Package sandbox runs a fake Microsoft Entra ID (token/entratest), a fake
+// Office 365 submission server (sender/smtptest) and a fake Microsoft Graph
+// (graph/graphtest) on loopback, sharing one throwaway CA, and writes an m365send configuration that points at them:
 // the CA file, a secret file and a config file with two profiles, one
 // app-only ("sandbox", client credentials with a secret) and one delegated
 // ("sandbox-user", device code, approved automatically by the fake).
@@ -29,6 +29,7 @@ import (
 	"strings"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/graph/graphtest"
 	"github.com/m365send/m365send/internal/testca"
 	"github.com/m365send/m365send/sender/smtptest"
 	"github.com/m365send/m365send/token/entratest"
@@ -40,6 +41,9 @@ const (
 	AppProfile = "sandbox"
 	// UserProfile is the delegated profile (device code).
 	UserProfile = "sandbox-user"
+	// GraphProfile is the app-only profile that sends through Microsoft
+	// Graph (transport = "graph").
+	GraphProfile = "sandbox-graph"
 	// AppMailbox is the mailbox the app may send as.
 	AppMailbox = "alerts@contoso.com"
 	// UserUPN is the person every device code is approved for.
@@ -74,6 +78,10 @@ type Options struct {
 	// SMTP adjusts the fake Office 365. Certificate is always the sandbox
 	// CA's; a nil Verify is the fake Entra ID's (Authority.Verify).
 	SMTP smtptest.Options
+	// Graph adjusts the fake Microsoft Graph. Certificate is always the
+	// sandbox CA's; a nil Verify is the fake Entra ID's
+	// (Authority.VerifyGraph).
+	Graph graphtest.Options
 	// App, if set, replaces the app registration. An empty ClientID is
 	// AppClientID; nil Mailboxes are [AppMailbox] (an empty non-nil list
 	// grants none); with neither Secret nor a certificate, the sandbox's
@@ -99,6 +107,8 @@ type Sandbox struct {
 	Authority *entratest.Authority
 	// SMTP is the fake Office 365 submission server.
 	SMTP *smtptest.Server
+	// Graph is the fake Microsoft Graph.
+	Graph *graphtest.Server
 
 	appID string // the app registration's client ID
 }
@@ -184,7 +194,22 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: start fake Office 365: %w", err)
 	}
 
+	gopts := opts.Graph
+	gopts.Certificate = &ca.ServerCert
+	if gopts.Verify == nil {
+		gopts.Verify = auth.VerifyGraph
+	}
+	if gopts.Logger == nil {
+		gopts.Logger = opts.Logger
+	}
+	gsrv, err := graphtest.New(gopts)
+	if err != nil {
+		auth.Close()
+		_ = srv.Close()
+		return nil, fmt.Errorf("sandbox: start fake Microsoft Graph: %w", err)
+	}
 	s := &Sandbox{
+		Graph:      gsrv,
 		Dir:        dir,
 		ConfigFile: filepath.Join(dir, ConfigFileName),
 		CAFile:     filepath.Join(dir, CAFileName),
@@ -210,6 +235,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 //	TENANT_DOMAIN   the tenant's domain
 //	SMTP_HOST       the fake Office 365's host (smtp_host)
 //	SMTP_PORT       its port (smtp_port)
+//	GRAPH_URL       the fake Microsoft Graph's endpoint (graph_url)
 //	CA_FILE         the throwaway CA's certificate (ca_file)
 //	SECRET_FILE     the file holding the app's generated client secret
 //	CONFIG_FILE     the sandbox's own config file
@@ -224,6 +250,7 @@ func (s *Sandbox) Vars() map[string]string {
 		"TENANT_DOMAIN":  s.Authority.TenantDomain(),
 		"SMTP_HOST":      s.SMTP.Host(),
 		"SMTP_PORT":      strconv.Itoa(s.SMTP.Port()),
+		"GRAPH_URL":      s.Graph.URL(),
 		"CA_FILE":        s.CAFile,
 		"SECRET_FILE":    s.SecretFile,
 		"CONFIG_FILE":    s.ConfigFile,
@@ -234,9 +261,10 @@ func (s *Sandbox) Vars() map[string]string {
 	}
 }
 
-// Close stops both fakes.
+// Close stops the fakes.
 func (s *Sandbox) Close() error {
 	s.Authority.Close()
+	s.Graph.Close()
 	return s.SMTP.Close()
 }
 
@@ -284,6 +312,7 @@ func (s *Sandbox) configText() string {
 		fmt.Fprintf(b, "authority_host = %s\n", q(s.Authority.URL()))
 		fmt.Fprintf(b, "smtp_host = %s\n", q(host))
 		fmt.Fprintf(b, "smtp_port = %d\n", port)
+		fmt.Fprintf(b, "graph_url = %s\n", q(s.Graph.URL()))
 		fmt.Fprintf(b, "ca_file = %s\n", q(s.CAFile))
 		fmt.Fprintf(b, "cache_dir = %s\n", q(s.CacheDir))
 	}
@@ -306,6 +335,15 @@ func (s *Sandbox) configText() string {
 	fmt.Fprintf(&b, "flow = %s\n", q("device_code"))
 	fmt.Fprintf(&b, "client_id = %s\n", q(PublicClientID))
 	fmt.Fprintf(&b, "mailbox = %s\n", q(UserUPN))
+	common(&b)
+
+	fmt.Fprintf(&b, "\n# App-only through Microsoft Graph (sendMail), sending as %s.\n", AppMailbox)
+	fmt.Fprintf(&b, "[profiles.%s]\n", GraphProfile)
+	fmt.Fprintf(&b, "flow = %s\n", q("client_credentials"))
+	fmt.Fprintf(&b, "client_id = %s\n", q(AppClientID))
+	fmt.Fprintf(&b, "client_secret_file = %s\n", q(s.SecretFile))
+	fmt.Fprintf(&b, "mailbox = %s\n", q(AppMailbox))
+	fmt.Fprintf(&b, "transport = %s\n", q("graph"))
 	common(&b)
 	return b.String()
 }

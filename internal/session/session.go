@@ -14,6 +14,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/graph"
+	"github.com/m365send/m365send/transport"
 	"github.com/m365send/m365send/internal/clilog"
 	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/failure"
@@ -39,6 +41,13 @@ type Session struct {
 	SMTPPort int
 	// Log is the session's logger (see clilog.New).
 	Log *slog.Logger
+	// Transport sends the profile's mail, as its transport key says:
+	// Sender, Graph, or a transport.Switcher over both (nil when
+	// Options.NoSender).
+	Transport transport.Transport
+	// Graph sends through Microsoft Graph; nil unless the profile's
+	// transport is graph or auto.
+	Graph *graph.Sender
 }
 
 // Options selects and adjusts the profile.
@@ -138,7 +147,7 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 	if opts.NoCredential && p.Flow != config.FlowDeviceCode {
 		return s, nil
 	}
-	tokens, err := token.New(token.Config{
+	tcfg := token.Config{
 		Flow:                token.Flow(p.Flow),
 		Tenant:              p.Tenant,
 		ClientID:            p.ClientID,
@@ -152,7 +161,8 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 		CacheFile:           p.CacheFile(),
 		DeviceCodePrompt:    opts.DeviceCodePrompt,
 		Logger:              log,
-	})
+	}
+	tokens, err := token.New(tcfg)
 	if err != nil {
 		return nil, asConfigError(p, err)
 	}
@@ -213,7 +223,11 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 		return nil, asConfigError(p, err)
 	}
 	s.Sender = snd
+	s.Transport = snd
 	s.Mailbox = mailbox
+	if err := s.openGraph(opts, tcfg, pool, senderLog, attempts); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -61,7 +61,7 @@ func Send(ctx context.Context, opts session.Options, force bool, build func(mail
 	}
 	var sendErr error
 	if !h.Takes(nil) {
-		out.Results, sendErr = s.Sender.Send(ctx, m)
+		out.Results, sendErr = s.Transport.Send(ctx, m)
 		if sendErr == nil && len(out.Results) == 1 && out.Results[0].Err != nil {
 			sendErr = out.Results[0].Err
 		}
@@ -136,7 +136,7 @@ func Sendmail(ctx context.Context, args []string, stdin io.Reader, so session.Op
 	out := &Outcome{Mailbox: sess.Mailbox, From: msg.EnvelopeSender(sess.Mailbox), To: msg.Recipients}
 	var sendErr error
 	if !h.Takes(nil) {
-		out.Results, sendErr = sess.Sender.Send(ctx, &sender.Message{
+		out.Results, sendErr = sess.Transport.Send(ctx, &sender.Message{
 			RawFile: path,
 			From:    out.From,
 			To:      msg.Recipients,
