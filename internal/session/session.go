@@ -15,12 +15,12 @@ import (
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/graph"
-	"github.com/m365send/m365send/transport"
 	"github.com/m365send/m365send/internal/clilog"
 	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
+	"github.com/m365send/m365send/transport"
 )
 
 // Session is a loaded profile with the token source and sender built from
