@@ -22,6 +22,9 @@
 #                                 queued 10 KB messages (bodies never read)
 #   BenchmarkDeliver              msgs/s from the spool to the loopback
 #                                 fake Office 365, pacing off
+#   BenchmarkTransports           msgs/s over SMTP (smtptest) and over
+#                                 Microsoft Graph (graphtest), one and ten
+#                                 messages per call
 #
 # Everything talks only to loopback fakes; no tenant is needed.
 set -euo pipefail

@@ -39,7 +39,7 @@ type fakes struct {
 
 // newFakes starts entratest, smtptest (with smtpOpts) and graphtest, and a
 // Switcher over senders for both.
-func newFakes(t *testing.T, smtpOpts smtptest.Options, state string) *fakes {
+func newFakes(t testing.TB, smtpOpts smtptest.Options, state string) *fakes {
 	t.Helper()
 	a, err := entratest.New(entratest.Options{})
 	if err != nil {
