@@ -652,7 +652,7 @@ func leakCmd(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // wantDoctorSteps are doctor's steps, in the order it must print them.
-var wantDoctorSteps = []string{"config", "token", "claims", "dns", "tcp", "starttls", "mechanisms", "auth"}
+var wantDoctorSteps = []string{"config", "token", "claims", "dns", "tcp", "starttls", "mechanisms", "auth", "graph"}
 
 func doctorStepsCmd(ts *testscript.TestScript, neg bool, args []string) {
 	noNeg(ts, neg, "doctorsteps")

@@ -33,7 +33,7 @@ const exchangeAppID = "00000002-0000-0ff1-ce00-000000000000"
 // Steps are doctor's steps in order: config, token, claims, then the
 // network steps.
 func Steps() []string {
-	return append([]string{"config", "token", "claims"}, networkSteps()...)
+	return append(append([]string{"config", "token", "claims"}, networkSteps()...), "graph")
 }
 
 // networkSteps are the steps sender.Check's probe answers, in order.
@@ -177,10 +177,18 @@ func (d *Report) run(ctx context.Context, opts session.Options) {
 		for _, st := range networkSteps() {
 			d.skip(st, "no mailbox: set mailbox in the profile or $M365SEND_MAILBOX")
 		}
+		d.skip("graph", "no mailbox: set mailbox in the profile or $M365SEND_MAILBOX")
 		return
 	}
 	probe, err := s.Sender.Check(ctx)
+	smtpFrom := len(d.Results)
 	d.network(s, probe, err, tokenOK)
+	if !tokenOK {
+		d.skip("graph", "needs a working credential")
+	} else {
+		d.graphStep(ctx, s, err == nil)
+		d.graphCarries(s, smtpFrom)
+	}
 	if roleAt >= 0 {
 		r := &d.Results[roleAt]
 		if err == nil && probe != nil && probe.Authenticated {
@@ -195,6 +203,24 @@ func (d *Report) run(ctx context.Context, opts session.Options) {
 	}
 	if d.Failed == 0 {
 		d.Summary = fmt.Sprintf("All checks passed: profile %s can send as %s.", p.Name, s.Mailbox)
+	}
+}
+
+// graphCarries turns the SMTP steps' failures (results from index from)
+// into warnings when the mail goes through Graph anyway: transport graph,
+// or auto with a Graph step that passed.
+func (d *Report) graphCarries(s *session.Session, from int) {
+	t := s.Profile.Transport
+	last := d.Results[len(d.Results)-1]
+	if t == config.TransportSMTP || last.Step != "graph" || last.Status != OK && t == config.TransportAuto {
+		return
+	}
+	for i := from; i < len(d.Results)-1; i++ {
+		if r := &d.Results[i]; r.Status == Fail {
+			r.Status = Warn
+			r.Fix = strings.TrimSpace(r.Fix + " (mail goes through Microsoft Graph: transport = " + t + ")")
+			d.Failed--
+		}
 	}
 }
 

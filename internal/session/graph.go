@@ -8,25 +8,19 @@ import (
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/graph"
-	"github.com/m365send/m365send/token"
 	"github.com/m365send/m365send/transport"
 )
 
 // openGraph builds the Graph sender when the profile's transport is graph
 // or auto, and sets Transport: Graph, or a Switcher that starts on SMTP
 // and remembers a switch in the state folder (docs/graph.md).
-func (s *Session) openGraph(opts Options, tcfg token.Config, pool *x509.CertPool, log *slog.Logger, attempts int) error {
+func (s *Session) openGraph(opts Options, pool *x509.CertPool, log *slog.Logger, attempts int) error {
 	p := s.Profile
 	if p.Transport != config.TransportGraph && p.Transport != config.TransportAuto {
 		return nil
 	}
-	tcfg.API = token.APIGraph
-	tokens, err := token.New(tcfg)
-	if err != nil {
-		return asConfigError(p, err)
-	}
 	g, err := graph.New(graph.Config{
-		Tokens:      explainingTokens{src: tokens, explain: s.Explain},
+		Tokens:      explainingTokens{src: s.GraphTokens, explain: s.Explain},
 		Mailbox:     s.Mailbox,
 		Endpoint:    p.GraphURL,
 		Cloud:       p.Cloud,

@@ -48,6 +48,9 @@ type Session struct {
 	// Graph sends through Microsoft Graph; nil unless the profile's
 	// transport is graph or auto.
 	Graph *graph.Sender
+	// GraphTokens hands out the profile's tokens for Microsoft Graph
+	// (same credential and cache file as Tokens); nil when Tokens is.
+	GraphTokens *token.Source
 }
 
 // Options selects and adjusts the profile.
@@ -167,6 +170,11 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 		return nil, asConfigError(p, err)
 	}
 	s.Tokens = tokens
+	gcfg := tcfg
+	gcfg.API = token.APIGraph
+	if s.GraphTokens, err = token.New(gcfg); err != nil {
+		return nil, asConfigError(p, err)
+	}
 	s.Cloud = tokens.Cloud()
 	if s.SMTPHost == "" {
 		s.SMTPHost = s.Cloud.SMTPHost
@@ -225,7 +233,7 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 	s.Sender = snd
 	s.Transport = snd
 	s.Mailbox = mailbox
-	if err := s.openGraph(opts, tcfg, pool, senderLog, attempts); err != nil {
+	if err := s.openGraph(opts, pool, senderLog, attempts); err != nil {
 		return nil, err
 	}
 	return s, nil
