@@ -13,6 +13,9 @@
 #      (resource app ID 00000002-0000-0ff1-ce00-000000000000) at run time,
 #      add it to the app as an application permission, and grant admin
 #      consent (skipped with --rbac: RBAC for Applications replaces it);
+#      With --graph, also Microsoft Graph's Mail.Send application
+#      permission (resource app ID 00000003-0000-0000-c000-000000000000),
+#      for transport = "graph" or "auto" (docs/graph.md);
 #   5. create a credential: a self-signed certificate made with openssl
 #      (private key + certificate in one PEM file, mode 0600, next to the
 #      config), or, only with --secret, a client secret written to a 0600
@@ -37,6 +40,9 @@ exec 3>&1
 # Office 365 Exchange Online: the resource that owns SMTP.SendAsApp.
 readonly EXO_APP_ID="00000002-0000-0ff1-ce00-000000000000"
 readonly EXO_ROLE="SMTP.SendAsApp"
+# Microsoft Graph: the resource that owns Mail.Send (--graph).
+readonly GRAPH_APP_ID="00000003-0000-0000-c000-000000000000"
+readonly GRAPH_ROLE="Mail.Send"
 
 usage() {
 	cat <<EOF
@@ -62,9 +68,15 @@ Options:
   --secret             use a client secret instead of a certificate (written
                        to a 0600 file, never printed). Certificates are
                        preferred.
-  --rbac               do not add SMTP.SendAsApp in Entra ID; use Exchange's
-                       RBAC for Applications instead (setup-exchange.ps1
-                       -UseRbac). Do not combine the two.
+  --rbac               do not add SMTP.SendAsApp (nor, with --graph,
+                       Mail.Send) in Entra ID; use Exchange's RBAC for
+                       Applications instead (setup-exchange.ps1 -UseRbac).
+                       Do not combine the two.
+  --graph              also grant Microsoft Graph's Mail.Send application
+                       permission (with --rbac: print the RBAC role
+                       'Application Mail.Send' instead), so the profile can
+                       send through Graph; the printed profile then has
+                       transport = "auto"
   --dry-run            print every command instead of running it
   -h, --help           show this help
 
@@ -89,6 +101,7 @@ cloud="global"
 cert_days=365
 use_secret=0
 use_rbac=0
+use_graph=0
 dry_run=0
 mailboxes=()
 
@@ -119,6 +132,10 @@ while [ "$#" -gt 0 ]; do
 		;;
 	--rbac)
 		use_rbac=1
+		shift
+		;;
+	--graph)
+		use_graph=1
 		shift
 		;;
 	--dry-run)
@@ -304,6 +321,22 @@ if [ "$use_rbac" -eq 0 ]; then
 		say "adding $EXO_ROLE (application permission)"
 		az_do ad app permission add --id "$app_id" --api "$EXO_APP_ID" --api-permissions "$role_id=Role"
 	fi
+	if [ "$use_graph" -eq 1 ]; then
+		say "looking up the $GRAPH_ROLE app role of Microsoft Graph"
+		graph_role_id=$(az_out "<graphMailSendRoleId>" ad sp show --id "$GRAPH_APP_ID" --query "appRoles[?value=='$GRAPH_ROLE'].id" -o tsv)
+		if [ -z "$graph_role_id" ]; then
+			say "FAILED: Microsoft Graph has no $GRAPH_ROLE app role in this tenant"
+			exit 1
+		fi
+		graph_role_id=$(one_line "$GRAPH_ROLE role ID" "$graph_role_id")
+		have=$(az_out "" ad app permission list --id "$app_id" --query "[?resourceAppId=='$GRAPH_APP_ID'].resourceAccess[].id" -o tsv)
+		if printf '%s\n' "$have" | grep -qixF -- "$graph_role_id"; then
+			say "Graph $GRAPH_ROLE is already requested"
+		else
+			say "adding Microsoft Graph $GRAPH_ROLE (application permission)"
+			az_do ad app permission add --id "$app_id" --api "$GRAPH_APP_ID" --api-permissions "$graph_role_id=Role"
+		fi
+	fi
 	say "granting admin consent"
 	az_do ad app permission admin-consent --id "$app_id"
 fi
@@ -406,6 +439,9 @@ for m in "${mailboxes[@]}"; do
 done
 rbac_switch=""
 [ "$use_rbac" -eq 0 ] || rbac_switch=" -UseRbac"
+[ "$use_graph" -eq 0 ] || rbac_switch+=" -Graph"
+transport_line=""
+[ "$use_graph" -eq 0 ] || transport_line='transport = "auto"'
 
 cat <<EOF
 # ---- m365send profile: add to your config file (${XDG_CONFIG_HOME:-~/.config}/m365send/config.toml, mode 0600) ----
@@ -416,6 +452,7 @@ client_id = $(toml_str "$app_id")
 $credential_line
 mailbox = $(toml_str "${mailboxes[0]}")
 cloud = $(toml_str "$cloud")
+$transport_line
 # ---- end of profile ----
 
 # ---- Exchange Online PowerShell: run as an Exchange administrator ----
@@ -440,6 +477,9 @@ else
 		done
 	)\""
 	echo "New-ManagementRoleAssignment -Name 'm365send SMTP $app_id' -Role 'Application SMTP.SendAsApp' -App $app_id -CustomResourceScope 'm365send $app_id'"
+	if [ "$use_graph" -eq 1 ]; then
+		echo "New-ManagementRoleAssignment -Name 'm365send Graph $app_id' -Role 'Application Mail.Send' -App $app_id -CustomResourceScope 'm365send $app_id'"
+	fi
 fi
 for m in "${mailboxes[@]}"; do
 	echo "Set-CASMailbox -Identity '$m' -SmtpClientAuthenticationDisabled \$false"

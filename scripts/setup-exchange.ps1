@@ -23,6 +23,10 @@ changes nothing the second time. -WhatIf shows what it would change.
      scope over the mailboxes and New-ManagementRoleAssignment -Role
      'Application SMTP.SendAsApp' (then do NOT also grant SMTP.SendAsApp in
      Entra ID).
+     With -Graph as well: a second role assignment, 'Application
+     Mail.Send', over the same scope, so the app may send through
+     Microsoft Graph (transport = "graph" or "auto") as those mailboxes
+     only (then do NOT grant Graph's Mail.Send in Entra ID either).
   3. With -SendAs: Add-RecipientPermission -AccessRights SendAs for each
      mailbox, to send as that address.
   4. Set-CASMailbox -SmtpClientAuthenticationDisabled $false for each
@@ -61,6 +65,10 @@ Also grant SendAs on each mailbox (Add-RecipientPermission).
 Use RBAC for Applications (management scope + role assignment 'Application
 SMTP.SendAsApp') instead of FullAccess mailbox permissions.
 
+.PARAMETER Graph
+With -UseRbac, also assign the role 'Application Mail.Send' over the same
+management scope, for sending through Microsoft Graph (docs/graph.md).
+
 .PARAMETER Help
 Show this help.
 
@@ -89,6 +97,9 @@ param(
 
     [Parameter(ParameterSetName = 'Setup')]
     [switch] $UseRbac,
+
+    [Parameter(ParameterSetName = 'Setup')]
+    [switch] $Graph,
 
     [Parameter(ParameterSetName = 'Help', Mandatory = $true)]
     [switch] $Help
@@ -176,7 +187,22 @@ if ($UseRbac) {
     } else {
         Write-Host "role assignment '$assignmentName' exists"
     }
+    if ($Graph) {
+        $graphAssignmentName = "m365send Graph $AppId"
+        $graphAssignment = Find { Get-ManagementRoleAssignment -Identity $graphAssignmentName -ErrorAction Stop }
+        if ($null -eq $graphAssignment) {
+            if ($PSCmdlet.ShouldProcess($AppId, "New-ManagementRoleAssignment -Role 'Application Mail.Send'")) {
+                New-ManagementRoleAssignment -Name $graphAssignmentName -Role 'Application Mail.Send' -App $AppId -CustomResourceScope $scopeName | Out-Null
+                Write-Host "assigned 'Application Mail.Send' scoped to '$scopeName'"
+            }
+        } else {
+            Write-Host "role assignment '$graphAssignmentName' exists"
+        }
+    }
 } else {
+    if ($Graph) {
+        Write-Warning "-Graph needs -UseRbac: without it, the Graph permission Mail.Send granted in Entra ID lets the app send as every mailbox"
+    }
     foreach ($m in $Mailbox) {
         $have = @(Find { Get-MailboxPermission -Identity $m -User $ObjectId -ErrorAction Stop } |
                 Where-Object { $null -ne $_ -and -not $_.Deny -and "$($_.AccessRights)" -match 'FullAccess' })

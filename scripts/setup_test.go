@@ -659,6 +659,8 @@ func TestSetupExchangeScriptUsesDocumentedParameters(t *testing.T) {
 		"[switch] $Help",
 		"[switch] $UseRbac",
 		"[switch] $SendAs",
+		"[switch] $Graph",
+		"New-ManagementRoleAssignment -Name $graphAssignmentName -Role 'Application Mail.Send' -App $AppId -CustomResourceScope $scopeName",
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("setup-exchange.ps1 lacks %q", want)
@@ -681,4 +683,53 @@ func TestSetupExchangeScriptUsesDocumentedParameters(t *testing.T) {
 	if !strings.Contains(string(b), "CANNOT RUN IN THE PROJECT'S TEST ENVIRONMENT") {
 		t.Error("setup-exchange.ps1's header does not say it cannot run here")
 	}
+}
+
+// --graph adds Microsoft Graph's Mail.Send (looked up at run time) besides
+// SMTP.SendAsApp, once, and prints transport = "auto"; with --rbac it adds
+// no Entra permission and prints the 'Application Mail.Send' role
+// assignment instead.
+func TestSetupEntraAppGraphGrantsMailSend(t *testing.T) {
+	const graphAppID = "00000003-0000-0000-c000-000000000000"
+	tn := newTenant(t)
+	for range 2 {
+		r := tn.run(nil, "--graph", "--name", "m365send-test", "--mailbox", "alerts@contoso.com")
+		if r.code != 0 {
+			t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+		}
+		if prof := section(t, r.stdout, "m365send profile"); !strings.Contains(prof, `transport = "auto"`) {
+			t.Errorf("profile lacks transport = \"auto\":\n%s", prof)
+		}
+		if ps := section(t, r.stdout, "Exchange Online PowerShell"); !strings.Contains(ps, "-Graph") {
+			t.Errorf("PowerShell lines lack -Graph:\n%s", ps)
+		}
+	}
+	adds := 0
+	for _, c := range tn.calls() {
+		if strings.HasPrefix(c, "ad app permission add") && strings.Contains(c, "--api "+graphAppID) {
+			adds++
+			if !strings.Contains(c, "b633e1c5-b582-4048-a93e-9f11b44c7e96=Role") {
+				t.Errorf("Graph permission added as %q", c)
+			}
+		}
+	}
+	if adds != 1 {
+		t.Errorf("Graph Mail.Send added %d times over two runs, want 1", adds)
+	}
+
+	tn = newTenant(t)
+	r := tn.run(nil, "--graph", "--rbac", "--name", "m365send-test", "--mailbox", "alerts@contoso.com")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	for _, c := range tn.calls() {
+		if strings.HasPrefix(c, "ad app permission") {
+			t.Errorf("--rbac --graph touched Entra permissions: az %s", c)
+		}
+	}
+	ps := section(t, r.stdout, "Exchange Online PowerShell")
+	if !strings.Contains(ps, "New-ManagementRoleAssignment -Name 'm365send Graph "+fakeAppID+"' -Role 'Application Mail.Send' -App "+fakeAppID) {
+		t.Errorf("PowerShell lines lack the Mail.Send role assignment:\n%s", ps)
+	}
+	checkPowerShellParams(t, "printed lines", ps)
 }
