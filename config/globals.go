@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"strings"
 
 	"github.com/m365send/m365send/internal/relpath"
 )
@@ -10,14 +11,19 @@ import (
 // generated certificate, the queue's spool by default).
 const envStateDir = "M365SEND_STATE_DIR"
 
+// envQueue names the queue (a spool folder or a postgres:// URL) over the
+// file's queue key.
+const envQueue = "M365SEND_QUEUE"
+
 // Globals are the configuration file's top-level settings that are not
 // about one profile: where the queue is, and whether to use it always.
 type Globals struct {
 	// File is the configuration file read ("" when there is none).
 	File string
-	// Queue is the queue's spool folder (the top-level queue key, relative
-	// to the file's folder, "~/" the home folder), or "" when the file
-	// names none.
+	// Queue is where the queue is: a spool folder (the top-level queue
+	// key, relative to the file's folder, "~/" the home folder) or a
+	// PostgreSQL database (postgres://..., as written); $M365SEND_QUEUE
+	// overrides the key; "" when neither names one.
 	Queue string
 	// QueueAlways hands every message of send and sendmail to the queue
 	// rather than only those that meet a temporary failure.
@@ -46,8 +52,15 @@ func LoadGlobals(opts LoadOptions) (*Globals, error) {
 	}
 	if file != nil {
 		g.File, g.QueueAlways = file.path, file.queueAlways
-		g.Queue = relpath.Resolve(file.queue, filepath.Dir(file.path), env("HOME"))
+		g.Queue = file.queue
+		if !strings.HasPrefix(g.Queue, "postgres://") && !strings.HasPrefix(g.Queue, "postgresql://") {
+			// A folder; a database URL stays as written.
+			g.Queue = relpath.Resolve(file.queue, filepath.Dir(file.path), env("HOME"))
+		}
 		g.Profiles = file.profileNames()
+	}
+	if q := env(envQueue); q != "" {
+		g.Queue = q
 	}
 	return g, nil
 }

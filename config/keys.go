@@ -74,7 +74,7 @@ func Variables() []string {
 			vars = append(vars, k.Env)
 		}
 	}
-	return append(vars, envStateDir)
+	return append(vars, envQueue, envStateDir)
 }
 
 // Environment variables that select the file and the profile.

@@ -85,6 +85,11 @@ type DelivererConfig struct {
 	// messages stay queued with the try recorded.
 	Grace time.Duration
 
+	// Limiter, when set, shares the per-mailbox limits with other
+	// processes (other relays on one database): every connection asks it
+	// first, on top of MaxConns and RatePerMinute in this process.
+	Limiter Limiter
+
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Wait waits until until, or until wake has a value, or ctx ends.
@@ -128,6 +133,7 @@ type mailbox struct {
 	conns    int         // connections in use
 	sent     []time.Time // starts of the submissions in the pacing window
 	hold     time.Time   // nothing is tried before this (quota, busy, down)
+	shared   time.Time   // the Limiter said to ask again at this time
 	backlog  []*Message  // claimed, waiting for a connection or the pace
 	profiles []string
 }
@@ -346,7 +352,7 @@ func (d *Deliverer) start(ctx context.Context, now time.Time) {
 			}
 			continue
 		}
-		for len(b.backlog) > 0 && b.conns < d.cfg.MaxConns {
+		for len(b.backlog) > 0 && b.conns < d.cfg.MaxConns && !now.Before(b.shared) {
 			n := min(len(b.backlog), d.cfg.Batch, batchFits(b.backlog))
 			if d.cfg.RatePerMinute > 0 {
 				n = min(n, d.cfg.RatePerMinute-b.inWindow(now))
@@ -365,6 +371,13 @@ func (d *Deliverer) start(ctx context.Context, now time.Time) {
 			d.wg.Add(1)
 			go func() {
 				defer d.wg.Done()
+				if d.cfg.Limiter != nil {
+					var release func(time.Time)
+					if batch, release = d.share(ctx, b, batch, now); release == nil {
+						return
+					}
+					defer func() { release(d.cfg.Now()) }()
+				}
 				d.deliver(ctx, b, r.Route, batch, now)
 				d.mu.Lock()
 				b.conns--
@@ -374,6 +387,55 @@ func (d *Deliverer) start(ctx context.Context, now time.Time) {
 			}()
 		}
 	}
+}
+
+// share asks the Limiter for a connection of mailbox b and a permit for
+// batch, started at now. It returns what of batch may go and the
+// release of the connection; what may not goes back to the front of the
+// backlog (with nil release: nothing goes, and the connection is given
+// back to b), until the Limiter's Retry.
+func (d *Deliverer) share(ctx context.Context, b *mailbox, batch []*Message, now time.Time) ([]*Message, func(time.Time)) {
+	g, err := d.cfg.Limiter.Acquire(ctx, b.name, len(batch), now)
+	if err != nil {
+		d.log.Warn("queue: shared limits", "mailbox", b.name, "error", err)
+		g = Grant{Retry: now.Add(5 * time.Second)}
+	}
+	if g.N > len(batch) {
+		g.N = len(batch)
+	}
+	back := batch[max(g.N, 0):]
+	d.mu.Lock()
+	if len(back) > 0 {
+		b.backlog = append(slices.Clone(back), b.backlog...)
+		// Those do not go now: they leave this process's pace too.
+		drop := len(back)
+		b.sent = slices.DeleteFunc(b.sent, func(t time.Time) bool {
+			if drop > 0 && t.Equal(now) {
+				drop--
+				return true
+			}
+			return false
+		})
+	}
+	if g.N <= 0 {
+		if !g.Retry.After(now) {
+			g.Retry = now.Add(time.Second)
+		}
+		if g.Retry.After(b.shared) {
+			b.shared = g.Retry
+		}
+		b.conns--
+		d.active--
+		d.mu.Unlock()
+		d.poke()
+		return nil, nil
+	}
+	d.mu.Unlock()
+	release := g.Release
+	if release == nil {
+		release = func(time.Time) {}
+	}
+	return batch[:g.N], release
 }
 
 // maxBatchBytes caps the data of one batch, which is held in memory
@@ -417,6 +479,7 @@ func (d *Deliverer) nextWake(now time.Time) time.Time {
 			continue
 		}
 		earlier(b.hold)
+		earlier(b.shared)
 		if d.cfg.RatePerMinute > 0 && b.conns < d.cfg.MaxConns && len(b.sent) >= d.cfg.RatePerMinute {
 			s := slices.Clone(b.sent)
 			slices.SortFunc(s, time.Time.Compare)

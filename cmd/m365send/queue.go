@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -11,16 +12,18 @@ import (
 	"github.com/m365send/m365send/internal/queueadmin"
 	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/queue"
-	"github.com/m365send/m365send/queue/spool"
+	"github.com/m365send/m365send/queue/backend"
 )
 
 const queueLong = `The queue holds the messages the relay accepted, and those send and
 sendmail handed over after a temporary failure, until they are delivered.
 
-Its folder is the top-level "queue" setting of the configuration file, else
-the folder "spool" in the state folder: $M365SEND_STATE_DIR, else
-$XDG_STATE_HOME/m365send, else ~/.local/state/m365send. Every subcommand is
-safe while a relay runs on the same folder.`
+It is $M365SEND_QUEUE, else the top-level "queue" setting of the
+configuration file: a folder, or a PostgreSQL database (postgres://...)
+that several relays share; else the folder "spool" in the state folder:
+$M365SEND_STATE_DIR, else $XDG_STATE_HOME/m365send, else
+~/.local/state/m365send. Every subcommand is safe while relays run on the
+same queue.`
 
 func (a *app) newQueueCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -38,7 +41,7 @@ func (a *app) newQueueCmd() *cobra.Command {
 		Short: "List the queued messages (or, with --dead, the dead letters)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withSpool(func(q *spool.Spool, _ *config.Globals) error {
+			return a.withSpool(func(q queue.Queue, _ *config.Globals) error {
 				return queueadmin.List(cmd.Context(), a.io.Out, q, dead)
 			})
 		},
@@ -53,7 +56,7 @@ func (a *app) newQueueCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withSpool(func(q *spool.Spool, _ *config.Globals) error {
+			return a.withSpool(func(q queue.Queue, _ *config.Globals) error {
 				m, err := q.Get(cmd.Context(), id)
 				if err != nil {
 					return err
@@ -68,7 +71,7 @@ func (a *app) newQueueCmd() *cobra.Command {
 		Short: "Make messages due now (a dead letter goes back into the queue)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.eachID(args, func(q *spool.Spool, id queue.ID) error {
+			return a.eachID(args, func(q queue.Queue, id queue.ID) error {
 				return q.Retry(cmd.Context(), id, time.Now())
 			})
 		},
@@ -78,7 +81,7 @@ func (a *app) newQueueCmd() *cobra.Command {
 		Short: "Remove messages (queued or dead) without notifying anyone",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.eachID(args, func(q *spool.Spool, id queue.ID) error {
+			return a.eachID(args, func(q queue.Queue, id queue.ID) error {
 				return q.Delete(cmd.Context(), id)
 			})
 		},
@@ -94,11 +97,16 @@ worst failure (75 for a message that waits for another try). A message whose
 next try is later stays; make it due with "m365send queue retry ID".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withSpool(func(q *spool.Spool, _ *config.Globals) error {
+			return a.withSpool(func(q queue.Queue, _ *config.Globals) error {
+				lim, err := backend.Limiter(cmd.Context(), q)
+				if err != nil {
+					return err
+				}
 				return queueadmin.Flush(cmd.Context(), q, queueadmin.FlushOptions{
-					Route:  queueadmin.NewRoutes(a.sessionOptions()).Route,
-					Logger: clilog.New(a.io.Err, "m365send", verbose),
-					Rank:   exitCodeFor,
+					Route:   queueadmin.NewRoutes(a.sessionOptions()).Route,
+					Logger:  clilog.New(a.io.Err, "m365send", verbose),
+					Rank:    exitCodeFor,
+					Limiter: lim,
 				})
 			})
 		},
@@ -119,7 +127,7 @@ func parseQueueID(s string) (queue.ID, error) {
 
 // eachID runs f on every ID of args, reporting each failure and returning
 // the worst.
-func (a *app) eachID(args []string, f func(*spool.Spool, queue.ID) error) error {
+func (a *app) eachID(args []string, f func(queue.Queue, queue.ID) error) error {
 	var ids []queue.ID
 	for _, s := range args {
 		id, err := parseQueueID(s)
@@ -128,7 +136,7 @@ func (a *app) eachID(args []string, f func(*spool.Spool, queue.ID) error) error 
 		}
 		ids = append(ids, id)
 	}
-	return a.withSpool(func(q *spool.Spool, _ *config.Globals) error {
+	return a.withSpool(func(q queue.Queue, _ *config.Globals) error {
 		var worst error
 		for _, id := range ids {
 			if err := f(q, id); err != nil {
@@ -152,8 +160,9 @@ func (a *app) globals() (*config.Globals, error) {
 	return config.LoadGlobals(a.sessionOptions().LoadOptions())
 }
 
-// withSpool opens the queue's spool, runs f, and closes it.
-func (a *app) withSpool(f func(*spool.Spool, *config.Globals) error) error {
+// withSpool opens the queue (its spool or its database), runs f, and
+// closes it.
+func (a *app) withSpool(f func(queue.Queue, *config.Globals) error) error {
 	g, err := a.globals()
 	if err != nil {
 		return err
@@ -162,7 +171,7 @@ func (a *app) withSpool(f func(*spool.Spool, *config.Globals) error) error {
 	if err != nil {
 		return err
 	}
-	q, err := spool.Open(dir, spool.Options{})
+	q, err := backend.Open(context.Background(), dir, backend.Options{})
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/queue"
-	"github.com/m365send/m365send/queue/spool"
+	"github.com/m365send/m365send/queue/backend"
 	"github.com/m365send/m365send/sender"
 )
 
@@ -19,7 +19,7 @@ import (
 // configuration file names a queue (or sets queue_always), or send was
 // given --queue.
 type Handoff struct {
-	// Dir is the queue's folder.
+	// Dir is the queue: its folder, or a postgres:// URL.
 	Dir    string
 	always bool // queue_always: every message, without trying first
 }
@@ -80,16 +80,16 @@ func (h *Handoff) EnqueueFile(ctx context.Context, profile, from string, to []st
 	return h.store(ctx, profile, from, to, f, source)
 }
 
-// store enqueues data into the spool.
+// store enqueues data into the queue.
 func (h *Handoff) store(ctx context.Context, profile, from string, to []string, data io.Reader, source string) (queue.ID, error) {
-	q, err := spool.Open(h.Dir, spool.Options{})
+	q, err := backend.Open(ctx, h.Dir, backend.Options{})
 	if err != nil {
 		return "", err
 	}
 	defer q.Close()
 	id, err := q.Enqueue(context.WithoutCancel(ctx), queue.Envelope{From: from, To: to, Profile: profile, Source: source}, data)
 	if err != nil {
-		return "", fmt.Errorf("hand the message to the queue in %s: %w", h.Dir, err)
+		return "", fmt.Errorf("hand the message to the queue in %s: %w", backend.Describe(h.Dir), err)
 	}
 	return id, nil
 }
@@ -100,7 +100,7 @@ func QueuedNote(id queue.ID, dir string, err error) string {
 	if err != nil {
 		why = "sending failed for now: " + err.Error()
 	}
-	return fmt.Sprintf("queued %s in %s (%s); `m365send queue flush` or a relay delivers it", id, dir, why)
+	return fmt.Sprintf("queued %s in %s (%s); `m365send queue flush` or a relay delivers it", id, backend.Describe(dir), why)
 }
 
 // EnvelopeAddrs returns the bare addresses of "Name <a@b>" or "a@b" lists.

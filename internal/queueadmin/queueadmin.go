@@ -141,6 +141,9 @@ type FlushOptions struct {
 	Route func(ctx context.Context, profile string) (queue.Route, error)
 	// Logger receives the Deliverer's log (nil: none).
 	Logger *slog.Logger
+	// Limiter shares the per-mailbox limits with the relays on the same
+	// queue (backend.Limiter; nil: this process only).
+	Limiter queue.Limiter
 	// Rank orders failures, the worst highest: the command's exit status
 	// for each (the command owns that table).
 	Rank func(error) int
@@ -152,9 +155,10 @@ type FlushOptions struct {
 func Flush(ctx context.Context, q queue.Queue, opts FlushOptions) error {
 	rec := &recordingQueue{Queue: q, last: map[queue.ID]*queue.Message{}, rank: opts.Rank}
 	d, err := queue.NewDeliverer(queue.DelivererConfig{
-		Queue:  rec,
-		Route:  opts.Route,
-		Logger: opts.Logger,
+		Queue:   rec,
+		Route:   opts.Route,
+		Logger:  opts.Logger,
+		Limiter: opts.Limiter,
 		Wait: func(ctx context.Context, until time.Time, idle bool, wake <-chan struct{}) error {
 			if idle {
 				select {

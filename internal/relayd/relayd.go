@@ -21,7 +21,7 @@ import (
 	"github.com/m365send/m365send/internal/queueadmin"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/queue"
-	"github.com/m365send/m365send/queue/spool"
+	"github.com/m365send/m365send/queue/backend"
 	"github.com/m365send/m365send/relay"
 )
 
@@ -91,13 +91,17 @@ func Run(ctx context.Context, opts session.Options) error {
 		}
 	}
 	log := clilog.NewLevel(opts.Stderr, "m365send", slog.LevelInfo)
-	sp, err := spool.Open(dir, spool.Options{})
+	sp, err := backend.Open(ctx, dir, backend.Options{Logger: log})
 	if err != nil {
 		return err
 	}
 	defer sp.Close()
+	lim, err := backend.Limiter(ctx, sp)
+	if err != nil {
+		return err
+	}
 	routes := queueadmin.NewRoutes(opts)
-	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, Route: routes.Route, Logger: log})
+	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, Route: routes.Route, Logger: log, Limiter: lim})
 	if err != nil {
 		return err
 	}
@@ -129,7 +133,7 @@ func Run(ctx context.Context, opts session.Options) error {
 		}
 	}()
 
-	log.Info("relay: starting", "queue", dir, "listeners", len(c.Listeners))
+	log.Info("relay: starting", "queue", backend.Describe(dir), "listeners", len(c.Listeners))
 	err = relay.Run(ctx, relay.Options{
 		Config: c, Queue: sp, Mailboxes: mailboxes, Certificate: cert, Logger: log, Reload: reload,
 		Ready: func(addrs []net.Addr) {
@@ -141,6 +145,6 @@ func Run(ctx context.Context, opts session.Options) error {
 	if err != nil {
 		return err
 	}
-	log.Info("relay: stopped; what was not delivered stays queued", "queue", dir)
+	log.Info("relay: stopped; what was not delivered stays queued", "queue", backend.Describe(dir))
 	return nil
 }

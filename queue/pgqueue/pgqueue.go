@@ -75,6 +75,10 @@ type Queue struct {
 	log   *slog.Logger
 	owner string
 
+	conn   string // the pgx connection string, for Limits
+	limMu  sync.Mutex
+	limits *Limits
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
@@ -126,7 +130,7 @@ func Open(ctx context.Context, connURL string, opts Options) (*Queue, error) {
 		pool.Close()
 		return nil, failure.Wrap(failure.Config, err, "the queue's database role needs CREATE on its schema the first time (see docs/relay.md)")
 	}
-	q := &Queue{pool: pool, now: opts.Now, lease: opts.Lease, log: opts.Logger, stop: make(chan struct{})}
+	q := &Queue{pool: pool, conn: conn, now: opts.Now, lease: opts.Lease, log: opts.Logger, stop: make(chan struct{})}
 	if q.now == nil {
 		q.now = time.Now
 	}
@@ -166,8 +170,21 @@ func Connect(ctx context.Context, conn string, maxConns int32) (*pgxpool.Pool, e
 	return pool, nil
 }
 
-// Pool returns the Queue's connection pool (for the fleet limits).
-func (q *Queue) Pool() *pgxpool.Pool { return q.pool }
+// Limits returns the fleet-wide limits on the Queue's database (Exchange's
+// 3 connections and 30 messages a minute per mailbox), on a pool of its
+// own that Close closes.
+func (q *Queue) Limits(ctx context.Context) (*Limits, error) {
+	q.limMu.Lock()
+	defer q.limMu.Unlock()
+	if q.limits == nil {
+		pool, err := Connect(ctx, q.conn, 40)
+		if err != nil {
+			return nil, err
+		}
+		q.limits = NewLimits(pool, 0, 0)
+	}
+	return q.limits, nil
+}
 
 // Owner names this Queue in the owner column of the leases it holds.
 func (q *Queue) Owner() string { return q.owner }
@@ -560,6 +577,11 @@ func (q *Queue) Close() error {
 			err = fmt.Errorf("pgqueue: close: %w", e)
 		}
 		q.pool.Close()
+		q.limMu.Lock()
+		if q.limits != nil {
+			q.limits.pool.Close()
+		}
+		q.limMu.Unlock()
 	})
 	return err
 }

@@ -34,6 +34,8 @@ var migrations = []string{
 		n       integer NOT NULL
 	);
 	CREATE INDEX m365send_sends_mailbox ON m365send_sends (mailbox, at);`,
+	// 2: a key for each row of the pace, so that its end can be set.
+	`ALTER TABLE m365send_sends ADD COLUMN id bigserial PRIMARY KEY;`,
 }
 
 // SchemaVersion is the schema version this program creates and expects.
