@@ -218,10 +218,10 @@ func (s *Sender) SendEach(ctx context.Context, each func(i int, r sender.Result)
 // was lost, so the message may have gone out more than once (or, with an
 // error, at all).
 func (s *Sender) sendOne(ctx context.Context, p *prepared, sentBefore bool) (maybe bool, err error) {
-	body := base64.StdEncoding.EncodeToString(p.mime)
-	if len(body) > s.maxBytes {
+	if base64.StdEncoding.EncodedLen(len(p.mime)) > s.maxBytes {
 		return s.sendLarge(ctx, p, sentBefore)
 	}
+	body := base64.StdEncoding.EncodeToString(p.mime)
 	r := &request{op: OpSend, method: http.MethodPost, url: s.base + "/sendMail",
 		contentType: "text/plain", body: []byte(body), auth: true, once: sentBefore, want: http.StatusAccepted}
 	_, err = s.do(ctx, r)

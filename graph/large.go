@@ -178,7 +178,8 @@ func (s *Sender) split(raw []byte) ([]byte, []attachment, error) {
 		if !remove[i] {
 			continue
 		}
-		data, err := base64.StdEncoding.DecodeString(strings.Map(dropSpace, string(pt.body)))
+		// The decoder skips the line breaks of the encoded lines.
+		data, err := base64.StdEncoding.DecodeString(string(pt.body))
 		if err != nil {
 			return nil, nil, tooBig("an attachment's base64 cannot be decoded")
 		}
@@ -258,10 +259,3 @@ func describe(h textproto.MIMEHeader, data []byte) attachment {
 }
 
 func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
-
-func dropSpace(r rune) rune {
-	if r == '\r' || r == '\n' || r == ' ' || r == '\t' {
-		return -1
-	}
-	return r
-}
