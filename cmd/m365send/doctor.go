@@ -22,6 +22,9 @@ const doctorLong = `Doctor checks a profile step by step and says what to fix:
   starttls    upgrading to TLS 1.2 or later, verifying the certificate
   mechanisms  AUTH XOAUTH2 advertised after STARTTLS
   auth        an actual AUTH XOAUTH2 with the token (no mail is sent)
+  graph       a Microsoft Graph token with Mail.Send, the other transport;
+              only a warning unless the profile's transport is graph (or
+              auto, with SMTP failing: then SMTP's failures are warnings)
 
 Each step prints "ok" or "FAIL" with the fix. An AZURE_* variable that
 overrides a value the configuration file sets is warned about; -v also
