@@ -44,6 +44,7 @@ func AADSTSHints() []AADSTSHint {
 		{700022, "scope names several resources", cfg, "the scope spans several resources: request only the Exchange Online scope", false},
 		{9001023, "grant not supported on /common or /consumers", cfg, "this grant does not work on /common or /consumers: set the tenant to your tenant's domain or GUID", false},
 		{500011, "resource principal not found in the tenant", cfg, "the Exchange Online resource is not in this tenant: check the tenant and the cloud, and that the tenant has Exchange Online", false},
+		{50011, "redirect URI not registered for the app", cfg, "the sign-in's redirect URI is not registered: add http://localhost under the app registration's Authentication > Mobile and desktop applications (or sign in with a device code)", false},
 		{7000218, "public client flows are off for the app", cfg, "device-code sign-in needs public client flows: turn on \"Allow public client flows\" under the app registration's Authentication page", false},
 		{700024, "federated assertion outside its validity", cfg, "the federated token has expired or is not yet valid: check that the platform refreshes the federated token file and that the clock is right", false},
 		{700211, "no federated credential matches the assertion's issuer", cfg, "no federated credential of the app registration matches the token's issuer: add one for this issuer under Certificates & secrets > Federated credentials", false},
@@ -52,21 +53,21 @@ func AADSTSHints() []AADSTSHint {
 
 		// Microsoft refused permission.
 		{65001, "consent missing", perm, "consent is missing: an admin must grant consent for the app's SMTP permission (API permissions > Grant admin consent)", true},
-		{50076, "multi-factor authentication required", perm, "multi-factor authentication is required: a person must sign in again for this profile (device code) and complete the MFA prompt", true},
-		{50079, "the user must register for multi-factor authentication", perm, "the user must register for multi-factor authentication at https://aka.ms/mfasetup, then sign in again for this profile (device code)", true},
+		{50076, "multi-factor authentication required", perm, "multi-factor authentication is required: a person must sign in again for this profile and complete the MFA prompt", true},
+		{50079, "the user must register for multi-factor authentication", perm, "the user must register for multi-factor authentication at https://aka.ms/mfasetup, then sign in again for this profile", true},
 		{53003, "blocked by Conditional Access", perm, "a Conditional Access policy blocked the sign-in: ask an admin to check the sign-in logs and the policy that applies to this app", false},
 		{530035, "blocked by security defaults", perm, "security defaults blocked the sign-in: ask an admin to check the sign-in logs, or sign in with device code and MFA", false},
-		{700082, "refresh token expired after 90 days without use", perm, "the sign-in expired after 90 days without use: a person must sign in again for this profile (device code)", true},
-		{50173, "sign-in revoked (password change or session revocation)", perm, "the sign-in was revoked (password change or session revocation): a person must sign in again for this profile (device code)", true},
+		{700082, "refresh token expired after 90 days without use", perm, "the sign-in expired after 90 days without use: a person must sign in again for this profile", true},
+		{50173, "sign-in revoked (password change or session revocation)", perm, "the sign-in was revoked (password change or session revocation): a person must sign in again for this profile", true},
 		{65004, "the user declined consent", perm, "the person declined consent to the app: sign in again and accept, or ask an admin to grant consent for the organisation", false},
 		{50105, "user not assigned to the app", perm, "the user is not assigned to the app: an admin must assign the user (Enterprise applications > Users and groups) or turn off assignment required", false},
 		{50126, "invalid user name or password", perm, "the user name or password was wrong: sign in again with the right account", false},
 		{7000112, "application disabled", perm, "the app is disabled in this tenant: ask an admin to enable its enterprise application", false},
 
 		// On a silent request only signing in again cures these.
-		{9002313, "invalid request (malformed, or an unusable refresh token)", cfg, "Entra ID found the request malformed; for a cached sign-in, a person must sign in again for this profile (device code)", true},
-		{70043, "refresh token expired by Conditional Access sign-in frequency", perm, "a Conditional Access sign-in frequency policy ended the sign-in: a person must sign in again for this profile (device code)", true},
-		{700084, "refresh token expired", perm, "the sign-in has expired: a person must sign in again for this profile (device code)", true},
+		{9002313, "invalid request (malformed, or an unusable refresh token)", cfg, "Entra ID found the request malformed; for a cached sign-in, a person must sign in again for this profile", true},
+		{70043, "refresh token expired by Conditional Access sign-in frequency", perm, "a Conditional Access sign-in frequency policy ended the sign-in: a person must sign in again for this profile", true},
+		{700084, "refresh token expired", perm, "the sign-in has expired: a person must sign in again for this profile", true},
 	}
 }
 
@@ -131,7 +132,7 @@ func (e *Error) Hint() string {
 }
 
 // signInHint is the hint of a profile that needs a person to sign in.
-const signInHint = "a person must sign in again for this profile (device code)"
+const signInHint = "a person must sign in again for this profile"
 
 // oauthHint covers failures that have no AADSTS hint of their own.
 func oauthHint(oauthErr string, temporary bool) string {

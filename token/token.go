@@ -114,8 +114,19 @@ type Config struct {
 	// another process (default DefaultLockTimeout); after it the request
 	// fails with a *LockError.
 	LockTimeout time.Duration
-	// DeviceCodePrompt shows the device code to the person (Login only).
+	// SignIn is how Login signs a person in (default SignInDeviceCode).
+	SignIn SignIn
+	// DeviceCodePrompt shows the device code to the person (Login with
+	// SignInDeviceCode).
 	DeviceCodePrompt func(ctx context.Context, dc DeviceCode) error
+	// OpenBrowser opens the sign-in page (Login with SignInBrowser) and
+	// returns without waiting for the sign-in; if the browser fails later
+	// it calls failed, which ends the sign-in.
+	OpenBrowser func(url string, failed func(error)) error
+	// PasteBack shows the sign-in address and returns the address the
+	// browser ended on, as the person pasted it (Login with
+	// SignInPasteBack).
+	PasteBack func(ctx context.Context, signInURL string) (pasted string, err error)
 	// Logger receives diagnostics (nil: discard). Never tokens or secrets.
 	Logger *slog.Logger
 }
@@ -277,16 +288,17 @@ func (s *Source) Refresh(ctx context.Context) (*oauth2.Token, error) {
 	return s.acquire(ctx, true)
 }
 
-// Login runs the device-code flow, showing the code through
-// Config.DeviceCodePrompt, and caches the account and refresh token. It
+// Login signs a person in the way Config.SignIn says (device code by
+// default, showing the code through Config.DeviceCodePrompt) and caches
+// the account and refresh token. It
 // holds the profile's cache lock until the sign-in ends, so another process
 // asking for a token meanwhile waits for (and then uses) this sign-in.
 func (s *Source) Login(ctx context.Context) (*oauth2.Token, error) {
 	if s.cfg.Flow != FlowDeviceCode {
 		return nil, fmt.Errorf("token: login is for device_code profiles; %s profiles need no sign-in", s.cfg.Flow)
 	}
-	if s.cfg.DeviceCodePrompt == nil {
-		return nil, errors.New("token: login needs a DeviceCodePrompt to show the code")
+	if err := s.cfg.checkSignIn(); err != nil {
+		return nil, err
 	}
 	if err := s.lock(ctx); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,38 +11,69 @@ import (
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/session"
+	"github.com/m365send/m365send/internal/signin"
 	"github.com/m365send/m365send/token"
 )
 
-const loginLong = `Login signs a person in with the device-code flow, for a profile with
-flow = "device_code".
+const loginLong = `Login signs a person in, for a profile with flow = "device_code", and
+caches the account and its refresh token in the profile's sign-in file
+(mode 0600), so later sends, tokens and doctor runs need no sign-in until
+Entra ID ends the session (90 days without use, a sign-in frequency
+policy, a password reset, or an admin's revocation).
 
-It prints a web address and a code on standard error: open the address on
-any device (a phone will do), enter the code, and sign in with the account
-that sends the mail, MFA included. m365send waits, then caches the account
-and its refresh token in the profile's cache file (mode 0600), so later
-sends, tokens and doctor runs need no sign-in until Entra ID ends the
-session (90 days without use, a password reset, or an admin's revocation).
+How the person signs in:
+
+  browser (the default when a browser can be opened here: $BROWSER, or a
+  graphical session, macOS or Windows): the sign-in page opens in the
+  browser; after the sign-in (MFA included) Entra ID sends the browser back
+  to m365send on localhost. This is the authorization-code flow with PKCE,
+  which Conditional Access policies that block device code allow.
+
+  --no-browser (paste-back, for a remote shell): m365send prints the
+  sign-in address; open it on any machine, sign in, and paste the address
+  the browser ends on (http://localhost/?code=..., a page that does not
+  load) back into m365send.
+
+  --device-code (also the default when no browser can be opened): open the
+  printed address on any device, enter the code, sign in.
+
+Browser and paste-back need the app registration to list the redirect URI
+http://localhost under "Mobile and desktop applications"; all three need
+"Allow public client flows" (docs/tenant-setup.md).
 
 Profiles with flow = "client_credentials" need no login.`
 
 func (a *app) newLoginCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "login [--profile P]",
-		Short: "Sign in with a device code and cache the refresh token",
+	var deviceCode, noBrowser bool
+	cmd := &cobra.Command{
+		Use:   "login [--profile P] [--device-code | --no-browser]",
+		Short: "Sign a person in (browser, paste-back or device code) and cache the refresh token",
 		Long:  loginLong,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.login(cmd.Context())
+			return a.login(cmd.Context(), signin.Request{
+				DeviceCode: deviceCode, NoBrowser: noBrowser, Getenv: a.io.Env, GOOS: runtime.GOOS,
+			})
 		},
 	}
+	cmd.Flags().BoolVar(&deviceCode, "device-code", false, "sign in with a device code instead of a browser")
+	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "print the sign-in address and read back the address the browser ends on (paste-back)")
+	return cmd
 }
 
-func (a *app) login(ctx context.Context) error {
+func (a *app) login(ctx context.Context, req signin.Request) error {
+	choice, err := signin.Choose(req)
+	if err != nil {
+		return &usageError{msg: err.Error(), hint: "see `m365send login --help`"}
+	}
 	opts := a.sessionOptions()
 	// A person's sign-in needs no client credential.
 	opts.NoCredential = true
+	opts.SignIn = token.SignIn(choice.Method)
 	opts.DeviceCodePrompt = func(ctx context.Context, dc token.DeviceCode) error {
+		if choice.Why != "" {
+			fmt.Fprintf(a.io.Err, "Signing in with a device code: %s.\n", choice.Why)
+		}
 		msg := dc.Message
 		if msg == "" {
 			msg = fmt.Sprintf("To sign in, open %s in a web browser and enter the code %s.", dc.VerificationURL, dc.UserCode)
@@ -52,6 +84,11 @@ func (a *app) login(ctx context.Context) error {
 		}
 		return nil
 	}
+	opts.OpenBrowser = func(u string, failed func(error)) error {
+		fmt.Fprintf(a.io.Err, "Opening the sign-in page in a browser; waiting for the sign-in...\nIf no browser opens, open this address on this machine:\n\n  %s\n\n", u)
+		return choice.Open(u, failed)
+	}
+	opts.PasteBack = signin.AskOn(a.io.In, a.io.Err)
 	s, err := session.Open(ctx, opts)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ server on 127.0.0.1, with a throwaway certificate authority, and writes a
 config file with two profiles that trust that CA through ca_file:
 
   sandbox       app-only (client credentials with a secret in a 0600 file)
-  sandbox-user  delegated (device code; the sandbox approves every sign-in)
+  sandbox-user  delegated (a person; the sandbox approves every sign-in)
 
 m365send then sends through them on the real code path: MSAL over HTTPS to
 the fake Entra ID, go-mail over STARTTLS and AUTH XOAUTH2 to the fake server.
@@ -33,8 +33,9 @@ Nothing leaves the machine: the fake server records messages and relays none.
 
 Without --demo it prints how to send through it, prints every message the
 fake server receives, and runs until interrupted (Ctrl-C). With --demo it
-does one full round — a client-credentials send, a device-code sign-in, a
-delegated send — prints what the server received, and exits.
+does one full round — a client-credentials send, a browser sign-in
+(authorization code with PKCE; the demo plays the browser), a delegated
+send — prints what the server received, and exits.
 
 The files go to --dir (kept), or to a temporary folder removed on exit.
 --dir must be a new or empty folder, or one an earlier sandbox used: a
@@ -50,7 +51,7 @@ for a real tenant cannot redirect it; the global --config flag is ignored.`,
 			return a.runSandbox(cmd.Context(), dir, demo)
 		},
 	}
-	cmd.Flags().BoolVar(&demo, "demo", false, "run one client-credentials send, one device-code sign-in and a delegated send, print what the server received, and exit")
+	cmd.Flags().BoolVar(&demo, "demo", false, "run one client-credentials send, one browser sign-in and a delegated send, print what the server received, and exit")
 	cmd.Flags().StringVar(&dir, "dir", "", "folder for the sandbox's config, CA, secret and token cache (default: a temporary folder, removed on exit)")
 	return cmd
 }

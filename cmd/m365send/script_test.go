@@ -46,7 +46,8 @@ import (
 //	header FILE NAME           print each value of header NAME (a Date must parse)
 //	smtp count STAGE | messages | wait STAGE | clear | fault STAGE [-n N] (stall|drop|REPLY)
 //	entra requests ENDPOINT [GRANT] | codes (count, codes; $CODE the last) |
-//	      clear | verify FILE MAILBOX |
+//	      authorize (the last authorize request: redirect, PKCE) |
+//	      revoke UPN | clear | verify FILE MAILBOX |
 //	      fault ENDPOINT STATUS [-retry-after D] [-times N]
 //	jsonvar FILE KEY VAR       set VAR to the JSON object's KEY
 //	refusingport VAR           set VAR to a loopback port that refuses connections
@@ -121,8 +122,9 @@ func scriptMain() {
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"m365send": scriptMain,
-		"sendmail": scriptMain,
+		"m365send":    scriptMain,
+		"sendmail":    scriptMain,
+		"fakebrowser": fakeBrowserMain,
 	})
 }
 
@@ -520,6 +522,18 @@ func entraCmd(ts *testscript.TestScript, neg bool, args []string) {
 		if len(codes) > 0 {
 			ts.Setenv("CODE", codes[len(codes)-1])
 		}
+	case "authorize":
+		req, ok := sb.Authority.LastAuthorize()
+		if !ok {
+			ts.Fatalf("the fake Entra ID issued no authorization code")
+		}
+		fmt.Fprintf(ts.Stdout(), "redirect_uri %s\nresponse_mode %s\ncode_challenge_method %s\ncode_challenge_len %d\n",
+			req.RedirectURI, req.ResponseMode, req.CodeChallengeMethod, len(req.CodeChallenge))
+	case "revoke":
+		if len(args) != 2 {
+			ts.Fatalf("usage: entra revoke UPN")
+		}
+		sb.Authority.RevokeRefreshTokens(args[1])
 	case "clear":
 		sb.Authority.ClearFaults()
 	case "verify":

@@ -42,20 +42,28 @@ func Demo(ctx context.Context, sb *Sandbox, out io.Writer, base session.Options)
 		return err
 	}
 
-	// 2. Delegated: a device-code sign-in, cached like `m365send login`.
-	fmt.Fprintf(out, "\n2. profile %q: device-code sign-in (the sandbox approves it as %s)\n", UserProfile, UserUPN)
+	// 2. Delegated: a browser sign-in (authorization code with PKCE and a
+	//    loopback redirect), cached like `m365send login`; the demo plays
+	//    the browser, and the fake Entra ID approves it.
+	fmt.Fprintf(out, "\n2. profile %q: browser sign-in, authorization code with PKCE (the demo plays the browser; the sandbox approves it as %s)\n", UserProfile, UserUPN)
 	login := base
 	login.ConfigFile, login.Profile, login.NoSender = sb.ConfigFile, UserProfile, true
-	login.DeviceCodePrompt = func(_ context.Context, dc token.DeviceCode) error {
-		_, err := fmt.Fprintf(out, "   Entra ID says: %s\n", dc.Message)
-		return err
+	login.SignIn = token.SignInBrowser
+	login.OpenBrowser = func(u string, failed func(error)) error {
+		fmt.Fprintln(out, "   the browser opens the sign-in page; Entra ID sends it back to m365send on localhost")
+		go func() {
+			if _, err := entratest.Browse(sb.Authority.HTTPClient(), nil, u); err != nil {
+				failed(err)
+			}
+		}()
+		return nil
 	}
 	loginSess, err := session.Open(ctx, login)
 	if err != nil {
 		return fmt.Errorf("sandbox demo: %w", err)
 	}
 	if _, err := loginSess.Tokens.Login(ctx); err != nil {
-		return fmt.Errorf("sandbox demo: device-code sign-in: %w", err)
+		return fmt.Errorf("sandbox demo: browser sign-in: %w", err)
 	}
 	fmt.Fprintf(out, "   signed in; the refresh token is cached in %s\n", sb.CacheDir)
 
@@ -67,7 +75,7 @@ func Demo(ctx context.Context, sb *Sandbox, out io.Writer, base session.Options)
 		return fmt.Errorf("sandbox demo: %w", err)
 	}
 	if err := demoSend(ctx, out, userSess, "m365send sandbox: delegated send",
-		"Sent by the sandbox demo with a delegated token (SMTP.Send) after a device-code sign-in.\n"); err != nil {
+		"Sent by the sandbox demo with a delegated token (SMTP.Send) after a browser sign-in.\n"); err != nil {
 		return err
 	}
 
@@ -95,10 +103,10 @@ func Demo(ctx context.Context, sb *Sandbox, out io.Writer, base session.Options)
 			return err
 		}
 	}
-	fmt.Fprintf(out, "\nWhat the fake Entra ID was asked: %d client-credentials tokens (Exchange and Graph), %d device code, %d device-code polls, %d refresh.\n",
+	fmt.Fprintf(out, "\nWhat the fake Entra ID was asked: %d client-credentials tokens (Exchange and Graph), %d browser sign-in, %d authorization code redeemed, %d refresh.\n",
 		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantClientCredentials),
-		sb.Authority.Requests(entratest.EndpointDeviceCode, ""),
-		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantDeviceCode),
+		sb.Authority.Requests(entratest.EndpointAuthorize, ""),
+		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantAuthorizationCode),
 		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantRefreshToken))
 	if len(msgs) != 2 {
 		return fmt.Errorf("sandbox demo: the fake server holds %d messages, want 2", len(msgs))

@@ -3,7 +3,8 @@
 // (graph/graphtest) on loopback, sharing one throwaway CA, and writes an m365send configuration that points at them:
 // the CA file, a secret file and a config file with two profiles, one
 // app-only ("sandbox", client credentials with a secret) and one delegated
-// ("sandbox-user", device code, approved automatically by the fake).
+// ("sandbox-user", a person: device code or browser sign-in, approved
+// automatically by the fake).
 //
 // It is what `m365send sandbox` starts, so that a newcomer can watch the
 // real code path (MSAL over HTTPS, go-mail over STARTTLS and XOAUTH2) work
@@ -46,7 +47,8 @@ const (
 	GraphProfile = "sandbox-graph"
 	// AppMailbox is the mailbox the app may send as.
 	AppMailbox = "alerts@contoso.com"
-	// UserUPN is the person every device code is approved for.
+	// UserUPN is the person every sign-in (device code or browser) is
+	// approved for.
 	UserUPN = "adele@contoso.com"
 	// AppClientID is the confidential client's application ID.
 	AppClientID = "5b1e7d04-4d52-4c4e-9d0e-5a4d0b7c1a01"
@@ -330,7 +332,7 @@ func (s *Sandbox) configText() string {
 	fmt.Fprintf(&b, "from_name = %s\n", q("Sandbox Alerts"))
 	common(&b)
 
-	fmt.Fprintf(&b, "\n# Delegated: device code; the sandbox approves every sign-in as %s.\n", UserUPN)
+	fmt.Fprintf(&b, "\n# Delegated: a person signs in (login); the sandbox approves every sign-in as %s.\n", UserUPN)
 	fmt.Fprintf(&b, "[profiles.%s]\n", UserProfile)
 	fmt.Fprintf(&b, "flow = %s\n", q("device_code"))
 	fmt.Fprintf(&b, "client_id = %s\n", q(PublicClientID))
@@ -374,7 +376,7 @@ Send as the app (client credentials; the app may send as %s):
   %s --config %s send --profile %s --to someone@example.com --subject hello --body 'first message'
 
 Sign in as a person (device code; the sandbox approves it as %s), then send:
-  %s --config %s login --profile %s
+  %s --config %s login --device-code --profile %s
   %s --config %s send --profile %s --to someone@example.com --subject hello --body 'from adele'
 
 Run "%s --config %s doctor --profile %s" to see every check pass.

@@ -77,6 +77,11 @@ type Options struct {
 	NoCredential bool
 	// DeviceCodePrompt shows a device code to the person (login).
 	DeviceCodePrompt func(ctx context.Context, dc token.DeviceCode) error
+	// SignIn, OpenBrowser and PasteBack choose and run a person's
+	// sign-in (login; see token.Config).
+	SignIn      token.SignIn
+	OpenBrowser func(url string, failed func(error)) error
+	PasteBack   func(ctx context.Context, signInURL string) (string, error)
 	// Queue builds the sender for a queue.Deliverer: one try per message
 	// and no pacing (the Deliverer retries and paces).
 	Queue bool
@@ -163,6 +168,9 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 		HTTPClient:          token.NewHTTPClient(pool),
 		CacheFile:           p.CacheFile(),
 		DeviceCodePrompt:    opts.DeviceCodePrompt,
+		SignIn:              opts.SignIn,
+		OpenBrowser:         opts.OpenBrowser,
+		PasteBack:           opts.PasteBack,
 		Logger:              log,
 	}
 	tokens, err := token.New(tcfg)

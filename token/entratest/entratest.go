@@ -4,9 +4,10 @@
 // such as `m365send sandbox` can ship it).
 //
 // It answers what MSAL Go really asks for (OpenID metadata per tenant, the
-// v2.0 token and device-code endpoints), checks what Entra ID checks (client
-// secrets, certificate and federated client assertions, scopes, tenant,
-// device-code state, refresh tokens) and answers wrong input with the OAuth
+// v2.0 token, device-code and authorize endpoints), checks what Entra ID
+// checks (client secrets, certificate and federated client assertions,
+// scopes, tenant, device-code state, loopback redirect URIs, PKCE code
+// verifiers, refresh tokens) and answers wrong input with the OAuth
 // error JSON Entra ID sends, AADSTS code included. Access tokens are RS256
 // JWTs shaped like Entra's; Verify checks them the way Exchange Online would,
 // so a fake SMTP server can accept or refuse them.
@@ -99,7 +100,9 @@ type Options struct {
 	// slow_down before anything else.
 	SlowDownPolls int
 	// AutoApprove, if set, approves every device code for this UPN after
-	// its first poll (which is answered authorization_pending).
+	// its first poll (which is answered authorization_pending), and signs
+	// this UPN in at once on every authorize request (browser sign-in);
+	// with none, authorize requests are answered access_denied.
 	AutoApprove string
 	// Logger receives one line per request (nil: discard). It never logs
 	// secrets, assertions or tokens.
@@ -130,6 +133,8 @@ type Authority struct {
 	failClients   map[string]int
 	counts        map[countKey]int
 	onDeviceCode  []func(userCode string)
+	authCodes     map[string]*authCode
+	lastAuthorize *AuthorizeRequest
 	closed        bool
 }
 
@@ -190,6 +195,7 @@ func New(opts Options) (*Authority, error) {
 		users:         map[string]*User{},
 		deviceCodes:   map[string]*deviceCode{},
 		refreshTokens: map[string]*refreshToken{},
+		authCodes:     map[string]*authCode{},
 		tenants:       map[string]string{},
 		failClients:   map[string]int{},
 		counts:        map[countKey]int{},
@@ -324,6 +330,8 @@ func (a *Authority) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		endpoint = EndpointDeviceCode
 	case "discovery/v2.0/keys":
 		endpoint = EndpointKeys
+	case "oauth2/v2.0/authorize":
+		endpoint = EndpointAuthorize
 	default:
 		http.NotFound(w, r)
 		return
@@ -366,6 +374,12 @@ func (a *Authority) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		a.serveOpenIDConfiguration(w, tenant)
 	case EndpointKeys:
 		a.serveKeys(w)
+	case EndpointAuthorize:
+		if !known && !isMultiTenant(tenant) {
+			authorizePage(w, http.StatusBadRequest, fmt.Sprintf("AADSTS90002: Tenant '%s' not found.", tenant))
+			return
+		}
+		a.serveAuthorize(w, r, tenant, tid)
 	case EndpointToken, EndpointDeviceCode:
 		if r.Method != http.MethodPost {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -77,6 +77,8 @@ func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request, tenant, t
 		a.pollDeviceCode(w, r, tenant)
 	case GrantRefreshToken:
 		a.redeemRefreshToken(w, r, tenant, tid)
+	case GrantAuthorizationCode:
+		a.redeemAuthCode(w, r, tenant)
 	case "":
 		a.writeOAuthError(w, 900144, clientID, tenant, "", "grant_type")
 	default:
