@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"fmt"
+	"github.com/m365send/m365send/internal/credbind"
 	"os"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -40,7 +41,7 @@ func (s *Source) instanceDiscovery() bool { return s.cfg.AuthorityHost == "" }
 // says). Called with the file lock held.
 //
 // Cached access tokens are used only if the cache's credential sidecar
-// says they were obtained with this Source's credential (binding.go);
+// says they were obtained with this Source's credential (internal/credbind);
 // otherwise Entra ID is asked, which checks the credential, and a token it
 // issues rebinds the cache to it.
 func (s *Source) clientCredentials(ctx context.Context) (tok *oauth2.Token, cached bool, err error) {
@@ -48,7 +49,7 @@ func (s *Source) clientCredentials(ctx context.Context) (tok *oauth2.Token, cach
 	if err != nil {
 		return nil, false, err
 	}
-	if !s.store.Force && !credentialBound(s.store, s.credID) {
+	if !s.store.Force && !credbind.Bound(s.store, s.credID) {
 		s.store.Force = true
 		if _, serr := os.Stat(s.store.Path); serr == nil {
 			s.log.Info("cached access tokens were not obtained with this credential (or it is unknown which); asking Entra ID",
@@ -61,7 +62,7 @@ func (s *Source) clientCredentials(ctx context.Context) (tok *oauth2.Token, cach
 	}
 	cached = res.Metadata.TokenSource == confidential.TokenSourceCache
 	if !cached {
-		if err := bind(s.store, s.credID); err != nil {
+		if err := credbind.Bind(s.store, s.credID); err != nil {
 			// The token is good; the next process just asks Entra ID again.
 			s.log.Warn("could not record which credential the cached token belongs to",
 				"path", s.store.BindingPath(), "error", oneLine(err.Error()))

@@ -11,7 +11,7 @@
 // from Entra ID come back as *Error with the AADSTS code and a hint.
 //
 // Cached app-only access tokens are bound to the client credential that
-// obtained them: a credential sidecar <cache file>.cred beside the cache
+// obtained them (internal/credbind): a credential sidecar <cache file>.cred beside the cache
 // records a fingerprint of it (an HMAC of a secret under a random salt,
 // a certificate's SHA-256 thumbprint, a federated token file's path; never
 // a secret). When the credential no longer matches, the cached tokens are
@@ -37,6 +37,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 	"github.com/m365send/m365send/internal/cloud"
+	"github.com/m365send/m365send/internal/credbind"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/wait"
 	"golang.org/x/oauth2"
@@ -160,7 +161,7 @@ type Source struct {
 	pub   *public.Client
 	// credID identifies the client credential (set with conf); cached
 	// access tokens are used only if the cache is bound to it.
-	credID *credentialID
+	credID *credbind.ID
 	memo   *oauth2.Token
 	// noMemo turns the in-memory shortcut off (benchmarks of the file path).
 	noMemo bool

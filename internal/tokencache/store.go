@@ -33,7 +33,7 @@ import (
 // all of them while Force is set, so MSAL goes back to Entra ID.
 //
 // For client credentials the cache file has one companion, the credential
-// sidecar <file>.cred (see package token's binding.go): metadata saying which credential
+// sidecar <file>.cred (see internal/credbind): metadata saying which credential
 // the cached access tokens were obtained with. It holds no secret and no
 // token; it is written with the same atomic writer under the same lock,
 // and removed with the cache.
@@ -402,7 +402,7 @@ func (s *Store) Clear() error {
 }
 
 // BindingPath is the credential sidecar beside the cache file (see package
-// token's binding.go): Clear removes it with the cache.
+// internal/credbind): Clear removes it with the cache.
 func (s *Store) BindingPath() string { return s.Path + ".cred" }
 
 // oneLine collapses s to one line of single spaces.

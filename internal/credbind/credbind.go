@@ -1,4 +1,8 @@
-package token
+// Package credbind binds cached app-only access tokens to the client
+// credential that obtained them (package token uses it), through a
+// sidecar file beside the token cache that holds a fingerprint of the
+// credential, never the credential.
+package credbind
 
 import (
 	"bytes"
@@ -11,6 +15,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+
 	"github.com/m365send/m365send/internal/tokencache"
 )
 
@@ -49,6 +54,18 @@ const (
 	credKindFederated   = "federated_token_file"
 )
 
+// Secret is the ID of a client secret.
+func Secret(secret string) *ID { return &ID{kind: credKindSecret, secret: secret} }
+
+// Certificate is the ID of a certificate credential: the SHA-256
+// thumbprint of the certificate in certs whose public key matches key.
+func Certificate(certs []*x509.Certificate, key any) *ID {
+	return &ID{kind: credKindCertificate, public: certThumbprint(certs, key)}
+}
+
+// FederatedFile is the ID of a federated token file credential: its path.
+func FederatedFile(path string) *ID { return &ID{kind: credKindFederated, public: path} }
+
 // binding is the sidecar's content.
 type binding struct {
 	// Kind is credKindSecret, credKindCertificate or credKindFederated.
@@ -59,10 +76,10 @@ type binding struct {
 	Fingerprint string `json:"fingerprint"`
 }
 
-// credentialID identifies the client credential of a Source. It is built
+// ID identifies the client credential of a token source. It is built
 // with the MSAL client (the first time the Source needs it, as that reads
 // the certificate file) and lives only in memory.
-type credentialID struct {
+type ID struct {
 	kind string
 	// secret is the client secret (only kept to compute its HMAC).
 	secret string
@@ -73,7 +90,7 @@ type credentialID struct {
 
 // fingerprint is id's fingerprint under salt (salt is used for a secret
 // only).
-func (id *credentialID) fingerprint(salt []byte) string {
+func (id *ID) fingerprint(salt []byte) string {
 	if id.kind == credKindSecret {
 		m := hmac.New(sha256.New, salt)
 		m.Write([]byte(id.secret))
@@ -83,7 +100,7 @@ func (id *credentialID) fingerprint(salt []byte) string {
 }
 
 // matches reports whether b was written for this credential.
-func (id *credentialID) matches(b binding) bool {
+func (id *ID) matches(b binding) bool {
 	if b.Kind != id.kind || b.Fingerprint == "" {
 		return false
 	}
@@ -100,7 +117,7 @@ func (id *credentialID) matches(b binding) bool {
 
 // newBinding is a fresh sidecar content for id, with a new random salt for
 // a secret.
-func (id *credentialID) newBinding() (binding, error) {
+func (id *ID) newBinding() (binding, error) {
 	b := binding{Kind: id.kind}
 	if id.kind == credKindSecret {
 		salt := make([]byte, 32)
@@ -134,10 +151,10 @@ func certThumbprint(certs []*x509.Certificate, key any) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// credentialBound reports whether the cache file (s)'s access tokens were
+// Bound reports whether the cache file (s)'s access tokens were
 // obtained with id. Called with the file lock held; a missing or
 // unreadable sidecar means no.
-func credentialBound(s *tokencache.Store, id *credentialID) bool {
+func Bound(s *tokencache.Store, id *ID) bool {
 	if s.Path == "" || id == nil {
 		return true
 	}
@@ -152,9 +169,9 @@ func credentialBound(s *tokencache.Store, id *credentialID) bool {
 	return id.matches(b)
 }
 
-// bind records that the cache's access tokens now come from id. Called
+// Bind records that the cache's access tokens now come from id. Called
 // with the file lock held, after Entra ID issued a token for id.
-func bind(s *tokencache.Store, id *credentialID) error {
+func Bind(s *tokencache.Store, id *ID) error {
 	if s.Path == "" || id == nil {
 		return nil
 	}
