@@ -41,7 +41,9 @@ Browser and paste-back need the app registration to list the redirect URI
 http://localhost under "Mobile and desktop applications"; all three need
 "Allow public client flows" (docs/tenant-setup.md).
 
-Profiles with flow = "client_credentials" need no login.`
+Everything login prints goes to standard error; standard input is read
+only with --no-browser. Profiles with flow = "client_credentials" need no
+login.`
 
 func (a *app) newLoginCmd() *cobra.Command {
 	var deviceCode, noBrowser bool

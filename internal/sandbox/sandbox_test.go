@@ -215,7 +215,7 @@ func TestWriteInstructionsNamesTheConfigAndProfiles(t *testing.T) {
 	}
 	for _, want := range []string{
 		"m365send --config " + sb.ConfigFile + " send --profile sandbox --to ",
-		"m365send --config " + sb.ConfigFile + " login --profile sandbox-user",
+		"m365send --config " + sb.ConfigFile + " login --device-code --profile sandbox-user",
 		sb.Authority.URL(),
 		sb.SMTP.Addr(),
 	} {
