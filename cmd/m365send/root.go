@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/session"
 )
@@ -146,6 +148,7 @@ func (a *app) newRootCmd() *cobra.Command {
 	root.Flags().Bool("version", false, "print the version and the commit it was built from")
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "configuration file (default $M365SEND_CONFIG, then $XDG_CONFIG_HOME/m365send/config.toml)")
 	root.PersistentFlags().StringVar(&a.profile, "profile", "", "profile name (default $M365SEND_PROFILE, then the file's default_profile, then \"default\")")
+	_ = root.RegisterFlagCompletionFunc("profile", a.completeProfiles)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &usageError{msg: err.Error(), hint: "see `" + cmd.CommandPath() + " --help`"}
 	})
@@ -163,6 +166,23 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newInitCmd(),
 	)
 	return root
+}
+
+// completeProfiles completes --profile with the names of the profiles in
+// the configuration file the command line (--config) or the environment
+// selects; nothing when it cannot be read.
+func (a *app) completeProfiles(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	g, err := config.LoadGlobals(config.LoadOptions{File: a.configFile, Env: a.io.Env})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, n := range g.Profiles {
+		if strings.HasPrefix(n, prefix) {
+			names = append(names, n)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
 // fail prints err as one line saying what happened and, where known, one

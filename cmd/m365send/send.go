@@ -39,9 +39,11 @@ type sendFlags struct {
 const sendLong = `Send composes one message and submits it through the profile's mailbox.
 
 The body is the --body text, or standard input when --body is "-" or is
-absent and standard input is not a terminal (so "cmd | m365send send ..."
-works); a body read from standard input is held in memory and refused past
-10 MB (send a larger text with --raw or --attach). --html adds an HTML alternative read from a file; --attach adds
+absent (so "cmd | m365send send ..." works); a body read from standard
+input is held in memory and refused past 10 MB (send a larger text with
+--raw or --attach). At a terminal with no --body, send says so on standard
+error and reads what is typed until Ctrl-D on a line of its own, as mail(1)
+does (Ctrl-C sends nothing); --body '' sends an empty body on purpose. --html adds an HTML alternative read from a file; --attach adds
 files, streamed, with the MIME type taken from their content.
 
 --raw sends a complete RFC 5322 message (a file, or "-" for standard input;
@@ -100,7 +102,7 @@ func (a *app) newSendCmd() *cobra.Command {
 	fl.StringArrayVarP(&f.cc, "cc", "c", nil, "Cc recipient `ADDRESS` (repeatable)")
 	fl.StringArrayVarP(&f.bcc, "bcc", "b", nil, "Bcc recipient `ADDRESS`, never shown in the headers (repeatable)")
 	fl.StringVarP(&f.subject, "subject", "s", "", "the `SUBJECT`")
-	fl.StringVar(&f.body, "body", "", "the `TEXT` body; \"-\" reads standard input (the default when it is not a terminal)")
+	fl.StringVar(&f.body, "body", "", "the `TEXT` body; \"-\" reads standard input (the default; at a terminal, typed until Ctrl-D)")
 	fl.StringVar(&f.html, "html", "", "HTML body from `FILE` (sent as an alternative to the text)")
 	fl.StringArrayVarP(&f.attach, "attach", "a", nil, "attach `FILE` (repeatable)")
 	fl.StringArrayVar(&f.headers, "header", nil, "add the header `'NAME: value'` (repeatable)")
@@ -134,10 +136,10 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 
 	// Read what the message is made of before any network I/O, so a bad
 	// message fails fast with 65.
-	draft, err := compose.Read(a.io.In, compose.Options{
+	draft, err := compose.Read(ctx, a.io.In, compose.Options{
 		From: f.from, To: f.to, Cc: f.cc, Bcc: f.bcc, Subject: f.subject,
 		Body: f.body, BodySet: bodySet, HTMLFile: f.html, Attach: f.attach,
-		Headers: f.headers, ReplyTo: f.replyTo, Raw: f.raw,
+		Headers: f.headers, ReplyTo: f.replyTo, Raw: f.raw, Prompt: a.io.Err,
 	})
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m365send/m365send/internal/compose"
 	"github.com/m365send/m365send/internal/sandbox"
 	"github.com/m365send/m365send/internal/testpty"
 )
@@ -158,5 +159,68 @@ func TestInitAsksAtATerminal(t *testing.T) {
 	}
 	if !strings.Contains(string(conf), `client_secret_file = "default.secret"`) || strings.Contains(string(conf), strings.TrimSpace(string(secret))) {
 		t.Errorf("the file should name the secret file and not hold the secret:\n%s", conf)
+	}
+}
+
+// TestSendReadsTheBodyAtATerminal: send with no --body at a terminal
+// says on the terminal that it reads the body, waits for it (nothing is
+// sent while the person types) and sends what was typed once Ctrl-D ends
+// it; Ctrl-C sends nothing; --body ” sends an empty body at once.
+func TestSendReadsTheBodyAtATerminal(t *testing.T) {
+	sb, err := sandbox.Start(context.Background(), sandbox.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Close() })
+	env := terminalEnv(t)
+	args := []string{"--config", sb.ConfigFile, "send", "--profile", sandbox.AppProfile, "--to", "ops@example.com", "-s", "typed"}
+
+	r := startAtTerminal(t, env, args...)
+	r.expect(regexp.QuoteMeta(compose.TypeBodyNote))
+	r.typeLine("first line typed")
+	r.expect("first line typed")
+	// The first line is in, the input is not over: nothing went yet. (Were
+	// send not waiting, it would have sent an empty message already, the
+	// moment it started.)
+	if n := len(sb.SMTP.Messages()); n != 0 {
+		t.Fatalf("the server holds %d messages before the body was ended", n)
+	}
+	r.typeLine("second line")
+	if err := r.pty.Type("\x04"); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.wait(); code != 0 {
+		t.Fatalf("send exited %d; terminal:\n%s", code, r.pty.Output())
+	}
+	msgs := sb.SMTP.Messages()
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Data), "first line typed\r\nsecond line\r\n") {
+		t.Fatalf("the server holds %d messages, want the typed one", len(msgs))
+	}
+
+	// Ctrl-C while typing: nothing is sent.
+	r = startAtTerminal(t, env, args...)
+	r.expect(regexp.QuoteMeta(compose.TypeBodyNote))
+	r.typeLine("never sent")
+	r.expect("never sent")
+	if err := r.pty.Type("\x03"); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.wait(); code == 0 {
+		t.Errorf("send interrupted exited 0; terminal:\n%s", r.pty.Output())
+	}
+	if n := len(sb.SMTP.Messages()); n != 1 {
+		t.Errorf("after Ctrl-C the server holds %d messages, want 1", n)
+	}
+
+	// --body '' is an empty body on purpose: sent without asking.
+	r = startAtTerminal(t, env, append(args, "--body", "")...)
+	if code := r.wait(); code != 0 {
+		t.Fatalf("send --body '' exited %d; terminal:\n%s", code, r.pty.Output())
+	}
+	if strings.Contains(r.pty.Output(), compose.TypeBodyNote) {
+		t.Error("send --body '' asked for a body")
+	}
+	if n := len(sb.SMTP.Messages()); n != 2 {
+		t.Errorf("the server holds %d messages, want 2", n)
 	}
 }

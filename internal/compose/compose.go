@@ -6,6 +6,7 @@
 package compose
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/m365send/m365send/internal/rfc5322"
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
+	"golang.org/x/term"
 )
 
 // MaxStdinBody is the largest body read from standard input: 10 MB.
@@ -34,7 +36,14 @@ type Options struct {
 	ReplyTo  string
 	// Raw is the --raw file, "-" for standard input, or "".
 	Raw string
+	// Prompt is where a person at a terminal is told to type the body
+	// when no --body is given (standard error); nil tells nothing.
+	Prompt io.Writer
 }
+
+// TypeBodyNote is what a person at a terminal is told when send reads the
+// body from it, as mail(1) reads one.
+const TypeBodyNote = "m365send: type the message, then Ctrl-D on a line of its own to send it (Ctrl-C: send nothing)"
 
 // Draft is a message read and checked, waiting for its From address.
 // Close removes its temporary files.
@@ -53,9 +62,25 @@ type Draft struct {
 // message, the HTML file; it checks the attachments and --from. Every
 // failure is a bad message or address (or a usage error for a folder on
 // standard input).
-func Read(stdin io.Reader, o Options) (*Draft, error) {
+//
+// With no --body at a terminal, the body is what the person types until
+// end of file (Ctrl-D), as mail(1) reads it, after TypeBodyNote on
+// Prompt; ctx ending (Ctrl-C) stops the wait. --body ” is an empty body
+// on purpose.
+func Read(ctx context.Context, stdin io.Reader, o Options) (*Draft, error) {
 	d := &Draft{opts: o, body: o.Body}
-	readsStdin := o.Raw == "-" || o.Raw == "" && (o.Body == "-" || !o.BodySet && !IsTerminal(stdin))
+	readsStdin := o.Raw == "-" || o.Raw == "" && (o.Body == "-" || !o.BodySet && stdin != nil)
+	if o.Raw == "" && !o.BodySet && isTTY(stdin) {
+		if o.Prompt != nil {
+			fmt.Fprintln(o.Prompt, TypeBodyNote)
+		}
+		b, err := readTyped(ctx, stdin)
+		if err != nil {
+			return nil, err
+		}
+		d.body = string(b)
+		readsStdin = false
+	}
 	if readsStdin {
 		if err := CheckInput(stdin); err != nil {
 			return nil, err
@@ -88,6 +113,9 @@ func Read(stdin io.Reader, o Options) (*Draft, error) {
 		} else if fi.IsDir() {
 			return nil, &classified{kind: failure.BadMessage, msg: fmt.Sprintf("--attach %s: is a directory", path)}
 		}
+	}
+	if err := checkSemicolons(o); err != nil {
+		return nil, err
 	}
 	if o.From != "" {
 		addr, err := rfc5322.ParseAddress(o.From)
@@ -215,6 +243,36 @@ func asMessageError(err error) error {
 	return &classified{kind: failure.BadMessage, msg: "bad message: " + err.Error(), err: err}
 }
 
+// checkSemicolons refuses an Outlook-style list ("a@x.com; b@y.com") in
+// a recipient flag, with how to give several addresses. A semicolon in a
+// value that parses (inside a quoted name) is fine.
+func checkSemicolons(o Options) error {
+	for _, f := range []struct {
+		flag string
+		vals []string
+	}{{"--to", o.To}, {"--cc", o.Cc}, {"--bcc", o.Bcc}} {
+		for _, v := range f.vals {
+			if !strings.Contains(v, ";") {
+				continue
+			}
+			if _, err := rfc5322.ParseAddressList(v); err == nil {
+				continue
+			}
+			var parts []string
+			for _, p := range strings.Split(v, ";") {
+				if p = strings.TrimSpace(p); p != "" {
+					parts = append(parts, p)
+				}
+			}
+			list := strings.Join(parts, ", ")
+			return &classified{kind: failure.BadAddress,
+				msg:  fmt.Sprintf("%s %q: addresses are separated by commas, not semicolons", f.flag, rfc5322.Truncate(v, 80)),
+				hint: fmt.Sprintf("write %s %q, or repeat %s for each address", f.flag, rfc5322.Truncate(list, 80), f.flag)}
+		}
+	}
+	return nil
+}
+
 // splitAddrs splits comma-separated address lists given in one flag value.
 func splitAddrs(vals []string) []string {
 	var out []string
@@ -246,15 +304,35 @@ func CheckInput(r io.Reader) error {
 	return nil
 }
 
-// IsTerminal reports whether r is a terminal (a character device), where
-// reading a body nobody typed would hang.
-func IsTerminal(r io.Reader) bool {
+// isTTY reports whether r is a terminal a person types at.
+func isTTY(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return r == nil
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// readTyped reads a body typed at the terminal until end of file, or
+// until ctx ends (Ctrl-C, which the program catches rather than dying on
+// it): then nothing is sent.
+func readTyped(ctx context.Context, tty io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	done := make(chan result, 1)
+	go func() {
+		b, err := sender.ReadInput(tty, MaxStdinBody)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, &classified{kind: failure.BadMessage, msg: fmt.Sprintf("read the body from the terminal: %v", r.err), err: r.err}
+		}
+		return r.b, nil
+	case <-ctx.Done():
+		// The reader is left blocked on the terminal; the program ends.
+		return nil, fmt.Errorf("read the body from the terminal: %w", ctx.Err())
+	}
 }
 
 // classified is a failure of kind with its own text, hint and cause.

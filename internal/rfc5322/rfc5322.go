@@ -51,7 +51,7 @@ func ParseAddress(s string) (*mail.Address, error) {
 	}
 	a, err := parser().Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrAddress, err)
+		return nil, plainError(s, err)
 	}
 	if err := CheckAddress(a.Address); err != nil {
 		return nil, err
@@ -88,7 +88,7 @@ func checkName(a *mail.Address) error {
 func ParseAddressList(s string) ([]*mail.Address, error) {
 	list, err := parser().ParseList(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrAddress, err)
+		return nil, plainError(s, err)
 	}
 	for _, a := range list {
 		if err := CheckAddress(a.Address); err != nil {
