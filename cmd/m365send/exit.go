@@ -62,6 +62,27 @@ func exitCodeOf(k failure.Kind) int {
 	return exitSoftware
 }
 
+// worstCode is the worse of two exit statuses, for a command that sends
+// many messages (send --batch): any failure is worse than success, and a
+// failure that only needs time (75) is the least bad; then come the
+// message's own fault (65), the service's refusal (69), Microsoft's
+// permission or sign-in (77), the configuration (78) and an internal
+// error (70), each of which needs a person more than the one before.
+func worstCode(a, b int) int {
+	rank := func(code int) int {
+		for i, c := range []int{exitOK, exitTempFail, exitDataErr, exitUsage, exitUnavailable, exitNoPerm, exitConfig, exitSoftware} {
+			if c == code {
+				return i
+			}
+		}
+		return 8 // unknown: the worst
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
 // exitError is a failure the command itself diagnosed.
 type exitError struct {
 	kind failure.Kind

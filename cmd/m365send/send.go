@@ -29,7 +29,8 @@ type sendFlags struct {
 	attach  []string
 	headers []string
 	replyTo string
-	raw     string
+	raw     []string
+	batch   string
 	dryRun  bool
 	json    bool
 	verbose bool
@@ -53,6 +54,25 @@ missing. Its envelope recipients are the --to/--cc/--bcc flags and bare
 arguments or, when there are none, the message's To, Cc and Bcc headers;
 its envelope sender is --from or the profile's mailbox, as with sendmail's
 -f, never the message's own From header.
+
+Many messages from one command go over one connection (one TLS handshake,
+one AUTH) and print one result line each on standard output, in order:
+  sent LABEL <message-id> to RCPT, ...
+  failed LABEL (exit N): ERROR; hint: HINT
+(with --json, one object a line, with "line" or "file"); the exit status
+is the worst of theirs (75 < 65 < 69 < 77 < 78 < 70). --raw may be given
+several times (a file each, "-" at most once; LABEL is the file).
+--batch FILE (or "-") reads JSON Lines, one message a line (LABEL is
+"line N"):
+  {"to": "ops@contoso.com", "subject": "disk", "body": "93% full\n"}
+  {"to": ["a@contoso.com", "b@contoso.com"], "cc": "c@contoso.com",
+   "subject": "report", "body": "attached", "attachments": ["r.pdf"]}
+with the fields from, to, cc, bcc (an address, a comma-separated list or
+an array), subject, body, html (a file), attachments, headers
+("Name: value" strings) and reply_to; paths are relative to the working
+directory. A line that does not parse stops the batch before anything is
+sent; a message that cannot be built (a bad address, a missing file)
+fails alone. Neither --dry-run nor --queue goes with several messages.
 
 --dry-run prints the message exactly as it would be sent and sends nothing;
 it needs no token. --json prints one JSON object on standard output:
@@ -107,7 +127,8 @@ func (a *app) newSendCmd() *cobra.Command {
 	fl.StringArrayVarP(&f.attach, "attach", "a", nil, "attach `FILE` (repeatable)")
 	fl.StringArrayVar(&f.headers, "header", nil, "add the header `'NAME: value'` (repeatable)")
 	fl.StringVar(&f.replyTo, "reply-to", "", "Reply-To `ADDRESS`")
-	fl.StringVar(&f.raw, "raw", "", "send a complete RFC 5322 message from `FILE` (\"-\": standard input)")
+	fl.StringArrayVar(&f.raw, "raw", nil, "send a complete RFC 5322 message from `FILE` (\"-\": standard input; repeatable, all over one connection)")
+	fl.StringVar(&f.batch, "batch", "", "send every message of the JSON Lines `FILE` (\"-\": standard input) over one connection, one result line each")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the message that would be sent; send nothing")
 	fl.BoolVar(&f.json, "json", false, "print one JSON result object on standard output")
 	fl.BoolVar(&f.queue, "queue", false, "hand the message to the queue when sending fails for now (see `m365send queue`)")
@@ -117,7 +138,14 @@ func (a *app) newSendCmd() *cobra.Command {
 
 // send runs `m365send send`.
 func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
-	if f.raw != "" {
+	if f.batch != "" || len(f.raw) > 1 {
+		return a.sendMany(ctx, f, bodySet)
+	}
+	raw := ""
+	if len(f.raw) == 1 {
+		raw = f.raw[0]
+	}
+	if raw != "" {
 		var conflicts []string
 		for name, set := range map[string]bool{"--subject": f.subject != "", "--body": bodySet, "--html": f.html != "",
 			"--attach": len(f.attach) > 0, "--header": len(f.headers) > 0, "--reply-to": f.replyTo != ""} {
@@ -139,7 +167,7 @@ func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
 	draft, err := compose.Read(ctx, a.io.In, compose.Options{
 		From: f.from, To: f.to, Cc: f.cc, Bcc: f.bcc, Subject: f.subject,
 		Body: f.body, BodySet: bodySet, HTMLFile: f.html, Attach: f.attach,
-		Headers: f.headers, ReplyTo: f.replyTo, Raw: f.raw, Prompt: a.io.Err,
+		Headers: f.headers, ReplyTo: f.replyTo, Raw: raw, Prompt: a.io.Err,
 	})
 	if err != nil {
 		return err
@@ -220,6 +248,20 @@ type jsonResult struct {
 	EnhancedCode string   `json:"enhanced_code,omitempty"`
 	Hint         string   `json:"hint,omitempty"`
 	ExitCode     int      `json:"exit_code,omitempty"`
+	// Line and File say which message of send --batch (its line) or of
+	// several --raw (its file) the object is about.
+	Line int    `json:"line,omitempty"`
+	File string `json:"file,omitempty"`
+}
+
+// jsonFailure is the --json object for a failure.
+func (a *app) jsonFailure(err error) jsonResult {
+	res := jsonResult{Status: "failed", Error: messageFor(err), Hint: a.reporter().hint(err), ExitCode: exitCodeFor(err)}
+	var se *sender.Error
+	if errors.As(err, &se) {
+		res.Code, res.EnhancedCode = se.Code, se.EnhancedCode
+	}
+	return res
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -232,11 +274,7 @@ func writeJSON(w io.Writer, v any) error {
 // code.
 func (a *app) printJSONFailure(err error) int {
 	code := exitCodeFor(err)
-	res := jsonResult{Status: "failed", Error: messageFor(err), Hint: a.reporter().hint(err), ExitCode: code}
-	var se *sender.Error
-	if errors.As(err, &se) {
-		res.Code, res.EnhancedCode = se.Code, se.EnhancedCode
-	}
+	res := a.jsonFailure(err)
 	if werr := writeJSON(a.io.Out, res); werr != nil {
 		a.reporter().print(a.io.Err, err)
 	}

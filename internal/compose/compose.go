@@ -36,6 +36,9 @@ type Options struct {
 	ReplyTo  string
 	// Raw is the --raw file, "-" for standard input, or "".
 	Raw string
+	// Literal makes Body the body as it is, even "-" or "", never read
+	// from standard input (a message of send --batch).
+	Literal bool
 	// Prompt is where a person at a terminal is told to type the body
 	// when no --body is given (standard error); nil tells nothing.
 	Prompt io.Writer
@@ -69,8 +72,8 @@ type Draft struct {
 // on purpose.
 func Read(ctx context.Context, stdin io.Reader, o Options) (*Draft, error) {
 	d := &Draft{opts: o, body: o.Body}
-	readsStdin := o.Raw == "-" || o.Raw == "" && (o.Body == "-" || !o.BodySet && stdin != nil)
-	if o.Raw == "" && !o.BodySet && isTTY(stdin) {
+	readsStdin := o.Raw == "-" || o.Raw == "" && !o.Literal && (o.Body == "-" || !o.BodySet && stdin != nil)
+	if o.Raw == "" && !o.BodySet && !o.Literal && isTTY(stdin) {
 		if o.Prompt != nil {
 			fmt.Fprintln(o.Prompt, TypeBodyNote)
 		}
@@ -265,6 +268,13 @@ func checkSemicolons(o Options) error {
 				}
 			}
 			list := strings.Join(parts, ", ")
+			if o.Literal {
+				// A message of send --batch: its fields are JSON.
+				name := strings.TrimPrefix(f.flag, "--")
+				return &classified{kind: failure.BadAddress,
+					msg:  fmt.Sprintf("%q: %q: addresses are separated by commas, not semicolons", name, rfc5322.Truncate(v, 80)),
+					hint: fmt.Sprintf(`write "%s": %q, or a list of addresses`, name, rfc5322.Truncate(list, 80))}
+			}
 			return &classified{kind: failure.BadAddress,
 				msg:  fmt.Sprintf("%s %q: addresses are separated by commas, not semicolons", f.flag, rfc5322.Truncate(v, 80)),
 				hint: fmt.Sprintf("write %s %q, or repeat %s for each address", f.flag, rfc5322.Truncate(list, 80), f.flag)}
