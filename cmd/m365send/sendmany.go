@@ -3,15 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/m365send/m365send/internal/batch"
 	"github.com/m365send/m365send/internal/compose"
-	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/submit"
-	"github.com/m365send/m365send/sender"
 )
 
 // sendMany runs `m365send send --batch FILE` and `send --raw A --raw B
@@ -22,42 +18,18 @@ func (a *app) sendMany(ctx context.Context, f *sendFlags, bodySet bool) error {
 	if err := checkManyFlags(f, bodySet); err != nil {
 		return err
 	}
-	var opts []compose.Options
-	var labels []string
-	var lines []int
+	var entries []batch.Entry
 	if f.batch != "" {
-		entries, err := a.readBatch(f.batch)
-		if err != nil {
+		var err error
+		if entries, err = batch.ReadFile(f.batch, a.io.In); err != nil {
 			return err
 		}
-		for _, e := range entries {
-			opts = append(opts, e.Options)
-			labels = append(labels, fmt.Sprintf("line %d", e.Line))
-			lines = append(lines, e.Line)
-		}
-	} else {
-		for _, file := range f.raw {
-			opts = append(opts, compose.Options{To: f.to, Cc: f.cc, Bcc: f.bcc, From: f.from, Raw: file})
-			label := file
-			if file == "-" {
-				label = "standard input"
-			}
-			labels = append(labels, label)
-			lines = append(lines, 0)
-		}
 	}
-
-	// Every message is read and checked before the connection is made;
-	// one that cannot be fails alone.
-	builds := make([]submit.Builder, len(opts))
-	for i, o := range opts {
-		d, err := compose.Read(ctx, a.io.In, o)
-		if err != nil {
-			builds[i] = func(string, string) (*sender.Message, error) { return nil, err }
-			continue
-		}
-		defer func() { _ = d.Close() }()
-		builds[i] = d.Message
+	msgs, closeAll := batch.Drafts(ctx, a.io.In, entries, f.raw, compose.Options{To: f.to, Cc: f.cc, Bcc: f.bcc, From: f.from})
+	defer closeAll()
+	builds := make([]submit.Builder, len(msgs))
+	for i, m := range msgs {
+		builds[i] = m.Build
 	}
 
 	so := a.sessionOptions()
@@ -71,7 +43,7 @@ func (a *app) sendMany(ctx context.Context, f *sendFlags, bodySet bool) error {
 			code = exitCodeFor(it.Err)
 		}
 		worst = worstCode(worst, code)
-		if werr := a.printItem(f.json, it, labels[it.Index], lines[it.Index], f.raw != nil); werr != nil && !warned {
+		if werr := a.printItem(f.json, it, msgs[it.Index]); werr != nil && !warned {
 			warned = true
 			a.reporter().warn(a.io.Err, fmt.Sprintf("the results could not be written (%v); the exit status still tells the worst", werr))
 		}
@@ -120,46 +92,23 @@ func checkManyFlags(f *sendFlags, bodySet bool) error {
 	return nil
 }
 
-// readBatch reads the --batch file ("-": standard input).
-func (a *app) readBatch(path string) ([]batch.Entry, error) {
-	in := a.io.In
-	if path != "-" {
-		file, err := os.Open(path)
-		if err != nil {
-			return nil, &exitError{kind: failure.BadMessage, msg: fmt.Sprintf("--batch: %v", err), err: err}
-		}
-		defer file.Close()
-		in = file
-	}
-	if in == nil {
-		in = strings.NewReader("")
-	}
-	return batch.Read(io.LimitReader(in, batch.MaxMessages*int64(batch.MaxLine)))
-}
-
 // printItem writes one message's result: a line ("sent LABEL MESSAGE-ID
 // to RCPTS", or "failed LABEL (exit N): ERROR; hint: HINT"), or with
 // asJSON the --json object with its line or file.
-func (a *app) printItem(asJSON bool, it submit.Item, label string, line int, raw bool) error {
+func (a *app) printItem(asJSON bool, it submit.Item, m batch.Message) error {
 	if asJSON {
-		res := jsonResult{Status: "sent", MessageID: it.Result.MessageID, Recipients: it.Result.Recipients, Line: line}
-		if raw {
-			res.File = label
-		}
+		res := jsonResult{Status: "sent", MessageID: it.Result.MessageID, Recipients: it.Result.Recipients}
 		if it.Err != nil {
 			res = a.jsonFailure(it.Err)
-			res.Line = line
-			if raw {
-				res.File = label
-			}
 		}
+		res.Line, res.File = m.Line, m.File
 		return writeJSON(a.io.Out, res)
 	}
 	if it.Err == nil {
-		_, err := fmt.Fprintf(a.io.Out, "sent %s %s to %s\n", label, it.Result.MessageID, strings.Join(it.Result.Recipients, ", "))
+		_, err := fmt.Fprintf(a.io.Out, "sent %s %s to %s\n", m.Label, it.Result.MessageID, strings.Join(it.Result.Recipients, ", "))
 		return err
 	}
-	text := fmt.Sprintf("failed %s (exit %d): %s", label, exitCodeFor(it.Err), messageFor(it.Err))
+	text := fmt.Sprintf("failed %s (exit %d): %s", m.Label, exitCodeFor(it.Err), messageFor(it.Err))
 	if h := a.reporter().hint(it.Err); h != "" {
 		text += "; hint: " + h
 	}

@@ -13,15 +13,18 @@ package batch
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/m365send/m365send/internal/compose"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/suggest"
+	"github.com/m365send/m365send/sender"
 )
 
 // MaxLine is the longest line: a body read this way is held in memory
@@ -74,6 +77,23 @@ func (a *addresses) UnmarshalJSON(b []byte) error {
 	}
 	*a = many
 	return nil
+}
+
+// ReadFile reads the batch file path, or stdin for "-" (nil: empty).
+func ReadFile(path string, stdin io.Reader) ([]Entry, error) {
+	in := stdin
+	if path != "-" {
+		file, err := os.Open(path)
+		if err != nil {
+			return nil, failure.Wrap(failure.BadMessage, fmt.Errorf("--batch: %w", err), "")
+		}
+		defer file.Close()
+		in = file
+	}
+	if in == nil {
+		in = strings.NewReader("")
+	}
+	return Read(io.LimitReader(in, MaxMessages*int64(MaxLine)))
 }
 
 // Read reads every line of r. Errors are bad-message failures naming the
@@ -166,4 +186,54 @@ func hint(err error) string {
 		}
 	}
 	return "one JSON object a line, with the fields " + strings.Join(fields, ", ") + " (see `m365send help send`)"
+}
+
+// Message is one message of a command that sends many: how to build it,
+// and how its result line names it.
+type Message struct {
+	// Label names it in the result line: "line N" or the --raw file
+	// ("standard input" for "-").
+	Label string
+	// Line is its line in the batch file, or 0; File its --raw file, or "".
+	Line int
+	File string
+	// Build makes it for the profile's mailbox; it fails with the reason
+	// the message could not be read, if it could not.
+	Build func(mailbox, fromName string) (*sender.Message, error)
+}
+
+// Drafts reads and checks every message (compose.Read) before anything
+// is sent: the entries of a batch file, or else one complete message per
+// raw file (with the envelope flags in common). A message that cannot be
+// read fails alone, through its Build. close removes their temporary
+// files.
+func Drafts(ctx context.Context, stdin io.Reader, entries []Entry, raw []string, common compose.Options) (msgs []Message, close func()) {
+	var drafts []*compose.Draft
+	add := func(m Message, o compose.Options) {
+		d, err := compose.Read(ctx, stdin, o)
+		if err != nil {
+			m.Build = func(string, string) (*sender.Message, error) { return nil, err }
+		} else {
+			drafts = append(drafts, d)
+			m.Build = d.Message
+		}
+		msgs = append(msgs, m)
+	}
+	for _, e := range entries {
+		add(Message{Label: fmt.Sprintf("line %d", e.Line), Line: e.Line}, e.Options)
+	}
+	for _, file := range raw {
+		o := common
+		o.Raw = file
+		label := file
+		if file == "-" {
+			label = "standard input"
+		}
+		add(Message{Label: label, File: file}, o)
+	}
+	return msgs, func() {
+		for _, d := range drafts {
+			_ = d.Close()
+		}
+	}
 }
