@@ -37,5 +37,5 @@ func (api API) scopes(cl cloud.Cloud, flow Flow) ([]string, error) {
 		}
 		return []string{cl.GraphDelegatedScope()}, nil
 	}
-	return nil, fmt.Errorf("token: unknown API %q (want exchange or graph)", string(api))
+	return nil, fmt.Errorf("token: unknown API %q (want APIExchange or APIGraph)", string(api))
 }
