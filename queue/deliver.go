@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,10 @@ type Route struct {
 	// Transport submits the messages. Give every profile of one mailbox
 	// the same Transport, so that they share one token source.
 	Transport Transport
+	// RatePerMinute, when not 0, replaces DelivererConfig.RatePerMinute
+	// for the mailbox (negative: no pacing), as a profile's
+	// rate_per_minute does; the first route of a mailbox sets it.
+	RatePerMinute int
 }
 
 // Defaults of DelivererConfig.
@@ -130,6 +135,7 @@ type route struct {
 // mailbox is the shared state of one mailbox's deliveries.
 type mailbox struct {
 	name     string
+	rate     int         // messages a minute; negative: no pacing
 	conns    int         // connections in use
 	sent     []time.Time // starts of the submissions in the pacing window
 	hold     time.Time   // nothing is tried before this (quota, busy, down)
@@ -325,7 +331,7 @@ func (d *Deliverer) route(ctx context.Context, profile string, now time.Time) *r
 		key := strings.ToLower(rt.Mailbox)
 		b := d.boxes[key]
 		if b == nil {
-			b = &mailbox{name: rt.Mailbox}
+			b = &mailbox{name: rt.Mailbox, rate: cmp.Or(rt.RatePerMinute, d.cfg.RatePerMinute)}
 			d.boxes[key] = b
 		}
 		b.profiles = append(b.profiles, profile)
@@ -354,8 +360,8 @@ func (d *Deliverer) start(ctx context.Context, now time.Time) {
 		}
 		for len(b.backlog) > 0 && b.conns < d.cfg.MaxConns && !now.Before(b.shared) {
 			n := min(len(b.backlog), d.cfg.Batch, batchFits(b.backlog))
-			if d.cfg.RatePerMinute > 0 {
-				n = min(n, d.cfg.RatePerMinute-b.inWindow(now))
+			if b.rate > 0 {
+				n = min(n, b.rate-b.inWindow(now))
 			}
 			if n <= 0 {
 				break
@@ -480,10 +486,10 @@ func (d *Deliverer) nextWake(now time.Time) time.Time {
 		}
 		earlier(b.hold)
 		earlier(b.shared)
-		if d.cfg.RatePerMinute > 0 && b.conns < d.cfg.MaxConns && len(b.sent) >= d.cfg.RatePerMinute {
+		if b.rate > 0 && b.conns < d.cfg.MaxConns && len(b.sent) >= b.rate {
 			s := slices.Clone(b.sent)
 			slices.SortFunc(s, time.Time.Compare)
-			earlier(s[len(s)-d.cfg.RatePerMinute].Add(time.Minute))
+			earlier(s[len(s)-b.rate].Add(time.Minute))
 		}
 	}
 	if !d.soonest.After(now) {

@@ -130,6 +130,8 @@ type world struct {
 	d     *queue.Deliverer
 	calls map[string]int
 	log   tlog
+	// routeRate is the Route's RatePerMinute.
+	routeRate int
 }
 
 func newWorld(t *testing.T, opts smtptest.Options, pol queue.Policy) *world {
@@ -170,7 +172,7 @@ func newWorldIn(t *testing.T, opts smtptest.Options, pol queue.Policy, dir strin
 			mu.Lock()
 			w.calls[profile]++
 			mu.Unlock()
-			return queue.Route{Mailbox: mailbox, Transport: w.tr}, nil
+			return queue.Route{Mailbox: mailbox, Transport: w.tr, RatePerMinute: w.routeRate}, nil
 		},
 		Policy:       pol,
 		ReportingMTA: "relay.test",
@@ -269,6 +271,31 @@ func TestDeliveryKeepsExchangeLimits(t *testing.T) {
 	}
 	if w.calls["alerts"] != 1 {
 		t.Errorf("Route asked %d times for one profile", w.calls["alerts"])
+	}
+}
+
+// A profile's rate_per_minute reaches the Deliverer through its Route:
+// -1 turns pacing off for the mailbox, a number replaces the 30.
+func TestRouteRateReplacesThePace(t *testing.T) {
+	for _, tc := range []struct {
+		rate, n  int
+		min, max time.Duration // of fake time
+	}{
+		{rate: -1, n: 90, max: time.Minute},
+		{rate: 10, n: 25, min: 2 * time.Minute, max: 3 * time.Minute},
+	} {
+		t.Run(fmt.Sprint(tc.rate), func(t *testing.T) {
+			w := newWorld(t, smtptest.Options{}, queue.Policy{})
+			w.routeRate = tc.rate
+			start := w.clk.Now()
+			for i := range tc.n {
+				w.enqueue(t, mailbox, "ops@example.com", fmt.Sprintf("message %d", i))
+			}
+			w.run(t, tc.n)
+			if el := w.clk.Now().Sub(start); el < tc.min || el >= tc.max {
+				t.Errorf("%d messages in %v of fake time, want at least %v and under %v", tc.n, el, tc.min, tc.max)
+			}
+		})
 	}
 }
 

@@ -171,7 +171,13 @@ func (r *relayProc) writeConfig(t testing.TB, relayTable string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(r.file, append(base, "\n"+relayTable+"\n"...), 0o600); err != nil {
+	r.writeConfigText(t, string(base)+"\n"+relayTable+"\n")
+}
+
+// writeConfigText writes the configuration file.
+func (r *relayProc) writeConfigText(t testing.TB, text string) {
+	t.Helper()
+	if err := os.WriteFile(r.file, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

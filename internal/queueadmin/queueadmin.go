@@ -308,8 +308,11 @@ func (p *Routes) Route(ctx context.Context, profile string) (queue.Route, error)
 		p.sessions = map[string]*session.Session{}
 	}
 	if old, ok := p.sessions[key]; ok {
-		return queue.Route{Mailbox: old.Mailbox, Transport: old.Transport}, nil
+		s = old
+	} else {
+		p.sessions[key] = s
 	}
-	p.sessions[key] = s
-	return queue.Route{Mailbox: s.Mailbox, Transport: s.Transport}, nil
+	// The profile's rate_per_minute paces the Deliverer (the sender
+	// itself is built without pacing).
+	return queue.Route{Mailbox: s.Mailbox, Transport: s.Transport, RatePerMinute: s.Profile.RatePerMinute}, nil
 }
