@@ -74,6 +74,9 @@ type Config struct {
 	// Networks are the client networks that may send without
 	// authenticating ([[relay.networks]]).
 	Networks []Network `toml:"networks"`
+	// MetricsListen is the host:port of the Prometheus metrics and
+	// /healthz listener (package internal/metrics), or "" for none.
+	MetricsListen string `toml:"metrics_listen"`
 }
 
 // Listener is one listening address with its settings.
@@ -159,7 +162,7 @@ func Decode(path string, raw []byte) (*Config, error) {
 	}
 	for _, k := range md.Undecoded() {
 		if len(k) > 0 && k[0] == "relay" {
-			return nil, failure.New(failure.Config, fmt.Sprintf("%s: unknown key %s", path, k), "check the spelling; the keys of [relay] are listen, listen_tls, listeners, hostname, tls_cert_file, tls_key_file, max_size, max_recipients, max_connections_per_client, read_timeout, write_timeout, users, networks")
+			return nil, failure.New(failure.Config, fmt.Sprintf("%s: unknown key %s", path, k), "check the spelling; the keys of [relay] are listen, listen_tls, listeners, hostname, tls_cert_file, tls_key_file, max_size, max_recipients, max_connections_per_client, read_timeout, write_timeout, users, networks, metrics_listen")
 		}
 	}
 	c := &doc.Relay
@@ -288,6 +291,9 @@ func Check(c *Config, profiles []string) error {
 		if !loopbackHost(host) && len(c.Users) == 0 && len(c.Networks) == 0 {
 			bad("add [[relay.users]] or [[relay.networks]], or listen on 127.0.0.1 only", "listener %q is reachable from other machines but no user or network is configured: it would be an open relay", l.Address)
 		}
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsListen); c.MetricsListen != "" && err != nil {
+		bad("write host:port, like \"127.0.0.1:9465\"", "metrics_listen %q: %v", c.MetricsListen, err)
 	}
 	switch {
 	case c.TLSCertFile == "" && c.TLSKeyFile == "":

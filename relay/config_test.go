@@ -94,6 +94,8 @@ func TestCheck(t *testing.T) {
 		{"half a certificate", "tls_cert_file = \"x.pem\"", "only one of"},
 		{"bad cidr", "[[relay.networks]]\nname = \"n\"\ncidr = [\"10.0.0/8\"]\nprofiles = [\"office\"]", "bad cidr"},
 		{"plaintext for unknown network", "[[relay.listeners]]\naddress = \"127.0.0.1:25\"\nallow_plaintext_auth = [\"lan\"]", "unknown network"},
+		{"metrics listener", `metrics_listen = "127.0.0.1:9465"`, ""},
+		{"bad metrics listener", `metrics_listen = "9465"`, "metrics_listen"},
 		{"bad min_tls", "[[relay.listeners]]\naddress = \"127.0.0.1:25\"\nmin_tls = \"1.4\"", "min_tls"},
 	}
 	for _, tc := range tests {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/smtp"
 	"net/textproto"
 	"os"
@@ -396,7 +397,7 @@ func wantReply(t testing.TB, err error, code int, enh string) {
 // and one user, "scanner" with password "s3cret", sending as the
 // sandbox's app mailbox.
 func e2eRelayTable(t testing.TB) string {
-	return "[relay]\nlisten = [\"127.0.0.1:0\"]\nmax_size = 4096\n" + relayUserTable(t, "scanner", "s3cret")
+	return "[relay]\nlisten = [\"127.0.0.1:0\"]\nmax_size = 4096\nmetrics_listen = \"127.0.0.1:0\"\n" + relayUserTable(t, "scanner", "s3cret")
 }
 
 const e2eMsg = "From: Scanner <" + sandbox.AppMailbox + ">\r\nTo: bob@example.com\r\nSubject: %s\r\n\r\nscanned page\r\n"
@@ -468,6 +469,41 @@ func TestRelayEndToEndNetSMTP(t *testing.T) {
 			wantReply(t, tc.run(t), tc.code, tc.enh)
 			r.assertNothingQueued(t, delivered)
 		})
+	}
+
+	// The metrics listener counted all of it.
+	metricsAddr := r.log.wait(t, regexp.MustCompile(`msg="relay: metrics listening" address=(\S+)`), 0)[1]
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + metricsAddr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz: %d %q, want 200 ok", code, body)
+	}
+	_, body := get("/metrics")
+	for _, want := range []string{
+		"m365send_relay_up 1\n",
+		"m365send_relay_accepted_total 2\n",
+		`m365send_relay_refused_total{code="535"} 2` + "\n",
+		`m365send_relay_refused_total{code="538"} 1` + "\n",
+		`m365send_relay_refused_total{code="550"} 1` + "\n",
+		`m365send_relay_refused_total{code="452"} 1` + "\n",
+		`m365send_relay_refused_total{code="552"} 1` + "\n",
+		`m365send_relay_refused_total{code="530"} 1` + "\n",
+		`m365send_queue_deliveries_total{result="delivered"} 2` + "\n",
+		"m365send_queue_messages 0\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
 	}
 	if code := r.stop(t); code != 0 {
 		t.Errorf("exit status %d after SIGTERM, want 0; log:\n%s", code, r.log)

@@ -18,6 +18,7 @@ import (
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/clilog"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/metrics"
 	"github.com/m365send/m365send/internal/queueadmin"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/queue"
@@ -100,6 +101,21 @@ func Run(ctx context.Context, opts session.Options) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var m *metrics.Metrics
+	if c.MetricsListen != "" {
+		m = metrics.New(sp, nil)
+		log = slog.New(m.Handler(log.Handler()))
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", c.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("relay: metrics: listen %s: %w", c.MetricsListen, err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- m.Serve(ctx, ln) }()
+		defer func() { cancel(); <-served }()
+		log.Info("relay: metrics listening", "address", ln.Addr().String())
+	}
 	routes := queueadmin.NewRoutes(opts)
 	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, Route: routes.Route, Logger: log, Limiter: lim})
 	if err != nil {
@@ -110,8 +126,6 @@ func Run(ctx context.Context, opts session.Options) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	go func() {
 		for {
 			select {
@@ -140,8 +154,14 @@ func Run(ctx context.Context, opts session.Options) error {
 			for _, ad := range addrs {
 				log.Info("relay: listening", "address", ad.String())
 			}
+			if m != nil {
+				m.SetReady(true)
+			}
 		},
 	}, d, 0)
+	if m != nil {
+		m.SetReady(false)
+	}
 	if err != nil {
 		return err
 	}

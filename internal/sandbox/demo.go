@@ -17,8 +17,9 @@ import (
 const demoRecipient = "ops@example.com"
 
 // Demo sends through the sandbox profiles with the same wiring as
-// `m365send send` and `m365send login` (internal/session), then prints on
-// out what the fake server received. base supplies the environment, made
+// `m365send send` and `m365send login` (internal/session), and once
+// through a relay on loopback as a device would, then prints on out what
+// the fake server received. base supplies the environment, made
 // safe with Env, and where warnings go; its profile selection is ignored.
 func Demo(ctx context.Context, sb *Sandbox, out io.Writer, base session.Options) error {
 	base.Getenv = Env(base.Getenv)
@@ -96,6 +97,12 @@ func Demo(ctx context.Context, sb *Sandbox, out io.Writer, base session.Options)
 	}
 	fmt.Fprintf(out, "   the fake Graph received it for %s, %d bytes of MIME\n", strings.Join(gmsgs[0].Recipients, ", "), len(gmsgs[0].Data))
 
+	// 5. A device with a password, through a relay on loopback.
+	fmt.Fprintf(out, "\n5. a relay for devices that only speak SMTP with a password, delivering through profile %q\n", AppProfile)
+	if err := demoRelay(ctx, out, sb, base, 3); err != nil {
+		return err
+	}
+
 	msgs := sb.SMTP.Messages()
 	fmt.Fprintf(out, "\nWhat the fake Office 365 received (%d messages):\n", len(msgs))
 	for _, m := range msgs {
@@ -108,10 +115,10 @@ func Demo(ctx context.Context, sb *Sandbox, out io.Writer, base session.Options)
 		sb.Authority.Requests(entratest.EndpointAuthorize, ""),
 		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantAuthorizationCode),
 		sb.Authority.Requests(entratest.EndpointToken, entratest.GrantRefreshToken))
-	if len(msgs) != 2 {
-		return fmt.Errorf("sandbox demo: the fake server holds %d messages, want 2", len(msgs))
+	if len(msgs) != 3 {
+		return fmt.Errorf("sandbox demo: the fake server holds %d messages, want 3", len(msgs))
 	}
-	fmt.Fprintln(out, "Demo complete: both flows went through MSAL (HTTPS) and go-mail (STARTTLS + XOAUTH2), and one message through Microsoft Graph.")
+	fmt.Fprintln(out, "Demo complete: both flows and the relay went through MSAL (HTTPS) and go-mail (STARTTLS + XOAUTH2), and one message through Microsoft Graph.")
 	return nil
 }
 

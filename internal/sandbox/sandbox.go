@@ -11,8 +11,9 @@
 // without a tenant, and the world the command-line tests
 // (cmd/m365send/testdata/script) run the real binary in: they adjust the
 // fakes through Options and write their own profiles from Vars. It holds no client logic itself: the command sends
-// through the profiles like any other. It is not a mail server: nothing is
-// relayed, and it must never face a real network.
+// through the profiles like any other. It is not a mail server (the demo's
+// relay is package relay, run on loopback), and it must never face a real
+// network.
 package sandbox
 
 import (
