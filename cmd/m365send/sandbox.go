@@ -35,7 +35,9 @@ Without --demo it prints how to send through it, prints every message the
 fake server receives, and runs until interrupted (Ctrl-C). With --demo it
 does one full round — a client-credentials send, a browser sign-in
 (authorization code with PKCE; the demo plays the browser), a delegated
-send — prints what the server received, and exits.
+send, a Microsoft Graph send, and a device's message through a relay on
+127.0.0.1 (STARTTLS, AUTH PLAIN) — prints what the server received, and
+exits.
 
 The files go to --dir (kept), or to a temporary folder removed on exit.
 --dir must be a new or empty folder, or one an earlier sandbox used: a
@@ -51,7 +53,7 @@ for a real tenant cannot redirect it; the global --config flag is ignored.`,
 			return a.runSandbox(cmd.Context(), dir, demo)
 		},
 	}
-	cmd.Flags().BoolVar(&demo, "demo", false, "run one client-credentials send, one browser sign-in and a delegated send, print what the server received, and exit")
+	cmd.Flags().BoolVar(&demo, "demo", false, "run one client-credentials send, one browser sign-in, a delegated send and a send through a relay, print what the server received, and exit")
 	cmd.Flags().StringVar(&dir, "dir", "", "folder for the sandbox's config, CA, secret and token cache (default: a temporary folder, removed on exit)")
 	return cmd
 }

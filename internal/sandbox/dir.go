@@ -43,7 +43,7 @@ func CheckDir(dir string) error {
 			break
 		}
 		switch e.Name() {
-		case CacheDirName:
+		case CacheDirName, RelayDirName:
 			own = e.IsDir()
 		case ConfigFileName, CAFileName, SecretFileName:
 			own = e.Type().IsRegular()

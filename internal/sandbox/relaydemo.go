@@ -49,7 +49,7 @@ func demoRelay(ctx context.Context, out io.Writer, sb *Sandbox, base session.Opt
 	if err := relay.Check(cfg, []string{AppProfile, UserProfile}); err != nil {
 		return fmt.Errorf("sandbox demo: %w", err)
 	}
-	state := filepath.Join(sb.Dir, "relay")
+	state := filepath.Join(sb.Dir, RelayDirName)
 	cert, _, err := relay.Certificate(cfg, state, time.Now())
 	if err != nil {
 		return fmt.Errorf("sandbox demo: %w", err)

@@ -62,6 +62,9 @@ const (
 	CAFileName     = "ca.pem"
 	SecretFileName = "sandbox.secret"
 	CacheDirName   = "cache"
+	// RelayDirName is the demo relay's state folder (its certificate and
+	// spool) in Options.Dir.
+	RelayDirName = "relay"
 )
 
 // Options configures Start.
