@@ -32,7 +32,7 @@ func (a *app) newQueueCmd() *cobra.Command {
 		Long:  queueLong,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return &usageError{msg: "queue needs a subcommand: list, show, retry, delete or flush", hint: "see `m365send queue --help`"}
+			return &usageError{msg: "queue needs a subcommand: list, show, retry, delete, flush or migrate", hint: "see `m365send queue --help`"}
 		},
 	}
 	var dead bool
@@ -112,7 +112,37 @@ next try is later stays; make it due with "m365send queue retry ID".`,
 		},
 	}
 	flush.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every delivery")
-	cmd.AddCommand(list, show, retry, del, flush)
+	var to string
+	migrate := &cobra.Command{
+		Use:   "migrate --to postgres://...",
+		Short: "Move the spool's messages into a PostgreSQL queue",
+		Long: `Migrate moves every message and dead letter of the queue's spool folder
+into the PostgreSQL queue that --to names, keeping their IDs and states,
+and creates its tables if needed. Each message is copied and committed
+before it leaves the spool; a move cut short can run again. Stop the relays
+on the spool first: a message one is delivering stays in the spool (exit
+75; run the move again). Then set queue = "postgres://..." (see
+docs/relay.md).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			g, err := a.globals()
+			if err != nil {
+				return err
+			}
+			dir, err := queueadmin.SpoolDir(g)
+			if err != nil {
+				return err
+			}
+			mv, err := backend.Move(cmd.Context(), dir, to)
+			fmt.Fprintf(a.io.Out, "moved %d messages and %d dead letters to %s\n", mv.Queued, mv.Dead, backend.Describe(to))
+			if err == nil && mv.Busy > 0 {
+				err = backend.ErrBusyLeft(mv.Busy)
+			}
+			return err
+		},
+	}
+	migrate.Flags().StringVar(&to, "to", "", "the PostgreSQL queue, postgres://user@host/database")
+	cmd.AddCommand(list, show, retry, del, flush, migrate)
 	return cmd
 }
 
