@@ -25,6 +25,8 @@ const doctorLong = `Doctor checks a profile step by step and says what to fix:
   graph       a Microsoft Graph token with Mail.Send, the other transport;
               only a warning unless the profile's transport is graph (or
               auto, with SMTP failing: then SMTP's failures are warnings)
+  queue       when the queue is a PostgreSQL database: the connection and
+              the schema version
 
 Each step prints "ok" or "FAIL" with the fix. An AZURE_* variable that
 overrides a value the configuration file sets is warned about; -v also

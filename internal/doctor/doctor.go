@@ -105,6 +105,7 @@ func (d *Report) skip(step, why string) { d.add(Result{Status: Skip, Step: step,
 func Run(ctx context.Context, opts session.Options) *Report {
 	d := &Report{}
 	d.run(ctx, opts)
+	d.queueStep(ctx, opts.LoadOptions())
 	return d
 }
 
