@@ -450,16 +450,34 @@ func (b *builder) rate(s setting, ok bool) error {
 	return nil
 }
 
-// cacheDir sets CacheDir: $XDG_CACHE_HOME/m365send, else
-// $HOME/.cache/m365send, when not set.
+// cacheDir sets CacheDir: the state folder's tokens folder when not set
+// ($M365SEND_STATE_DIR/tokens, else $XDG_STATE_HOME/m365send/tokens, else
+// ~/.local/state/m365send/tokens), and then LegacyCacheDir, where caches
+// were kept before ($XDG_CACHE_HOME/m365send, else ~/.cache/m365send).
 func (b *builder) cacheDir(s setting, ok bool) error {
 	b.p.CacheDir = s.val
-	if b.p.CacheDir == "" {
-		if x := b.env("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
-			b.p.CacheDir = filepath.Join(x, "m365send")
-		} else if h := b.env("HOME"); h != "" {
-			b.p.CacheDir = filepath.Join(h, ".cache", "m365send")
-		}
+	if b.p.CacheDir != "" {
+		return nil
 	}
+	if d := stateDir(b.env); d != "" {
+		b.p.CacheDir = filepath.Join(d, "tokens")
+	}
+	if x := b.env("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+		b.p.LegacyCacheDir = filepath.Join(x, "m365send")
+	} else if h := b.env("HOME"); h != "" {
+		b.p.LegacyCacheDir = filepath.Join(h, ".cache", "m365send")
+	}
+	return nil
+}
+
+// onLoginRequired sets OnLoginRequired.
+func (b *builder) onLoginRequired(s setting, ok bool) error {
+	if !ok {
+		return nil
+	}
+	if len(s.argv) == 0 || s.argv[0] == "" {
+		return errorf(s.from, `on_login_required is an argv list, such as ["/usr/local/bin/page-oncall", "m365send"]`, "empty on_login_required")
+	}
+	b.p.OnLoginRequired = s.argv
 	return nil
 }

@@ -131,9 +131,20 @@ type Profile struct {
 	// pacing off (for test servers and relays). Other negative values are
 	// refused.
 	RatePerMinute int
-	// CacheDir holds the token cache files (one per profile); "" keeps
-	// tokens in memory only (no cache directory could be determined).
+	// CacheDir holds the token cache files (one per profile): the
+	// cache_dir key, else the state folder's tokens folder
+	// ($XDG_STATE_HOME/m365send/tokens), so that clearing caches does not
+	// sign anybody out; "" keeps tokens in memory only (no folder could
+	// be determined).
 	CacheDir string
+	// LegacyCacheDir is where token caches were kept before they moved to
+	// the state folder ($XDG_CACHE_HOME/m365send, else ~/.cache/m365send),
+	// when cache_dir is not set: a cache found there is moved on first use.
+	LegacyCacheDir string
+	// OnLoginRequired is a command, as argv run without a shell, run once
+	// when a token request finds that a person must sign in again (the
+	// on_login_required key); nil runs nothing.
+	OnLoginRequired []string
 
 	// clientSecret holds AZURE_CLIENT_SECRET when that is where the secret
 	// came from; it is never printed.
@@ -170,6 +181,15 @@ func (p *Profile) CacheFile() string {
 		return ""
 	}
 	return filepath.Join(p.CacheDir, cacheFileName(p.Name))
+}
+
+// LegacyCacheFile is where the profile's token cache was kept before
+// sign-ins moved to the state folder, or "" when cache_dir is set.
+func (p *Profile) LegacyCacheFile() string {
+	if p.LegacyCacheDir == "" || p.CacheDir == "" {
+		return ""
+	}
+	return filepath.Join(p.LegacyCacheDir, cacheFileName(p.Name))
 }
 
 // cacheFileName makes a profile name safe as a file name, reversibly, so

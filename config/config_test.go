@@ -99,13 +99,14 @@ func TestLoadFileProfile(t *testing.T) {
 	want := &Profile{
 		Name: "alerts", File: path, Flow: FlowClientCredentials, Tenant: "contoso.onmicrosoft.com", ClientID: clientID,
 		ClientSecretEnv: "ALERTS_SECRET", Mailbox: "alerts@contoso.com", FromName: "Contoso Alerts", Cloud: "global",
-		SMTPPort: 587, RatePerMinute: 20, CacheDir: filepath.Join(f.dir, ".cache", "m365send"), Transport: TransportSMTP,
+		SMTPPort: 587, RatePerMinute: 20, CacheDir: filepath.Join(f.dir, ".local", "state", "m365send", "tokens"), Transport: TransportSMTP,
+		LegacyCacheDir: filepath.Join(f.dir, ".cache", "m365send"),
 	}
 	p.env, p.secretTimeout, p.prov = nil, 0, nil
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("got  %+v\nwant %+v", *p, *want)
 	}
-	if got, want := p.CacheFile(), filepath.Join(f.dir, ".cache", "m365send", "alerts.json"); got != want {
+	if got, want := p.CacheFile(), filepath.Join(f.dir, ".local", "state", "m365send", "tokens", "alerts.json"); got != want {
 		t.Errorf("CacheFile = %q, want %q", got, want)
 	}
 }
@@ -199,7 +200,9 @@ func TestLoadPrecedence(t *testing.T) {
 			func(p *Profile) string { return p.SMTPHost + " " + p.Mailbox + " " + string(rune('0'+p.SMTPPort%10)) }},
 		{"cache dir env beats XDG", map[string]string{"M365SEND_CACHE_DIR": "/c", "XDG_CACHE_HOME": "/x"},
 			func(p *Profile) string { return p.CacheFile() }},
-		{"XDG cache", map[string]string{"XDG_CACHE_HOME": "/x"},
+		{"XDG state", map[string]string{"XDG_STATE_HOME": "/s", "XDG_CACHE_HOME": "/x"},
+			func(p *Profile) string { return p.CacheFile() + " " + p.LegacyCacheFile() }},
+		{"state dir env", map[string]string{"M365SEND_STATE_DIR": "/st"},
 			func(p *Profile) string { return p.CacheFile() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -218,7 +221,8 @@ func TestLoadPrecedence(t *testing.T) {
 				"env certificate replaces file secret": "alerts@contoso.com " + cert,
 				"env port":                             "127.0.0.1 alerts@contoso.com 7",
 				"cache dir env beats XDG":              "/c/alerts.json",
-				"XDG cache":                            "/x/m365send/alerts.json",
+				"XDG state":                            "/s/m365send/tokens/alerts.json /x/m365send/alerts.json",
+				"state dir env":                        "/st/tokens/alerts.json",
 			}[tc.name]
 			if got != want {
 				t.Errorf("got %q, want %q", got, want)

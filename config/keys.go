@@ -149,8 +149,10 @@ func keyTable() []Key {
 			Default: "0: 30 a minute, Exchange Online's limit per mailbox",
 			Doc:     "messages a minute to pace submissions at; -1 turns pacing off"},
 		{Name: "cache_dir", Env: "M365SEND_CACHE_DIR", Type: TypeString, Path: true, apply: (*builder).cacheDir,
-			Default: "$XDG_CACHE_HOME/m365send, else ~/.cache/m365send",
-			Doc:     "the folder of the token cache files, one per profile"},
+			Default: "$M365SEND_STATE_DIR/tokens, else $XDG_STATE_HOME/m365send/tokens, else ~/.local/state/m365send/tokens",
+			Doc:     "the folder of the token cache files (the sign-ins), one per profile; a cache in the old default, ~/.cache/m365send, is moved here on first use"},
+		{Name: "on_login_required", Type: TypeArgv, apply: (*builder).onLoginRequired,
+			Doc: `a command, as a list run without a shell, run once when a send finds that a person must sign in again, with LOGIN_REQUIRED_PROFILE and LOGIN_REQUIRED_REASON in its environment, such as ["/usr/local/bin/notify", "m365send"]`},
 	}
 }
 

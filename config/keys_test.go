@@ -82,6 +82,7 @@ func TestEveryKeyLoads(t *testing.T) {
 		"cache_dir":                {`"/c"`, "/c"},
 		"transport":                {`"graph"`, "auto"},
 		"graph_url":                {`"https://127.0.0.1:8443/v1.0"`, "https://graph.example.net/v1.0"},
+		"on_login_required":        {`["echo", "x"]`, ""},
 	}
 	certPEM := string(certAndKeyPEM(t))
 	for _, k := range Keys() {
@@ -139,6 +140,7 @@ func TestEveryKeyLoads(t *testing.T) {
 					"smtp_host": p.SMTPHost, "smtp_port": itoa(p.SMTPPort), "authority_host": p.AuthorityHost, "azure_authority_host": p.AuthorityHost, "ca_file": p.CAFile,
 					"rate_per_minute": itoa(p.RatePerMinute), "cache_dir": p.CacheDir,
 					"transport": p.Transport, "graph_url": p.GraphURL,
+					"on_login_required": strings.Join(p.OnLoginRequired, " "),
 				}[k.Name]
 				want := sub(v.env)
 				if how == "file" {

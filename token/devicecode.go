@@ -142,6 +142,7 @@ func (s *Source) login(ctx context.Context) (*oauth2.Token, error) {
 		}
 	}
 	s.log.Info("signed in", "account", res.Account.PreferredUsername)
+	s.account = res.Account.PreferredUsername
 	return bearer(res.AccessToken, res.ExpiresOn), nil
 }
 

@@ -130,6 +130,11 @@ type Config struct {
 	PasteBack func(ctx context.Context, signInURL string) (pasted string, err error)
 	// Logger receives diagnostics (nil: discard). Never tokens or secrets.
 	Logger *slog.Logger
+	// OnEvent, if set, is told when a person signs in, a refresh token is
+	// redeemed, or a token request finds that a person must sign in again
+	// (FlowDeviceCode only; see Event). It runs on the caller's goroutine
+	// after the profile's file lock is released.
+	OnEvent func(Event)
 }
 
 // Source hands out access tokens for one profile. It is safe for
@@ -163,6 +168,8 @@ type Source struct {
 	// access tokens are used only if the cache is bound to it.
 	credID *credbind.ID
 	memo   *oauth2.Token
+	// account is the account the last Login signed in.
+	account string
 	// noMemo turns the in-memory shortcut off (benchmarks of the file path).
 	noMemo bool
 }
@@ -326,6 +333,7 @@ func (s *Source) Login(ctx context.Context) (*oauth2.Token, error) {
 			Err: fmt.Errorf("signed in, but the sign-in could not be saved: %s: %w", tokencache.WriteReason(dir, werr), werr)}
 	}
 	s.remember(tok)
+	s.notify(EventSignedIn, tok.Expiry, s.account, nil)
 	return tok, nil
 }
 
@@ -381,7 +389,11 @@ func (s *Source) acquire(ctx context.Context, force bool) (*oauth2.Token, error)
 		}
 	})
 	if err != nil {
+		s.notify("", time.Time{}, "", err)
 		return nil, err
+	}
+	if !cached {
+		s.notify(EventRefreshed, tok.Expiry, "", nil)
 	}
 	s.logAcquired(tok, cached)
 	s.remember(tok)

@@ -105,7 +105,7 @@ func (a *app) login(ctx context.Context, req signin.Request) error {
 		// the person goes through it for nothing.
 		return &exitError{kind: failure.Config,
 			msg:  fmt.Sprintf("profile %q has no token cache folder, so the sign-in would be lost when login ends", s.Profile.Name),
-			hint: "set M365SEND_CACHE_DIR (or HOME/XDG_CACHE_HOME), or cache_dir in the profile"}
+			hint: "set M365SEND_CACHE_DIR (or HOME/XDG_STATE_HOME), or cache_dir in the profile"}
 	}
 	tok, err := s.Tokens.Login(ctx)
 	if err != nil {

@@ -30,6 +30,10 @@ does that with "Revoke sessions" on the user.`,
 			if err := token.Forget(cmd.Context(), p.CacheFile()); err != nil {
 				return err
 			}
+			// A cache not yet moved from ~/.cache would come back.
+			if err := token.Forget(cmd.Context(), p.LegacyCacheFile()); err != nil {
+				return err
+			}
 			fmt.Fprintf(a.io.Err, "Removed the cached tokens of profile %s.\n", p.Name)
 			return nil
 		},

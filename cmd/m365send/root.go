@@ -157,6 +157,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newSendmailCmd(),
 		a.newLoginCmd(),
 		a.newLogoutCmd(),
+		a.newStatusCmd(),
 		a.newTokenCmd(),
 		a.newDoctorCmd(),
 		a.newSandboxCmd(),

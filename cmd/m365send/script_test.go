@@ -37,7 +37,8 @@ import (
 // up the world and look at what the fakes saw:
 //
 //	world [flags]              start the fakes (flags: see worldCmd) and set
-//	                           HOME, XDG_*, the sandbox's Vars and SECRET
+//	                           HOME, XDG_*, TOKENS (the default token cache
+//	                           folder), the sandbox's Vars and SECRET
 //	expand SRC DST             copy SRC to DST (mode 0600) with $VARs expanded
 //	status N                   the last m365send/sendmail run exited with N
 //	                           (each run's status is checked at most once)
@@ -60,6 +61,8 @@ import (
 //	mode FILE PERM             FILE's permission bits are PERM (octal)
 //	freeport VAR               set VAR to a free loopback port
 //	waitport ADDR              wait (a minute at most) until ADDR accepts
+//	cacheexpire FILE           expire every access token in a token cache
+//	agehealth FILE DAYS        move a sign-in record's times DAYS days back
 //	relaysend ADDR CERT USER PASS FROM TO
 //	                           submit one message over STARTTLS with AUTH
 //	                           PLAIN, trusting the PEM certificate CERT
@@ -122,9 +125,10 @@ func scriptMain() {
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"m365send":    scriptMain,
-		"sendmail":    scriptMain,
-		"fakebrowser": fakeBrowserMain,
+		"m365send":     scriptMain,
+		"sendmail":     scriptMain,
+		"fakebrowser":  fakeBrowserMain,
+		"hookrecorder": hookMain,
 	})
 }
 
@@ -183,6 +187,8 @@ func TestScripts(t *testing.T) {
 			"waitport":      waitPortCmd,
 			"relaysend":     relaySendCmd,
 			"graphreceived": graphReceivedCmd,
+			"cacheexpire":   cacheExpireCmd,
+			"agehealth":     ageHealthCmd,
 		},
 	})
 }
@@ -303,6 +309,9 @@ func worldCmd(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("HOME", home)
 	ts.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
 	ts.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
+	ts.Setenv("XDG_STATE_HOME", filepath.Join(home, ".local", "state"))
+	// TOKENS is the default token cache folder (the sign-ins).
+	ts.Setenv("TOKENS", filepath.Join(home, ".local", "state", "m365send", "tokens"))
 	ts.Setenv("LANG", "C")
 	ts.Setenv("SECRET", strings.TrimSpace(string(secret)))
 	for k, v := range sb.Vars() {

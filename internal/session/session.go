@@ -18,6 +18,7 @@ import (
 	"github.com/m365send/m365send/internal/clilog"
 	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/status"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
 	"github.com/m365send/m365send/transport"
@@ -51,6 +52,9 @@ type Session struct {
 	// GraphTokens hands out the profile's tokens for Microsoft Graph
 	// (same credential and cache file as Tokens); nil when Tokens is.
 	GraphTokens *token.Source
+	// Health records the profile's sign-in events and sends
+	// (internal/status) and runs on_login_required.
+	Health *status.Recorder
 }
 
 // Options selects and adjusts the profile.
@@ -151,7 +155,9 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 	}
 
 	// config.Load has set SMTPPort (587 when the profile names none).
-	s := &Session{Profile: p, Mailbox: p.Mailbox, SMTPHost: p.SMTPHost, SMTPPort: p.SMTPPort, Log: log}
+	s := &Session{Profile: p, Mailbox: p.Mailbox, SMTPHost: p.SMTPHost, SMTPPort: p.SMTPPort, Log: log,
+		Health: status.NewRecorder(p, opts.Environ, log)}
+	status.Adopt(ctx, p, log)
 	if opts.NoCredential && p.Flow != config.FlowDeviceCode {
 		return s, nil
 	}
@@ -171,6 +177,7 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 		SignIn:              opts.SignIn,
 		OpenBrowser:         opts.OpenBrowser,
 		PasteBack:           opts.PasteBack,
+		OnEvent:             s.Health.Event,
 		Logger:              log,
 	}
 	tokens, err := token.New(tcfg)

@@ -47,7 +47,7 @@ func TestNewSessionEndpointsFromTheCloud(t *testing.T) {
 			if s.SMTPHost != tc.host || s.SMTPPort != tc.port || s.Cloud.Resource != tc.resource || s.Mailbox != "alerts@contoso.com" || s.Sender == nil {
 				t.Errorf("session host %s port %d resource %s mailbox %s", s.SMTPHost, s.SMTPPort, s.Cloud.Resource, s.Mailbox)
 			}
-			if got, want := s.Profile.CacheFile(), filepath.Join(home, ".cache", "m365send", "default.json"); got != want {
+			if got, want := s.Profile.CacheFile(), filepath.Join(home, ".local", "state", "m365send", "tokens", "default.json"); got != want {
 				t.Errorf("cache file %s, want %s", got, want)
 			}
 			if got := s.Tokens.Scopes(); len(got) != 1 || got[0] != tc.resource+"/.default" {

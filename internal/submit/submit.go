@@ -70,6 +70,7 @@ func Send(ctx context.Context, opts session.Options, force bool, build func(mail
 		if sendErr != nil {
 			return nil, sendErr
 		}
+		s.Health.Sent()
 		return out, nil
 	}
 	out.To = queueadmin.EnvelopeAddrs(m.To, m.Cc, m.Bcc)
@@ -142,6 +143,7 @@ func Sendmail(ctx context.Context, args []string, stdin io.Reader, so session.Op
 			To:      msg.Recipients,
 		})
 		if sendErr == nil {
+			sess.Health.Sent()
 			return out, nil
 		}
 		if !h.Takes(sendErr) {
