@@ -45,26 +45,33 @@ const (
 
 // Profile is one profile's health, as `status --json` prints it.
 type Profile struct {
+	// Name is the profile's name.
 	Name string `json:"profile"`
 	// State is ok, access_token_expired, attention or sign_in_required.
 	State string `json:"state"`
 	// Code is the exit code this profile alone would give.
-	Code int    `json:"code"`
+	Code int `json:"code"`
+	// Flow is the profile's flow.
 	Flow string `json:"flow,omitempty"`
 	// Account is the signed-in person (device code) or the mailbox.
 	Account string `json:"account,omitempty"`
 	// Credential says where the client credential comes from.
 	Credential string `json:"credential,omitempty"`
 	// TokenCache is the file that keeps the sign-in and tokens.
-	TokenCache         string     `json:"token_cache,omitempty"`
+	TokenCache string `json:"token_cache,omitempty"`
+	// AccessTokenExpires is the latest cached access token's expiry.
 	AccessTokenExpires *time.Time `json:"access_token_expires,omitempty"`
-	RefreshToken       bool       `json:"refresh_token"`
+	// RefreshToken says whether the cache holds a refresh token.
+	RefreshToken bool `json:"refresh_token"`
 	// RefreshTokenUsed is when the refresh token was last redeemed or
 	// issued (rotated); RefreshTokenEnds is when it ends if not used.
-	RefreshTokenUsed   *time.Time `json:"refresh_token_last_used,omitempty"`
-	RefreshTokenEnds   *time.Time `json:"refresh_token_ends_if_unused,omitempty"`
-	SignedIn           *time.Time `json:"signed_in,omitempty"`
-	LastSend           *time.Time `json:"last_send,omitempty"`
+	RefreshTokenUsed *time.Time `json:"refresh_token_last_used,omitempty"`
+	RefreshTokenEnds *time.Time `json:"refresh_token_ends_if_unused,omitempty"`
+	// SignedIn is when a person last signed in.
+	SignedIn *time.Time `json:"signed_in,omitempty"`
+	// LastSend is when a send through the profile last succeeded.
+	LastSend *time.Time `json:"last_send,omitempty"`
+	// CertificateExpires is the certificate's NotAfter (a PEM file's).
 	CertificateExpires *time.Time `json:"certificate_expires,omitempty"`
 	// Warnings say what needs attention and what to do.
 	Warnings []string `json:"warnings,omitempty"`
@@ -72,16 +79,20 @@ type Profile struct {
 
 // Report is every profile's health and the exit code.
 type Report struct {
+	// Profiles are the profiles, in the file's order (sorted names).
 	Profiles []Profile `json:"profiles"`
-	Code     int       `json:"code"`
+	// Code is the worst profile's Code: status's exit code.
+	Code int `json:"code"`
 }
 
 // Options chooses the profiles Check looks at.
 type Options struct {
-	// ConfigFile, Env and Environ are config.LoadOptions's.
+	// ConfigFile is config.LoadOptions.File.
 	ConfigFile string
-	Env        func(string) string
-	Environ    []string
+	// Env is config.LoadOptions.Env.
+	Env func(string) string
+	// Environ is config.LoadOptions.Environ.
+	Environ []string
 	// Profile, if set, limits the report to this profile.
 	Profile string
 	// Now is the clock (zero: time.Now).
