@@ -63,10 +63,15 @@ func SendMany(ctx context.Context, opts session.Options, builds []Builder, repor
 		}
 	}
 	if len(msgs) > 0 {
+		sent := false
 		results, _ := s.Sender.SendEach(ctx, func(j int, r sender.Result) {
 			record(j, r)
 			flush()
+			sent = sent || r.Err == nil
 		}, msgs...)
+		if sent {
+			s.Health.Sent()
+		}
 		// Messages the sender failed without trying (a lost connection)
 		// are only in the results.
 		for j, r := range results {
