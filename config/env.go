@@ -61,6 +61,12 @@ func programVars() []string {
 	return vars
 }
 
+// CheckEnviron is the check Load and LoadGlobals make of an Environ: an
+// unknown M365SEND_* variable is an *Error. The sendmail interface runs it
+// itself and only warns, so that a typo in an unrelated variable does not
+// stop cron's mail.
+func CheckEnviron(environ []string) error { return checkEnviron(environ) }
+
 // checkEnviron refuses an M365SEND_* variable (any case) that the program
 // does not read, suggesting the one probably meant. Its value is never
 // shown.

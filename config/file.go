@@ -35,6 +35,8 @@ type loaded struct {
 	defaultProfile setting        // default_profile, val "" when not set
 	queue          string         // queue: the spool folder as written, "" when not set
 	queueAlways    bool           // queue_always
+	// sys holds the sendmail interface's top-level settings (sysconfig.go).
+	sys sysSettings
 	// profiles holds each [profiles.NAME] table's settings by key; a
 	// table with no keys is there with an empty map.
 	profiles map[string]map[string]setting
@@ -100,7 +102,7 @@ func configPath(flag string, env func(string) string) (string, bool) {
 // readFile reads and decodes the configuration file. It returns nil, nil
 // for an absent default file.
 func readFile(path string, explicit bool) (*loaded, error) {
-	raw, err := readPrivateFile(path, "configuration file", maxConfigSize)
+	raw, err := readConfigFile(path)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
 		return nil, nil
 	}
@@ -162,6 +164,8 @@ func (l *loaded) add(k toml.Key, typ string, v any) error {
 		}
 		l.queueAlways = b
 		return nil
+	case k[0] == "aliases" || len(k) == 1 && (k[0] == "aliases_file" || k[0] == "syslog"):
+		return l.addSys(k, typ, v)
 	case k[0] == "relay":
 		// The [relay] table is read by package relay, which checks it.
 		return nil

@@ -31,6 +31,18 @@ type Globals struct {
 	// StateDir is $M365SEND_STATE_DIR, else $XDG_STATE_HOME/m365send, else
 	// ~/.local/state/m365send ("" when none of them is set).
 	StateDir string
+	// Aliases is the file's aliases table: local names (lower case, such
+	// as root) and the addresses and names each stands for.
+	Aliases map[string][]string
+	// AliasesFile is a file in /etc/aliases syntax (aliases_file, relative
+	// to the file's folder), or "". The table's names win over the file's.
+	AliasesFile string
+	// Syslog is the syslog facility that sendmail logs one line per
+	// message to (syslog = true: "mail"), or "" for none.
+	Syslog string
+	// SyslogSocket is $M365SEND_SYSLOG_SOCKET: a Unix datagram socket to
+	// send the syslog lines to instead of the system's logger, or "".
+	SyslogSocket string
 	// Profiles are the names of the file's profiles, sorted.
 	Profiles []string
 }
@@ -45,7 +57,7 @@ func LoadGlobals(opts LoadOptions) (*Globals, error) {
 	if err := checkEnviron(opts.Environ); err != nil {
 		return nil, err
 	}
-	g := &Globals{StateDir: stateDir(env)}
+	g := &Globals{StateDir: stateDir(env), SyslogSocket: env(envSyslogSocket)}
 	file, _, err := loadFile(opts.File, env)
 	if err != nil {
 		return nil, err
@@ -57,6 +69,7 @@ func LoadGlobals(opts LoadOptions) (*Globals, error) {
 			// A folder; a database URL stays as written.
 			g.Queue = relpath.Resolve(file.queue, filepath.Dir(file.path), env("HOME"))
 		}
+		g.Aliases, g.AliasesFile, g.Syslog = file.sys.aliases, file.sys.aliasesFile, file.sys.syslog
 		g.Profiles = file.profileNames()
 	}
 	if q := env(envQueue); q != "" {

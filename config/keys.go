@@ -74,7 +74,7 @@ func Variables() []string {
 			vars = append(vars, k.Env)
 		}
 	}
-	return append(vars, envQueue, envStateDir)
+	return append(vars, envQueue, envStateDir, envSystemConfig, envSyslogSocket, envPacingWindow)
 }
 
 // Environment variables that select the file and the profile.

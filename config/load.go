@@ -13,7 +13,9 @@ import (
 type LoadOptions struct {
 	// File is the configuration file the command line names (--config);
 	// "" means $M365SEND_CONFIG, then $XDG_CONFIG_HOME/m365send/config.toml,
-	// then $HOME/.config/m365send/config.toml.
+	// then $HOME/.config/m365send/config.toml, and when the user has no
+	// such file, the system-wide $M365SEND_SYSTEM_CONFIG, else
+	// /etc/m365send/config.toml (DefaultSystemConfig).
 	File string
 	// Profile is the profile the command line names (--profile); "" means
 	// $M365SEND_PROFILE, then the file's default_profile, then "default".
@@ -80,11 +82,18 @@ func Load(opts LoadOptions) (*Profile, error) {
 // determined), for messages.
 func loadFile(flag string, env func(string) string) (file *loaded, looked string, err error) {
 	path, explicit := configPath(flag, env)
-	if path == "" {
-		return nil, "", nil
+	if path != "" {
+		file, err = readFile(path, explicit)
+		if file != nil || err != nil || explicit {
+			return file, path, err
+		}
 	}
-	file, err = readFile(path, explicit)
-	return file, path, err
+	// No file of the user's: the system-wide one, when there is one.
+	sys, err := loadSystemFile(env)
+	if sys != nil || err != nil {
+		return sys, systemConfigPath(env), err
+	}
+	return nil, path, nil
 }
 
 // File is the configuration file the commands read: flag (--config) when

@@ -3,17 +3,19 @@
 # formatting, vet, staticcheck, shellcheck, and every Go test with the
 # race detector.
 # It installs the Debian packages the tests drive (shellcheck, bsd-mailx,
-# openssl, postgresql, swaks) when they are missing and it can.
+# msmtp, openssl, postgresql, swaks, file) when they are missing and it can.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v bsd-mailx >/dev/null 2>&1 || need+=(bsd-mailx)
+command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 # PostgreSQL is not on PATH on Debian: its binaries live under /usr/lib/postgresql.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+command -v file >/dev/null 2>&1 || need+=(file)
 if [ "${#need[@]}" -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -47,6 +49,8 @@ echo "== shellcheck"
 shellcheck scripts/*.sh .ci/run
 
 echo "== cross-compile"
+# The release build (static, as the README's install command makes it).
+CGO_ENABLED=0 go build ./...
 GOOS=windows go build ./...
 GOOS=darwin go build ./...
 

@@ -27,10 +27,11 @@ func (s *Sender) Check(ctx context.Context) (*Probe, error) {
 		return p, classify(s.server, StageDNS, err)
 	}
 	p.Addrs = addrs
-	if err := s.acquireSlot(ctx); err != nil {
+	release, err := s.acquireSlot(ctx)
+	if err != nil {
 		return p, classify(s.server, StageConnect, err)
 	}
-	defer s.releaseSlot()
+	defer release()
 	c, e := s.connect(ctx, p, time.Now().Add(s.cfg.SendTimeout))
 	// The mechanisms are the server's words: shown by doctor, they must
 	// not carry control characters.

@@ -26,6 +26,9 @@ type prepared struct {
 	// smtputf8: an envelope address is not ASCII, so the server must
 	// offer SMTPUTF8 (RFC 6531) to take it.
 	smtputf8 bool
+	// paced: Config.Shared has already counted its next try (sendAll
+	// waits for the first message's turn before it takes a connection).
+	paced bool
 }
 
 // prepare validates m (as Validate does, parsing each address and header

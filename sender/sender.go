@@ -117,11 +117,24 @@ type Config struct {
 	RatePerMinute int
 	// MaxAttempts bounds tries per message for transient failures (default 5).
 	MaxAttempts int
+	// Shared, when set, holds the mailbox's limits across processes as
+	// well (internal/pacing): a connection slot of its own for every
+	// connection, and its rate for every message, besides this Sender's.
+	Shared SharedLimits
 
 	// Trace receives the SMTP exchange with AUTH redacted (-v), or nil.
 	Trace io.Writer
 	// Logger receives diagnostics (nil: discard).
 	Logger *slog.Logger
+}
+
+// SharedLimits are a mailbox's limits held across processes.
+type SharedLimits interface {
+	// Slot takes a connection slot, waiting while all are held; release
+	// gives it back.
+	Slot(ctx context.Context) (release func(), err error)
+	// Message waits until one more message fits the rate, and counts it.
+	Message(ctx context.Context) error
 }
 
 // Sender submits messages for one mailbox. Safe for concurrent use.
@@ -336,11 +349,21 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 			}
 		}
 	}
-	if err := s.acquireSlot(ctx); err != nil {
+	// Wait for the mailbox's rate across processes before taking one of
+	// its connections, so that no connection sits idle while others wait.
+	if first := firstPrepared(preps); first != nil && s.cfg.Shared != nil {
+		if err := s.cfg.Shared.Message(ctx); err != nil {
+			failRest(0, classify(s.server, StageConnect, err))
+			return
+		}
+		first.paced = true
+	}
+	release, err := s.acquireSlot(ctx)
+	if err != nil {
 		failRest(0, classify(s.server, StageConnect, err))
 		return
 	}
-	defer s.releaseSlot()
+	defer release()
 
 	var c *conn
 	defer func() { c.quit() }()
@@ -367,10 +390,36 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 	}
 }
 
-// acquireSlot takes one of the MaxConns connection slots, waiting while
-// all are in use; it fails only when ctx ends first. releaseSlot gives the
-// slot back.
-func (s *Sender) acquireSlot(ctx context.Context) error {
+// firstPrepared is the first message of preps to send, or nil.
+func firstPrepared(preps []*prepared) *prepared {
+	for _, p := range preps {
+		if p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// acquireSlot takes one of the MaxConns connection slots, and one of
+// Config.Shared's when set, waiting while all are in use; it fails only
+// when ctx ends first (or Shared fails). release gives them back.
+func (s *Sender) acquireSlot(ctx context.Context) (release func(), err error) {
+	if err := s.takeSlot(ctx); err != nil {
+		return nil, err
+	}
+	if s.cfg.Shared == nil {
+		return s.releaseSlot, nil
+	}
+	rel, err := s.cfg.Shared.Slot(ctx)
+	if err != nil {
+		s.releaseSlot()
+		return nil, err
+	}
+	return func() { rel(); s.releaseSlot() }, nil
+}
+
+// takeSlot takes one of this process's MaxConns connection slots.
+func (s *Sender) takeSlot(ctx context.Context) error {
 	select {
 	case s.slots <- struct{}{}:
 		return nil
@@ -498,6 +547,10 @@ func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared, rcpts []st
 	}
 	uctx, cancel := withUntil(ctx, until)
 	err := s.pacer.wait(uctx, s.now, s.sleep)
+	if err == nil && s.cfg.Shared != nil && !p.paced {
+		err = s.cfg.Shared.Message(uctx)
+	}
+	p.paced = false
 	cancel()
 	if err != nil {
 		return classify(s.server, StageMail, err), false

@@ -2,7 +2,6 @@ package token
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -44,5 +43,5 @@ func (c *Config) credential() (confidential.Credential, *credbind.ID, error) {
 			return a, nil
 		}), id, nil
 	}
-	return confidential.Credential{}, nil, errors.New("no client credential: set a client secret, a certificate file or a federated token file")
+	return confidential.Credential{}, nil, errNoCredential
 }

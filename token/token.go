@@ -21,7 +21,6 @@ package token
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -39,6 +38,7 @@ import (
 	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/credbind"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/httpclient"
 	"github.com/m365send/m365send/internal/wait"
 	"golang.org/x/oauth2"
 )
@@ -189,10 +189,7 @@ const DefaultHTTPTimeout = 60 * time.Second
 // verified against roots (nil: the system roots), the proxy from
 // HTTPS_PROXY/NO_PROXY, and DefaultHTTPTimeout per request.
 func NewHTTPClient(roots *x509.CertPool) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = http.ProxyFromEnvironment
-	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: tr, Timeout: DefaultHTTPTimeout}
+	return httpclient.New(roots, DefaultHTTPTimeout)
 }
 
 // maxAttempts is how often a temporary failure (5xx, 429, network) is
@@ -364,6 +361,11 @@ func (s *Source) acquire(ctx context.Context, force bool) (*oauth2.Token, error)
 	var tok *oauth2.Token
 	var cached bool
 	err := s.locked(ctx, force, func() error {
+		// A valid cached token needs neither MSAL nor Entra ID (fastpath.go).
+		if tok = s.fromCache(); tok != nil {
+			cached = true
+			return nil
+		}
 		var err error
 		for attempt := 1; ; attempt++ {
 			if s.cfg.Flow == FlowClientCredentials {

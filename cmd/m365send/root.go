@@ -113,7 +113,7 @@ CONFIGURATION
   M365SEND_CACHE_DIR, M365SEND_RATE_PER_MINUTE), so a container needs no
   file. Precedence: environment > file > default; --config and --profile
   choose the file and the profile. An unknown M365SEND_* variable is an
-  error, so a typo is not silently ignored.
+  error (a warning for sendmail), so a typo is not silently ignored.
 
   "m365send init" writes a first file (it asks at a terminal, or takes
   flags). Relative paths in the file are relative to its folder.

@@ -189,6 +189,11 @@ func TestScripts(t *testing.T) {
 			"graphreceived": graphReceivedCmd,
 			"cacheexpire":   cacheExpireCmd,
 			"agehealth":     ageHealthCmd,
+			"docexamples":   docExamplesCmd,
+			"syslogd":       syslogdCmd,
+			"syslogged":     sysloggedCmd,
+			"smtppeak":      smtpPeakCmd,
+			"sendmails":     sendmailsCmd,
 		},
 	})
 }
@@ -202,8 +207,11 @@ type scriptState struct {
 	sb   *sandbox.Sandbox
 
 	mu      sync.Mutex
-	secrets []string // never to appear in an output
-	codes   []string // device codes' user codes, in order
+	secrets []string      // never to appear in an output
+	codes   []string      // device codes' user codes, in order
+	syslog  *testSyslog   // syslogd's (sysmail_script_test.go)
+	procs   []*bgProc     // sendmails' (sysmail_script_test.go)
+	wrote   chan struct{} // a sendmails process wrote on stderr
 }
 
 func state(ts *testscript.TestScript) *scriptState {
@@ -251,6 +259,7 @@ func worldCmd(ts *testscript.TestScript, neg bool, args []string) {
 	authReply := fs.String("auth-reply", "", "")
 	noStartTLS := fs.Bool("no-starttls", false, "")
 	rcptReply := fs.String("rcpt-reply", "", "")
+	maxConns := fs.Int("maxconns", 0, "") // the server's limit per user; -1: none
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		ts.Fatalf("usage: world [-roles none] [-mailboxes LIST] [-audience URL] [-cert] [-sendas USER=ADDR] [-auth-reply TEXT] [-no-starttls] (%v)", err)
@@ -290,6 +299,7 @@ func worldCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if *rcptReply != "" {
 		opts.SMTP.Faults = []smtptest.Fault{{Stage: smtptest.StageRcpt, Reply: *rcptReply}}
 	}
+	opts.SMTP.MaxConnsPerUser = *maxConns
 	sb, err := sandbox.Start(context.Background(), opts)
 	ts.Check(err)
 	st.sb = sb

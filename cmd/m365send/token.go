@@ -25,6 +25,7 @@ The token is a credential: do not log it.`,
   tls on
   auth xoauth2
   user alerts@contoso.com
+  from alerts@contoso.com
   passwordeval "m365send token --profile alerts"
 
   curl --oauth2-bearer "$(m365send token)" ...`,

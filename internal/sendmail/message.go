@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m365send/m365send/internal/aliases"
 	"github.com/m365send/m365send/internal/rfc5322"
 )
 
@@ -44,7 +45,14 @@ type Message struct {
 	bodyFile string
 
 	hasDate, hasMessageID, hasFrom bool
+	// msgID is the Message-ID header's value: the message's own, or the
+	// one finish added.
+	msgID string
 }
+
+// MessageID returns the message's Message-ID (angle brackets included):
+// its own header's, or after FinishFile or Bytes the one they added.
+func (m *Message) MessageID() string { return m.msgID }
 
 // Parse checks raw (as returned by ReadMessage) and works out the
 // envelope from it and opts: recipients from the arguments and, with -t,
@@ -78,7 +86,7 @@ func Parse(raw []byte, opts *Options) (*Message, error) {
 // envelope works out the recipients and the sender from the header
 // fields and opts, and drops a From without a domain.
 func (m *Message) envelope(opts *Options) error {
-	var rcpts recipientSet
+	rcpts := recipientSet{localNames: opts.LocalNames}
 	for _, arg := range opts.Recipients {
 		if err := rcpts.addList(arg, "recipient argument"); err != nil {
 			return err
@@ -92,6 +100,7 @@ func (m *Message) envelope(opts *Options) error {
 			m.hasDate = true
 		case "message-id":
 			m.hasMessageID = true
+			m.msgID = strings.TrimSpace(value)
 		case "from":
 			// cron writes "From: root (Cron Daemon)": a local name that a
 			// local MTA would qualify with its own domain. Microsoft 365
@@ -131,7 +140,9 @@ func (m *Message) envelope(opts *Options) error {
 	}
 	m.Recipients = rcpts.list
 
-	if opts.Sender != "" {
+	if opts.Sender != "" && !aliases.IsLocal(opts.Sender) {
+		// A bare local name (-f root, as cron and scripts give) is no
+		// address Microsoft 365 takes: the profile's mailbox sends.
 		a, err := parseAddress(opts.Sender)
 		if err != nil {
 			return &MessageError{Msg: fmt.Sprintf("malformed sender address %q (-f/-r): %v", rfc5322.Truncate(opts.Sender, 80), err), Err: err, address: true}
@@ -259,6 +270,8 @@ func truncate(s string, n int) string { return rfc5322.Truncate(s, n) }
 type recipientSet struct {
 	list []string
 	seen map[string]bool
+	// localNames keeps bare local names (Options.LocalNames).
+	localNames bool
 }
 
 func (s *recipientSet) addList(value, where string) error {
@@ -266,6 +279,22 @@ func (s *recipientSet) addList(value, where string) error {
 		return nil
 	}
 	addrs, err := rfc5322.ParseAddressList(value)
+	if err != nil && s.localNames {
+		// "root" or "root, ops@contoso.com": the local names are kept
+		// for ExpandAliases, the rest must parse.
+		var rest []string
+		for _, part := range strings.Split(value, ",") {
+			if aliases.IsLocal(part) {
+				s.add(strings.TrimSpace(part))
+			} else if strings.TrimSpace(part) != "" {
+				rest = append(rest, part)
+			}
+		}
+		addrs, err = nil, nil
+		if len(rest) > 0 {
+			addrs, err = rfc5322.ParseAddressList(strings.Join(rest, ","))
+		}
+	}
 	if err != nil {
 		e := &MessageError{Msg: fmt.Sprintf("malformed address in %s %q: %v", where, truncate(value, 80), err), Err: err, address: true}
 		if !strings.Contains(value, "@") {
@@ -274,16 +303,61 @@ func (s *recipientSet) addList(value, where string) error {
 		return e
 	}
 	for _, a := range addrs {
-		if s.seen == nil {
-			s.seen = map[string]bool{}
-		}
-		key := strings.ToLower(a.Address)
-		if s.seen[key] {
+		s.add(a.Address)
+	}
+	return nil
+}
+
+// add appends addr unless it is there already.
+func (s *recipientSet) add(addr string) {
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	key := strings.ToLower(addr)
+	if s.seen[key] {
+		return
+	}
+	s.seen[key] = true
+	s.list = append(s.list, addr)
+}
+
+// ExpandAliases replaces each recipient that is a bare local name (kept
+// with Options.LocalNames) by the addresses lookup gives for it (aliases
+// of aliases already followed), each address once. A local name lookup
+// does not know, or one that leads to another local name without an
+// alias, is a *MessageError (exit 65) saying to define an alias.
+func (m *Message) ExpandAliases(lookup func(name string) (addrs []string, ok bool, err error)) error {
+	var out recipientSet
+	for _, r := range m.Recipients {
+		if !aliases.IsLocal(r) {
+			out.add(r)
 			continue
 		}
-		s.seen[key] = true
-		s.list = append(s.list, a.Address)
+		var addrs []string
+		ok := false
+		if lookup != nil {
+			var err error
+			if addrs, ok, err = lookup(r); err != nil {
+				return &MessageError{Msg: fmt.Sprintf("recipient %s: %v", r, err), Err: err, address: true}
+			}
+		}
+		if !ok {
+			return &MessageError{Msg: fmt.Sprintf("recipient %q is a local name, not an address, and no alias maps it", r), address: true,
+				Advice: "add it to the configuration's [aliases] table (" + r + ` = "ops@example.com") or to its aliases_file, or give a full address (for cron, set MAILTO)`}
+		}
+		for _, a := range addrs {
+			if aliases.IsLocal(a) {
+				return &MessageError{Msg: fmt.Sprintf("recipient %q: its alias leads to the local name %q, which no alias maps", r, a), address: true,
+					Advice: "map " + a + " to an address in [aliases] or the aliases_file"}
+			}
+			parsed, err := parseAddress(a)
+			if err != nil {
+				return &MessageError{Msg: fmt.Sprintf("recipient %q: its alias gives the malformed address %q: %v", r, truncate(a, 80), err), Err: err, address: true}
+			}
+			out.add(parsed)
+		}
 	}
+	m.Recipients = out.list
 	return nil
 }
 
@@ -385,6 +459,7 @@ func (m *Message) finish(w io.Writer, opts FinishOptions) error {
 			return err
 		}
 		added = append(added, "Message-ID: "+id)
+		m.msgID = id
 	}
 
 	lf := []byte{'\n'}

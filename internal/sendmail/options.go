@@ -35,6 +35,11 @@ type Options struct {
 	// sendmail's; "" means sendmail's own (arguments, or -t with To/Cc/Bcc
 	// headers). ParseArgs never sets it.
 	NoRecipientsHint string
+	// LocalNames accepts recipients that are bare local names (root,
+	// www-data) into Message.Recipients as they are, for ExpandAliases to
+	// map; without it they are refused as malformed. ParseArgs never sets
+	// it.
+	LocalNames bool
 }
 
 // Option letters, after sendmail 8's getopt string

@@ -6,10 +6,13 @@ package session
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/m365send/m365send/internal/clilog"
 	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/pacing"
 	"github.com/m365send/m365send/internal/status"
 	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
@@ -149,9 +153,15 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	pool, err := p.RootCAs()
-	if err != nil {
-		return nil, err
+	// Without a sender (token, login) the TLS roots are loaded only when
+	// Entra ID must be asked: a cached token needs none.
+	var pool *x509.CertPool
+	httpClient := token.NewLazyHTTPClient(p.RootCAs)
+	if !opts.NoSender {
+		if pool, err = p.RootCAs(); err != nil {
+			return nil, err
+		}
+		httpClient = token.NewHTTPClient(pool)
 	}
 
 	// config.Load has set SMTPPort (587 when the profile names none).
@@ -171,7 +181,7 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 		FederatedTokenFile:  p.FederatedTokenFile,
 		Cloud:               p.Cloud,
 		AuthorityHost:       p.AuthorityHost,
-		HTTPClient:          token.NewHTTPClient(pool),
+		HTTPClient:          httpClient,
 		CacheFile:           p.CacheFile(),
 		DeviceCodePrompt:    opts.DeviceCodePrompt,
 		SignIn:              opts.SignIn,
@@ -231,7 +241,17 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 	if opts.OneTry {
 		attempts = 1
 	}
-	snd, err := sender.New(sender.Config{
+	shared, err := sharedLimits(opts, mailbox, rate)
+	if err != nil {
+		return nil, err
+	}
+	if shared != nil {
+		shared.Waited = func(d time.Duration) {
+			log.Info("waiting for the mailbox's rate, shared with the other m365send processes",
+				"mailbox", mailbox, "wait", d.Round(time.Millisecond), "rate", shared.Rate, "window", shared.Window)
+		}
+	}
+	cfg := sender.Config{
 		Tokens:        explainingTokens{src: tokens, explain: s.Explain},
 		Mailbox:       mailbox,
 		Host:          s.SMTPHost,
@@ -241,7 +261,11 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 		MaxAttempts:   attempts,
 		Trace:         opts.Trace,
 		Logger:        senderLog,
-	})
+	}
+	if shared != nil {
+		cfg.Shared = shared
+	}
+	snd, err := sender.New(cfg)
 	if err != nil {
 		return nil, asConfigError(p, err)
 	}
@@ -342,4 +366,33 @@ func asConfigError(p *config.Profile, err error) error {
 		return err
 	}
 	return &config.Error{File: p.File, Msg: fmt.Sprintf("profile %q: %v", p.Name, err), Err: err}
+}
+
+// sharedLimits paces the mailbox across processes (internal/pacing): its
+// rate (rate_per_minute, 0 meaning Exchange Online's 30; none when
+// negative) and 3 connections at once, with their state in the state
+// folder's pacing folder. nil without a state folder.
+func sharedLimits(opts Options, mailbox string, rate int) (*pacing.Limits, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	dir := config.StateDir(getenv)
+	if dir == "" {
+		return nil, nil
+	}
+	window, err := config.PacingWindow(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if window == 0 {
+		window = time.Minute
+	}
+	if rate == 0 {
+		rate = sender.DefaultRatePerMinute
+	}
+	if rate < 0 {
+		rate = 0
+	}
+	return &pacing.Limits{Dir: filepath.Join(dir, "pacing"), Mailbox: mailbox, Rate: rate, Window: window, Conns: sender.DefaultMaxConns}, nil
 }

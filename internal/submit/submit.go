@@ -12,10 +12,13 @@ import (
 	"io"
 	"os"
 
+	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/compose"
 	"github.com/m365send/m365send/internal/queueadmin"
+	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/internal/session"
+	"github.com/m365send/m365send/internal/sysmail"
 	"github.com/m365send/m365send/queue"
 	"github.com/m365send/m365send/sender"
 )
@@ -96,6 +99,7 @@ func Sendmail(ctx context.Context, args []string, stdin io.Reader, so session.Op
 	if err != nil {
 		return nil, err
 	}
+	opts.LocalNames = true // mapped by the aliases below
 	in := stdin
 	if in == nil {
 		in = eofReader{}
@@ -117,6 +121,48 @@ func Sendmail(ctx context.Context, args []string, stdin io.Reader, so session.Op
 	if opts.Verbose {
 		so.Trace = so.Stderr
 	}
+	warn := func(msg string) {
+		if so.Stderr != nil {
+			fmt.Fprintf(so.Stderr, "sendmail: warning: %s\n", safetext.OneLine(msg))
+		}
+	}
+	// An unknown M365SEND_* variable is a warning here, not an error: a
+	// typo in an unrelated variable must not stop cron's mail.
+	if err := config.CheckEnviron(so.Environ); err != nil {
+		warn(err.Error())
+		so.Environ = nil
+	}
+	g, err := config.LoadGlobals(so.LoadOptions())
+	if err != nil {
+		return nil, err
+	}
+	sys, note, err := sysmail.Open(g)
+	if err != nil {
+		return nil, err
+	}
+	defer sys.Close()
+	if note != "" {
+		warn(note)
+	}
+	// One syslog line for the message, whatever becomes of it.
+	ev := sysmail.Event{MessageID: msg.MessageID(), From: msg.Sender, To: msg.Recipients}
+	out, err := sendmailSession(ctx, so, msg, sys, &ev)
+	ev.Err = err
+	if out != nil {
+		ev.QueueID = string(out.QueueID)
+	}
+	sys.Record(ev)
+	return out, err
+}
+
+// sendmailSession maps the message's local recipients through the
+// aliases, opens the session and sends msg, or hands it to the queue,
+// filling ev in as it learns the envelope.
+func sendmailSession(ctx context.Context, so session.Options, msg *sendmail.Message, sys *sysmail.Setup, ev *sysmail.Event) (*Outcome, error) {
+	if err := msg.ExpandAliases(sys.Aliases.Expand); err != nil {
+		return nil, err
+	}
+	ev.To = msg.Recipients
 	h, err := queueadmin.LoadHandoff(so.LoadOptions(), false)
 	if err != nil {
 		return nil, err
@@ -126,6 +172,7 @@ func Sendmail(ctx context.Context, args []string, stdin io.Reader, so session.Op
 	if err != nil {
 		return nil, err
 	}
+	ev.Profile, ev.Mailbox, ev.From = sess.Profile.Name, sess.Mailbox, msg.EnvelopeSender(sess.Mailbox)
 	path, err := msg.FinishFile("", sendmail.FinishOptions{
 		Mailbox:  sess.Mailbox,
 		FromName: sess.Profile.FromName,
@@ -133,6 +180,7 @@ func Sendmail(ctx context.Context, args []string, stdin io.Reader, so session.Op
 	if err != nil {
 		return nil, err
 	}
+	ev.MessageID = msg.MessageID()
 	defer func() { _ = os.Remove(path) }()
 	out := &Outcome{Mailbox: sess.Mailbox, From: msg.EnvelopeSender(sess.Mailbox), To: msg.Recipients}
 	var sendErr error
