@@ -26,6 +26,12 @@
 #   BenchmarkTransports           msgs/s over SMTP (smtptest) and over
 #                                 Microsoft Graph (graphtest), one and ten
 #                                 messages per call
+#   BenchmarkRelays               accepted/s (Enqueue) and handled/s (Claim,
+#                                 Open, Update, Done) for the spool and for
+#                                 1, 2, 3 relays on one PostgreSQL database
+#                                 (the test server runs without fsync, so
+#                                 it shows the queue's own cost, not a
+#                                 durable server's; needs postgresql)
 #
 # Then, as whole processes (hyperfine-style: RUNS runs each, default 200,
 # after a warm-up; the median of each), `m365send token` with a warm token
