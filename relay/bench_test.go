@@ -1,10 +1,19 @@
 package relay
 
 import (
+	"context"
+	"net"
 	"net/smtp"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/m365send/m365send/queue"
+	"github.com/m365send/m365send/queue/spool"
+	"github.com/m365send/m365send/sender"
+	"github.com/m365send/m365send/sender/smtptest"
 )
 
 // BenchmarkAcceptIntoSpool measures messages accepted per second into the
@@ -45,5 +54,96 @@ func BenchmarkAcceptIntoSpool(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	if n := len(r.queued()); n != b.N {
 		b.Fatalf("%d queued, want %d", n, b.N)
+	}
+}
+
+// BenchmarkRelayEndToEnd measures messages per second from 10 SMTP
+// clients (STARTTLS, AUTH PLAIN, one connection each) through Run — the
+// spool, fsync before each 250, and the Deliverer with pacing off — to
+// the loopback fake Office 365, until the fake has every message.
+func BenchmarkRelayEndToEnd(b *testing.B) {
+	const clients = 10
+	srv, err := smtptest.New(smtptest.Options{DiscardData: true, MaxConnsPerUser: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	s, err := sender.New(sender.Config{Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "bench-token"}),
+		Mailbox: "office@contoso.com", Host: srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
+		MaxAttempts: 1, RatePerMinute: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sp, err := spool.Open(b.TempDir(), spool.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sp.Close()
+	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, RatePerMinute: -1,
+		Route: func(context.Context, string) (queue.Route, error) {
+			return queue.Route{Mailbox: "office@contoso.com", Transport: s}, nil
+		}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := baseConfig(b)
+	if err := Check(c, []string{"office", "sales"}); err != nil {
+		b.Fatal(err)
+	}
+	ca := newTestCA(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: c, Queue: sp, Mailboxes: testMailboxes, Certificate: ca.cert,
+			Ready: func(a []net.Addr) { ready <- a[0].String() }}, d, 0)
+	}()
+	addr := <-ready
+	cs := make([]*smtp.Client, clients)
+	for i := range cs {
+		cl, err := smtp.Dial(addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cl.Close()
+		if err := cl.StartTLS(ca.client()); err != nil {
+			b.Fatal(err)
+		}
+		if err := cl.Auth(smtp.PlainAuth("", "scanner", "s3cret", "127.0.0.1")); err != nil {
+			b.Fatal(err)
+		}
+		cs[i] = cl
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	b.ResetTimer()
+	for _, cl := range cs {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				if err := send(cl, "office@contoso.com", []string{"bob@example.com"}, testMsg); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	if _, err := srv.WaitMessages(ctx, b.N); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	for _, cl := range cs {
+		cl.Quit()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
 	}
 }

@@ -23,6 +23,12 @@
 #                                 queued 10 KB messages (bodies never read)
 #   BenchmarkDeliver              msgs/s from the spool to the loopback
 #                                 fake Office 365, pacing off
+#   BenchmarkAcceptIntoSpool      msgs/s the relay accepts into the spool from
+#                                 10 SMTP clients (STARTTLS, AUTH PLAIN), each
+#                                 durable (fsync) before its 250
+#   BenchmarkRelayEndToEnd        msgs/s from 10 SMTP clients through the relay,
+#                                 the spool and the Deliverer (pacing off) to
+#                                 the loopback fake Office 365
 #   BenchmarkTransports           msgs/s over SMTP (smtptest) and over
 #                                 Microsoft Graph (graphtest), one and ten
 #                                 messages per call

@@ -27,6 +27,9 @@ const doctorLong = `Doctor checks a profile step by step and says what to fix:
               auto, with SMTP failing: then SMTP's failures are warnings)
   queue       when the queue is a PostgreSQL database: the connection and
               the schema version
+  relay       when the file has a [relay] table: relay --check's checks,
+              and the relay certificate's SHA-256 fingerprint for devices
+              to pin
 
 Each step prints "ok" or "FAIL" with the fix. An AZURE_* variable that
 overrides a value the configuration file sets is warned about; -v also

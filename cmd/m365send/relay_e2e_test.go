@@ -707,3 +707,27 @@ func TestRelayReloadsUsersOnSIGHUP(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM, want 0; log:\n%s", code, r.log)
 	}
 }
+
+// TestDoctorShowsTheRelayFingerprint: doctor, run on the relay's
+// configuration, shows the fingerprint the relay printed when it generated
+// its certificate, for devices to pin.
+func TestDoctorShowsTheRelayFingerprint(t *testing.T) {
+	r := startRelay(t, "[relay]\nlisten = [\"127.0.0.1:0\"]\n"+relayUserTable(t, "scanner", "s3cret"))
+	fp := r.log.wait(t, regexp.MustCompile(`relay certificate SHA-256 fingerprint ([0-9A-F:]+) \(generated`), 0)[1]
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := &exec.Cmd{Path: exe, Args: []string{"m365send", "doctor", "--config", r.file, "--profile", sandbox.AppProfile}}
+	cmd.Env = []string{"HOME=" + r.home, "PATH=" + os.Getenv("PATH"), "TMPDIR=" + os.TempDir(), "M365SEND_STATE_DIR=" + r.state}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("doctor: %v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`(?m)^ok +relay +.*certificate SHA-256 fingerprint ` + fp + ` `).Match(out) {
+		t.Errorf("doctor does not show the relay's fingerprint %s:\n%s", fp, out)
+	}
+	if code := r.stop(t); code != 0 {
+		t.Errorf("exit status %d after SIGTERM, want 0", code)
+	}
+}

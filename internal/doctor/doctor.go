@@ -106,6 +106,10 @@ func Run(ctx context.Context, opts session.Options) *Report {
 	d := &Report{}
 	d.run(ctx, opts)
 	d.queueStep(ctx, opts.LoadOptions())
+	d.relay(opts.LoadOptions())
+	if d.Failed > 0 {
+		d.Summary = ""
+	}
 	return d
 }
 
