@@ -173,7 +173,7 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	if cfg.Wait == nil {
 		cfg.Wait = WaitUntil
 	}
-	cfg.Policy = cfg.Policy.withDefaults()
+	cfg.Policy = cfg.Policy.WithDefaults()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -717,7 +717,7 @@ func (d *Deliverer) defer_(ctx context.Context, m *Message, now time.Time, err e
 	case !v.Permanent:
 		m.NextAttempt = now.Add(v.Wait)
 	}
-	expired := len(m.Pending()) > 0 && d.cfg.Policy.Expired(m, now)
+	expired := len(m.Pending()) > 0 && d.cfg.Policy.Expired(m.Queued, now)
 	if expired {
 		maybe = nil
 		for j := range m.Recipients {

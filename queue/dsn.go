@@ -1,218 +1,30 @@
 package queue
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"io"
-	"mime"
-	"strings"
-	"time"
-)
 
-// maxDSNHeaders caps how much of the original header the notification
-// carries: enough for any real header, not a way to send data back.
-const maxDSNHeaders = 64 << 10
+	"github.com/m365send/m365send/queue/dsn"
+)
 
 // DSNInfo is what a delivery status notification needs besides the
 // message.
-type DSNInfo struct {
-	// Mailbox is the address the notification comes from (the mailbox
-	// that delivers it, as Exchange requires).
-	Mailbox string
-	// ReportingMTA names the relay in the report (a host name; default
-	// "m365send").
-	ReportingMTA string
-	// Now is the notification's date.
-	Now time.Time
-}
+type DSNInfo = dsn.Info
 
-// DSN builds a delivery status notification (RFC 3464) telling m's
-// envelope sender that the recipients with Status Failed were not
-// delivered: a multipart/report with a text/plain explanation, a
-// message/delivery-status with one field group per failed recipient
-// (Final-Recipient, Action, Status, Diagnostic-Code), and the original
-// header as text/rfc822-headers. original is the message's data; only
-// its header is read. The result has CRLF line endings.
+// DSN builds a delivery status notification (RFC 3464, see queue/dsn)
+// telling m's envelope sender that the recipients with Status Failed were
+// not delivered. original is the message's data; only its header is read.
+// The result has CRLF line endings.
 func DSN(m *Message, original io.Reader, info DSNInfo) ([]byte, error) {
-	if m.From == "" {
-		return nil, fmt.Errorf("queue: no notification for a message from the null sender")
-	}
-	var failed []Recipient
+	dm := &dsn.Message{ID: string(m.ID), From: m.From, Queued: m.Queued, Attempts: m.Attempts}
 	for _, r := range m.Recipients {
-		if r.Status == Failed {
-			failed = append(failed, r)
+		if r.Status != Failed {
+			continue
 		}
-	}
-	if len(failed) == 0 {
-		return nil, fmt.Errorf("queue: no failed recipient to report")
-	}
-	hdr, subject, msgID, err := originalHeader(original)
-	if err != nil {
-		return nil, fmt.Errorf("queue: notification: read the original: %w", err)
-	}
-	mta := info.ReportingMTA
-	if mta == "" {
-		mta = "m365send"
-	}
-	now := info.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	var rb [12]byte
-	_, _ = rand.Read(rb[:])
-	boundary := "dsn-" + hex.EncodeToString(rb[:])
-	domain := "localhost"
-	if i := strings.LastIndexByte(info.Mailbox, '@'); i >= 0 {
-		domain = info.Mailbox[i+1:]
-	}
-
-	var b bytes.Buffer
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
-	w("From: %s", mime.QEncoding.Encode("utf-8", "Mail Delivery System")+" <"+info.Mailbox+">")
-	w("To: <%s>", m.From)
-	w("Subject: %s", mime.QEncoding.Encode("utf-8", "Undeliverable: "+subject))
-	w("Date: %s", now.Format(time.RFC1123Z))
-	w("Message-ID: <dsn-%s@%s>", hex.EncodeToString(rb[:6]), domain)
-	if msgID != "" {
-		w("In-Reply-To: %s", msgID)
-		w("References: %s", msgID)
-	}
-	w("Auto-Submitted: auto-replied")
-	w("MIME-Version: 1.0")
-	w("Content-Type: multipart/report; report-type=delivery-status;")
-	w("\tboundary=\"%s\"", boundary)
-	w("")
-	w("This is a delivery status notification in MIME format.")
-	w("")
-
-	w("--%s", boundary)
-	w("Content-Type: text/plain; charset=utf-8")
-	w("Content-Transfer-Encoding: 8bit")
-	w("")
-	w("Your message could not be delivered to these recipients:")
-	w("")
-	for _, r := range failed {
-		w("  %s", r.Address)
+		dr := dsn.Recipient{Address: r.Address, Updated: r.Updated}
 		if r.Error != nil {
-			w("    %s", r.Error.Error())
-			if r.Error.Advice != "" {
-				w("    (%s)", r.Error.Advice)
-			}
+			dr.Error = &dsn.Failure{Text: r.Error.Error(), Advice: r.Error.Advice, Code: r.Error.Code, Enhanced: r.Error.Enhanced}
 		}
+		dm.Failed = append(dm.Failed, dr)
 	}
-	w("")
-	w("It was accepted at %s and tried %d time(s); it will not be tried again.", m.Queued.UTC().Format(time.RFC1123Z), m.Attempts)
-	w("")
-
-	w("--%s", boundary)
-	w("Content-Type: message/delivery-status")
-	w("")
-	w("Reporting-MTA: dns; %s", mta)
-	w("X-M365send-Queue-ID: %s", m.ID)
-	w("Arrival-Date: %s", m.Queued.Format(time.RFC1123Z))
-	for _, r := range failed {
-		w("")
-		w("Final-Recipient: rfc822; %s", r.Address)
-		w("Action: failed")
-		w("Status: %s", dsnStatus(r.Error))
-		if r.Error != nil {
-			if r.Error.Code != 0 {
-				w("Diagnostic-Code: smtp; %s", r.Error.Error())
-			} else {
-				w("Diagnostic-Code: x-m365send; %s", r.Error.Error())
-			}
-		}
-		if !r.Updated.IsZero() {
-			w("Last-Attempt-Date: %s", r.Updated.Format(time.RFC1123Z))
-		}
-	}
-	w("")
-
-	w("--%s", boundary)
-	w("Content-Type: text/rfc822-headers")
-	if isASCII(hdr) {
-		w("Content-Transfer-Encoding: 7bit")
-	} else {
-		w("Content-Transfer-Encoding: 8bit")
-	}
-	w("")
-	b.Write(hdr)
-	w("")
-	w("--%s--", boundary)
-	return b.Bytes(), nil
-}
-
-// dsnStatus is the Status field for a failed recipient: the enhanced
-// code of a permanent refusal, 5.4.7 (delivery time expired) when the
-// last failure was temporary, 5.0.0 otherwise.
-func dsnStatus(f *Failure) string {
-	switch {
-	case f == nil:
-		return "5.0.0"
-	case strings.HasPrefix(f.Enhanced, "5."):
-		return f.Enhanced
-	case strings.HasPrefix(f.Enhanced, "4.") || f.Code/100 == 4 || f.Code == 0:
-		return "5.4.7"
-	}
-	return "5.0.0"
-}
-
-// originalHeader reads the header of a message (up to maxDSNHeaders),
-// made CRLF and without control characters other than tab, and picks
-// its Subject and Message-ID.
-func originalHeader(r io.Reader) (hdr []byte, subject, msgID string, err error) {
-	br := bufio.NewReader(io.LimitReader(r, maxDSNHeaders))
-	var out bytes.Buffer
-	for {
-		line, err := br.ReadString('\n')
-		trimmed := strings.TrimRight(line, "\r\n")
-		if trimmed == "" && (err == nil || line != "") {
-			break
-		}
-		if line == "" && err != nil {
-			if err == io.EOF {
-				break
-			}
-			return nil, "", "", err
-		}
-		clean := strings.Map(func(c rune) rune {
-			if c < 0x20 && c != '\t' || c == 0x7f {
-				return -1
-			}
-			return c
-		}, trimmed)
-		out.WriteString(clean + "\r\n")
-		name, value, ok := strings.Cut(clean, ":")
-		switch {
-		case ok && strings.EqualFold(name, "Subject") && subject == "":
-			subject = strings.TrimSpace(value)
-		case ok && strings.EqualFold(name, "Message-ID") && msgID == "":
-			msgID = strings.TrimSpace(value)
-		}
-		if err != nil {
-			break
-		}
-	}
-	if s, err := new(mime.WordDecoder).DecodeHeader(subject); err == nil {
-		subject = s
-	}
-	if subject == "" {
-		subject = "(no subject)"
-	}
-	if !strings.HasPrefix(msgID, "<") || strings.ContainsAny(msgID, " \t") {
-		msgID = ""
-	}
-	return out.Bytes(), subject, msgID, nil
-}
-
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
-		}
-	}
-	return true
+	return dsn.Build(dm, original, info)
 }

@@ -1,4 +1,4 @@
-package queue
+package retry
 
 import (
 	"context"
@@ -73,12 +73,12 @@ func TestJudge(t *testing.T) {
 }
 
 func TestExpired(t *testing.T) {
-	m := &Message{Queued: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	queued := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	p := Policy{}
-	if p.Expired(m, m.Queued.Add(5*24*time.Hour-time.Second)) || !p.Expired(m, m.Queued.Add(5*24*time.Hour)) {
+	if p.Expired(queued, queued.Add(5*24*time.Hour-time.Second)) || !p.Expired(queued, queued.Add(5*24*time.Hour)) {
 		t.Error("the default retry period is not 5 days")
 	}
-	if !(Policy{RetryFor: time.Hour}).Expired(m, m.Queued.Add(time.Hour)) {
+	if !(Policy{RetryFor: time.Hour}).Expired(queued, queued.Add(time.Hour)) {
 		t.Error("RetryFor ignored")
 	}
 }
