@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/relay/passwordhash"
 )
 
 // Defaults of the [relay] table.
@@ -269,7 +270,7 @@ func Check(c *Config, profiles []string) error {
 		users[u.Name] = true
 		if u.PasswordHash == "" {
 			bad("make one with `m365send relay passwd`", "user %q has no password_hash", u.Name)
-		} else if _, err := parseHash(u.PasswordHash); err != nil {
+		} else if _, err := passwordhash.Parse(u.PasswordHash); err != nil {
 			bad("password_hash takes the argon2id hash that `m365send relay passwd` prints, never the password itself", "user %q: password_hash is not an argon2id hash", u.Name)
 		}
 		checkGrant(bad, "user "+quote(u.Name), u.Grant, profiles)

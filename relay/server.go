@@ -19,6 +19,7 @@ import (
 
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/queue"
+	"github.com/m365send/m365send/relay/passwordhash"
 )
 
 // Options are what a Server needs besides its configuration.
@@ -74,7 +75,7 @@ type Server struct {
 
 type user struct {
 	*User
-	hash *hash
+	hash *passwordhash.Hash
 }
 
 // New makes a Server from opts; it does not listen yet (see Serve and
@@ -278,7 +279,7 @@ func (s *Server) Close() error {
 type access struct {
 	users    map[string]*user
 	networks []*Network
-	decoy    *hash
+	decoy    *passwordhash.Hash
 }
 
 func newAccess(c *Config) (*access, error) {
@@ -286,16 +287,16 @@ func newAccess(c *Config) (*access, error) {
 	params := DefaultArgon2
 	for i := range c.Users {
 		u := &c.Users[i]
-		h, err := parseHash(u.PasswordHash)
+		h, err := passwordhash.Parse(u.PasswordHash)
 		if err != nil {
 			return nil, failure.Wrap(failure.Config, fmt.Errorf("relay: user %q: %w", u.Name, err), "")
 		}
 		if len(acc.users) == 0 {
-			params = h.p
+			params = h.Params()
 		}
 		acc.users[u.Name] = &user{User: u, hash: h}
 	}
-	acc.decoy = decoy(params)
+	acc.decoy = passwordhash.Decoy(params)
 	for i := range c.Networks {
 		n := &c.Networks[i]
 		n.prefixes = nil
@@ -349,7 +350,7 @@ func (s *Server) authenticate(name, password string) *user {
 		h = u.hash
 	}
 	s.verifier <- struct{}{}
-	ok := h.verify(password)
+	ok := h.Verify(password)
 	<-s.verifier
 	if u == nil || !ok {
 		return nil
