@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"github.com/m365send/m365send/internal/mimesplice"
 	"io"
 	"net/mail"
 	"path/filepath"
 	"strings"
 
-	"github.com/m365send/m365send/internal/rfc5322"
+	"github.com/m365send/m365send/internal/mimesplice"
+
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/m365send/m365send/internal/rfc5322"
 )
 
 // prepared is a validated message ready to go on the wire any number of

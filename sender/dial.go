@@ -5,12 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/m365send/m365send/internal/smtpconn"
 	"net"
 	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/m365send/m365send/internal/smtpconn"
 
 	"github.com/wneessen/go-mail/smtp"
 	"golang.org/x/oauth2"

@@ -3,14 +3,15 @@ package sender
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/m365send/m365send/internal/smtpconn"
 	"net"
 	"net/textproto"
 	"regexp"
 	"strings"
+
+	"github.com/m365send/m365send/internal/connhints"
+	"github.com/m365send/m365send/internal/smtpconn"
 
 	"github.com/m365send/m365send/internal/failure"
 )
@@ -37,9 +38,8 @@ const (
 var ErrInvalidMessage = errors.New("invalid message")
 
 // errNoSMTPUTF8 stops a transaction whose envelope holds a non-ASCII
-// address when the server did not offer SMTPUTF8 (RFC 6531): it could not
-// take it, and no encoding of an address is allowed in the envelope.
-var errNoSMTPUTF8 = errors.New("an address is not ASCII and the server does not offer SMTPUTF8")
+// address when the server did not offer SMTPUTF8 (RFC 6531).
+var errNoSMTPUTF8 = connhints.ErrNoSMTPUTF8
 
 // Error is a failure to submit, with what the server said. Kind and Hint
 // say what the failure calls for; cmd maps the kind to an exit status.
@@ -180,7 +180,7 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 		e.Text = "canceled"
 	case errors.Is(err, smtpconn.ErrNotEncrypted), errors.Is(err, smtpconn.ErrBadChallenge), errors.Is(err, smtpconn.ErrNoXOAuth2),
 		errors.Is(err, errNoSMTPUTF8),
-		isCertificateError(err), errors.As(err, &alrt):
+		connhints.IsCertificateError(err), errors.As(err, &alrt):
 		// Permanent: the server would do the same again.
 	case errors.As(err, &dnse):
 		e.Temporary = dnse.IsTemporary || dnse.IsTimeout
@@ -188,41 +188,17 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 		e.Temporary = true
 	default:
 		// Connection resets, EOF from a dropped connection and the like.
-		e.Temporary = isNetworkish(err)
+		e.Temporary = connhints.IsNetworkish(err)
 	}
 	return e
 }
 
-// Hints for failures that are not server replies. The connection hints
-// are the ones `doctor` gives for its dns, tcp and starttls steps.
+// Hints for the failures this package finds itself (the others are
+// internal/connhints's and internal/replyhints's).
 const (
-	hintNoStartTLS  = "the sender never authenticates without TLS: check smtp_host and smtp_port (Office 365: port 587)"
-	hintNoTLS12     = "Office 365 requires TLS 1.2 or later: check for a proxy that downgrades TLS, and smtp_host"
-	hintNoXOAuth2   = "the server is not Office 365's submission endpoint or OAuth is not available there: check smtp_host"
-	hintNotEncrypt  = "the sender never authenticates without TLS: check smtp_host and smtp_port (Office 365: port 587)"
-	hintChallenge   = "the token was refused: check its audience/scope, the Exchange service principal and the mailbox permission"
-	hintUnknownCA   = "the server's certificate is not signed by a trusted authority: behind a TLS-inspecting proxy or in a private cloud, set ca_file (M365SEND_CA_FILE) to its root certificate"
-	hintHostname    = "the server's certificate does not match the host name: check smtp_host"
-	hintCertInvalid = "the server's certificate is invalid or expired: check the system clock and ca_file"
-	hintTLSAlert    = "the TLS handshake failed: Office 365 requires TLS 1.2 or later; a proxy may be interfering"
-	hintTLSProxy    = "a proxy may be inspecting TLS: add its root to ca_file"
-	hintNoSMTPUTF8  = "the server does not take addresses with non-ASCII characters (it does not offer SMTPUTF8): use the address's ASCII form, if it has one"
-	hintStalled     = "the server stopped answering: check the network (a firewall or proxy may hold SMTP connections), then try again later"
+	hintNoStartTLS = "the sender never authenticates without TLS: check smtp_host and smtp_port (Office 365: port 587)"
+	hintNoTLS12    = "Office 365 requires TLS 1.2 or later: check for a proxy that downgrades TLS, and smtp_host"
 )
-
-// hintDNS and hintTCP name the host and port of server ("host:port").
-func hintDNS(server string) string {
-	host, _, _ := net.SplitHostPort(server)
-	return "the SMTP host name does not resolve: check smtp_host (" + host + ") and this machine's DNS"
-}
-
-func hintTCP(server string) string {
-	_, port, err := net.SplitHostPort(server)
-	if err != nil || port == "" {
-		port = "587"
-	}
-	return "check that outbound TCP " + port + " is allowed (many networks block SMTP) and smtp_host/smtp_port"
-}
 
 // describe returns e's kind and hint: the overrides when set, else what
 // the fields say.
@@ -260,84 +236,18 @@ func (e *Error) describe() (failure.Kind, string) {
 	return k, h
 }
 
-// describeLocal classifies a failure that is not a server reply: the
-// network, TLS, a refused message, the server's extensions.
+// describeLocal classifies a failure that is not a server reply: a
+// refused message here, the rest (the network, TLS, the server's
+// extensions) by internal/connhints.
 func (e *Error) describeLocal() (failure.Kind, string) {
-	err := e.Err
-	var (
-		uae  x509.UnknownAuthorityError
-		hne  x509.HostnameError
-		cie  x509.CertificateInvalidError
-		alrt tls.AlertError
-		dnse *net.DNSError
-	)
-	switch {
-	case err == nil:
-		if e.Temporary {
-			return failure.Temporary, ""
-		}
-		return failure.Internal, ""
-	case errors.Is(err, ErrInvalidMessage):
-		k := failure.KindOf(err)
+	if e.Err != nil && errors.Is(e.Err, ErrInvalidMessage) {
+		k := failure.KindOf(e.Err)
 		if k == failure.Internal {
 			k = failure.BadMessage
 		}
-		return k, failure.HintOf(err)
-	case errors.Is(err, context.Canceled):
-		return failure.Temporary, ""
-	case errors.Is(err, smtpconn.ErrNotEncrypted):
-		return failure.Unavailable, hintNotEncrypt
-	case errors.Is(err, smtpconn.ErrNoXOAuth2):
-		return failure.Unavailable, hintNoXOAuth2
-	case errors.Is(err, smtpconn.ErrBadChallenge):
-		return failure.Permission, hintChallenge
-	case errors.Is(err, errNoSMTPUTF8):
-		return failure.BadAddress, hintNoSMTPUTF8
-	case errors.As(err, &uae):
-		return failure.Config, hintUnknownCA
-	case errors.As(err, &hne):
-		return failure.Config, hintHostname
-	case errors.As(err, &cie):
-		return failure.Config, hintCertInvalid
-	case errors.As(err, &alrt):
-		return failure.Unavailable, hintTLSAlert
-	case errors.As(err, &dnse):
-		if dnse.IsNotFound {
-			return failure.Config, hintDNS(e.Server)
-		}
-		return failure.Temporary, hintDNS(e.Server)
+		return k, failure.HintOf(e.Err)
 	}
-	if !e.Temporary {
-		return failure.Internal, ""
-	}
-	switch e.Stage {
-	case StageDNS:
-		return failure.Temporary, hintDNS(e.Server)
-	case StageConnect, StageGreeting:
-		return failure.Temporary, hintTCP(e.Server)
-	case StageStartTLS:
-		return failure.Temporary, hintTLSProxy
-	}
-	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-		return failure.Temporary, hintStalled
-	}
-	return failure.Temporary, ""
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// isCertificateError reports a certificate the TLS handshake refused.
-func isCertificateError(err error) bool {
-	var (
-		uae x509.UnknownAuthorityError
-		hne x509.HostnameError
-		cie x509.CertificateInvalidError
-		cve *tls.CertificateVerificationError
-	)
-	return errors.As(err, &uae) || errors.As(err, &hne) || errors.As(err, &cie) || errors.As(err, &cve)
+	return connhints.Describe(e.Err, string(e.Stage), e.Server, e.Temporary)
 }
 
 // noStartTLSError is a server that does not offer STARTTLS: permanent,
@@ -351,18 +261,4 @@ func noStartTLSError(server string) *Error {
 func noTLS12Error(server string) *Error {
 	return &Error{Server: server, Stage: StageStartTLS, Text: "TLS 1.2 or later was not negotiated",
 		kind: failure.Unavailable, hint: hintNoTLS12}
-}
-
-func isNetworkish(err error) bool {
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return true
-	}
-	s := err.Error()
-	for _, w := range []string{"EOF", "connection reset", "broken pipe", "use of closed network connection", "connection refused"} {
-		if strings.Contains(s, w) {
-			return true
-		}
-	}
-	return false
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"github.com/m365send/m365send/internal/smtpconn"
 	"log/slog"
 	"net"
 	"runtime"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/m365send/m365send/internal/smtpconn"
 
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/testca"

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"github.com/m365send/m365send/internal/smtpconn"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -12,8 +11,11 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/smtpconn"
+
 	"github.com/wneessen/go-mail/log"
+
+	"github.com/m365send/m365send/internal/failure"
 )
 
 // fuzzSecret is the token the classification and trace fuzzers hide.

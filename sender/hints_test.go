@@ -3,9 +3,10 @@ package sender
 import (
 	"errors"
 	"fmt"
-	"github.com/m365send/m365send/internal/smtpconn"
 	"strings"
 	"testing"
+
+	"github.com/m365send/m365send/internal/smtpconn"
 
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/testnet"

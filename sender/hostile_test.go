@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"github.com/m365send/m365send/internal/smtpconn"
 	"net"
 	"os"
 	"runtime"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/m365send/m365send/internal/smtpconn"
 
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/testca"

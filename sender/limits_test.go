@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/m365send/m365send/internal/smtpconn"
 	"strings"
 	"testing"
+
+	"github.com/m365send/m365send/internal/smtpconn"
 
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/sender/smtptest"

@@ -71,8 +71,9 @@ type Message struct {
 	// RawFile, when set, is the path of a file holding a complete RFC
 	// 5322 message, sent as Raw is but streamed from the file each time
 	// it is needed (to measure it for SIZE=, and once per try), so that a
-	// large message is never held in memory; see SpoolInput for standard
-	// input. The file must stay unchanged until Send returns. It excludes
+	// large message is never held in memory; package sender/input reads
+	// standard input into such a file. The file must stay unchanged until
+	// Send returns. It excludes
 	// Raw and the composed fields, as Raw does.
 	RawFile string
 }

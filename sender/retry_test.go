@@ -5,13 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/m365send/m365send/internal/smtpconn"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/m365send/m365send/internal/smtpconn"
 
 	"github.com/wneessen/go-mail/log"
 	"golang.org/x/oauth2"

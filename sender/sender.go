@@ -26,7 +26,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/m365send/m365send/internal/smtpconn"
 	"io"
 	"log/slog"
 	"net"
@@ -35,10 +34,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/m365send/m365send/internal/smtpconn"
+
+	"golang.org/x/oauth2"
+
 	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/wait"
-	"golang.org/x/oauth2"
 )
 
 // Refresher is implemented by token sources that can be forced to obtain a

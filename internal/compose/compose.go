@@ -13,11 +13,13 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/term"
+
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/rfc5322"
 	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/sender"
-	"golang.org/x/term"
+	"github.com/m365send/m365send/sender/input"
 )
 
 // MaxStdinBody is the largest body read from standard input: 10 MB.
@@ -93,7 +95,7 @@ func Read(ctx context.Context, stdin io.Reader, o Options) (*Draft, error) {
 		// go-mail holds a body and its encoding in memory, so a body read
 		// from standard input is bounded well below the 150 MB of a
 		// message (documented in the help and docs/commands.md).
-		b, err := sender.ReadInput(stdin, MaxStdinBody)
+		b, err := input.Read(stdin, MaxStdinBody)
 		if err != nil {
 			if errors.Is(err, sender.ErrInvalidMessage) {
 				return nil, &classified{kind: failure.BadMessage, msg: fmt.Sprintf("the body on standard input is larger than %d MB, the most send takes as --body", MaxStdinBody>>20),
@@ -330,7 +332,7 @@ func readTyped(ctx context.Context, tty io.Reader) ([]byte, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		b, err := sender.ReadInput(tty, MaxStdinBody)
+		b, err := input.Read(tty, MaxStdinBody)
 		done <- result{b, err}
 	}()
 	select {

@@ -5,54 +5,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/sender/smtptest"
 )
-
-func TestSpoolInputIsPrivateAndSized(t *testing.T) {
-	dir := t.TempDir()
-	sp, err := SpoolInput(strings.NewReader("Subject: x\n\nhello\n"), dir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(sp.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 || sp.Size != 18 || filepath.Dir(sp.Path) != dir {
-		t.Errorf("spool %s: mode %v, size %d; want 0600 and 18 bytes in %s", sp.Path, fi.Mode().Perm(), sp.Size, dir)
-	}
-	if err := sp.Remove(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(sp.Path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("spool file still there after Remove: %v", err)
-	}
-}
-
-func TestInputOverTheLimitIsRefused(t *testing.T) {
-	dir := t.TempDir()
-	in := strings.Repeat("x", 1001)
-	_, err := SpoolInput(strings.NewReader(in), dir, 1000)
-	if !errors.Is(err, ErrInvalidMessage) || failure.KindOf(err) != failure.BadMessage || failure.HintOf(err) == "" {
-		t.Errorf("SpoolInput over the limit: %v (kind %v), want a bad-message error with a hint", err, failure.KindOf(err))
-	}
-	if left, _ := os.ReadDir(dir); len(left) != 0 {
-		t.Errorf("refused spool left %d files behind", len(left))
-	}
-	if _, err := ReadInput(strings.NewReader(in), 1000); failure.KindOf(err) != failure.BadMessage {
-		t.Errorf("ReadInput over the limit: %v", err)
-	}
-	if b, err := ReadInput(strings.NewReader(in[:1000]), 1000); err != nil || len(b) != 1000 {
-		t.Errorf("ReadInput at the limit: %d bytes, %v", len(b), err)
-	}
-}
 
 // writeRawMessage writes a message of about size bytes with bare LF line
 // endings and returns its path and its size on the wire (LF made CRLF).
@@ -119,30 +78,5 @@ func TestRawFileExcludesOtherContent(t *testing.T) {
 		if err := m.Validate(); !errors.Is(err, ErrInvalidMessage) {
 			t.Errorf("Validate(%+v) = %v, want ErrInvalidMessage", m, err)
 		}
-	}
-}
-
-// zeros is an endless stream.
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
-func TestSpoolInputKeepsMemoryFlat(t *testing.T) {
-	dir := t.TempDir()
-	var sp *Spool
-	var err error
-	n := allocated(func() { sp, err = SpoolInput(io.LimitReader(zeros{}, 64<<20), dir, 0) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Remove()
-	if sp.Size != 64<<20 {
-		t.Errorf("spooled %d bytes, want 64 MB", sp.Size)
-	}
-	if n > 4<<20 {
-		t.Errorf("spooling 64 MB allocated %d MB; want it copied in small pieces", n>>20)
 	}
 }
