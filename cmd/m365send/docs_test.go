@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"github.com/m365send/m365send/graph"
 	"go/ast"
 	"go/parser"
 	gotoken "go/token"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/m365send/m365send/graph"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"

@@ -5,9 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/m365send/m365send/graph"
 	"strings"
 	"testing"
+
+	"github.com/m365send/m365send/graph"
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/failure"

@@ -8,8 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/m365send/m365send/config"
-	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/internal/signin"
 	"github.com/m365send/m365send/token"
@@ -91,30 +89,10 @@ func (a *app) login(ctx context.Context, req signin.Request) error {
 		return choice.Open(u, failed)
 	}
 	opts.PasteBack = signin.AskOn(a.io.In, a.io.Err)
-	s, err := session.Open(ctx, opts)
+	who, cacheFile, err := session.Login(ctx, opts)
 	if err != nil {
 		return err
 	}
-	if s.Profile.Flow != config.FlowDeviceCode {
-		return &usageError{msg: fmt.Sprintf("profile %q uses %s: there is nobody to sign in", s.Profile.Name, s.Profile.Flow),
-			hint: "login is for flow = \"device_code\" profiles; check this one with `m365send doctor`"}
-	}
-	cacheFile := s.Profile.CacheFile()
-	if cacheFile == "" {
-		// A sign-in kept in memory ends with this process: refuse before
-		// the person goes through it for nothing.
-		return &exitError{kind: failure.Config,
-			msg:  fmt.Sprintf("profile %q has no token cache folder, so the sign-in would be lost when login ends", s.Profile.Name),
-			hint: "set M365SEND_CACHE_DIR (or HOME/XDG_STATE_HOME), or cache_dir in the profile"}
-	}
-	tok, err := s.Tokens.Login(ctx)
-	if err != nil {
-		return err
-	}
-	who := "the account"
-	if c, err := token.ParseClaims(tok.AccessToken); err == nil && c.UPN != "" {
-		who = c.UPN
-	}
-	fmt.Fprintf(a.io.Err, "Signed in as %s (profile %s). Tokens cached in %s.\n", who, s.Profile.Name, cacheFile)
+	fmt.Fprintf(a.io.Err, "Signed in as %s (profile %s). Tokens cached in %s.\n", who.Account, who.Profile, cacheFile)
 	return nil
 }

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"github.com/m365send/m365send/internal/passwordprompt"
 	"github.com/m365send/m365send/internal/relayd"
 	"github.com/m365send/m365send/relay"
 )
@@ -65,7 +60,7 @@ line from standard input when it is not a terminal, and prints its argon2id
 hash for the password_hash of a [[relay.users]] entry.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pw, err := a.readPassword()
+			pw, err := passwordprompt.Read(a.io.In, a.io.Err)
 			if err != nil {
 				return err
 			}
@@ -79,42 +74,4 @@ hash for the password_hash of a [[relay.users]] entry.`,
 	}
 	cmd.AddCommand(passwd)
 	return cmd
-}
-
-// readPassword reads a password: without echo, twice, from a terminal;
-// else one line of standard input.
-func (a *app) readPassword() (string, error) {
-	if f, ok := a.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(a.io.Err, "Password: ")
-		p1, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(a.io.Err)
-		if err != nil {
-			return "", fmt.Errorf("read the password: %w", err)
-		}
-		fmt.Fprint(a.io.Err, "Again: ")
-		p2, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(a.io.Err)
-		if err != nil {
-			return "", fmt.Errorf("read the password: %w", err)
-		}
-		if string(p1) != string(p2) {
-			return "", &usageError{msg: "the passwords do not match", hint: "type the same password twice"}
-		}
-		return checkPassword(string(p1))
-	}
-	if a.io.In == nil {
-		return "", &usageError{msg: "no password on standard input", hint: "echo the password into `m365send relay passwd`"}
-	}
-	line, err := bufio.NewReader(a.io.In).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("read the password: %w", err)
-	}
-	return checkPassword(strings.TrimRight(line, "\r\n"))
-}
-
-func checkPassword(pw string) (string, error) {
-	if pw == "" {
-		return "", &usageError{msg: "the password is empty", hint: "give one line with the password on standard input"}
-	}
-	return pw, nil
 }

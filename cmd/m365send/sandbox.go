@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +10,7 @@ import (
 
 // sandboxReady starts the line `m365send sandbox` prints once it is
 // serving; the config file's path follows it.
-const sandboxReady = "m365send sandbox: ready; config file: "
+const sandboxReady = sandbox.ReadyLine
 
 func (a *app) newSandboxCmd() *cobra.Command {
 	var demo bool
@@ -58,55 +56,10 @@ for a real tenant cannot redirect it; the global --config flag is ignored.`,
 	return cmd
 }
 
-func (a *app) runSandbox(ctx context.Context, dir string, demo bool) (err error) {
-	if dir == "" {
-		root := ""
-		if a.io.Env != nil {
-			root = a.io.Env("TMPDIR")
-		}
-		var tmp string
-		tmp, err = os.MkdirTemp(root, "m365send-sandbox-")
-		if err != nil {
-			return fmt.Errorf("sandbox: %w", err)
-		}
-		defer func() {
-			if rmErr := os.RemoveAll(tmp); rmErr != nil && err == nil {
-				err = fmt.Errorf("sandbox: clean up: %w", rmErr)
-			}
-		}()
-		dir = tmp
+func (a *app) runSandbox(ctx context.Context, dir string, demo bool) error {
+	tmpRoot := ""
+	if a.io.Env != nil {
+		tmpRoot = a.io.Env("TMPDIR")
 	}
-	if err := sandbox.CheckDir(dir); err != nil {
-		return err
-	}
-	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: dir})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := sb.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("sandbox: %w", cerr)
-		}
-	}()
-	if demo {
-		return sandbox.Demo(ctx, sb, a.io.Out, a.sessionOptions())
-	}
-
-	out := a.io.Out
-	if err := sb.WriteInstructions(out, "m365send"); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "\n%s%s\nPress Ctrl-C to stop. Messages the fake Office 365 receives are printed below.\n", sandboxReady, sb.ConfigFile)
-	for n := 1; ; n++ {
-		msgs, err := sb.SMTP.WaitMessages(ctx, n)
-		if err != nil {
-			// The context ended: a normal stop.
-			break
-		}
-		if err := sandbox.WriteMessage(out, msgs[n-1]); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintln(out, "m365send sandbox: stopped")
-	return nil
+	return sandbox.Run(ctx, sandbox.RunOptions{Dir: dir, TempRoot: tmpRoot, Demo: demo, Out: a.io.Out, Session: a.sessionOptions()})
 }

@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/m365send/m365send/internal/version"
 )
 
 func (a *app) newVersionCmd() *cobra.Command {
@@ -19,42 +20,5 @@ func (a *app) newVersionCmd() *cobra.Command {
 	}
 }
 
-// versionString is "m365send VERSION (commit REV, TIME[, modified]) GOVERSION"
-// from the build information the Go toolchain embeds.
-func versionString() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "m365send (unknown version)"
-	}
-	version := bi.Main.Version
-	if version == "" {
-		version = "(devel)"
-	}
-	var rev, when string
-	modified := false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.time":
-			when = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
-		}
-	}
-	out := "m365send " + version
-	if rev != "" {
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
-		out += " (commit " + rev
-		if when != "" {
-			out += ", " + when
-		}
-		if modified {
-			out += ", modified"
-		}
-		out += ")"
-	}
-	return out + " " + bi.GoVersion
-}
+// versionString is what `m365send version` and --version print.
+func versionString() string { return version.String() }
