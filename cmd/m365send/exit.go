@@ -1,16 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/failtext"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/safetext"
-	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/token"
 )
 
@@ -202,40 +201,8 @@ func (r reporter) warn(w io.Writer, msg string) {
 	fmt.Fprintf(w, "%s: warning: %s\n", r.prog, safetext.OneLine(msg))
 }
 
-// canceledHint is the hint for an interrupted command.
-const canceledHint = "interrupted; nothing more was sent"
+// hintOf is the failure's own hint (failtext.Hint).
+func hintOf(err error) string { return failtext.Hint(err) }
 
-// hintOf is the failure's own hint (failure.HintOf), or a word for an
-// interruption.
-func hintOf(err error) string {
-	if h := failure.HintOf(err); h != "" {
-		return h
-	}
-	if errors.Is(err, context.Canceled) {
-		return canceledHint
-	}
-	return ""
-}
-
-// messageFor is the one-line text for err, safe for a terminal. A token
-// failure that the sender met while connecting is told as the token
-// failure itself: the SMTP host and stage in front of it would only
-// mislead. A token cache that cannot be used is told as such, whoever met
-// it.
-func messageFor(err error) string {
-	var cce *token.CacheError
-	if errors.As(err, &cce) {
-		return safetext.OneLine(cce.Error())
-	}
-	var se *sender.Error
-	if errors.As(err, &se) && se.Stage == sender.StageToken {
-		var te *token.Error
-		switch {
-		case errors.As(err, &te):
-			return safetext.OneLine(te.Error())
-		case errors.Is(err, token.ErrLoginRequired):
-			return safetext.OneLine(token.ErrLoginRequired.Error())
-		}
-	}
-	return safetext.OneLine(err.Error())
-}
+// messageFor is the one-line text for err (failtext.Message).
+func messageFor(err error) string { return failtext.Message(err) }

@@ -185,23 +185,10 @@ func (a *app) eachID(args []string, f func(queue.Queue, queue.ID) error) error {
 	})
 }
 
-// globals loads the configuration file's top-level settings.
-func (a *app) globals() (*config.Globals, error) {
-	return config.LoadGlobals(a.sessionOptions().LoadOptions())
-}
-
 // withSpool opens the queue (its spool or its database), runs f, and
 // closes it.
 func (a *app) withSpool(f func(queue.Queue, *config.Globals) error) error {
-	g, err := a.globals()
-	if err != nil {
-		return err
-	}
-	dir, err := queueadmin.SpoolDir(g)
-	if err != nil {
-		return err
-	}
-	q, err := backend.Open(context.Background(), dir, backend.Options{})
+	q, g, err := queueadmin.Open(context.Background(), a.sessionOptions().LoadOptions())
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/queue"
+	"github.com/m365send/m365send/queue/backend"
 )
 
 // spoolFolder is the name of the spool inside the state folder, used when
@@ -37,6 +38,25 @@ func SpoolDir(g *config.Globals) (string, error) {
 			"set queue = \"/var/spool/m365send\" in the configuration file, or $M365SEND_STATE_DIR")
 	}
 	return filepath.Join(g.StateDir, spoolFolder), nil
+}
+
+// Open opens the queue the configuration file of opts names (SpoolDir: a
+// spool folder, or a database, see queue/backend) and returns it with the
+// file's top-level settings; the caller closes it.
+func Open(ctx context.Context, opts config.LoadOptions) (queue.Queue, *config.Globals, error) {
+	g, err := config.LoadGlobals(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := SpoolDir(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := backend.Open(ctx, dir, backend.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, g, nil
 }
 
 // List prints one line per message of q (with dead, per dead letter)
