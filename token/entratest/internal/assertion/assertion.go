@@ -109,4 +109,3 @@ func thumbprintMatches(header map[string]any, cert *x509.Certificate) bool {
 	}
 	return found
 }
-
