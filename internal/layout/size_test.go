@@ -21,7 +21,7 @@ const maxLines = 1500
 var ceilings = map[string]int{
 	"config":          2520,
 	"sender":          2050,
-	"token/entratest": 1960,
+	"token/entratest": 1760,
 }
 
 // tooBig returns a line for every package of sizes (non-test lines by

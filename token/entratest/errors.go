@@ -2,135 +2,15 @@ package entratest
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
-	"time"
+
+	"github.com/m365send/m365send/token/entratest/internal/aadsts"
 )
-
-// aadstsError is how Entra ID answers one AADSTS code: the OAuth error
-// field, the HTTP status and the description's first sentence (with %[1]s
-// the client ID and %[2]s the tenant).
-type aadstsError struct {
-	oauth  string
-	status int
-	text   string
-}
-
-// aadsts is how Entra ID answers the codes this fake knows, with Entra
-// ID's wording; ok is false for any other code.
-func aadsts(code int) (e aadstsError, ok bool) {
-	switch code {
-	case 7000215:
-		return aadstsError{"invalid_client", 401, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%[1]s'."}, true
-	case 7000222:
-		return aadstsError{"invalid_client", 401, "The provided client secret keys for app '%[1]s' are expired. Visit the Azure portal to create new keys for your app."}, true
-	case 7000218:
-		return aadstsError{"invalid_client", 401, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}, true
-	case 700027:
-		return aadstsError{"invalid_client", 401, "Client assertion failed signature validation. The key used to sign the assertion is not registered on application '%[1]s'."}, true
-	case 700016:
-		return aadstsError{"unauthorized_client", 400, "Application with identifier '%[1]s' was not found in the directory '%[2]s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."}, true
-	case 700211:
-		return aadstsError{"invalid_client", 401, "No matching federated identity record found for presented assertion issuer."}, true
-	case 700213:
-		return aadstsError{"invalid_client", 401, "No matching federated identity record found for presented assertion subject."}, true
-	case 700212:
-		return aadstsError{"invalid_client", 401, "No matching federated identity record found for presented assertion audience."}, true
-	case 700024:
-		return aadstsError{"invalid_client", 401, "Client assertion is not within its valid time range."}, true
-	case 90002:
-		return aadstsError{"invalid_tenant", 400, "Tenant '%[2]s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."}, true
-	case 90038:
-		return aadstsError{"invalid_request", 400, "Tenant '%[2]s' request is being redirected to the National Cloud; the tenant belongs to another cloud."}, true
-	case 65001:
-		return aadstsError{"invalid_grant", 400, "The user or administrator has not consented to use the application with ID '%[1]s'. Send an interactive authorization request for this user and resource."}, true
-	case 70011:
-		return aadstsError{"invalid_scope", 400, "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid."}, true
-	case 700022:
-		return aadstsError{"invalid_scope", 400, "The provided value for the input parameter scope is not valid because it contains more than one resource."}, true
-	case 1002012:
-		return aadstsError{"invalid_scope", 400, "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}, true
-	case 50076:
-		return aadstsError{"interaction_required", 400, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access the resource."}, true
-	case 50079:
-		return aadstsError{"interaction_required", 400, "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access the resource."}, true
-	case 53003:
-		return aadstsError{"invalid_grant", 400, "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."}, true
-	case 530035:
-		return aadstsError{"invalid_grant", 400, "Access has been blocked by security defaults. This is due to the request using legacy auth or being deemed unsafe by security defaults policies."}, true
-	case 700082:
-		return aadstsError{"invalid_grant", 400, "The refresh token has expired due to inactivity. The token was issued on %[3]s and was inactive for 90.00:00:00."}, true
-	case 50173:
-		return aadstsError{"invalid_grant", 400, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password."}, true
-	case 9001023:
-		return aadstsError{"invalid_request", 400, "The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint."}, true
-	case 9002313:
-		return aadstsError{"invalid_grant", 400, "Invalid request. Request is malformed or invalid."}, true
-	case 70003:
-		return aadstsError{"unsupported_grant_type", 400, "The app requested an unsupported grant type."}, true
-	case 900144:
-		return aadstsError{"invalid_request", 400, "The request body must contain the following parameter: '%[4]s'."}, true
-	case 70016:
-		return aadstsError{"authorization_pending", 400, "OAuth 2.0 device flow error. Authorization is pending. Continue polling."}, true
-	case 70019:
-		return aadstsError{"expired_token", 400, "Verification code expired."}, true
-	case 70000:
-		return aadstsError{"authorization_declined", 400, "The user declined the authorization request."}, true
-	case 70018:
-		return aadstsError{"bad_verification_code", 400, "Invalid verification code. Ensure the device code is correct."}, true
-	case 90033:
-		return aadstsError{"temporarily_unavailable", 503, "A transient error has occurred. Please try again."}, true
-	case 50196:
-		return aadstsError{"temporarily_unavailable", 429, "The server terminated an operation because it encountered a client request loop. Please try again later."}, true
-	case 54005:
-		return aadstsError{"invalid_grant", 400, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."}, true
-	case 70008:
-		return aadstsError{"invalid_grant", 400, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."}, true
-	case 500112:
-		return aadstsError{"invalid_grant", 400, "The reply address does not match the reply address provided when requesting Authorization code."}, true
-	case 501481:
-		return aadstsError{"invalid_grant", 400, "The Code_Verifier does not match the code_challenge supplied in the authorization request."}, true
-	case 900971:
-		return aadstsError{"invalid_request", 400, "No reply address provided."}, true
-	}
-	return aadstsError{}, false
-}
-
-// oauthError builds Entra ID's error body for an AADSTS code.
-func oauthError(code int, args ...any) (int, map[string]any) {
-	e, ok := aadsts(code)
-	if !ok {
-		e = aadstsError{"invalid_request", 400, "Simulated failure."}
-	}
-	text := e.text
-	for i := 1; i <= 4; i++ {
-		v := ""
-		if i <= len(args) {
-			v = fmt.Sprint(args[i-1])
-		}
-		text = strings.ReplaceAll(text, fmt.Sprintf("%%[%d]s", i), v)
-	}
-	now := time.Now().UTC()
-	trace, corr := newGUID(), newGUID()
-	desc := fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s",
-		code, text, trace, corr, now.Format("2006-01-02 15:04:05Z"))
-	return e.status, map[string]any{
-		"error":             e.oauth,
-		"error_description": desc,
-		"error_codes":       []int{code},
-		"timestamp":         now.Format("2006-01-02 15:04:05Z"),
-		"trace_id":          trace,
-		"correlation_id":    corr,
-		"error_uri":         "https://login.microsoftonline.com/error?code=" + strconv.Itoa(code),
-	}
-}
 
 // writeOAuthError answers with the error JSON for code; args fill the
 // description (client ID, tenant, ...).
 func (a *Authority) writeOAuthError(w http.ResponseWriter, code int, args ...any) {
-	status, body := oauthError(code, args...)
+	status, body := aadsts.Response(code, args...)
 	a.log.Debug("entratest error", "aadsts", code, "error", body["error"])
 	writeJSON(w, status, body)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/wait"
+	"github.com/m365send/m365send/token/entratest/internal/aadsts"
 )
 
 // Fault makes the authority misbehave on the next matching requests.
@@ -128,7 +129,7 @@ func (a *Authority) applyFault(w http.ResponseWriter, r *http.Request, f *Fault)
 	if f.Status == http.StatusTooManyRequests {
 		code = 50196
 	}
-	_, body := oauthError(code)
+	_, body := aadsts.Response(code)
 	if f.Status < 500 && f.Status != http.StatusTooManyRequests {
 		body["error"] = "invalid_request"
 	}

@@ -2,10 +2,7 @@ package entratest
 
 import (
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -18,6 +15,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/m365send/m365send/token/entratest/internal/assertion"
 )
 
 const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -110,7 +109,10 @@ func (a *Authority) clientCredentials(w http.ResponseWriter, r *http.Request, te
 			a.writeOAuthError(w, 900144, clientID, tenant, "", "client_assertion_type")
 			return
 		}
-		if code := a.checkAssertion(app, form.Get("client_assertion"), tenant); code != 0 {
+		client := assertion.Client{ClientID: app.ClientID, Certificate: app.Certificate,
+			FederatedIssuer: app.FederatedIssuer, FederatedSubject: app.FederatedSubject}
+		isTokenEndpoint := func(aud string) bool { return a.isTokenEndpoint(aud, tenant) }
+		if code := assertion.Check(client, form.Get("client_assertion"), &a.fedKey.PublicKey, FederatedAudience, isTokenEndpoint); code != 0 {
 			a.writeOAuthError(w, code, clientID, tenant)
 			return
 		}
@@ -156,87 +158,6 @@ func (a *Authority) clientCredentials(w http.ResponseWriter, r *http.Request, te
 		"ext_expires_in": secs,
 		"access_token":   at,
 	})
-}
-
-// checkAssertion validates a client assertion (certificate or federated)
-// and returns 0 or the AADSTS code to refuse it with.
-func (a *Authority) checkAssertion(app *App, assertion, tenant string) int {
-	parser := jwt.NewParser(jwt.WithValidMethods([]string{"RS256", "PS256"}), jwt.WithExpirationRequired())
-	var claims jwt.MapClaims
-	// A federated assertion is recognised by its issuer, before any key is
-	// chosen.
-	unverified, _, err := parser.ParseUnverified(assertion, jwt.MapClaims{})
-	if err != nil {
-		return 700027
-	}
-	iss, _ := unverified.Claims.GetIssuer()
-	if app.FederatedIssuer != "" && iss != app.ClientID {
-		if iss != app.FederatedIssuer {
-			return 700211
-		}
-		tok, err := parser.ParseWithClaims(assertion, jwt.MapClaims{}, func(*jwt.Token) (any, error) {
-			return &a.fedKey.PublicKey, nil
-		})
-		if err != nil {
-			if errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenNotValidYet) {
-				return 700024
-			}
-			return 700027
-		}
-		claims = tok.Claims.(jwt.MapClaims)
-		if sub, _ := claims.GetSubject(); sub != app.FederatedSubject {
-			return 700213
-		}
-		if aud, _ := claims.GetAudience(); !slices.Contains(aud, FederatedAudience) {
-			return 700212
-		}
-		return 0
-	}
-	if app.Certificate == nil || !thumbprintMatches(unverified.Header, app.Certificate) {
-		return 700027
-	}
-	pub := app.Certificate.PublicKey.(*rsa.PublicKey)
-	tok, err := parser.ParseWithClaims(assertion, jwt.MapClaims{}, func(*jwt.Token) (any, error) {
-		return pub, nil
-	})
-	if err != nil {
-		if errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenNotValidYet) {
-			return 700024
-		}
-		return 700027
-	}
-	claims = tok.Claims.(jwt.MapClaims)
-	sub, _ := claims.GetSubject()
-	if !strings.EqualFold(iss, app.ClientID) || !strings.EqualFold(sub, app.ClientID) {
-		return 700027
-	}
-	aud, _ := claims.GetAudience()
-	if len(aud) != 1 || !a.isTokenEndpoint(aud[0], tenant) {
-		return 700027
-	}
-	return 0
-}
-
-// thumbprintMatches reports whether an assertion's header names cert: Entra
-// ID needs x5t (SHA-1) or x5t#S256 (SHA-256) of the certificate's DER
-// bytes, base64 (MSAL sends the standard alphabet, RFC 7515 says base64url;
-// both are taken), and every thumbprint present must match.
-func thumbprintMatches(header map[string]any, cert *x509.Certificate) bool {
-	sha1Sum := sha1.Sum(cert.Raw) // #nosec G401 -- x5t is SHA-1 by definition
-	sha256Sum := sha256.Sum256(cert.Raw)
-	found := false
-	for key, sum := range map[string][]byte{"x5t": sha1Sum[:], "x5t#S256": sha256Sum[:]} {
-		v, present := header[key]
-		if !present {
-			continue
-		}
-		s, _ := v.(string)
-		if s == "" || (s != base64.StdEncoding.EncodeToString(sum) && s != base64.RawURLEncoding.EncodeToString(sum)) {
-			return false
-		}
-		found = true
-	}
-	return found
 }
 
 // isTokenEndpoint reports whether aud is this tenant's token endpoint, as

@@ -87,6 +87,14 @@ func lookup(code int) (e entry, ok bool) {
 		return entry{"temporarily_unavailable", 503, "A transient error has occurred. Please try again."}, true
 	case 50196:
 		return entry{"temporarily_unavailable", 429, "The server terminated an operation because it encountered a client request loop. Please try again later."}, true
+	case 54005:
+		return entry{"invalid_grant", 400, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."}, true
+	case 70008:
+		return entry{"invalid_grant", 400, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."}, true
+	case 500112:
+		return entry{"invalid_grant", 400, "The reply address does not match the reply address provided when requesting Authorization code."}, true
+	case 501481:
+		return entry{"invalid_grant", 400, "The Code_Verifier does not match the code_challenge supplied in the authorization request."}, true
 	case 900971:
 		return entry{"invalid_request", 400, "No reply address provided."}, true
 	}
