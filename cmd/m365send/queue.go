@@ -195,3 +195,8 @@ func (a *app) withSpool(f func(queue.Queue, *config.Globals) error) error {
 	defer q.Close()
 	return f(q, g)
 }
+
+// globals loads the configuration file's top-level settings.
+func (a *app) globals() (*config.Globals, error) {
+	return config.LoadGlobals(a.sessionOptions().LoadOptions())
+}
