@@ -20,8 +20,9 @@ const maxLines = 1500
 // split. A package not listed here may not exceed maxLines.
 var ceilings = map[string]int{
 	"cmd/m365send":    1810,
-	"config":          2520,
-	"sender":          2010,
+	"config":          2750,
+	"sender":          2070,
+	"token":           1575,
 	"token/entratest": 2060,
 }
 
