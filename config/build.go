@@ -185,6 +185,12 @@ func (b *builder) credential(s setting, ok bool) error {
 			return err
 		}
 		p.ClientSecretFile = s.val
+	case "client_secret_keyring":
+		if s.val != "true" {
+			return errorf(s.from, "leave client_secret_keyring out, or set it to true and store the secret with m365send secret set "+b.shownName(),
+				"client_secret_keyring = %s: only true means something", s.val)
+		}
+		p.ClientSecretKeyring = true
 	case "client_secret_command":
 		if len(s.argv) == 0 || s.argv[0] == "" {
 			return errorf(s.from, `client_secret_command is an argv list, such as ["pass", "show", "m365/alerts"]`, "empty client_secret_command")

@@ -30,6 +30,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/m365send/m365send/internal/keyring"
 )
 
 // Flows a profile can use.
@@ -84,6 +86,9 @@ type Profile struct {
 	// ClientSecretCommand is a command, as argv run without a shell, that
 	// prints the client secret (client_secret_command).
 	ClientSecretCommand []string
+	// ClientSecretKeyring means the client secret is in the OS keyring
+	// (client_secret_keyring = true), stored by m365send secret set.
+	ClientSecretKeyring bool
 	// CertificateFile is a PEM file (mode 0600) with the app's certificate
 	// and its private key (certificate_file,
 	// $AZURE_CLIENT_CERTIFICATE_PATH).
@@ -152,6 +157,9 @@ type Profile struct {
 	// certificatePassword holds AZURE_CLIENT_CERTIFICATE_PASSWORD when
 	// that is where the certificate file's password came from.
 	certificatePassword string
+	// keyring holds the client secret when ClientSecretKeyring (nil: the
+	// OS keyring; tests set another).
+	keyring keyring.Keyring
 	// env is the lookup the profile was loaded with (for client_secret_env).
 	env func(string) string
 	// secretTimeout bounds client_secret_command (tests shorten it).
@@ -232,6 +240,8 @@ func (p *Profile) CredentialSource() string {
 		return "client_secret_file " + p.ClientSecretFile
 	case len(p.ClientSecretCommand) > 0:
 		return "client_secret_command " + p.ClientSecretCommand[0]
+	case p.ClientSecretKeyring:
+		return "client_secret_keyring (the OS keyring)"
 	case p.CertificateFile != "":
 		return "certificate_file " + p.CertificateFile
 	case p.FederatedTokenFile != "":

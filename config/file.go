@@ -218,6 +218,10 @@ func fileSetting(key Key, v any) (setting, error) {
 		if n, ok := v.(int64); ok {
 			return setting{val: strconv.FormatInt(n, 10)}, nil
 		}
+	case TypeBool:
+		if b, ok := v.(bool); ok {
+			return setting{val: strconv.FormatBool(b)}, nil
+		}
 	case TypeArgv:
 		list, ok := v.([]any)
 		if !ok {

@@ -14,6 +14,7 @@ const (
 	TypeString  Type = "string"
 	TypeInteger Type = "integer"
 	TypeArgv    Type = "array of strings"
+	TypeBool    Type = "boolean"
 )
 
 // Key describes one profile key: the one place where a key is written.
@@ -110,6 +111,8 @@ func keyTable() []Key {
 			Doc: "a file (mode 0600) that holds the client secret"},
 		{Name: "client_secret_command", Type: TypeArgv, SecretRef: true, Path: true, apply: (*builder).credential,
 			Doc: `a command, as a list run without a shell, that prints the client secret, such as ["pass", "show", "m365/alerts"]`},
+		{Name: "client_secret_keyring", Type: TypeBool, SecretRef: true, apply: (*builder).credential,
+			Doc: "true: the client secret is in the OS keyring (Secret Service, Keychain, Credential Manager), stored there with m365send secret set PROFILE"},
 		{Name: "certificate_file", Env: "AZURE_CLIENT_CERTIFICATE_PATH", Type: TypeString, SecretRef: true, Path: true, apply: (*builder).credential,
 			Doc: "a PEM file (certificate and unencrypted private key) or a PKCS#12 file (.p12/.pfx), mode 0600; preferred over a secret"},
 		{Name: certPasswordKey, Env: "AZURE_CLIENT_CERTIFICATE_PASSWORD", Type: TypeString, EnvOnly: true, apply: (*builder).certificatePassword,

@@ -33,7 +33,7 @@ func TestKeyTable(t *testing.T) {
 			t.Errorf("%s: doc %q, want one line", k.Name, k.Doc)
 		}
 		switch k.Type {
-		case TypeString, TypeInteger, TypeArgv:
+		case TypeString, TypeInteger, TypeArgv, TypeBool:
 		default:
 			t.Errorf("%s: type %q", k.Name, k.Type)
 		}
@@ -65,6 +65,7 @@ func TestEveryKeyLoads(t *testing.T) {
 		"client_secret":            {"", "the-secret"},
 		"client_secret_env":        {`"APP_SECRET"`, ""},
 		"client_secret_file":       {`"SECRETFILE"`, "SECRETFILE"},
+		"client_secret_keyring":    {"true", ""},
 		"client_secret_command":    {`["echo", "x"]`, ""},
 		"certificate_file":         {`"CERTFILE"`, "CERTFILE"},
 		"certificate_password":     {"", "pfx-password"},
@@ -134,7 +135,7 @@ func TestEveryKeyLoads(t *testing.T) {
 				got := map[string]string{
 					"flow": p.Flow, "tenant": p.Tenant, "client_id": p.ClientID, "client_secret": p.clientSecret,
 					"client_secret_env": p.ClientSecretEnv, "client_secret_file": p.ClientSecretFile,
-					"client_secret_command": strings.Join(p.ClientSecretCommand, " "), "certificate_file": p.CertificateFile,
+					"client_secret_command": strings.Join(p.ClientSecretCommand, " "), "client_secret_keyring": strconv.FormatBool(p.ClientSecretKeyring), "certificate_file": p.CertificateFile,
 					"certificate_password": p.certificatePassword, "certificate_password_env": p.CertificatePasswordEnv,
 					"federated_token_file": p.FederatedTokenFile, "mailbox": p.Mailbox, "from_name": p.FromName, "cloud": p.Cloud,
 					"smtp_host": p.SMTPHost, "smtp_port": itoa(p.SMTPPort), "authority_host": p.AuthorityHost, "azure_authority_host": p.AuthorityHost, "ca_file": p.CAFile,

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/m365send/m365send/internal/keyring"
 	"github.com/m365send/m365send/internal/secretcmd"
 )
 
@@ -43,6 +44,8 @@ func (p *Profile) Secret(ctx context.Context) (string, error) {
 		return s, nil
 	case len(p.ClientSecretCommand) > 0:
 		return p.runSecretCommand(ctx)
+	case p.ClientSecretKeyring:
+		return p.keyringSecret(ctx)
 	}
 	return "", nil
 }
@@ -105,4 +108,35 @@ func secretFileError(path, what string, err error) error {
 		advice = "check the path: name the " + strings.TrimSuffix(what, " (it holds the private key)") + " by its full path, or create it"
 	}
 	return &Error{File: shownPath(path), Msg: fmt.Sprintf("%s: %v", what, unwrapPathError(err)), Advice: advice, Err: err}
+}
+
+// Keyring is the OS keyring this profile reads its client secret from
+// (client_secret_keyring), looked up with the profile's environment.
+func (p *Profile) Keyring() keyring.Keyring {
+	if p.keyring != nil {
+		return p.keyring
+	}
+	env := p.env
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	return keyring.OS(env)
+}
+
+// keyringSecret reads the client secret from the OS keyring.
+func (p *Profile) keyringSecret(ctx context.Context) (string, error) {
+	s, err := p.Keyring().Get(ctx, keyring.SecretAccount(p.Name))
+	if errors.Is(err, keyring.ErrNotFound) {
+		return "", &Error{File: p.File, Key: "client_secret_keyring",
+			Msg:    fmt.Sprintf("the OS keyring holds no client secret for profile %s", shown(p.Name)),
+			Advice: "store it: m365send secret set " + ShellQuote(p.Name), Err: err}
+	}
+	if err != nil {
+		return "", err
+	}
+	if s = strings.TrimSpace(s); s == "" {
+		return "", &Error{File: p.File, Key: "client_secret_keyring", Msg: "the client secret in the OS keyring is empty",
+			Advice: "store it again: m365send secret set " + ShellQuote(p.Name)}
+	}
+	return s, nil
 }

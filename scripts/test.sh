@@ -3,7 +3,8 @@
 # formatting, vet, staticcheck, shellcheck, and every Go test with the
 # race detector.
 # It installs the Debian packages the tests drive (shellcheck, bsd-mailx,
-# msmtp, openssl, postgresql, swaks, file) when they are missing and it can.
+# msmtp, openssl, postgresql, swaks, file, dbus-daemon, gnome-keyring) when
+# they are missing and it can.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,9 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v bsd-mailx >/dev/null 2>&1 || need+=(bsd-mailx)
 command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# A real Secret Service for the keyring tests (internal/keyring/keyringtest).
+command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus-daemon)
+command -v gnome-keyring-daemon >/dev/null 2>&1 || need+=(gnome-keyring)
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 # PostgreSQL is not on PATH on Debian: its binaries live under /usr/lib/postgresql.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)

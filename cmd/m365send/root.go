@@ -165,6 +165,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newRelayCmd(),
 		a.newVersionCmd(),
 		a.newInitCmd(),
+		a.newSecretCmd(),
 	)
 	return root
 }

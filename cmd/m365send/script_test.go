@@ -194,6 +194,7 @@ func TestScripts(t *testing.T) {
 			"syslogged":     sysloggedCmd,
 			"smtppeak":      smtpPeakCmd,
 			"sendmails":     sendmailsCmd,
+			"keyring":       keyringCmd,
 		},
 	})
 }
