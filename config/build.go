@@ -456,6 +456,25 @@ func (b *builder) rate(s setting, ok bool) error {
 	return nil
 }
 
+// The token stores token_store names.
+const (
+	TokenStoreFile    = "file"
+	TokenStoreKeyring = "keyring"
+)
+
+// tokenStore sets TokenStore: file (the default) or keyring.
+func (b *builder) tokenStore(s setting, ok bool) error {
+	switch v := strings.ToLower(s.val); v {
+	case "", TokenStoreFile:
+		b.p.TokenStore = TokenStoreFile
+	case TokenStoreKeyring:
+		b.p.TokenStore = v
+	default:
+		return errorf(s.from, `token_store is "file" (a 0600 file in cache_dir, the default) or "keyring" (the OS keyring)`, "unknown token_store %s", shown(s.val))
+	}
+	return nil
+}
+
 // cacheDir sets CacheDir: the state folder's tokens folder when not set
 // ($M365SEND_STATE_DIR/tokens, else $XDG_STATE_HOME/m365send/tokens, else
 // ~/.local/state/m365send/tokens), and then LegacyCacheDir, where caches

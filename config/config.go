@@ -136,6 +136,9 @@ type Profile struct {
 	// pacing off (for test servers and relays). Other negative values are
 	// refused.
 	RatePerMinute int
+	// TokenStore is where the token cache's content is kept: TokenStoreFile
+	// (the default) or TokenStoreKeyring (see TokenKeyring).
+	TokenStore string
 	// CacheDir holds the token cache files (one per profile): the
 	// cache_dir key, else the state folder's tokens folder
 	// ($XDG_STATE_HOME/m365send/tokens), so that clearing caches does not

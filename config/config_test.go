@@ -99,7 +99,7 @@ func TestLoadFileProfile(t *testing.T) {
 	want := &Profile{
 		Name: "alerts", File: path, Flow: FlowClientCredentials, Tenant: "contoso.onmicrosoft.com", ClientID: clientID,
 		ClientSecretEnv: "ALERTS_SECRET", Mailbox: "alerts@contoso.com", FromName: "Contoso Alerts", Cloud: "global",
-		SMTPPort: 587, RatePerMinute: 20, CacheDir: filepath.Join(f.dir, ".local", "state", "m365send", "tokens"), Transport: TransportSMTP,
+		SMTPPort: 587, RatePerMinute: 20, CacheDir: filepath.Join(f.dir, ".local", "state", "m365send", "tokens"), Transport: TransportSMTP, TokenStore: TokenStoreFile,
 		LegacyCacheDir: filepath.Join(f.dir, ".cache", "m365send"),
 	}
 	p.env, p.secretTimeout, p.prov = nil, 0, nil

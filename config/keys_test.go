@@ -80,6 +80,7 @@ func TestEveryKeyLoads(t *testing.T) {
 		"azure_authority_host":     {"", "https://login.example.net/"},
 		"ca_file":                  {`"CAFILE"`, "CAFILE"},
 		"rate_per_minute":          {"12", "12"},
+		"token_store":              {`"keyring"`, "keyring"},
 		"cache_dir":                {`"/c"`, "/c"},
 		"transport":                {`"graph"`, "auto"},
 		"graph_url":                {`"https://127.0.0.1:8443/v1.0"`, "https://graph.example.net/v1.0"},
@@ -139,7 +140,7 @@ func TestEveryKeyLoads(t *testing.T) {
 					"certificate_password": p.certificatePassword, "certificate_password_env": p.CertificatePasswordEnv,
 					"federated_token_file": p.FederatedTokenFile, "mailbox": p.Mailbox, "from_name": p.FromName, "cloud": p.Cloud,
 					"smtp_host": p.SMTPHost, "smtp_port": itoa(p.SMTPPort), "authority_host": p.AuthorityHost, "azure_authority_host": p.AuthorityHost, "ca_file": p.CAFile,
-					"rate_per_minute": itoa(p.RatePerMinute), "cache_dir": p.CacheDir,
+					"rate_per_minute": itoa(p.RatePerMinute), "cache_dir": p.CacheDir, "token_store": p.TokenStore,
 					"transport": p.Transport, "graph_url": p.GraphURL,
 					"on_login_required": strings.Join(p.OnLoginRequired, " "),
 				}[k.Name]

@@ -140,3 +140,19 @@ func (p *Profile) keyringSecret(ctx context.Context) (string, error) {
 	}
 	return s, nil
 }
+
+// TokenKeyring is the keyring the token cache's content is kept in, or
+// nil for the file: nil when TokenStore is file, and, with a warning from
+// the returned string, nil when the profile asks for the keyring but
+// this machine has none (no session bus), so the 0600 file is used; the
+// fall back is never silent.
+func (p *Profile) TokenKeyring() (keyring.Keyring, string) {
+	if p.TokenStore != TokenStoreKeyring {
+		return nil, ""
+	}
+	k := p.Keyring()
+	if err := keyring.Available(k); err != nil {
+		return nil, "token_store = \"keyring\" but " + err.Error() + "; the token cache stays in the 0600 file " + p.CacheFile()
+	}
+	return k, ""
+}

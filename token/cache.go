@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/m365send/m365send/internal/keyring"
 	"github.com/m365send/m365send/internal/tokencache"
 )
 
@@ -27,10 +28,17 @@ type LockError = tokencache.LockError
 // profile whose secret cannot be resolved can still be logged out. ctx
 // bounds the wait for the lock. Its cache errors are *CacheError.
 func Forget(ctx context.Context, cacheFile string) error {
+	return ForgetIn(ctx, cacheFile, nil, "")
+}
+
+// ForgetIn is Forget for a cache whose content is in a keyring (item
+// account; see Config.CacheKeyring); a nil k is Forget.
+func ForgetIn(ctx context.Context, cacheFile string, k keyring.Keyring, account string) error {
 	if cacheFile == "" {
 		return nil
 	}
 	st := tokencache.New(cacheFile, 0, slog.New(slog.DiscardHandler))
+	st.Keyring, st.Account = k, account
 	if err := st.Prepare(); err != nil {
 		return err
 	}
@@ -39,7 +47,7 @@ func Forget(ctx context.Context, cacheFile string) error {
 		return err
 	}
 	defer l.Unlock()
-	if err := st.Clear(); err != nil {
+	if err := st.Clear(ctx); err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
 	return nil

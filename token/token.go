@@ -24,6 +24,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/m365send/m365send/internal/keyring"
 	"github.com/m365send/m365send/internal/tokencache"
 	"log/slog"
 	"net/http"
@@ -108,6 +109,11 @@ type Config struct {
 	// CacheFile is the persistent cache file for this profile; "" keeps
 	// tokens in memory only.
 	CacheFile string
+	// CacheKeyring, when set, keeps the cache's content in this keyring
+	// (item CacheAccount) instead of CacheFile, which then names only the
+	// lock file and the credential sidecar (neither holds a secret).
+	CacheKeyring keyring.Keyring
+	CacheAccount string
 	// MinValidity is how long a cached access token must still be valid to
 	// be used (default and minimum 10 minutes).
 	MinValidity time.Duration
@@ -263,6 +269,9 @@ func New(cfg Config) (*Source, error) {
 	if cfg.LockTimeout > 0 {
 		s.store.LockTimeout = cfg.LockTimeout
 	}
+	if cfg.CacheKeyring != nil && cfg.CacheFile != "" {
+		s.store.Keyring, s.store.Account = cfg.CacheKeyring, cfg.CacheAccount
+	}
 	s.scopes, err = cfg.API.scopes(cl, cfg.Flow)
 	if err != nil {
 		return nil, err
@@ -343,7 +352,7 @@ func (s *Source) Logout(ctx context.Context) error {
 	defer s.unlock()
 	s.memo = nil
 	s.store.Mem = nil
-	return Forget(ctx, s.store.Path)
+	return ForgetIn(ctx, s.store.Path, s.store.Keyring, s.store.Account)
 }
 
 // acquire returns a token, from memory, the cache or Entra ID.
@@ -411,6 +420,9 @@ func (s *Source) logAcquired(tok *oauth2.Token, cached bool) {
 		where := "token cache"
 		if s.store.Path != "" {
 			where = "token cache " + s.store.Path
+		}
+		if s.store.Keyring != nil {
+			where = "token cache in the OS keyring"
 		}
 		s.log.Info("access token from the "+where+"; Entra ID was not asked, so the credential was not checked",
 			"expires_in", left)

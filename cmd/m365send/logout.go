@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/m365send/m365send/internal/keyring"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/token"
 )
@@ -27,7 +28,11 @@ does that with "Revoke sessions" on the user.`,
 			if err != nil {
 				return err
 			}
-			if err := token.Forget(cmd.Context(), p.CacheFile()); err != nil {
+			k, warning := p.TokenKeyring()
+			if warning != "" {
+				fmt.Fprintf(a.io.Err, "m365send: warning: %s\n", warning)
+			}
+			if err := token.ForgetIn(cmd.Context(), p.CacheFile(), k, keyring.TokenAccount(p.Name)); err != nil {
 				return err
 			}
 			// A cache not yet moved from ~/.cache would come back.

@@ -89,6 +89,19 @@ func OS(env func(string) string) Keyring { return osKeyring{env: env} }
 
 type osKeyring struct{ env func(string) string }
 
+// Available says why k cannot be used, without asking it anything: an
+// error matching ErrUnavailable for the OS keyring on a machine with no
+// session bus (or an unsupported platform), else nil. Other keyrings are
+// always available.
+func Available(k Keyring) error {
+	if o, ok := k.(osKeyring); ok {
+		if err := o.available(); err != nil {
+			return &Error{Op: "open", Account: Service, Err: err, Advice: headlessAdvice}
+		}
+	}
+	return nil
+}
+
 // headlessAdvice says what to do without a keyring.
 const headlessAdvice = "this machine has no usable OS keyring (on Linux: a Secret Service such as GNOME Keyring or KeePassXC on the D-Bus session bus); keep the secret in a file instead (client_secret_file, mode 0600) or use a certificate"
 

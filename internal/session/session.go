@@ -21,6 +21,7 @@ import (
 	"github.com/m365send/m365send/internal/clilog"
 	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/keyring"
 	"github.com/m365send/m365send/internal/pacing"
 	"github.com/m365send/m365send/internal/status"
 	"github.com/m365send/m365send/sender"
@@ -171,6 +172,10 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 	if opts.NoCredential && p.Flow != config.FlowDeviceCode {
 		return s, nil
 	}
+	cacheKeyring, warning := p.TokenKeyring()
+	if warning != "" && opts.Stderr != nil {
+		fmt.Fprintf(opts.Stderr, "%s: warning: %s\n", opts.prog(), warning)
+	}
 	tcfg := token.Config{
 		Flow:                token.Flow(p.Flow),
 		Tenant:              p.Tenant,
@@ -183,6 +188,8 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 		AuthorityHost:       p.AuthorityHost,
 		HTTPClient:          httpClient,
 		CacheFile:           p.CacheFile(),
+		CacheKeyring:        cacheKeyring,
+		CacheAccount:        keyring.TokenAccount(p.Name),
 		DeviceCodePrompt:    opts.DeviceCodePrompt,
 		SignIn:              opts.SignIn,
 		OpenBrowser:         opts.OpenBrowser,

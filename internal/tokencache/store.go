@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+
+	"github.com/m365send/m365send/internal/keyring"
 )
 
 // Store is MSAL's cache.ExportReplace backed by one file (or by memory when
@@ -52,6 +54,12 @@ type Store struct {
 	// LockTimeout and LockWarn bound and announce the wait for the
 	// profile's file lock (see Lock).
 	LockTimeout, LockWarn time.Duration
+	// Keyring, when set, holds the cache's content (item Account) instead
+	// of the file Path, which still names the lock file and the
+	// credential sidecar (no secret in either). A keyring that fails is
+	// an error, never a silent fall back to the file.
+	Keyring keyring.Keyring
+	Account string
 
 	// The fields below are guarded by the caller (token.Source's
 	// semaphore).
@@ -164,7 +172,7 @@ func (s *Store) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.Replac
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	data, err := s.read()
+	data, err := s.read(ctx)
 	if err != nil {
 		return err
 	}
@@ -196,7 +204,7 @@ func (s *Store) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHin
 		s.WriteErr = errors.New("the cache folder cannot be written")
 		return nil
 	}
-	if err := s.write(data); err != nil {
+	if err := s.write(ctx, data); err != nil {
 		// MSAL would throw the new tokens away with this error: keep
 		// them for this run instead, and say why they were not saved.
 		s.WriteErr = err
@@ -209,7 +217,19 @@ func (s *Store) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHin
 // read returns the stored bytes ("{}" when there are none). An unreadable
 // file is set aside like a corrupt one. (Prepare has refused a file others
 // can read.)
-func (s *Store) read() ([]byte, error) {
+func (s *Store) read(ctx context.Context) ([]byte, error) {
+	if s.Keyring != nil {
+		v, err := s.Keyring.Get(ctx, s.Account)
+		switch {
+		case errors.Is(err, keyring.ErrNotFound):
+			return []byte("{}"), nil
+		case err != nil:
+			return nil, err
+		case strings.TrimSpace(v) == "":
+			return []byte("{}"), nil
+		}
+		return []byte(v), nil
+	}
 	if s.Path == "" {
 		if s.Mem == nil {
 			return []byte("{}"), nil
@@ -323,8 +343,12 @@ func removeGlob(keep string, patterns ...string) error {
 	return errors.Join(errs...)
 }
 
-// write replaces the cache file atomically (see WriteFile).
-func (s *Store) write(data []byte) error {
+// write replaces the cache file atomically (see WriteFile), or the
+// keyring's item.
+func (s *Store) write(ctx context.Context, data []byte) error {
+	if s.Keyring != nil {
+		return s.Keyring.Set(ctx, s.Account, string(data))
+	}
 	return s.WriteFile(s.Path, data, s.AfterTempWrite)
 }
 
@@ -379,10 +403,16 @@ func (s *Store) WriteFile(path string, data []byte, afterTempWrite func()) error
 	return nil
 }
 
-// Clear forgets every cached token: the cache file, the copies of it set
-// aside as corrupt, stale temp files and the credential sidecar.
-func (s *Store) Clear() error {
+// Clear forgets every cached token: the cache file (or the keyring's
+// item), the copies of it set aside as corrupt, stale temp files and the
+// credential sidecar.
+func (s *Store) Clear(ctx context.Context) error {
 	s.Mem = nil
+	if s.Keyring != nil {
+		if err := s.Keyring.Delete(ctx, s.Account); err != nil {
+			return fmt.Errorf("remove token cache: %w", err)
+		}
+	}
 	if s.Path == "" {
 		return nil
 	}
