@@ -113,6 +113,8 @@ type Config struct {
 	// (item CacheAccount) instead of CacheFile, which then names only the
 	// lock file and the credential sidecar (neither holds a secret).
 	CacheKeyring keyring.Keyring
+	// CacheAccount is the keyring item's account name (used only with
+	// CacheKeyring).
 	CacheAccount string
 	// MinValidity is how long a cached access token must still be valid to
 	// be used (default and minimum 10 minutes).

@@ -59,6 +59,7 @@ type Store struct {
 	// credential sidecar (no secret in either). A keyring that fails is
 	// an error, never a silent fall back to the file.
 	Keyring keyring.Keyring
+	// Account is the keyring item's account name.
 	Account string
 
 	// The fields below are guarded by the caller (token.Source's
