@@ -128,6 +128,10 @@ func TestInitAsksAtATerminal(t *testing.T) {
 	r.expect(`Choose 1-4 \[1\]: `)
 	r.typeLine("4")
 	r.expect(`Client secret \(not shown\): `)
+	// The question comes before the echo goes off: type once it is off.
+	if err := r.pty.WaitEchoOff(expectWait); err != nil {
+		t.Fatal(err)
+	}
 	r.typeLine(strings.TrimSpace(string(secret)))
 	r.expect(`Mailbox to send as[^\n]*: `)
 	r.typeLine(sandbox.AppMailbox)

@@ -129,3 +129,25 @@ func (p *Pty) Close() error {
 	p.Terminal.Close()
 	return p.master.Close()
 }
+
+// WaitEchoOff waits until the program has turned the terminal's echo off,
+// as a password prompt does after printing its question: a test that types
+// a secret as soon as it sees the question would otherwise race the
+// program and have the terminal echo what it typed. Linux answers the
+// termios request on the test's side with the program's side's settings.
+func (p *Pty) WaitEchoOff(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		t, err := unix.IoctlGetTermios(int(p.master.Fd()), unix.TCGETS)
+		if err != nil {
+			return fmt.Errorf("testpty: %w", err)
+		}
+		if t.Lflag&unix.ECHO == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("testpty: the terminal still echoes after %v", timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
