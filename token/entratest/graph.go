@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/m365send/m365send/internal/cloud"
 )
 
@@ -79,14 +77,10 @@ func graphScp(scopes []string) string {
 // and say in their text whether the audience, the permission or the
 // mailbox was wrong.
 func (a *Authority) VerifyGraph(accessToken, mailbox, perm string) error {
-	tok, err := jwt.Parse(accessToken, func(t *jwt.Token) (any, error) {
-		return &a.key.PublicKey, nil
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(),
-		jwt.WithIssuer("https://sts.windows.net/"+a.opts.TenantID+"/"))
+	claims, err := a.claims(accessToken)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrTokenRefused, err)
+		return err
 	}
-	claims := tok.Claims.(jwt.MapClaims)
 	aud, _ := claims.GetAudience()
 	if len(aud) != 1 || !isGraphResource(aud[0]) {
 		return fmt.Errorf("%w: audience %q is not Microsoft Graph", ErrTokenRefused, aud)
@@ -96,17 +90,7 @@ func (a *Authority) VerifyGraph(accessToken, mailbox, perm string) error {
 			return fmt.Errorf("%w: permission: scope %q lacks %s", ErrTokenRefused, scp, perm)
 		}
 		upn, _ := claims["upn"].(string)
-		if strings.EqualFold(upn, mailbox) {
-			return nil
-		}
-		a.mu.Lock()
-		u := a.users[strings.ToLower(upn)]
-		var mailboxes []string
-		if u != nil {
-			mailboxes = slices.Clone(u.Mailboxes)
-		}
-		a.mu.Unlock()
-		if containsFold(mailboxes, mailbox) {
+		if a.userMaySendAs(upn, mailbox) {
 			return nil
 		}
 		return fmt.Errorf("%w: mailbox: user %s may not send as %s", ErrTokenRefused, upn, mailbox)

@@ -451,14 +451,10 @@ var ErrTokenRefused = errors.New("access token refused")
 // user must be the signed-in user or one of their mailboxes). Its errors
 // wrap ErrTokenRefused and never contain the token.
 func (a *Authority) Verify(accessToken, user string) error {
-	tok, err := jwt.Parse(accessToken, func(t *jwt.Token) (any, error) {
-		return &a.key.PublicKey, nil
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(),
-		jwt.WithIssuer("https://sts.windows.net/"+a.opts.TenantID+"/"))
+	claims, err := a.claims(accessToken)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrTokenRefused, err)
+		return err
 	}
-	claims := tok.Claims.(jwt.MapClaims)
 	aud, _ := claims.GetAudience()
 	if len(aud) != 1 || !a.acceptsResource(aud[0]) {
 		return fmt.Errorf("%w: audience %q is not the Exchange resource %s", ErrTokenRefused, aud, a.opts.Resource)
@@ -468,17 +464,7 @@ func (a *Authority) Verify(accessToken, user string) error {
 			return fmt.Errorf("%w: scope %q lacks %s", ErrTokenRefused, scp, DelegatedScope)
 		}
 		upn, _ := claims["upn"].(string)
-		if strings.EqualFold(upn, user) {
-			return nil
-		}
-		a.mu.Lock()
-		u := a.users[strings.ToLower(upn)]
-		var mailboxes []string
-		if u != nil {
-			mailboxes = slices.Clone(u.Mailboxes)
-		}
-		a.mu.Unlock()
-		if containsFold(mailboxes, user) {
+		if a.userMaySendAs(upn, user) {
 			return nil
 		}
 		return fmt.Errorf("%w: user %s may not send as %s", ErrTokenRefused, upn, user)
@@ -496,6 +482,32 @@ func (a *Authority) Verify(accessToken, user string) error {
 		return fmt.Errorf("%w: app %s has no permission on mailbox %s (Add-MailboxPermission)", ErrTokenRefused, appid, user)
 	}
 	return nil
+}
+
+// claims checks an access token's RS256 signature (this authority's key),
+// issuer and expiry, as Exchange Online and Microsoft Graph both do, and
+// returns its claims; its errors wrap ErrTokenRefused.
+func (a *Authority) claims(accessToken string) (jwt.MapClaims, error) {
+	tok, err := jwt.Parse(accessToken, func(t *jwt.Token) (any, error) {
+		return &a.key.PublicKey, nil
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(),
+		jwt.WithIssuer("https://sts.windows.net/"+a.opts.TenantID+"/"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTokenRefused, err)
+	}
+	return tok.Claims.(jwt.MapClaims), nil
+}
+
+// userMaySendAs reports whether the signed-in user upn (a delegated
+// token's) may send as mailbox: their own, or one of theirs.
+func (a *Authority) userMaySendAs(upn, mailbox string) bool {
+	if strings.EqualFold(upn, mailbox) {
+		return true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	u := a.users[strings.ToLower(upn)]
+	return u != nil && containsFold(u.Mailboxes, mailbox)
 }
 
 func containsFold(list []string, s string) bool {
