@@ -2,7 +2,6 @@ package spool
 
 import (
 	"context"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/queue"
 )
 
@@ -49,157 +47,27 @@ func readAll(t testing.TB, s *Spool, id queue.ID) string {
 	return string(b)
 }
 
-func TestEnqueueStoresDataAndPendingRecipients(t *testing.T) {
-	s := openSpool(t, t.TempDir())
-	id := enqueue(t, s, "work", "Subject: hi\r\n\r\nbody\r\n", "a@example.com", "b@example.com")
-	m, err := s.Get(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.From != "app@contoso.com" || m.Profile != "work" || m.Size != 21 || !m.Queued.Equal(t0) || !m.NextAttempt.Equal(t0) {
-		t.Errorf("message = %+v", m)
-	}
-	if got := m.Pending(); len(got) != 2 || got[0] != "a@example.com" || got[1] != "b@example.com" {
-		t.Errorf("pending = %v", got)
-	}
-	if got := readAll(t, s, id); got != "Subject: hi\r\n\r\nbody\r\n" {
-		t.Errorf("data = %q", got)
-	}
-	// A second process sees it.
-	s2 := openSpool(t, s.Dir())
-	list, err := s2.List(context.Background(), queue.Filter{})
-	if err != nil || len(list) != 1 || list[0].ID != id {
-		t.Fatalf("List from a second spool = %v, %v", list, err)
-	}
-	if _, err := s.Enqueue(context.Background(), queue.Envelope{Profile: "work"}, strings.NewReader("x")); failure.KindOf(err) != failure.Usage {
-		t.Errorf("no recipient: %v", err)
-	}
-}
+// The queue's own behaviour (enqueue, claim, leases, dead letters) is
+// tested for every backend by queue/queuetest (conformance_test.go); what
+// follows is the spool's own: files, crashes and locks.
 
-func TestClaimLeasesDueMessagesOnce(t *testing.T) {
+// TestDoneRemovesTheDataFile: a delivered message leaves no data behind.
+func TestDoneRemovesTheDataFile(t *testing.T) {
 	ctx := context.Background()
 	s := openSpool(t, t.TempDir())
-	a := enqueue(t, s, "work", "a", "x@example.com")
-	b := enqueue(t, s, "other", "b", "x@example.com")
-
-	got, err := s.Claim(ctx, queue.ClaimRequest{Now: t0, Max: 10, Lease: time.Minute, Skip: []string{"other"}})
-	if err != nil || len(got) != 1 || got[0].ID != a || got[0].Lease.Token == "" || !got[0].Lease.Until.Equal(t0.Add(time.Minute)) {
+	id := enqueue(t, s, "work", "data", "x@example.com")
+	if _, err := os.Stat(filepath.Join(s.Dir(), "queue", string(id)+".eml")); err != nil {
+		t.Fatalf("no data file after Enqueue: %v", err)
+	}
+	got, err := s.Claim(ctx, queue.ClaimRequest{Now: t0, Max: 1})
+	if err != nil || len(got) != 1 {
 		t.Fatalf("Claim = %v, %v", got, err)
 	}
-	// Leased: neither this process nor another gets it again.
-	if again, _ := s.Claim(ctx, queue.ClaimRequest{Now: t0, Max: 10, Skip: []string{"other"}}); len(again) != 0 {
-		t.Errorf("claimed twice in one process: %v", again)
-	}
-	other := openSpool(t, s.Dir())
-	if again, _ := other.Claim(ctx, queue.ClaimRequest{Now: t0, Max: 10}); len(again) != 1 || again[0].ID != b {
-		t.Errorf("another process claimed %v, want only %s", again, b)
-	}
-	if err := other.Delete(ctx, a); !errors.Is(err, queue.ErrBusy) {
-		t.Errorf("Delete of a leased message = %v, want ErrBusy", err)
-	}
-	if err := other.Retry(ctx, a, t0); !errors.Is(err, queue.ErrBusy) {
-		t.Errorf("Retry of a leased message = %v, want ErrBusy", err)
-	}
-
-	// Record a try, then release: due again at NextAttempt, with the state kept.
-	m := got[0]
-	m.Attempts++
-	m.NextAttempt = t0.Add(5 * time.Minute)
-	m.Recipients[0].Error = &queue.Failure{Category: failure.Temporary, Code: 451, Enhanced: "4.7.0", Text: "Temporary server error", Advice: "retry later"}
-	m.LastError = m.Recipients[0].Error
-	if err := s.Update(ctx, m); err != nil {
+	if err := s.Done(ctx, got[0]); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Release(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Update(ctx, m); !errors.Is(err, queue.ErrLeaseLost) {
-		t.Errorf("Update after Release = %v, want ErrLeaseLost", err)
-	}
-	if due, _ := s.Claim(ctx, queue.ClaimRequest{Now: t0.Add(4 * time.Minute), Max: 10, Skip: []string{"other"}}); len(due) != 0 {
-		t.Errorf("claimed before NextAttempt: %v", due)
-	}
-	due, err := s.Claim(ctx, queue.ClaimRequest{Now: t0.Add(5 * time.Minute), Max: 10, Skip: []string{"other"}})
-	if err != nil || len(due) != 1 {
-		t.Fatalf("Claim at NextAttempt = %v, %v", due, err)
-	}
-	le := due[0].LastError
-	if due[0].Attempts != 1 || le == nil || le.Category != failure.Temporary || le.Code != 451 || le.Advice != "retry later" || failure.KindOf(le) != failure.Temporary {
-		t.Errorf("stored state = %+v, last error %+v", due[0], le)
-	}
-	if err := s.Done(ctx, due[0]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(ctx, a); !errors.Is(err, queue.ErrNotFound) {
-		t.Errorf("Get after Done = %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(s.Dir(), "queue", string(a)+".eml")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(s.Dir(), "queue", string(id)+".eml")); !os.IsNotExist(err) {
 		t.Errorf("data left after Done: %v", err)
-	}
-}
-
-func TestExpiredLeaseIsTakenOver(t *testing.T) {
-	ctx := context.Background()
-	s := openSpool(t, t.TempDir())
-	enqueue(t, s, "work", "a", "x@example.com")
-	first, _ := s.Claim(ctx, queue.ClaimRequest{Now: t0, Max: 1, Lease: time.Minute})
-	second, _ := s.Claim(ctx, queue.ClaimRequest{Now: t0.Add(2 * time.Minute), Max: 1, Lease: time.Minute})
-	if len(first) != 1 || len(second) != 1 {
-		t.Fatalf("claims %v, %v", first, second)
-	}
-	if err := s.Update(ctx, first[0]); !errors.Is(err, queue.ErrLeaseLost) {
-		t.Errorf("Update with the expired lease = %v, want ErrLeaseLost", err)
-	}
-	// Renewing by Update keeps it.
-	second[0].Lease.Until = t0.Add(time.Hour)
-	if err := s.Update(ctx, second[0]); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Claim(ctx, queue.ClaimRequest{Now: t0.Add(30 * time.Minute), Max: 1}); len(got) != 0 {
-		t.Errorf("renewed lease taken over: %v", got)
-	}
-}
-
-func TestDeadLetterAndRevive(t *testing.T) {
-	ctx := context.Background()
-	s := openSpool(t, t.TempDir())
-	id := enqueue(t, s, "work", "data", "x@example.com", "y@example.com")
-	got, _ := s.Claim(ctx, queue.ClaimRequest{Now: t0, Max: 1})
-	m := got[0]
-	m.Recipients[0].Status = queue.Delivered
-	m.Recipients[1].Status = queue.Failed
-	if err := s.DeadLetter(ctx, m, "the null sender cannot be told"); err != nil {
-		t.Fatal(err)
-	}
-	if list, _ := s.List(ctx, queue.Filter{}); len(list) != 0 {
-		t.Errorf("queue after DeadLetter: %v", list)
-	}
-	dead, err := s.List(ctx, queue.Filter{Dead: true})
-	if err != nil || len(dead) != 1 || dead[0].DeadReason != "the null sender cannot be told" {
-		t.Fatalf("dead letters = %v, %v", dead, err)
-	}
-	if readAll(t, s, id) != "data" {
-		t.Error("dead letter's data lost")
-	}
-	if c, _ := s.Claim(ctx, queue.ClaimRequest{Now: t0.Add(time.Hour), Max: 1}); len(c) != 0 {
-		t.Errorf("dead letter claimed: %v", c)
-	}
-	later := t0.Add(time.Hour)
-	if err := s.Retry(ctx, id, later); err != nil {
-		t.Fatal(err)
-	}
-	back, err := s.Get(ctx, id)
-	if err != nil || back.DeadReason != "" || !back.Queued.Equal(later) || len(back.Pending()) != 1 || back.Pending()[0] != "y@example.com" {
-		t.Fatalf("revived = %+v, %v", back, err)
-	}
-	if err := s.Delete(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(ctx, id); !errors.Is(err, queue.ErrNotFound) {
-		t.Errorf("Get after Delete = %v", err)
-	}
-	if _, err := s.Get(ctx, "../../etc/passwd"); !errors.Is(err, queue.ErrNotFound) {
-		t.Errorf("Get of a path = %v", err)
 	}
 }
 
