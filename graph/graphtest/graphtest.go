@@ -167,13 +167,7 @@ type Server struct {
 
 // New starts a server on 127.0.0.1.
 func New(opts Options) (*Server, error) {
-	var ca *testca.CA
-	var err error
-	if opts.Certificate != nil {
-		ca, err = testca.FromCertificate(*opts.Certificate)
-	} else {
-		ca, err = testca.New()
-	}
+	ca, err := testca.NewOrFrom(opts.Certificate)
 	if err != nil {
 		return nil, fmt.Errorf("graphtest: %w", err)
 	}

@@ -115,6 +115,16 @@ func FromCertificate(cert tls.Certificate) (*CA, error) {
 	}, nil
 }
 
+// NewOrFrom is FromCertificate(*cert) when cert is set, else New: the
+// fakes take an optional certificate in their options (the sandbox gives
+// them all one), and make their own when there is none.
+func NewOrFrom(cert *tls.Certificate) (*CA, error) {
+	if cert != nil {
+		return FromCertificate(*cert)
+	}
+	return New()
+}
+
 // ServerTLSConfig returns a server configuration that presents the loopback
 // certificate and accepts TLS 1.2 or later, as Office 365 and Entra ID do.
 func (ca *CA) ServerTLSConfig() *tls.Config {

@@ -1,6 +1,7 @@
 package testca
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -147,5 +148,28 @@ func TestFromCertificateFindsTheCA(t *testing.T) {
 	swapped.Certificate = [][]byte{ca.ServerCert.Certificate[1], ca.ServerCert.Certificate[0]}
 	if _, err := FromCertificate(swapped); err == nil {
 		t.Error("a chain ending with a leaf certificate was accepted")
+	}
+}
+
+// TestNewOrFrom: with a certificate, the CA is the one that issued it (its
+// server certificate is that certificate); without, a fresh one.
+func TestNewOrFrom(t *testing.T) {
+	first, err := NewOrFrom(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := NewOrFrom(&first.ServerCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.ServerCert.Certificate[0], first.ServerCert.Certificate[0]) {
+		t.Error("NewOrFrom(cert) serves another certificate")
+	}
+	other, err := NewOrFrom(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(other.ServerCert.Certificate[0], first.ServerCert.Certificate[0]) {
+		t.Error("NewOrFrom(nil) reused a certificate")
 	}
 }

@@ -135,13 +135,7 @@ type Server struct {
 
 // New starts a server on 127.0.0.1 with a free port.
 func New(opts Options) (*Server, error) {
-	var ca *testca.CA
-	var err error
-	if opts.Certificate != nil {
-		ca, err = testca.FromCertificate(*opts.Certificate)
-	} else {
-		ca, err = testca.New()
-	}
+	ca, err := testca.NewOrFrom(opts.Certificate)
 	if err != nil {
 		return nil, fmt.Errorf("smtptest: %w", err)
 	}

@@ -161,13 +161,7 @@ func New(opts Options) (*Authority, error) {
 	if opts.DeviceCodeLifetime <= 0 {
 		opts.DeviceCodeLifetime = 15 * time.Minute
 	}
-	var ca *testca.CA
-	var err error
-	if opts.Certificate != nil {
-		ca, err = testca.FromCertificate(*opts.Certificate)
-	} else {
-		ca, err = testca.New()
-	}
+	ca, err := testca.NewOrFrom(opts.Certificate)
 	if err != nil {
 		return nil, fmt.Errorf("entratest: %w", err)
 	}
