@@ -121,6 +121,7 @@ func (d *device) connect(addr string) error {
 // connections there, and a kill between the fake's 250 and the spool's
 // record of it does the same.
 func TestRelayCrashLosesNothing(t *testing.T) {
+	t.Parallel() // waits on processes; overlaps the other slow tests
 	total, kills := 1000, 5
 	if testing.Short() {
 		total, kills = 200, 3

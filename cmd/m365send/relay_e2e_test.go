@@ -406,6 +406,7 @@ const e2eMsg = "From: Scanner <" + sandbox.AppMailbox + ">\r\nTo: bob@example.co
 // relay with PLAIN and LOGIN after STARTTLS, and every refusal is the
 // right reply with nothing queued.
 func TestRelayEndToEndNetSMTP(t *testing.T) {
+	t.Parallel() // waits on processes; overlaps the other slow tests
 	r := startRelay(t, e2eRelayTable(t))
 	delivered := 0
 	for _, auth := range []smtp.Auth{smtp.PlainAuth("", "scanner", "s3cret", "127.0.0.1"), loginAuth{"scanner", "s3cret"}} {
@@ -559,6 +560,7 @@ var swaksReply = regexp.MustCompile(`(?m)^<[*~]\* (\d{3}) (\d\.\d{1,3}\.\d{1,3})
 // TestRelayEndToEndSwaks: swaks, an independent SMTP client, as the
 // device: the same deliveries and refusals as TestRelayEndToEndNetSMTP.
 func TestRelayEndToEndSwaks(t *testing.T) {
+	t.Parallel() // waits on processes; overlaps the other slow tests
 	bin := swaksPath(t)
 	r := startRelay(t, e2eRelayTable(t))
 	tlsArgs := []string{"--tls", "--tls-verify", "--tls-ca-path", r.certFile()}
@@ -656,6 +658,7 @@ func TestRelayEndToEndSwaks(t *testing.T) {
 // relay gets SIGHUP, the new password works and the old one no longer
 // does, without a restart.
 func TestRelayReloadsUsersOnSIGHUP(t *testing.T) {
+	t.Parallel() // waits on processes; overlaps the other slow tests
 	table := func(pw string) string {
 		return "[relay]\nlisten = [\"127.0.0.1:0\"]\n" + relayUserTable(t, "scanner", pw)
 	}
@@ -712,6 +715,7 @@ func TestRelayReloadsUsersOnSIGHUP(t *testing.T) {
 // configuration, shows the fingerprint the relay printed when it generated
 // its certificate, for devices to pin.
 func TestDoctorShowsTheRelayFingerprint(t *testing.T) {
+	t.Parallel() // waits on processes; overlaps the other slow tests
 	r := startRelay(t, "[relay]\nlisten = [\"127.0.0.1:0\"]\n"+relayUserTable(t, "scanner", "s3cret"))
 	fp := r.log.wait(t, regexp.MustCompile(`relay certificate SHA-256 fingerprint ([0-9A-F:]+) \(generated`), 0)[1]
 	exe, err := os.Executable()
