@@ -1,9 +1,11 @@
 package status
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/keyring"
 )
 
 // Exit codes of `m365send status`: the worst profile's (docs/commands.md).
@@ -57,8 +60,13 @@ type Profile struct {
 	Account string `json:"account,omitempty"`
 	// Credential says where the client credential comes from.
 	Credential string `json:"credential,omitempty"`
-	// TokenCache is the file that keeps the sign-in and tokens.
+	// TokenCache is the file that keeps the sign-in and tokens (with
+	// TokenStore "keyring": its lock and health record; the content is in
+	// the OS keyring).
 	TokenCache string `json:"token_cache,omitempty"`
+	// TokenStore is "keyring" when the cache's content is in the OS
+	// keyring (token_store = "keyring"), else empty.
+	TokenStore string `json:"token_store,omitempty"`
 	// AccessTokenExpires is the latest cached access token's expiry.
 	AccessTokenExpires *time.Time `json:"access_token_expires,omitempty"`
 	// RefreshToken says whether the cache holds a refresh token.
@@ -165,7 +173,18 @@ func checkProfile(p *config.Profile, now time.Time) Profile {
 		ps.Credential = "a person's sign-in (m365send login)"
 	}
 	person := p.Flow == config.FlowDeviceCode
-	c := readCache(ps.TokenCache)
+	var c cacheInfo
+	if kr, warning := p.TokenKeyring(); kr != nil {
+		// token_store = "keyring": the cache's content is in the OS keyring;
+		// the file path still names the lock and the health record.
+		ps.TokenStore = config.TokenStoreKeyring
+		c = readKeyringCache(kr, keyring.TokenAccount(p.Name), &ps)
+	} else {
+		if warning != "" {
+			ps.Warnings = append(ps.Warnings, warning)
+		}
+		c = readCache(ps.TokenCache)
+	}
 	if c.account != "" {
 		ps.Account = c.account
 	}
@@ -277,11 +296,36 @@ func readCache(path string) cacheInfo {
 	if err != nil {
 		return ci
 	}
-	ci.modTime = fi.ModTime().UTC()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return ci
 	}
+	ci = parseCache(b)
+	ci.modTime = fi.ModTime().UTC()
+	return ci
+}
+
+// readKeyringCache reads the cache's content from the OS keyring item
+// account; a keyring that fails is a warning on ps (never a silent "not
+// signed in").
+func readKeyringCache(kr keyring.Keyring, account string, ps *Profile) cacheInfo {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v, err := kr.Get(ctx, account)
+	switch {
+	case errors.Is(err, keyring.ErrNotFound):
+		return cacheInfo{}
+	case err != nil:
+		ps.Warnings = append(ps.Warnings, "the token cache in the OS keyring cannot be read: "+err.Error())
+		return cacheInfo{}
+	}
+	return parseCache([]byte(v))
+}
+
+// parseCache reads an MSAL cache's accounts, refresh tokens and the latest
+// access token expiry; never a token.
+func parseCache(b []byte) cacheInfo {
+	var ci cacheInfo
 	var c struct {
 		Account map[string]struct {
 			Username string `json:"username"`
@@ -337,7 +381,11 @@ func Write(w io.Writer, r *Report) error {
 		line("flow", p.Flow)
 		line("account", p.Account)
 		line("credential", p.Credential)
-		line("token cache", p.TokenCache)
+		if p.TokenStore != "" {
+			line("token cache", "OS keyring (lock and health record: "+p.TokenCache+")")
+		} else {
+			line("token cache", p.TokenCache)
+		}
 		if p.AccessTokenExpires != nil {
 			line("access token", "expires "+t(p.AccessTokenExpires))
 		}
