@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,13 +11,7 @@ import (
 
 var pg *pgtest.Server
 
-func TestMain(m *testing.M) {
-	var stop func()
-	pg, stop = pgtest.Start()
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m, &pg) }
 
 // doctor says whether the PostgreSQL queue answers and whether its schema
 // is this program's, never showing the URL's password.

@@ -64,6 +64,16 @@ func Start() (s *Server, stop func()) {
 	return s, s.stop
 }
 
+// Main is a test package's TestMain: it starts a server into *srv, runs
+// the tests, stops the server and exits with the tests' status.
+func Main(m *testing.M, srv **Server) {
+	s, stop := Start()
+	*srv = s
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
 // Bin returns the folder holding Debian's PostgreSQL binaries (the newest
 // version under /usr/lib/postgresql, else the folder of initdb on PATH).
 func Bin() (string, error) {

@@ -3,7 +3,6 @@ package backend
 import (
 	"context"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +15,7 @@ import (
 
 var pg *pgtest.Server
 
-func TestMain(m *testing.M) {
-	var stop func()
-	pg, stop = pgtest.Start()
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m, &pg) }
 
 // Moving a spool to the database keeps every message, dead letter, ID,
 // state and byte; a message a relay is delivering stays; a move cut

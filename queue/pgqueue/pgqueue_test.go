@@ -3,7 +3,6 @@ package pgqueue
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +14,7 @@ import (
 
 var pg *pgtest.Server
 
-func TestMain(m *testing.M) {
-	var stop func()
-	pg, stop = pgtest.Start()
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m, &pg) }
 
 func TestConformance(t *testing.T) {
 	queuetest.Run(t, func(t *testing.T, clock func() time.Time) func() queue.Queue {
