@@ -8,11 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"golang.org/x/oauth2"
-
-	"github.com/m365send/m365send/queue"
-	"github.com/m365send/m365send/queue/spool"
-	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/sender/smtptest"
 )
 
@@ -68,24 +63,7 @@ func BenchmarkRelayEndToEnd(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	s, err := sender.New(sender.Config{Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "bench-token"}),
-		Mailbox: "office@contoso.com", Host: srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
-		MaxAttempts: 1, RatePerMinute: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sp, err := spool.Open(b.TempDir(), spool.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sp.Close()
-	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, RatePerMinute: -1,
-		Route: func(context.Context, string) (queue.Route, error) {
-			return queue.Route{Mailbox: "office@contoso.com", Transport: s}, nil
-		}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	sp, d := deliveryTo(b, srv)
 	c := baseConfig(b)
 	if err := Check(c, []string{"office", "sales"}); err != nil {
 		b.Fatal(err)

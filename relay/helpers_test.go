@@ -26,6 +26,9 @@ import (
 
 	"github.com/m365send/m365send/queue"
 	"github.com/m365send/m365send/queue/spool"
+	"github.com/m365send/m365send/sender"
+	"github.com/m365send/m365send/sender/smtptest"
+	"golang.org/x/oauth2"
 )
 
 // testParams keep argon2id cheap in tests.
@@ -300,3 +303,29 @@ func send(c *smtp.Client, from string, to []string, msg string) error {
 }
 
 const testMsg = "From: Office <office@contoso.com>\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+
+// deliveryTo builds what Run delivers through in the tests: a spool in a
+// temporary folder and a Deliverer (pacing off, one attempt each) that
+// sends every message as office@contoso.com to the fake srv.
+func deliveryTo(tb testing.TB, srv *smtptest.Server) (*spool.Spool, *queue.Deliverer) {
+	tb.Helper()
+	s, err := sender.New(sender.Config{Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}),
+		Mailbox: "office@contoso.com", Host: srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
+		MaxAttempts: 1, RatePerMinute: -1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sp, err := spool.Open(tb.TempDir(), spool.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sp.Close() })
+	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, RatePerMinute: -1,
+		Route: func(context.Context, string) (queue.Route, error) {
+			return queue.Route{Mailbox: "office@contoso.com", Transport: s}, nil
+		}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sp, d
+}

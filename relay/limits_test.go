@@ -9,11 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
-	"github.com/m365send/m365send/queue"
-	"github.com/m365send/m365send/queue/spool"
-	"github.com/m365send/m365send/sender"
 	"github.com/m365send/m365send/sender/smtptest"
 )
 
@@ -29,24 +24,7 @@ func TestRelayMailboxConnectionCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	s, err := sender.New(sender.Config{Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}),
-		Mailbox: "office@contoso.com", Host: srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
-		MaxAttempts: 1, RatePerMinute: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := spool.Open(t.TempDir(), spool.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
-	d, err := queue.NewDeliverer(queue.DelivererConfig{Queue: sp, RatePerMinute: -1,
-		Route: func(context.Context, string) (queue.Route, error) {
-			return queue.Route{Mailbox: "office@contoso.com", Transport: s}, nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sp, d := deliveryTo(t, srv)
 	c := baseConfig(t)
 	if err := Check(c, []string{"office", "sales"}); err != nil {
 		t.Fatal(err)
