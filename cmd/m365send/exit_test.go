@@ -206,20 +206,7 @@ func TestAADSTSTableThroughTheCLI(t *testing.T) {
 	for _, h := range rows {
 		t.Run(fmt.Sprintf("AADSTS%d", h.Code), func(t *testing.T) {
 			err := fmt.Errorf("get token: %w", &token.Error{Code: h.Code, Description: fmt.Sprintf("AADSTS%d: %s", h.Code, h.Meaning)})
-			if k := failure.KindOf(err); k != h.Kind {
-				t.Errorf("kind %s, want %s", k, h.Kind)
-			}
-			if got := failure.HintOf(err); got != h.Hint {
-				t.Errorf("hint %q, want %q", got, h.Hint)
-			}
-			if code := exitCodeFor(err); code != wantExit(h.Kind) {
-				t.Errorf("exit %d, want %d", code, wantExit(h.Kind))
-			}
-			var b bytes.Buffer
-			reporter{prog: "m365send"}.print(&b, err)
-			if !strings.Contains(b.String(), "\n  hint: "+safetext.OneLine(h.Hint)) {
-				t.Errorf("printed:\n%s", b.String())
-			}
+			checkThroughCLI(t, err, "m365send", h.Kind, h.Hint)
 			// The same failure met by the sender keeps its kind and hint.
 			se := &sender.Error{Server: "smtp.office365.com:587", Stage: sender.StageToken, Err: err}
 			if failure.KindOf(se) != h.Kind || failure.HintOf(se) != h.Hint || exitCodeFor(se) != wantExit(h.Kind) {
@@ -227,6 +214,28 @@ func TestAADSTSTableThroughTheCLI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkThroughCLI checks that err carries kind and hint, that the command
+// (prog: m365send or sendmail) exits with the kind's status and prints the
+// hint on its own line; it returns what was printed.
+func checkThroughCLI(t *testing.T, err error, prog string, kind failure.Kind, hint string) string {
+	t.Helper()
+	if k := failure.KindOf(err); k != kind {
+		t.Errorf("kind %s, want %s", k, kind)
+	}
+	if got := failure.HintOf(err); got != hint {
+		t.Errorf("hint %q, want %q", got, hint)
+	}
+	if code := exitCodeFor(err); code != wantExit(kind) {
+		t.Errorf("exit %d, want %d", code, wantExit(kind))
+	}
+	var b bytes.Buffer
+	reporter{prog: prog}.print(&b, err)
+	if !strings.Contains(b.String(), "\n  hint: "+safetext.OneLine(hint)) {
+		t.Errorf("%s printed:\n%s", prog, b.String())
+	}
+	return b.String()
 }
 
 // TestReplyTableThroughTheCLI runs every row of sender's reply table (the
@@ -241,19 +250,8 @@ func TestReplyTableThroughTheCLI(t *testing.T) {
 		t.Run(fmt.Sprintf("%d %s %s", h.Code, h.EnhancedCode, h.Text), func(t *testing.T) {
 			var err error = &sender.Error{Server: "smtp.office365.com:587", Stage: sender.StageData, Code: h.Code,
 				EnhancedCode: h.EnhancedCode, Text: h.Text, Temporary: h.Code >= 400 && h.Code < 500}
-			if k := failure.KindOf(err); k != h.Kind {
-				t.Errorf("kind %s, want %s", k, h.Kind)
-			}
-			if got := failure.HintOf(err); got != h.Hint {
-				t.Errorf("hint %q, want %q", got, h.Hint)
-			}
-			if code := exitCodeFor(err); code != wantExit(h.Kind) {
-				t.Errorf("exit %d, want %d", code, wantExit(h.Kind))
-			}
-			var b bytes.Buffer
-			reporter{prog: "sendmail"}.print(&b, err)
-			if !strings.Contains(b.String(), "\n  hint: "+safetext.OneLine(h.Hint)) || strings.Contains(b.String(), "--") {
-				t.Errorf("printed for sendmail:\n%s", b.String())
+			if printed := checkThroughCLI(t, err, "sendmail", h.Kind, h.Hint); strings.Contains(printed, "--") {
+				t.Errorf("printed for sendmail (a flag named):\n%s", printed)
 			}
 		})
 	}
@@ -270,20 +268,7 @@ func TestGraphErrorTableThroughTheCLI(t *testing.T) {
 	for _, h := range rows {
 		t.Run(fmt.Sprintf("%d %s %s", h.Status, h.Code, h.Op), func(t *testing.T) {
 			var err error = fmt.Errorf("send: %w", &graph.Error{Mailbox: "alerts@contoso.com", Op: h.Op, Status: h.Status, Code: h.Code, Message: h.Message})
-			if k := failure.KindOf(err); k != h.Kind {
-				t.Errorf("kind %s, want %s", k, h.Kind)
-			}
-			if got := failure.HintOf(err); got != h.Hint {
-				t.Errorf("hint %q, want %q", got, h.Hint)
-			}
-			if code := exitCodeFor(err); code != wantExit(h.Kind) {
-				t.Errorf("exit %d, want %d", code, wantExit(h.Kind))
-			}
-			var b bytes.Buffer
-			reporter{prog: "m365send"}.print(&b, err)
-			if !strings.Contains(b.String(), "\n  hint: "+safetext.OneLine(h.Hint)) {
-				t.Errorf("printed:\n%s", b.String())
-			}
+			checkThroughCLI(t, err, "m365send", h.Kind, h.Hint)
 		})
 	}
 }
