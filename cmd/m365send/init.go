@@ -10,35 +10,10 @@ import (
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/doctor"
+	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/initconfig"
 	"github.com/m365send/m365send/internal/session"
 )
-
-const initLong = `Init writes a first configuration file: one profile with its flow, tenant,
-client ID, credential and mailbox.
-
-At a terminal it asks for whatever the flags do not give (a client secret
-can be pasted: it is kept in a 0600 file next to the configuration, never
-in it). Without a terminal (a script, provisioning) the flags are all
-there is: --tenant and --client-id are required, and a client_credentials
-profile needs one credential flag.
-
-The profile is checked exactly as every command checks it (a certificate
-must hold its key and be mode 0600, a GUID must be a GUID, ...) before
-anything is written; the file is written with mode 0600 to --config, else
-$M365SEND_CONFIG, else $XDG_CONFIG_HOME/m365send/config.toml, else
-~/.config/m365send/config.toml. A file that exists gets the profile added
-at its end; a profile already in it is refused. --profile names the
-profile ("default" when not given; another name becomes the new file's
-default_profile).
-
-Relative paths given as flags are taken from the current directory and
-written in full; in the file, a relative path is relative to the file's
-folder and "~/" is the home folder.
-
-Afterwards init offers to check the profile with "m365send doctor" (--doctor
-checks without asking); a device_code profile signs in first with
-"m365send login".`
 
 // initFlags are the flags of `m365send init`.
 type initFlags struct {
@@ -63,16 +38,12 @@ var initValueFlags = []struct{ key, usage string }{
 func (a *app) newInitCmd() *cobra.Command {
 	f := &initFlags{values: map[string]*string{}}
 	cmd := &cobra.Command{
-		Use:   "init [flags]",
-		Short: "Write a first configuration file (asks at a terminal)",
-		Long:  initLong,
-		Example: `  m365send init
-  m365send init --tenant contoso.onmicrosoft.com --client-id 00000000-0000-0000-0000-000000000000 \
-      --certificate-file app.pem --mailbox alerts@contoso.com --doctor
-  m365send init --profile me --flow device_code --tenant contoso.onmicrosoft.com \
-      --client-id 11111111-1111-1111-1111-111111111111`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return a.init(cmd, f) },
+		Use:     "init [flags]",
+		Short:   "Write a first configuration file (asks at a terminal)",
+		Long:    helptext.Init,
+		Example: helptext.InitExample,
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, args []string) error { return a.init(cmd, f) },
 	}
 	fl := cmd.Flags()
 	fl.SortFlags = false

@@ -8,47 +8,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/internal/signin"
 	"github.com/m365send/m365send/token"
 )
-
-const loginLong = `Login signs a person in, for a profile with flow = "device_code", and
-caches the account and its refresh token in the profile's sign-in file
-(mode 0600), so later sends, tokens and doctor runs need no sign-in until
-Entra ID ends the session (90 days without use, a sign-in frequency
-policy, a password reset, or an admin's revocation).
-
-How the person signs in:
-
-  browser (the default when a browser can be opened here: $BROWSER, or a
-  graphical session, macOS or Windows): the sign-in page opens in the
-  browser; after the sign-in (MFA included) Entra ID sends the browser back
-  to m365send on localhost. This is the authorization-code flow with PKCE,
-  which Conditional Access policies that block device code allow.
-
-  --no-browser (paste-back, for a remote shell): m365send prints the
-  sign-in address; open it on any machine, sign in, and paste the address
-  the browser ends on (http://localhost/?code=..., a page that does not
-  load) back into m365send.
-
-  --device-code (also the default when no browser can be opened): open the
-  printed address on any device, enter the code, sign in.
-
-Browser and paste-back need the app registration to list the redirect URI
-http://localhost under "Mobile and desktop applications"; all three need
-"Allow public client flows" (docs/tenant-setup.md).
-
-Everything login prints goes to standard error; standard input is read
-only with --no-browser. Profiles with flow = "client_credentials" need no
-login.`
 
 func (a *app) newLoginCmd() *cobra.Command {
 	var deviceCode, noBrowser bool
 	cmd := &cobra.Command{
 		Use:   "login [--profile P] [--device-code | --no-browser]",
 		Short: "Sign a person in (browser, paste-back or device code) and cache the refresh token",
-		Long:  loginLong,
+		Long:  helptext.Login,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.login(cmd.Context(), signin.Request{

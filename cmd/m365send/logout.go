@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/keyring"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/token"
@@ -14,12 +15,8 @@ func (a *app) newLogoutCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout [--profile P]",
 		Short: "Forget the profile's cached tokens",
-		Long: `Logout removes every cached token of the profile (access and refresh
-tokens, and the signed-in account). A device-code profile then needs
-"m365send login" again; a client-credentials profile simply fetches a new
-token next time. Sign-ins are not revoked at Entra ID; an administrator
-does that with "Revoke sessions" on the user.`,
-		Args: cobra.NoArgs,
+		Long:  helptext.Logout,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Forgetting tokens needs only the profile's cache file: no
 			// credential (a broken secret command must not stand in the

@@ -9,27 +9,18 @@ import (
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/clilog"
+	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/queueadmin"
 	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/queue"
 	"github.com/m365send/m365send/queue/backend"
 )
 
-const queueLong = `The queue holds the messages the relay accepted, and those send and
-sendmail handed over after a temporary failure, until they are delivered.
-
-It is $M365SEND_QUEUE, else the top-level "queue" setting of the
-configuration file: a folder, or a PostgreSQL database (postgres://...)
-that several relays share; else the folder "spool" in the state folder:
-$M365SEND_STATE_DIR, else $XDG_STATE_HOME/m365send, else
-~/.local/state/m365send. Every subcommand is safe while relays run on the
-same queue.`
-
 func (a *app) newQueueCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "queue",
 		Short: "List, show, retry, delete and deliver queued messages",
-		Long:  queueLong,
+		Long:  helptext.Queue,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return &usageError{msg: "queue needs a subcommand: list, show, retry, delete, flush or migrate", hint: "see `m365send queue --help`"}
@@ -90,12 +81,8 @@ func (a *app) newQueueCmd() *cobra.Command {
 	flush := &cobra.Command{
 		Use:   "flush",
 		Short: "Deliver every message that is due now, then exit",
-		Long: `Flush delivers every message that is due now through its profile's
-mailbox (within Exchange Online's per-mailbox limits), then exits with the
-worst result: 0 when everything was delivered, else the exit status of the
-worst failure (75 for a message that waits for another try). A message whose
-next try is later stays; make it due with "m365send queue retry ID".`,
-		Args: cobra.NoArgs,
+		Long:  helptext.QueueFlush,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withSpool(func(q queue.Queue, _ *config.Globals) error {
 				lim, err := backend.Limiter(cmd.Context(), q)
@@ -116,14 +103,8 @@ next try is later stays; make it due with "m365send queue retry ID".`,
 	migrate := &cobra.Command{
 		Use:   "migrate --to postgres://...",
 		Short: "Move the spool's messages into a PostgreSQL queue",
-		Long: `Migrate moves every message and dead letter of the queue's spool folder
-into the PostgreSQL queue that --to names, keeping their IDs and states,
-and creates its tables if needed. Each message is copied and committed
-before it leaves the spool; a move cut short can run again. Stop the relays
-on the spool first: a message one is delivering stays in the spool (exit
-75; run the move again). Then set queue = "postgres://..." (see
-docs/relay.md).`,
-		Args: cobra.NoArgs,
+		Long:  helptext.QueueMigrate,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := a.globals()
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m365send/m365send/config"
+	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/session"
 )
@@ -81,65 +82,17 @@ type app struct {
 	started bool
 }
 
-const rootLong = `m365send sends mail through Microsoft 365 (Exchange Online) with modern
-authentication: it gets OAuth2 access tokens from Microsoft Entra ID, keeps
-them in a private cache, and submits mail to smtp.office365.com:587 with
-STARTTLS and SASL XOAUTH2. Tenants that enforce MFA or have turned Basic
-auth off keep working, without app passwords.
-
-A profile says who sends and how to get a token. Automation uses an app
-registration (flow = "client_credentials": a certificate, a secret or a
-federated token); a person signs in once with a device code
-(flow = "device_code", then "m365send login") and sends for months.
-
-CONFIGURATION
-  Profiles live in $M365SEND_CONFIG, else $XDG_CONFIG_HOME/m365send/config.toml,
-  else ~/.config/m365send/config.toml (mode 0600):
-
-    default_profile = "alerts"
-
-    [profiles.alerts]
-    flow = "client_credentials"
-    tenant = "contoso.onmicrosoft.com"
-    client_id = "00000000-0000-0000-0000-000000000000"
-    certificate_file = "/etc/m365send/app.pem"  # or client_secret_env/_file/_command
-    mailbox = "alerts@contoso.com"
-
-  The environment can supply a whole profile instead (AZURE_TENANT_ID,
-  AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH,
-  AZURE_FEDERATED_TOKEN_FILE, M365SEND_CLIENT_SECRET_FILE, M365SEND_MAILBOX,
-  M365SEND_FROM_NAME, M365SEND_FLOW, M365SEND_CLOUD, M365SEND_SMTP_HOST,
-  M365SEND_SMTP_PORT, M365SEND_AUTHORITY_HOST, M365SEND_CA_FILE,
-  M365SEND_CACHE_DIR, M365SEND_RATE_PER_MINUTE), so a container needs no
-  file. Precedence: environment > file > default; --config and --profile
-  choose the file and the profile. An unknown M365SEND_* variable is an
-  error (a warning for sendmail), so a typo is not silently ignored.
-
-  "m365send init" writes a first file (it asks at a terminal, or takes
-  flags). Relative paths in the file are relative to its folder.
-
-  Try it with no tenant at all: "m365send sandbox --demo".
-
-EXIT STATUS
-  0 sent; 64 usage; 65 bad message or address; 69 service unavailable or
-  permanent SMTP failure; 70 internal error; 75 temporary failure (retry
-  later); 77 permission denied by Microsoft (or sign-in required);
-  78 configuration error.`
-
 func (a *app) newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "m365send",
 		Short:         "Send mail through Microsoft 365 with OAuth2 (XOAUTH2)",
-		Long:          rootLong,
+		Long:          helptext.Root,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
 			a.started = true
 		},
-		Example: `  m365send send --to ops@contoso.com --subject "disk full" < report.txt
-  m365send login --profile me && m365send send --profile me --to bob@contoso.com -s hi
-  m365send doctor --profile alerts
-  msmtp: passwordeval "m365send token --profile alerts"`,
+		Example: helptext.RootExample,
 	}
 	// --version prints what `m365send version` prints. Declared here so
 	// that cobra adds no -v shorthand (-v is --verbose in the commands).

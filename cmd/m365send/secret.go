@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/keyring"
 	"github.com/m365send/m365send/internal/session"
 )
@@ -19,18 +20,8 @@ func (a *app) newSecretCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secret",
 		Short: "Store or delete a profile's client secret in the OS keyring",
-		Long: `Secret keeps a profile's client secret in the OS keyring (the Secret
-Service on Linux, the Keychain on macOS, the Credential Manager on
-Windows), for a profile with client_secret_keyring = true.
-
-  m365send secret set PROFILE      read the secret and store it
-  m365send secret delete PROFILE   remove it
-
-set reads the secret without echo from the terminal, or one line from
-standard input when it is not a terminal. Without an OS keyring (a
-headless server with no Secret Service) it fails and says so: keep the
-secret in a file (client_secret_file, mode 0600) there instead.`,
-		Args: cobra.NoArgs,
+		Long:  helptext.Secret,
+		Args:  cobra.NoArgs,
 	}
 	set := &cobra.Command{
 		Use:   "set PROFILE",

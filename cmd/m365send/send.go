@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/m365send/m365send/internal/compose"
+	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/internal/submit"
 
@@ -37,73 +38,13 @@ type sendFlags struct {
 	queue   bool
 }
 
-const sendLong = `Send composes one message and submits it through the profile's mailbox.
-
-The body is the --body text, or standard input when --body is "-" or is
-absent (so "cmd | m365send send ..." works); a body read from standard
-input is held in memory and refused past 10 MB (send a larger text with
---raw or --attach). At a terminal with no --body, send says so on standard
-error and reads what is typed until Ctrl-D on a line of its own, as mail(1)
-does (Ctrl-C sends nothing); --body '' sends an empty body on purpose. --html adds an HTML alternative read from a file; --attach adds
-files, streamed, with the MIME type taken from their content.
-
---raw sends a complete RFC 5322 message (a file, or "-" for standard input;
-at most 150 MB, streamed through private temporary files, so memory stays
-flat) as it is, after removing Bcc headers and adding Date, Message-ID and From if
-missing. Its envelope recipients are the --to/--cc/--bcc flags and bare
-arguments or, when there are none, the message's To, Cc and Bcc headers;
-its envelope sender is --from or the profile's mailbox, as with sendmail's
--f, never the message's own From header.
-
-Many messages from one command go over one connection (one TLS handshake,
-one AUTH) and print one result line each on standard output, in order:
-  sent LABEL <message-id> to RCPT, ...
-  failed LABEL (exit N): ERROR; hint: HINT
-(with --json, one object a line, with "line" or "file"); the exit status
-is the worst of theirs (75 < 65 < 69 < 77 < 78 < 70). --raw may be given
-several times (a file each, "-" at most once; LABEL is the file).
---batch FILE (or "-") reads JSON Lines, one message a line (LABEL is
-"line N"):
-  {"to": "ops@contoso.com", "subject": "disk", "body": "93% full\n"}
-  {"to": ["a@contoso.com", "b@contoso.com"], "cc": "c@contoso.com",
-   "subject": "report", "body": "attached", "attachments": ["r.pdf"]}
-with the fields from, to, cc, bcc (an address, a comma-separated list or
-an array), subject, body, html (a file), attachments, headers
-("Name: value" strings) and reply_to; paths are relative to the working
-directory. A line that does not parse stops the batch before anything is
-sent; a message that cannot be built (a bad address, a missing file)
-fails alone. Neither --dry-run nor --queue goes with several messages.
-
---dry-run prints the message exactly as it would be sent and sends nothing;
-it needs no token. --json prints one JSON object on standard output:
-  {"status":"sent","message_id":"<...>","from":"...","recipients":["..."]}
-  {"status":"failed","error":"...","code":550,"enhanced_code":"5.1.10",
-   "hint":"...","exit_code":65}
-When the message was sent but its result cannot be written (standard
-output closed or full), send says so on standard error ("m365send:
-warning: the message was sent ...") and still exits 0: the exit status
-says whether the message went, so that a caller never sends it twice.
-When the configuration file names a queue (top-level queue = "FOLDER"),
-or with --queue, a message that fails for now (exit status 75 otherwise) is
-handed to the queue instead: send prints "m365send: warning: queued ID ..."
-and exits 0 (--json: "status":"queued" with "queue_id"); "m365send queue
-flush" or a relay delivers it later. With queue_always = true every message
-goes to the queue without a try. sendmail does the same.
--v traces the SMTP exchange on standard error, with the token redacted.
-
-Nothing is printed on success without --json or -v; the exit status says
-what happened (see "m365send --help").`
-
 func (a *app) newSendCmd() *cobra.Command {
 	f := &sendFlags{}
 	cmd := &cobra.Command{
-		Use:   "send [flags] [recipient ...]",
-		Short: "Compose and send one message",
-		Long:  sendLong,
-		Example: `  echo "backup done" | m365send send --to ops@contoso.com --subject "backup"
-  m365send send -s "report" --html report.html --attach report.pdf alice@contoso.com
-  m365send send --raw message.eml
-  m365send send --dry-run --to bob@contoso.com -s test --body hello`,
+		Use:     "send [flags] [recipient ...]",
+		Short:   "Compose and send one message",
+		Long:    helptext.Send,
+		Example: helptext.SendExample,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.to = append(f.to, args...)
 			bodySet := cmd.Flags().Changed("body")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/internal/submit"
 )
@@ -15,26 +16,9 @@ import (
 // parses sendmail's own option syntax (-t, -oi, -f addr, ...).
 func (a *app) newSendmailCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "sendmail [sendmail options] [recipient ...]",
-		Short: "sendmail-compatible interface: read a message on stdin and send it",
-		Long: `Read a message on standard input and send it, as sendmail(8) does, so
-cron, mail(1), PHP's mail() and other programs can send through Microsoft 365.
-The binary behaves the same when invoked through a symlink named "sendmail".
-
-Options (sendmail's syntax; clusters such as -ti work):
-  -t          take recipients from the To, Cc and Bcc headers (plus any
-              given as arguments); Bcc is removed from the message sent
-  -i, -oi     a line holding only "." does not end the message
-  -f ADDR     envelope sender (also -r ADDR); default: the profile's mailbox
-  -F NAME     display name of the From header added when there is none
-  -C FILE     m365send configuration file
-  -v          print the SMTP exchange on standard error (tokens redacted)
-  --          end of options
-Accepted and ignored: -oXXX other than -oi (-oem, -odb, ...), -O NAME=VALUE
-other than IgnoreDots, -B TYPE, -N DSN, -R RET, -V ENVID, -h N, -L TAG,
--A X, -D FILE, -d X, -e X, -M XV, -p PROTO, -X FILE, -bm, and the obsolete
--c -m -n -s -G -U -T.
-The profile is $M365SEND_PROFILE or the config's default_profile.`,
+		Use:                "sendmail [sendmail options] [recipient ...]",
+		Short:              "sendmail-compatible interface: read a message on stdin and send it",
+		Long:               helptext.Sendmail,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {

@@ -19,7 +19,7 @@ const maxLines = 1500
 // not grow past; lower a ceiling (or drop the row) as the package is
 // split. A package not listed here may not exceed maxLines.
 var ceilings = map[string]int{
-	"cmd/m365send":    1915,
+	"cmd/m365send":    1600,
 	"config":          2842,
 	"sender":          2070,
 	"token":           1592,
