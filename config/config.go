@@ -31,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m365send/m365send/internal/configerr"
 	"github.com/m365send/m365send/internal/keyring"
 )
 
@@ -274,7 +275,7 @@ func (p *Profile) RootCAs() (*x509.CertPool, error) {
 				ce.Key = "ca_file"
 				return nil, ce
 			}
-			return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("read %s: %v", p.CAFile, unwrapPathError(err)), Advice: "point ca_file at a readable PEM file of CA certificates", Err: err}
+			return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("read %s: %v", p.CAFile, configerr.UnwrapPath(err)), Advice: "point ca_file at a readable PEM file of CA certificates", Err: err}
 		}
 		if len(certs) == 0 {
 			return nil, &Error{Key: "ca_file", Msg: fmt.Sprintf("%s holds no PEM certificate", p.CAFile), Advice: "ca_file must contain -----BEGIN CERTIFICATE----- blocks"}

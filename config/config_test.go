@@ -5,14 +5,16 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/m365send/m365send/internal/suggest"
-	"github.com/m365send/m365send/internal/tomlscan"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/m365send/m365send/internal/configkey"
+	"github.com/m365send/m365send/internal/suggest"
+	"github.com/m365send/m365send/internal/tomlscan"
 
 	"github.com/m365send/m365send/internal/testca"
 )
@@ -612,23 +614,8 @@ func TestDidYouMean(t *testing.T) {
 		{"zzzzzzzz", ""},
 		{"x", ""},
 	} {
-		if got := suggest.DidYouMean(tc.in, fileKeys(), suggest.TypoLimit(tc.in)); got != tc.want {
+		if got := suggest.DidYouMean(tc.in, configkey.FileKeys(), suggest.TypoLimit(tc.in)); got != tc.want {
 			t.Errorf("didYouMean(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestErrorFormat(t *testing.T) {
-	for _, tc := range []struct {
-		e    Error
-		want string
-	}{
-		{Error{File: "/c.toml", Line: 3, Key: "profiles.a.tenat", Msg: "unknown key"}, "/c.toml:3: profiles.a.tenat: unknown key"},
-		{Error{File: "/c.toml", Msg: "bad"}, "/c.toml: bad"},
-		{Error{Key: "AZURE_CLIENT_ID", Msg: "bad"}, "AZURE_CLIENT_ID: bad"},
-	} {
-		if got := tc.e.Error(); got != tc.want {
-			t.Errorf("Error() = %q, want %q", got, tc.want)
 		}
 	}
 }

@@ -1,87 +1,18 @@
 package config
 
-import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"strconv"
-	"strings"
-
-	"github.com/m365send/m365send/internal/failure"
-)
+import "github.com/m365send/m365send/internal/configerr"
 
 // ErrNoFile is wrapped by an *Error when the configuration file named
 // (LoadOptions.File, $M365SEND_CONFIG) cannot be read, or when none was
 // found and the environment lacks a setting: a command adds how its own
 // callers name the file.
-var ErrNoFile = errors.New("no configuration file")
+var ErrNoFile = configerr.ErrNoFile
 
 // ErrNoProfile is wrapped by an *Error when the profile used was picked
 // for want of a selection and is not in the file: a command adds how its
 // own callers choose a profile.
-var ErrNoProfile = errors.New("no profile selected")
+var ErrNoProfile = configerr.ErrNoProfile
 
 // Error is a configuration problem, naming the file, line and key where
-// known, and what to do.
-type Error struct {
-	// File is the configuration (or secret, certificate) file, or "".
-	File string
-	// Line is the 1-based line in File, or 0.
-	Line int
-	// Key is the configuration key (profiles.NAME.KEY), the environment
-	// variable, or --profile, that the bad value came from, or "".
-	Key string
-	// Msg says what is wrong.
-	Msg string
-	// Advice is one line saying what to do, or "" (see Hint).
-	Advice string
-	// Err is the underlying error, if any (never holds a secret).
-	Err error
-}
-
-// Kind is failure.Config: the configuration must change before anything
-// can work. A --config file or --profile that names nothing is a
-// configuration error too (exit 78, as sendmail and msmtp treat a missing
-// configuration file), not a usage error.
-func (e *Error) Kind() failure.Kind { return failure.Config }
-
-// Hint returns Advice: one line saying what to do, or "".
-func (e *Error) Hint() string { return e.Advice }
-
-// Error formats the problem as "FILE:LINE: KEY: MSG"; the hint (Advice) is separate
-// so a command can print it on its own line.
-func (e *Error) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		if e.Line > 0 {
-			b.WriteByte(':')
-			b.WriteString(strconv.Itoa(e.Line))
-		}
-		b.WriteString(": ")
-	}
-	if e.Key != "" {
-		b.WriteString(e.Key)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// Unwrap returns the underlying error.
-func (e *Error) Unwrap() error { return e.Err }
-
-// unwrapPathError drops the *fs.PathError wrapping (whose path the caller
-// already names) so messages do not repeat the path.
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// errorf builds an *Error located at o.
-func errorf(o origin, hint, format string, args ...any) *Error {
-	return &Error{File: o.file, Line: o.line, Key: o.key, Msg: fmt.Sprintf(format, args...), Advice: hint}
-}
+// known, and what to do (Advice, its Hint); its kind is failure.Config.
+type Error = configerr.Error

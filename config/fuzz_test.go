@@ -3,11 +3,13 @@ package config
 import (
 	"bytes"
 	"errors"
-	"github.com/m365send/m365send/internal/tomlscan"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/m365send/m365send/internal/configfile"
+	"github.com/m365send/m365send/internal/tomlscan"
 )
 
 // fuzzSeeds are real configuration files from the tests and the docs.
@@ -78,7 +80,7 @@ func FuzzKeyLines(f *testing.F) {
 				t.Fatalf("key %q on line %d of %d", k, line, n)
 			}
 		}
-		if line, ok := tomlscan.TooDeep(data, maxNesting); !ok && (line < 1 || line > n) {
+		if line, ok := tomlscan.TooDeep(data, configfile.MaxNesting); !ok && (line < 1 || line > n) {
 			t.Fatalf("tooDeep names line %d of %d", line, n)
 		}
 		_ = tomlscan.JoinKey(string(data))

@@ -1,19 +1,16 @@
 package config
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/m365send/m365send/internal/configenv"
+	"github.com/m365send/m365send/internal/configfile"
+	"github.com/m365send/m365send/internal/configkey"
 	"github.com/m365send/m365send/internal/relpath"
 )
-
-// envStateDir names the folder where m365send keeps its state (the relay's
-// generated certificate, the queue's spool by default).
-const envStateDir = "M365SEND_STATE_DIR"
-
-// envQueue names the queue (a spool folder or a postgres:// URL) over the
-// file's queue key.
-const envQueue = "M365SEND_QUEUE"
 
 // Globals are the configuration file's top-level settings that are not
 // about one profile: where the queue is, and whether to use it always.
@@ -52,27 +49,27 @@ type Globals struct {
 func LoadGlobals(opts LoadOptions) (*Globals, error) {
 	env := opts.Env
 	if env == nil {
-		env = environLookup(opts.Environ)
+		env = configenv.Lookup(opts.Environ)
 	}
-	if err := checkEnviron(opts.Environ); err != nil {
+	if err := configenv.Check(opts.Environ); err != nil {
 		return nil, err
 	}
-	g := &Globals{StateDir: stateDir(env), SyslogSocket: env(envSyslogSocket)}
-	file, _, err := loadFile(opts.File, env)
+	g := &Globals{StateDir: stateDir(env), SyslogSocket: env(configkey.EnvSyslogSocket)}
+	file, _, err := configfile.Find(opts.File, env)
 	if err != nil {
 		return nil, err
 	}
 	if file != nil {
-		g.File, g.QueueAlways = file.path, file.queueAlways
-		g.Queue = file.queue
+		g.File, g.QueueAlways = file.Path, file.QueueAlways
+		g.Queue = file.Queue
 		if !strings.HasPrefix(g.Queue, "postgres://") && !strings.HasPrefix(g.Queue, "postgresql://") {
 			// A folder; a database URL stays as written.
-			g.Queue = relpath.Resolve(file.queue, filepath.Dir(file.path), env("HOME"))
+			g.Queue = relpath.Resolve(file.Queue, filepath.Dir(file.Path), env("HOME"))
 		}
-		g.Aliases, g.AliasesFile, g.Syslog = file.sys.aliases, file.sys.aliasesFile, file.sys.syslog
-		g.Profiles = file.profileNames()
+		g.Aliases, g.AliasesFile, g.Syslog = file.Aliases, file.AliasesFile, file.Syslog
+		g.Profiles = file.ProfileNames()
 	}
-	if q := env(envQueue); q != "" {
+	if q := env(configkey.EnvQueue); q != "" {
 		g.Queue = q
 	}
 	return g, nil
@@ -81,7 +78,7 @@ func LoadGlobals(opts LoadOptions) (*Globals, error) {
 // stateDir is the state folder per $M365SEND_STATE_DIR, $XDG_STATE_HOME
 // and $HOME.
 func stateDir(env func(string) string) string {
-	if d := env(envStateDir); d != "" {
+	if d := env(configkey.EnvStateDir); d != "" {
 		return d
 	}
 	if x := env("XDG_STATE_HOME"); x != "" && filepath.IsAbs(x) {
@@ -91,4 +88,29 @@ func stateDir(env func(string) string) string {
 		return filepath.Join(h, ".local", "state", "m365send")
 	}
 	return ""
+}
+
+// DefaultSystemConfig is the system-wide configuration file, read when the
+// user names none and has none of their own (docs/sendmail.md): what a
+// system sendmail called by cron or PHP runs with.
+const DefaultSystemConfig = configfile.DefaultSystem
+
+// StateDir is the state folder: $M365SEND_STATE_DIR, else
+// $XDG_STATE_HOME/m365send, else ~/.local/state/m365send ("" when none
+// is set).
+func StateDir(env func(string) string) string { return stateDir(env) }
+
+// PacingWindow is $M365SEND_PACING_WINDOW (a Go duration such as "2s"),
+// or 0 (a minute) when it is not set.
+func PacingWindow(env func(string) string) (time.Duration, error) {
+	v := env(configkey.EnvPacingWindow)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, &Error{Key: configkey.EnvPacingWindow, Msg: fmt.Sprintf("%s is not a duration such as 1m or 5s", shown(v)),
+			Advice: "unset it: the window of the mailbox's rate is a minute"}
+	}
+	return d, nil
 }

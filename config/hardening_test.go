@@ -4,13 +4,14 @@ package config
 
 import (
 	"errors"
-	"github.com/m365send/m365send/internal/safefile"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/m365send/m365send/internal/safefile"
 
 	"github.com/m365send/m365send/internal/failure"
 )

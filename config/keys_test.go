@@ -41,9 +41,10 @@ func TestKeyTable(t *testing.T) {
 			t.Errorf("%s: an environment-only key needs a variable and a string value", k.Name)
 		}
 	}
-	for _, k := range keyTable() {
-		if k.apply == nil {
-			t.Errorf("%s: no apply", k.Name)
+	b := &builder{}
+	for _, k := range Keys() {
+		if b.step(k.Name) == nil {
+			t.Errorf("%s: no step in build.go", k.Name)
 		}
 	}
 	if !vars["AZURE_CLIENT_SECRET"] || names["profiles"] {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/m365send/m365send/internal/configfile"
 	"github.com/m365send/m365send/internal/failure"
 )
 
@@ -27,7 +28,7 @@ func TestConfigLimits(t *testing.T) {
 	}{
 		{"deeply nested inline tables", deepInline(), "nest more than 3 deep", "flat tables", 1},
 		{"deep arrays", base + "client_secret_command = [[[[\"x\"]]]]\n", "nest more than 3 deep", "flat tables", 5},
-		{"over 1 MB", base + strings.Repeat("# padding\n", maxConfigSize/10+1), "larger than 1048576 bytes", "a few kilobytes", 0},
+		{"over 1 MB", base + strings.Repeat("# padding\n", (1<<20)/10+1), "larger than 1048576 bytes", "a few kilobytes", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -66,7 +67,7 @@ func TestDeepestSchemaLoads(t *testing.T) {
 func BenchmarkLoadDeepInline(b *testing.B) {
 	raw := []byte(deepInline())
 	for b.Loop() {
-		if _, err := parseFile("config.toml", raw); err == nil {
+		if _, err := configfile.Parse("config.toml", raw); err == nil {
 			b.Fatal("a deeply nested file was accepted")
 		}
 	}
@@ -135,8 +136,5 @@ func TestParseErrorsMaskTheDocument(t *testing.T) {
 				}
 			}
 		})
-	}
-	if got := maskMessage(`expected value but found "yes" instead`); !strings.Contains(got, `"yes"`) {
-		t.Errorf("a lowercase word is masked: %s", got)
 	}
 }

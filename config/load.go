@@ -2,8 +2,12 @@ package config
 
 import (
 	"fmt"
-	"github.com/m365send/m365send/internal/suggest"
 	"strconv"
+
+	"github.com/m365send/m365send/internal/configenv"
+	"github.com/m365send/m365send/internal/configfile"
+	"github.com/m365send/m365send/internal/configkey"
+	"github.com/m365send/m365send/internal/suggest"
 )
 
 // LoadOptions says where to look. Env is required (os.Getenv in main, a map
@@ -40,19 +44,19 @@ type LoadOptions struct {
 func Load(opts LoadOptions) (*Profile, error) {
 	env := opts.Env
 	if env == nil {
-		env = environLookup(opts.Environ)
+		env = configenv.Lookup(opts.Environ)
 	}
-	if err := checkEnviron(opts.Environ); err != nil {
+	if err := configenv.Check(opts.Environ); err != nil {
 		return nil, err
 	}
-	var file *loaded
+	var file *configfile.File
 	var looked string
 	var err error
 	if opts.Data != nil && opts.File != "" {
 		looked = opts.File
-		file, err = parseFile(opts.File, opts.Data)
+		file, err = configfile.Parse(opts.File, opts.Data)
 	} else {
-		file, looked, err = loadFile(opts.File, env)
+		file, looked, err = configfile.Find(opts.File, env)
 	}
 	if err != nil {
 		return nil, err
@@ -76,32 +80,12 @@ func Load(opts LoadOptions) (*Profile, error) {
 	return p, nil
 }
 
-// loadFile reads the configuration file that flag (LoadOptions.File) or
-// the environment names, or the default one; nil when there is none.
-// looked is the file it looked for ("" when no default could be
-// determined), for messages.
-func loadFile(flag string, env func(string) string) (file *loaded, looked string, err error) {
-	path, explicit := configPath(flag, env)
-	if path != "" {
-		file, err = readFile(path, explicit)
-		if file != nil || err != nil || explicit {
-			return file, path, err
-		}
-	}
-	// No file of the user's: the system-wide one, when there is one.
-	sys, err := loadSystemFile(env)
-	if sys != nil || err != nil {
-		return sys, systemConfigPath(env), err
-	}
-	return nil, path, nil
-}
-
 // File is the configuration file the commands read: flag (--config) when
 // not "", else $M365SEND_CONFIG, else $XDG_CONFIG_HOME/m365send/config.toml,
 // else $HOME/.config/m365send/config.toml; "" when none of them is set.
 // It may not exist.
 func File(flag string, env func(string) string) string {
-	path, _ := configPath(flag, env)
+	path, _ := configfile.Path(flag, env)
 	return path
 }
 
@@ -109,7 +93,7 @@ func File(flag string, env func(string) string) string {
 // profile key (AZURE_TENANT_ID, AZURE_CLIENT_ID): whether it is meant to
 // make a profile without a file.
 func envNamesProfile(env func(string) string) bool {
-	for _, k := range keyTable() {
+	for _, k := range configkey.All() {
 		if k.Required && k.Env != "" && env(k.Env) != "" {
 			return true
 		}
@@ -131,42 +115,42 @@ func noFileError(looked string) *Error {
 
 // selectProfile picks the profile name: --profile, $M365SEND_PROFILE, the
 // file's default_profile, then "default".
-func selectProfile(flag string, env func(string) string, file *loaded) (string, origin, error) {
+func selectProfile(flag string, env func(string) string, file *configfile.File) (string, configkey.Origin, error) {
 	var name string
-	var from origin
+	var from configkey.Origin
 	switch {
 	case flag != "":
-		name, from = flag, origin{layer: layerFlag, key: "--profile"}
-	case env(envProfile) != "":
-		name, from = env(envProfile), origin{layer: layerEnv, key: envProfile}
-	case file != nil && file.defaultProfile.val != "":
-		name, from = file.defaultProfile.val, file.defaultProfile.from
+		name, from = flag, configkey.Origin{Layer: configkey.LayerFlag, Key: "--profile"}
+	case env(configkey.EnvProfile) != "":
+		name, from = env(configkey.EnvProfile), configkey.Origin{Layer: configkey.LayerEnv, Key: configkey.EnvProfile}
+	case file != nil && file.DefaultProfile.Val != "":
+		name, from = file.DefaultProfile.Val, file.DefaultProfile.From
 	default:
-		return defaultProfileName, origin{layer: layerDefault}, nil
+		return defaultProfileName, configkey.Origin{Layer: configkey.LayerDefault}, nil
 	}
 	if file == nil {
 		return name, from, nil
 	}
-	if _, ok := file.profiles[name]; ok {
+	if _, ok := file.Profiles[name]; ok {
 		return name, from, nil
 	}
-	names := file.profileNames()
+	names := file.ProfileNames()
 	hint := ""
 	if best := suggest.Closest(name, names, suggest.TypoLimit(name), nil); best != "" {
 		hint = fmt.Sprintf("did you mean %s?", strconv.Quote(best))
-		if shownKey([]string{best}) != best {
+		if configfile.ShownKey([]string{best}) != best {
 			hint = "did you mean the profile " + shown(best) + "?"
 		}
 	}
 	if hint == "" && len(names) > 0 {
-		hint = "profiles in " + file.path + ": " + file.shownProfiles()
+		hint = "profiles in " + file.Path + ": " + file.ShownProfiles()
 	}
 	if hint == "" {
-		hint = "add a [profiles." + shownKey([]string{name}) + "] table"
+		hint = "add a [profiles." + configfile.ShownKey([]string{name}) + "] table"
 	}
-	e := errorf(from, hint, "no profile %s in %s", shown(name), file.path)
-	if from.layer != layerFile {
+	e := from.Errorf(hint, "no profile %s in %s", shown(name), file.Path)
+	if from.Layer != configkey.LayerFile {
 		e.File, e.Line = "", 0
 	}
-	return "", origin{}, e
+	return "", configkey.Origin{}, e
 }

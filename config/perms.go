@@ -1,9 +1,9 @@
 package config
 
 import (
-	"errors"
 	"os"
 
+	"github.com/m365send/m365send/internal/configerr"
 	"github.com/m365send/m365send/internal/safefile"
 )
 
@@ -22,7 +22,7 @@ func readPrivateFile(path, what string, limit int64) ([]byte, error) {
 // more than limit bytes.
 func readChecked(path, what string, limit int64, private bool) ([]byte, error) {
 	b, err := safefile.Read(path, what, limit, private)
-	return b, fileError(err)
+	return b, configerr.FromFile(err)
 }
 
 // openChecked opens a file m365send reads configuration or a secret from,
@@ -34,21 +34,7 @@ func readChecked(path, what string, limit int64, private bool) ([]byte, error) {
 // what to do.
 func openChecked(path, what string, private bool) (*os.File, error) {
 	f, err := safefile.Open(path, what, private)
-	return f, fileError(err)
-}
-
-// fileError makes a refusal of internal/safefile an *Error; other errors
-// (a file that is not there) are returned as they are.
-func fileError(err error) error {
-	var fe *safefile.Error
-	if !errors.As(err, &fe) {
-		return err
-	}
-	file := fe.Path
-	if !fe.AsGiven {
-		file = shownPath(file)
-	}
-	return &Error{File: file, Msg: fe.Msg, Advice: fe.Advice, Err: fe.Err}
+	return f, configerr.FromFile(err)
 }
 
 // ShellQuote quotes s for a POSIX shell when it needs it (for commands

@@ -3,64 +3,37 @@ package config
 import (
 	"strconv"
 	"strings"
+
+	"github.com/m365send/m365send/internal/configfile"
+	"github.com/m365send/m365send/internal/configkey"
 )
 
 // Source says where one value of a loaded profile came from, for doctor
 // -v and the warnings of commands run with -v. Nothing in it is a secret:
 // a secret's value is shown as "(hidden)", and any value that looks like
 // one only by its length.
-type Source struct {
-	// Key is the profile key (a Keys name), or "config file" or "profile"
-	// for the file read and the profile chosen.
-	Key string
-	// Value is the value as it may be shown, or "(not set)".
-	Value string
-	// From is where the value came from: "FILE:LINE", "$VARIABLE",
-	// "--profile" or "--config", or "default".
-	From string
-	// Overrides is where the setting it replaced was made ("FILE:LINE
-	// (KEY)"), or "".
-	Overrides string
-	// Note says more (such as that the value is ignored), or "".
-	Note string
-}
+type Source = configkey.Source
 
 // provenance is what Load knew about where the profile's values came
 // from.
 type provenance struct {
-	set      map[string]setting
-	replaced map[string]replaced
-	name     origin // of the profile's name
-	file     Source // the configuration file
-}
-
-// where says where an origin is, as Source.From shows it.
-func (o origin) where() string {
-	switch o.layer {
-	case layerFile:
-		if o.line > 0 {
-			return o.file + ":" + strconv.Itoa(o.line)
-		}
-		return o.file
-	case layerEnv:
-		return "$" + o.key
-	case layerFlag:
-		return o.key
-	}
-	return "default"
+	set      map[string]configkey.Setting
+	replaced map[string]configkey.Replaced
+	name     configkey.Origin // of the profile's name
+	file     Source           // the configuration file
 }
 
 // fileOrigin says which configuration file Load read and why.
-func fileOrigin(flag string, env func(string) string, file *loaded) Source {
+func fileOrigin(flag string, env func(string) string, file *configfile.File) Source {
 	s := Source{Key: "config file", Value: "(none found)", From: "default"}
 	if file != nil {
-		s.Value = file.path
+		s.Value = file.Path
 	}
 	switch {
 	case flag != "":
 		s.From = "--config"
-	case env(envConfig) != "":
-		s.From = "$" + envConfig
+	case env(configkey.EnvConfig) != "":
+		s.From = "$" + configkey.EnvConfig
 	}
 	return s
 }
@@ -74,8 +47,8 @@ func (p *Profile) Sources() []Source {
 	if pr == nil {
 		return nil
 	}
-	out := []Source{pr.file, {Key: "profile", Value: shown(p.Name), From: pr.name.where()}}
-	for _, k := range keyTable() {
+	out := []Source{pr.file, {Key: "profile", Value: shown(p.Name), From: pr.name.Where()}}
+	for _, k := range configkey.All() {
 		s, ok := pr.set[k.Name]
 		if k.EnvOnly && !ok {
 			continue
@@ -83,11 +56,11 @@ func (p *Profile) Sources() []Source {
 		src := Source{Key: k.Name, Value: "(not set)", From: "default"}
 		switch {
 		case ok:
-			src.Value, src.From = shownSetting(k, s), s.from.where()
+			src.Value, src.From = shownSetting(k, s), s.From.Where()
 			if r, ok := pr.replaced[k.Name]; ok {
-				src.Overrides = r.from.where() + " (" + r.key + ")"
+				src.Overrides = r.From.Where() + " (" + r.Key + ")"
 			}
-		case (k.Name == "cloud" && p.Cloud != "global" || k.Name == "authority_host" && p.AuthorityHost != "") && pr.set[azureAuthorityKey].val != "":
+		case (k.Name == "cloud" && p.Cloud != "global" || k.Name == "authority_host" && p.AuthorityHost != "") && pr.set[configkey.AzureAuthority].Val != "":
 			src.From = "$AZURE_AUTHORITY_HOST"
 			src.Value = shown(p.Cloud)
 			if k.Name == "authority_host" {
@@ -99,7 +72,7 @@ func (p *Profile) Sources() []Source {
 		switch {
 		case ok && k.SecretRef && p.Flow == FlowDeviceCode:
 			src.Note = "ignored: a device_code profile takes no client credential"
-		case ok && k.Name == azureAuthorityKey && (pr.set["cloud"].val != "" || pr.set["authority_host"].val != ""):
+		case ok && k.Name == configkey.AzureAuthority && (pr.set["cloud"].Val != "" || pr.set["authority_host"].Val != ""):
 			src.Note = "ignored: the profile sets cloud or authority_host, which win over it (as in azidentity)"
 		}
 		out = append(out, src)
@@ -108,25 +81,25 @@ func (p *Profile) Sources() []Source {
 }
 
 // shownSetting is a setting's value as Sources shows it.
-func shownSetting(k Key, s setting) string {
+func shownSetting(k Key, s configkey.Setting) string {
 	switch {
-	case k.EnvOnly && k.Name != azureAuthorityKey:
+	case k.EnvOnly && k.Name != configkey.AzureAuthority:
 		return "(hidden)"
 	case k.Type == TypeArgv:
-		parts := make([]string, len(s.argv))
-		for i, a := range s.argv {
+		parts := make([]string, len(s.Argv))
+		for i, a := range s.Argv {
 			parts[i] = shown(a)
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case k.Type == TypeInteger:
-		return s.val // a number: build checked it
+		return s.Val // a number: build checked it
 	case strings.HasSuffix(k.Name, "_file") || k.Name == "cache_dir":
-		return shownPath(s.val)
-	case (k.Name == "tenant" || k.Name == "client_id") && IsGUID(s.val):
+		return shownPath(s.Val)
+	case (k.Name == "tenant" || k.Name == "client_id") && IsGUID(s.Val):
 		// Checked IDs, not secrets: which app signs in is the point.
-		return strconv.Quote(s.val)
+		return strconv.Quote(s.Val)
 	}
-	return shown(s.val)
+	return shown(s.Val)
 }
 
 // defaultValue is what applies for a key that is not set.
@@ -160,18 +133,18 @@ func (p *Profile) Warnings() []string {
 		return nil
 	}
 	var out []string
-	for _, k := range keyTable() {
+	for _, k := range configkey.All() {
 		s, ok := pr.set[k.Name]
 		r, over := pr.replaced[k.Name]
-		if !ok || !over || s.from.layer != layerEnv || !strings.HasPrefix(s.from.key, "AZURE_") || r.from.layer != layerFile {
+		if !ok || !over || s.From.Layer != configkey.LayerEnv || !strings.HasPrefix(s.From.Key, "AZURE_") || r.From.Layer != configkey.LayerFile {
 			continue
 		}
-		what := "overrides " + r.key
-		if r.key != k.Name {
-			what = "replaces " + r.key
+		what := "overrides " + r.Key
+		if r.Key != k.Name {
+			what = "replaces " + r.Key
 		}
-		out = append(out, s.from.key+" in the environment "+what+" set in "+r.from.where()+
-			": the environment wins; unset "+s.from.key+" if another tool (az, Terraform) left it in this shell")
+		out = append(out, s.From.Key+" in the environment "+what+" set in "+r.From.Where()+
+			": the environment wins; unset "+s.From.Key+" if another tool (az, Terraform) left it in this shell")
 	}
 	return out
 }

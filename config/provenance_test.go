@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/m365send/m365send/internal/configkey"
 )
 
 // sourceOf returns the Source of key.
@@ -113,7 +115,7 @@ func TestAzureAuthorityHost(t *testing.T) {
 			if s := sourceOf(t, p, "cloud"); s.From != strings.ReplaceAll(tc.from, "FILE", f.file) {
 				t.Errorf("cloud's source %+v, want from %s", s, tc.from)
 			}
-			if s := sourceOf(t, p, azureAuthorityKey); (tc.extra != "") != strings.HasPrefix(s.Note, "ignored") {
+			if s := sourceOf(t, p, configkey.AzureAuthority); (tc.extra != "") != strings.HasPrefix(s.Note, "ignored") {
 				t.Errorf("AZURE_AUTHORITY_HOST's source %+v", s)
 			}
 		})

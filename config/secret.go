@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/m365send/m365send/internal/configerr"
 	"github.com/m365send/m365send/internal/keyring"
 	"github.com/m365send/m365send/internal/secretcmd"
 )
@@ -107,7 +108,7 @@ func secretFileError(path, what string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		advice = "check the path: name the " + strings.TrimSuffix(what, " (it holds the private key)") + " by its full path, or create it"
 	}
-	return &Error{File: shownPath(path), Msg: fmt.Sprintf("%s: %v", what, unwrapPathError(err)), Advice: advice, Err: err}
+	return &Error{File: shownPath(path), Msg: fmt.Sprintf("%s: %v", what, configerr.UnwrapPath(err)), Advice: advice, Err: err}
 }
 
 // Keyring is the OS keyring this profile reads its client secret from

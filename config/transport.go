@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/m365send/m365send/internal/configkey"
 	"github.com/m365send/m365send/internal/suggest"
 )
 
@@ -15,8 +16,8 @@ const (
 )
 
 // transport sets Transport, "smtp" when not set.
-func (b *builder) transport(s setting, ok bool) error {
-	v := strings.ToLower(strings.TrimSpace(s.val))
+func (b *builder) transport(s configkey.Setting, ok bool) error {
+	v := strings.ToLower(strings.TrimSpace(s.Val))
 	switch v {
 	case "":
 		v = TransportSMTP
@@ -27,21 +28,21 @@ func (b *builder) transport(s setting, ok bool) error {
 		if hint == "" {
 			hint = `transport is "smtp", "graph" or "auto"`
 		}
-		return errorf(s.from, hint, "unknown transport %s", shown(s.val))
+		return s.From.Errorf(hint, "unknown transport %s", shown(s.Val))
 	}
 	b.p.Transport = v
 	return nil
 }
 
 // graphURL sets GraphURL: an https URL with a host.
-func (b *builder) graphURL(s setting, ok bool) error {
-	if s.val == "" {
+func (b *builder) graphURL(s configkey.Setting, ok bool) error {
+	if s.Val == "" {
 		return nil
 	}
-	u, err := url.Parse(s.val)
+	u, err := url.Parse(s.Val)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return errorf(s.from, "graph_url is an https URL such as https://graph.microsoft.com/v1.0", "malformed graph_url %s", shown(s.val))
+		return s.From.Errorf("graph_url is an https URL such as https://graph.microsoft.com/v1.0", "malformed graph_url %s", shown(s.Val))
 	}
-	b.p.GraphURL = strings.TrimRight(s.val, "/")
+	b.p.GraphURL = strings.TrimRight(s.Val, "/")
 	return nil
 }

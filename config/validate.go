@@ -2,9 +2,10 @@ package config
 
 import (
 	"fmt"
-	"github.com/m365send/m365send/internal/rfc5322"
 	"regexp"
 	"strings"
+
+	"github.com/m365send/m365send/internal/rfc5322"
 
 	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/hostcheck"
