@@ -3,10 +3,8 @@ package entratest
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -14,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/m365send/m365send/token/entratest/internal/ids"
+	"github.com/m365send/m365send/token/entratest/internal/mint"
 )
 
 // App is a confidential client (an app registration with its service
@@ -91,7 +90,7 @@ func (a *Authority) AddApp(app App) error {
 		app.Roles = []string{DefaultRole}
 	}
 	if app.ObjectID == "" {
-		app.ObjectID = derivedGUID("sp:" + strings.ToLower(app.ClientID))
+		app.ObjectID = ids.Derived("sp:" + strings.ToLower(app.ClientID))
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -113,9 +112,19 @@ func (a *Authority) AddUser(u User) {
 	a.addUserLocked(u)
 }
 
+// ensureUser returns the user upn, added as AddUser would when unknown.
+func (a *Authority) ensureUser(upn string) User {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if u, ok := a.users[strings.ToLower(upn)]; ok {
+		return *u
+	}
+	return *a.addUserLocked(User{UPN: upn})
+}
+
 func (a *Authority) addUserLocked(u User) *User {
 	if u.ObjectID == "" {
-		u.ObjectID = derivedGUID("user:" + strings.ToLower(u.UPN))
+		u.ObjectID = ids.Derived("user:" + strings.ToLower(u.UPN))
 	}
 	a.users[strings.ToLower(u.UPN)] = &u
 	return &u
@@ -188,46 +197,5 @@ func parseCertPEM(b []byte) (*x509.Certificate, error) {
 // signed by the authority's federation key. An App whose FederatedIssuer and
 // FederatedSubject match accepts it as client_assertion.
 func (a *Authority) FederatedAssertion(issuer, subject string) (string, error) {
-	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
-		"iss": issuer,
-		"sub": subject,
-		"aud": []string{FederatedAudience},
-		"iat": now.Unix(),
-		"nbf": now.Unix(),
-		"exp": now.Add(time.Hour).Unix(),
-		"jti": newGUID(),
-	})
-	tok.Header["kid"] = "federation"
-	s, err := tok.SignedString(a.fedKey)
-	if err != nil {
-		return "", fmt.Errorf("entratest: sign federated assertion: %w", err)
-	}
-	return s, nil
-}
-
-// derivedGUID makes a stable GUID-shaped ID from s.
-func derivedGUID(s string) string {
-	h := sha1.Sum([]byte(s))
-	x := hex.EncodeToString(h[:16])
-	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
-}
-
-// newGUID makes a random GUID-shaped ID.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	x := hex.EncodeToString(b[:])
-	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
-}
-
-// randomString returns n random characters from an unambiguous alphabet.
-func randomString(n int) string {
-	const alphabet = "BCDFGHJKLMNPQRSTVWXZ23456789"
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
+	return mint.Federated(a.fedKey, time.Now(), issuer, subject, FederatedAudience)
 }

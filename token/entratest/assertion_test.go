@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/m365send/m365send/token/entratest/internal/ids"
 )
 
 // Entra ID takes a certificate assertion only if its header names the
@@ -64,7 +66,7 @@ func TestCertificateAssertionChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Now()
 			tok := jwt.NewWithClaims(tc.method, jwt.MapClaims{
-				"aud": tc.aud, "iss": clientID, "sub": clientID, "jti": newGUID(),
+				"aud": tc.aud, "iss": clientID, "sub": clientID, "jti": ids.New(),
 				"nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
 			})
 			tok.Header = map[string]any{"alg": tc.method.Alg(), "typ": "JWT"}

@@ -26,7 +26,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -35,6 +34,13 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/testca"
+	"github.com/m365send/m365send/token/entratest/internal/authcode"
+	"github.com/m365send/m365send/token/entratest/internal/devicecode"
+	"github.com/m365send/m365send/token/entratest/internal/discovery"
+	"github.com/m365send/m365send/token/entratest/internal/fault"
+	"github.com/m365send/m365send/token/entratest/internal/mint"
+	"github.com/m365send/m365send/token/entratest/internal/refresh"
+	"github.com/m365send/m365send/token/entratest/internal/scope"
 )
 
 // Default values used when the matching Options field is empty.
@@ -116,24 +122,25 @@ type Authority struct {
 	srv    *http.Server
 	url    string
 	served sync.WaitGroup // running handlers, waited for by Close
-	key    *rsa.PrivateKey
+	signer *mint.Signer
 	fedKey *rsa.PrivateKey
-	kid    string
 	log    *slog.Logger
+	scopes scope.Rules
+
+	deviceCodes   devicecode.Store
+	refreshTokens refresh.Store
+	authCodes     authcode.Store
+	faults        fault.Queue
 
 	mu            sync.Mutex
 	apps          map[string]*App // by lower-case client ID
 	public        map[string]bool
-	users         map[string]*User // by lower-case UPN
-	deviceCodes   map[string]*deviceCode
-	refreshTokens map[string]*refreshToken
+	users         map[string]*User  // by lower-case UPN
 	tenants       map[string]string // further tenants: lower-case domain or ID → ID
 	issued        []string          // every access, refresh and ID token handed out
-	faults        []*Fault
 	failClients   map[string]int
 	counts        map[countKey]int
 	onDeviceCode  []func(userCode string)
-	authCodes     map[string]*authCode
 	lastAuthorize *AuthorizeRequest
 	closed        bool
 }
@@ -165,9 +172,9 @@ func New(opts Options) (*Authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("entratest: %w", err)
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	signer, err := mint.New(opts.AccessTokenLifetime)
 	if err != nil {
-		return nil, fmt.Errorf("entratest: signing key: %w", err)
+		return nil, fmt.Errorf("entratest: %w", err)
 	}
 	fedKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -178,22 +185,22 @@ func New(opts Options) (*Authority, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &Authority{
-		opts:          opts,
-		ca:            ca,
-		key:           key,
-		fedKey:        fedKey,
-		kid:           "entratest-" + randomString(8),
-		log:           log,
-		apps:          map[string]*App{},
-		public:        map[string]bool{},
-		users:         map[string]*User{},
-		deviceCodes:   map[string]*deviceCode{},
-		refreshTokens: map[string]*refreshToken{},
-		authCodes:     map[string]*authCode{},
-		tenants:       map[string]string{},
-		failClients:   map[string]int{},
-		counts:        map[countKey]int{},
+		opts:        opts,
+		ca:          ca,
+		signer:      signer,
+		fedKey:      fedKey,
+		log:         log,
+		scopes:      scope.Rules{Exchange: opts.Resource},
+		apps:        map[string]*App{},
+		public:      map[string]bool{},
+		users:       map[string]*User{},
+		tenants:     map[string]string{},
+		failClients: map[string]int{},
+		counts:      map[countKey]int{},
 	}
+	a.deviceCodes.SlowDownPolls = opts.SlowDownPolls
+	a.deviceCodes.PendingPolls = opts.PendingPolls
+	a.deviceCodes.AutoApprove = opts.AutoApprove
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("entratest: listen: %w", err)
@@ -348,10 +355,8 @@ func (a *Authority) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	a.log.Debug("entratest request", "method", r.Method, "endpoint", endpoint, "tenant", tenant,
 		"grant_type", grant, "client_id", r.PostForm.Get("client_id"))
 
-	if f := a.takeFault(endpoint); f != nil {
-		if a.applyFault(w, r, f) {
-			return
-		}
+	if f := a.faults.Take(endpoint); f != nil && f.Apply(w, r, writeJSON) {
+		return
 	}
 
 	tid, known := a.resolveTenant(tenant)
@@ -361,16 +366,16 @@ func (a *Authority) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		if !known && !isMultiTenant(tenant) {
+		if !known && !discovery.MultiTenant(tenant) {
 			a.writeOAuthError(w, 90002, "", tenant)
 			return
 		}
-		a.serveOpenIDConfiguration(w, tenant)
+		writeJSON(w, http.StatusOK, discovery.Document(a.URL(), tenant, tid))
 	case EndpointKeys:
-		a.serveKeys(w)
+		writeJSON(w, http.StatusOK, a.signer.JWKS())
 	case EndpointAuthorize:
-		if !known && !isMultiTenant(tenant) {
-			authorizePage(w, http.StatusBadRequest, fmt.Sprintf("AADSTS90002: Tenant '%s' not found.", tenant))
+		if !known && !discovery.MultiTenant(tenant) {
+			authcode.ErrorPage(w, http.StatusBadRequest, fmt.Sprintf("AADSTS90002: Tenant '%s' not found.", tenant))
 			return
 		}
 		a.serveAuthorize(w, r, tenant, tid)
@@ -379,7 +384,7 @@ func (a *Authority) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		if !known && !isMultiTenant(tenant) {
+		if !known && !discovery.MultiTenant(tenant) {
 			a.writeOAuthError(w, 90002, "", tenant)
 			return
 		}
@@ -419,43 +424,6 @@ func (a *Authority) AddTenant(domain, id string) {
 	a.tenants[strings.ToLower(domain)] = id
 	a.tenants[strings.ToLower(id)] = id
 }
-
-func isMultiTenant(tenant string) bool {
-	switch strings.ToLower(tenant) {
-	case "common", "organizations", "consumers":
-		return true
-	}
-	return false
-}
-
-func (a *Authority) serveOpenIDConfiguration(w http.ResponseWriter, tenant string) {
-	base := a.URL() + "/" + tenant
-	issuerTenant, _ := a.resolveTenant(tenant)
-	if isMultiTenant(tenant) {
-		issuerTenant = "{tenantid}"
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"token_endpoint":                        base + "/oauth2/v2.0/token",
-		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
-		"jwks_uri":                              base + "/discovery/v2.0/keys",
-		"response_modes_supported":              []string{"query", "fragment", "form_post"},
-		"subject_types_supported":               []string{"pairwise"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
-		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
-		"issuer":                                a.URL() + "/" + issuerTenant + "/v2.0",
-		"request_uri_parameter_supported":       false,
-		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
-		"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
-		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
-		"tenant_region_scope":                   "EU",
-		"cloud_instance_name":                   "entratest",
-	})
-}
-
-// writeBody is a small helper for handlers that ignore write errors: the
-// client has gone away and there is nobody to tell.
-func writeBody(w io.Writer, b []byte) { _, _ = w.Write(b) }
 
 // ClientTLSConfig returns a client TLS configuration trusting the
 // authority's CA (and nothing else).

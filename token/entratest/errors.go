@@ -24,5 +24,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	w.WriteHeader(status)
-	writeBody(w, b)
+	_, _ = w.Write(b) // the client has gone away: nobody to tell
 }

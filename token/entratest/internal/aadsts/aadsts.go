@@ -4,12 +4,12 @@
 package aadsts
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/m365send/m365send/token/entratest/internal/ids"
 )
 
 // entry is how Entra ID answers one AADSTS code: the OAuth error field,
@@ -124,7 +124,7 @@ func Response(code int, args ...any) (int, map[string]any) {
 		text = strings.ReplaceAll(text, fmt.Sprintf("%%[%d]s", i), v)
 	}
 	now := time.Now().UTC()
-	trace, corr := newGUID(), newGUID()
+	trace, corr := ids.New(), ids.New()
 	desc := fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s",
 		code, text, trace, corr, now.Format("2006-01-02 15:04:05Z"))
 	return e.status, map[string]any{
@@ -136,12 +136,4 @@ func Response(code int, args ...any) (int, map[string]any) {
 		"correlation_id":    corr,
 		"error_uri":         "https://login.microsoftonline.com/error?code=" + strconv.Itoa(code),
 	}
-}
-
-// newGUID makes a random GUID-shaped ID.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	x := hex.EncodeToString(b[:])
-	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }
