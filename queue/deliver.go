@@ -401,7 +401,7 @@ func (d *Deliverer) start(ctx context.Context, now time.Time) {
 // backlog (with nil release: nothing goes, and the connection is given
 // back to b), until the Limiter's Retry.
 func (d *Deliverer) share(ctx context.Context, b *mailbox, batch []*Message, now time.Time) ([]*Message, func(time.Time)) {
-	g, err := d.cfg.Limiter.Acquire(ctx, b.name, len(batch), now)
+	g, err := d.cfg.Limiter.Acquire(ctx, b.name, len(batch), b.rate, now)
 	if err != nil {
 		d.log.Warn("queue: shared limits", "mailbox", b.name, "error", err)
 		g = Grant{Retry: now.Add(5 * time.Second)}

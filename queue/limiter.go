@@ -11,9 +11,11 @@ import (
 // own process; with a Limiter it also asks it before each connection.
 type Limiter interface {
 	// Acquire asks, at now, for one of mailbox's connections and for up
-	// to n submissions over it. The Grant says how many may go; with N 0
-	// nothing may go now, and Retry says when to ask again.
-	Acquire(ctx context.Context, mailbox string, n int, now time.Time) (Grant, error)
+	// to n submissions over it, at most rate a minute (the mailbox's
+	// rate_per_minute; 0: the Limiter's default, negative: no pace). The
+	// Grant says how many may go; with N 0 nothing may go now, and Retry
+	// says when to ask again.
+	Acquire(ctx context.Context, mailbox string, n, rate int, now time.Time) (Grant, error)
 }
 
 // Grant is a Limiter's answer.

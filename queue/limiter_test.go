@@ -24,7 +24,7 @@ type fakeLimiter struct {
 	denied int
 }
 
-func (l *fakeLimiter) Acquire(_ context.Context, mailbox string, n int, now time.Time) (queue.Grant, error) {
+func (l *fakeLimiter) Acquire(_ context.Context, mailbox string, n, _ int, now time.Time) (queue.Grant, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.asked++

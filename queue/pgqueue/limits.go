@@ -1,6 +1,7 @@
 package pgqueue
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -43,7 +44,8 @@ const rateSlot = 1000
 const inFlight = time.Minute
 
 // NewLimits returns the shared limits on pool: conns connections and
-// rate messages a minute per mailbox (0: Exchange's 3 and 30). Give it a
+// rate messages a minute per mailbox (0: Exchange's 3 and 30); a rate
+// given to Acquire (a profile's rate_per_minute) replaces rate. Give it a
 // pool of its own: each connection in use holds one of its connections.
 func NewLimits(pool *pgxpool.Pool, conns, rate int) *Limits {
 	if conns <= 0 {
@@ -64,7 +66,7 @@ func mailboxKey(mailbox string) int32 {
 }
 
 // Acquire implements queue.Limiter.
-func (l *Limits) Acquire(ctx context.Context, mailbox string, n int, now time.Time) (queue.Grant, error) {
+func (l *Limits) Acquire(ctx context.Context, mailbox string, n, rate int, now time.Time) (queue.Grant, error) {
 	mailbox = strings.ToLower(mailbox)
 	key := mailboxKey(mailbox)
 	conn, err := l.pool.Acquire(ctx)
@@ -95,7 +97,11 @@ func (l *Limits) Acquire(ctx context.Context, mailbox string, n int, now time.Ti
 		}
 		conn.Release()
 	}
-	granted, row, retry, err := l.permit(ctx, conn.Conn(), mailbox, key, n, now)
+	if rate < 0 {
+		// No pace for this mailbox: only the connection counts.
+		return queue.Grant{N: n, Release: func(time.Time) { unlock() }}, nil
+	}
+	granted, row, retry, err := l.permit(ctx, conn.Conn(), mailbox, key, n, cmp.Or(rate, l.rate), now)
 	if err != nil || granted == 0 {
 		unlock()
 		return queue.Grant{Retry: retry}, err
@@ -106,9 +112,10 @@ func (l *Limits) Acquire(ctx context.Context, mailbox string, n int, now time.Ti
 	}}, nil
 }
 
-// permit grants up to n submissions for mailbox at now within the pace,
+// permit grants up to n submissions for mailbox at now within the pace
+// of rate a minute,
 // recording them; with none, it says when to ask again.
-func (l *Limits) permit(ctx context.Context, conn *pgx.Conn, mailbox string, key int32, n int, now time.Time) (granted int, row int64, retry time.Time, err error) {
+func (l *Limits) permit(ctx context.Context, conn *pgx.Conn, mailbox string, key int32, n, rate int, now time.Time) (granted int, row int64, retry time.Time, err error) {
 	retry = now.Add(5 * time.Second)
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, key, int32(rateSlot)); err != nil {
@@ -122,7 +129,7 @@ func (l *Limits) permit(ctx context.Context, conn *pgx.Conn, mailbox string, key
 		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(n), 0), min(at) FROM m365send_sends WHERE mailbox = $1`, mailbox).Scan(&used, &oldest); err != nil {
 			return err
 		}
-		granted = min(n, l.rate-used)
+		granted = min(n, rate-used)
 		if granted <= 0 {
 			granted = 0
 			if oldest != nil && oldest.Add(time.Minute).Before(retry) {
