@@ -145,7 +145,7 @@ type Authority struct {
 	closed        bool
 }
 
-type countKey struct{ endpoint, grant string }
+type countKey struct{ endpoint, grant, client string }
 
 // New starts an Authority on 127.0.0.1 with an ephemeral port.
 func New(opts Options) (*Authority, error) {
@@ -301,6 +301,20 @@ func (a *Authority) Requests(endpoint, grantType string) int {
 	return n
 }
 
+// RequestsFrom counts the requests received on endpoint whose form named
+// client clientID, whatever their grant type.
+func (a *Authority) RequestsFrom(endpoint, clientID string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for k, v := range a.counts {
+		if k.endpoint == endpoint && k.client == clientID {
+			n += v
+		}
+	}
+	return n
+}
+
 // ResetRequests sets every request counter back to zero.
 func (a *Authority) ResetRequests() {
 	a.mu.Lock()
@@ -312,7 +326,7 @@ func (a *Authority) ResetRequests() {
 func (a *Authority) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) == 1 && parts[0] == EndpointDeviceLogin {
-		a.count(EndpointDeviceLogin, "")
+		a.count(EndpointDeviceLogin, "", "")
 		a.serveDeviceLogin(w, r)
 		return
 	}
@@ -351,7 +365,7 @@ func (a *Authority) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			r.PostForm.Set("grant_type", grant)
 		}
 	}
-	a.count(endpoint, grant)
+	a.count(endpoint, grant, r.PostForm.Get("client_id"))
 	a.log.Debug("entratest request", "method", r.Method, "endpoint", endpoint, "tenant", tenant,
 		"grant_type", grant, "client_id", r.PostForm.Get("client_id"))
 
@@ -396,9 +410,9 @@ func (a *Authority) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *Authority) count(endpoint, grant string) {
+func (a *Authority) count(endpoint, grant, client string) {
 	a.mu.Lock()
-	a.counts[countKey{endpoint, grant}]++
+	a.counts[countKey{endpoint, grant, client}]++
 	a.mu.Unlock()
 }
 

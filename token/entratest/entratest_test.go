@@ -142,6 +142,10 @@ func TestClientCredentialsChecksSecretAndScope(t *testing.T) {
 	if got := a.Requests(EndpointToken, GrantClientCredentials); got != 5 {
 		t.Errorf("Requests = %d, want 5", got)
 	}
+	postForm(t, a, tokenPath, url.Values{"client_id": {"other"}, "grant_type": {GrantClientCredentials}})
+	if got, other := a.RequestsFrom(EndpointToken, "app"), a.RequestsFrom(EndpointToken, "other"); got != 5 || other != 1 {
+		t.Errorf("RequestsFrom = %d from app, %d from other; want 5 and 1", got, other)
+	}
 }
 
 func TestInjectedFaultAnswersThenClears(t *testing.T) {
