@@ -186,6 +186,13 @@ func (r *relayProc) writeConfigText(t testing.TB, text string) {
 // start runs the relay process and waits until it listens.
 func (r *relayProc) start(t testing.TB) {
 	t.Helper()
+	r.launch(t)
+	r.addr = r.log.wait(t, listeningLine, 0)[1]
+}
+
+// launch runs the relay process without waiting for it.
+func (r *relayProc) launch(t testing.TB) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +215,6 @@ func (r *relayProc) start(t testing.TB) {
 		close(r.done)
 	}()
 	t.Cleanup(func() { r.kill() })
-	r.addr = r.log.wait(t, listeningLine, 0)[1]
 }
 
 // waitEnd returns when the watched stream has ended.

@@ -126,16 +126,20 @@ func Open(ctx context.Context, connURL string, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := Migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, failure.Wrap(failure.Config, err, "the queue's database role needs CREATE on its schema the first time (see docs/relay.md)")
-	}
 	q := &Queue{pool: pool, conn: conn, now: opts.Now, lease: opts.Lease, log: opts.Logger, stop: make(chan struct{})}
 	if q.now == nil {
 		q.now = time.Now
 	}
 	if q.log == nil {
 		q.log = slog.New(slog.DiscardHandler)
+	}
+	before, err := Migrate(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, failure.Wrap(failure.Config, err, "the queue's database role needs CREATE on its schema the first time (see docs/relay.md)")
+	}
+	if before < SchemaVersion {
+		q.log.Info("pgqueue: schema migrated", "from", before, "to", SchemaVersion)
 	}
 	host, _ := os.Hostname()
 	q.owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randHex(4))
