@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/m365send/m365send/internal/clilog"
 	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/queueadmin"
-	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/queue"
 	"github.com/m365send/m365send/queue/backend"
 )
@@ -26,13 +24,14 @@ func (a *app) newQueueCmd() *cobra.Command {
 			return &usageError{msg: "queue needs a subcommand: list, show, retry, delete, flush or migrate", hint: "see `m365send queue --help`"}
 		},
 	}
+	lo := func() config.LoadOptions { return a.sessionOptions().LoadOptions() }
 	var dead bool
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the queued messages (or, with --dead, the dead letters)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withSpool(func(q queue.Queue, _ *config.Globals) error {
+			return queueadmin.With(cmd.Context(), lo(), func(q queue.Queue) error {
 				return queueadmin.List(cmd.Context(), a.io.Out, q, dead)
 			})
 		},
@@ -43,26 +42,26 @@ func (a *app) newQueueCmd() *cobra.Command {
 		Short: "Show one message's envelope, attempts and errors (queued or dead)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseQueueID(args[0])
+			id, err := queueadmin.ParseID(args[0])
 			if err != nil {
 				return err
 			}
-			return a.withSpool(func(q queue.Queue, _ *config.Globals) error {
+			return queueadmin.With(cmd.Context(), lo(), func(q queue.Queue) error {
 				m, err := q.Get(cmd.Context(), id)
-				if err != nil {
-					return err
+				if err == nil {
+					queueadmin.Show(a.io.Out, m)
 				}
-				queueadmin.Show(a.io.Out, m)
-				return nil
+				return err
 			})
 		},
 	}
+	report := func(err error) { a.reporter().print(a.io.Err, err) }
 	retry := &cobra.Command{
 		Use:   "retry ID...",
 		Short: "Make messages due now (a dead letter goes back into the queue)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.eachID(args, func(q queue.Queue, id queue.ID) error {
+			return queueadmin.Each(cmd.Context(), lo(), args, exitCodeFor, report, func(q queue.Queue, id queue.ID) error {
 				return q.Retry(cmd.Context(), id, time.Now())
 			})
 		},
@@ -72,7 +71,7 @@ func (a *app) newQueueCmd() *cobra.Command {
 		Short: "Remove messages (queued or dead) without notifying anyone",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.eachID(args, func(q queue.Queue, id queue.ID) error {
+			return queueadmin.Each(cmd.Context(), lo(), args, exitCodeFor, report, func(q queue.Queue, id queue.ID) error {
 				return q.Delete(cmd.Context(), id)
 			})
 		},
@@ -84,7 +83,7 @@ func (a *app) newQueueCmd() *cobra.Command {
 		Long:  helptext.QueueFlush,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withSpool(func(q queue.Queue, _ *config.Globals) error {
+			return queueadmin.With(cmd.Context(), lo(), func(q queue.Queue) error {
 				lim, err := backend.Limiter(cmd.Context(), q)
 				if err != nil {
 					return err
@@ -106,18 +105,9 @@ func (a *app) newQueueCmd() *cobra.Command {
 		Long:  helptext.QueueMigrate,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := a.globals()
-			if err != nil {
-				return err
-			}
-			dir, err := queueadmin.SpoolDir(g)
-			if err != nil {
-				return err
-			}
-			mv, err := backend.Move(cmd.Context(), dir, to)
-			fmt.Fprintf(a.io.Out, "moved %d messages and %d dead letters to %s\n", mv.Queued, mv.Dead, backend.Describe(to))
-			if err == nil && mv.Busy > 0 {
-				err = backend.ErrBusyLeft(mv.Busy)
+			mv, err := queueadmin.Migrate(cmd.Context(), lo(), to)
+			if mv != nil {
+				fmt.Fprintf(a.io.Out, "moved %d messages and %d dead letters to %s\n", mv.Queued, mv.Dead, backend.Describe(to))
 			}
 			return err
 		},
@@ -125,59 +115,4 @@ func (a *app) newQueueCmd() *cobra.Command {
 	migrate.Flags().StringVar(&to, "to", "", "the PostgreSQL queue, postgres://user@host/database")
 	cmd.AddCommand(list, show, retry, del, flush, migrate)
 	return cmd
-}
-
-// parseQueueID checks an ID typed by the operator.
-func parseQueueID(s string) (queue.ID, error) {
-	id, err := queue.ParseID(s)
-	if err != nil {
-		return "", &usageError{msg: fmt.Sprintf("%q is not a queue ID", safetext.OneLine(s)), hint: "see `m365send queue list`"}
-	}
-	return id, nil
-}
-
-// eachID runs f on every ID of args, reporting each failure and returning
-// the worst.
-func (a *app) eachID(args []string, f func(queue.Queue, queue.ID) error) error {
-	var ids []queue.ID
-	for _, s := range args {
-		id, err := parseQueueID(s)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, id)
-	}
-	return a.withSpool(func(q queue.Queue, _ *config.Globals) error {
-		var worst error
-		for _, id := range ids {
-			if err := f(q, id); err != nil {
-				err = fmt.Errorf("%s: %w", id, err)
-				if worst == nil || exitCodeFor(err) > exitCodeFor(worst) {
-					if worst != nil {
-						a.reporter().print(a.io.Err, worst)
-					}
-					worst = err
-				} else {
-					a.reporter().print(a.io.Err, err)
-				}
-			}
-		}
-		return worst
-	})
-}
-
-// withSpool opens the queue (its spool or its database), runs f, and
-// closes it.
-func (a *app) withSpool(f func(queue.Queue, *config.Globals) error) error {
-	q, g, err := queueadmin.Open(context.Background(), a.sessionOptions().LoadOptions())
-	if err != nil {
-		return err
-	}
-	defer q.Close()
-	return f(q, g)
-}
-
-// globals loads the configuration file's top-level settings.
-func (a *app) globals() (*config.Globals, error) {
-	return config.LoadGlobals(a.sessionOptions().LoadOptions())
 }
