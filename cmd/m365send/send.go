@@ -10,7 +10,6 @@ import (
 
 	"github.com/m365send/m365send/internal/compose"
 	"github.com/m365send/m365send/internal/helptext"
-	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/internal/submit"
 
 	"github.com/spf13/cobra"
@@ -79,58 +78,31 @@ func (a *app) newSendCmd() *cobra.Command {
 
 // send runs `m365send send`.
 func (a *app) send(ctx context.Context, f *sendFlags, bodySet bool) error {
-	if f.batch != "" || len(f.raw) > 1 {
-		return a.sendMany(ctx, f, bodySet)
-	}
-	raw := ""
-	if len(f.raw) == 1 {
-		raw = f.raw[0]
-	}
-	if raw != "" {
-		var conflicts []string
-		for name, set := range map[string]bool{"--subject": f.subject != "", "--body": bodySet, "--html": f.html != "",
-			"--attach": len(f.attach) > 0, "--header": len(f.headers) > 0, "--reply-to": f.replyTo != ""} {
-			if set {
-				conflicts = append(conflicts, name)
-			}
-		}
-		if len(conflicts) > 0 {
-			return &usageError{msg: "--raw sends a complete message; it does not go with " + strings.Join(conflicts, ", "),
-				hint: "put those headers and the body into the raw message"}
-		}
-	}
-	if f.dryRun && f.json {
-		return &usageError{msg: "--dry-run and --json do not go together", hint: "--dry-run prints the message itself"}
-	}
-
-	// Read what the message is made of before any network I/O, so a bad
-	// message fails fast with 65.
-	draft, err := compose.Read(ctx, a.io.In, compose.Options{
+	sf := compose.SendFlags{Options: compose.Options{
 		From: f.from, To: f.to, Cc: f.cc, Bcc: f.bcc, Subject: f.subject,
 		Body: f.body, BodySet: bodySet, HTMLFile: f.html, Attach: f.attach,
-		Headers: f.headers, ReplyTo: f.replyTo, Raw: raw, Prompt: a.io.Err,
-	})
+		Headers: f.headers, ReplyTo: f.replyTo, Prompt: a.io.Err,
+	}, Raw: f.raw, Batch: f.batch, DryRun: f.dryRun, JSON: f.json, Queue: f.queue}
+	if err := sf.Check(); err != nil {
+		return err
+	}
+	if sf.Many() {
+		return a.sendMany(ctx, f)
+	}
+	// Read what the message is made of before any network I/O, so a bad
+	// message fails fast with 65.
+	o := sf.Options
+	if len(f.raw) == 1 {
+		o.Raw = f.raw[0]
+	}
+	draft, err := compose.Read(ctx, a.io.In, o)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = draft.Close() }()
 	build := draft.Message
-
 	if f.dryRun {
-		// The same loader as every command (the unknown-variable check
-		// included); no secret is resolved and no token is asked for.
-		p, err := session.LoadProfile(a.sessionOptions())
-		if err != nil {
-			return err
-		}
-		mailbox, name := p.Mailbox, p.FromName
-		if mailbox == "" {
-			mailbox = draft.FromAddr()
-		}
-		if mailbox == "" {
-			return &usageError{msg: "no From address: the profile has no mailbox", hint: "give --from, or set mailbox in the profile"}
-		}
-		m, err := build(mailbox, name)
+		m, err := submit.DryRun(a.sessionOptions(), draft.FromAddr(), build)
 		if err != nil {
 			return err
 		}

@@ -14,10 +14,7 @@ import (
 // ...`: every message over one connection, one result line each on
 // standard output (a JSON object each with --json), and the exit code of
 // the worst failure (worstCode).
-func (a *app) sendMany(ctx context.Context, f *sendFlags, bodySet bool) error {
-	if err := checkManyFlags(f, bodySet); err != nil {
-		return err
-	}
+func (a *app) sendMany(ctx context.Context, f *sendFlags) error {
 	var entries []batch.Entry
 	if f.batch != "" {
 		var err error
@@ -52,43 +49,6 @@ func (a *app) sendMany(ctx context.Context, f *sendFlags, bodySet bool) error {
 		return err
 	}
 	a.exitCode = worst
-	return nil
-}
-
-// checkManyFlags refuses what does not go with several messages.
-func checkManyFlags(f *sendFlags, bodySet bool) error {
-	switch {
-	case f.dryRun:
-		return &usageError{msg: "--dry-run shows one message; it does not go with --batch or several --raw", hint: "try each message with --dry-run alone"}
-	case f.queue:
-		return &usageError{msg: "--queue takes one message; it does not go with --batch or several --raw", hint: "send the messages one by one with --queue"}
-	}
-	stdin := 0
-	for _, r := range f.raw {
-		if r == "-" {
-			stdin++
-		}
-	}
-	if stdin > 1 {
-		return &usageError{msg: "--raw - is given more than once", hint: "standard input holds one message; give the others as files"}
-	}
-	set := map[string]bool{"--subject": f.subject != "", "--body": bodySet, "--html": f.html != "",
-		"--attach": len(f.attach) > 0, "--header": len(f.headers) > 0, "--reply-to": f.replyTo != ""}
-	what := "--raw sends complete messages"
-	if f.batch != "" {
-		what = "--batch takes every field from its lines"
-		set["--to"], set["--cc"], set["--bcc"], set["--from"], set["--raw"] = len(f.to) > 0, len(f.cc) > 0, len(f.bcc) > 0, f.from != "", len(f.raw) > 0
-	}
-	var conflicts []string
-	for _, name := range []string{"--raw", "--from", "--to", "--cc", "--bcc", "--subject", "--body", "--html", "--attach", "--header", "--reply-to"} {
-		if set[name] {
-			conflicts = append(conflicts, name)
-		}
-	}
-	if len(conflicts) > 0 {
-		return &usageError{msg: what + "; it does not go with " + strings.Join(conflicts, ", "),
-			hint: "put those in the messages"}
-	}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/compose"
+	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/queueadmin"
 	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/sendmail"
@@ -224,3 +225,22 @@ func readInputError(err error, what string) error {
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// DryRun makes the message Send would send, without sending it: build
+// makes it for the mailbox of the profile opts select (loaded as every
+// command loads it, the unknown-variable check included), else for from
+// (the --from address). No secret is resolved and no token asked for.
+func DryRun(opts session.Options, from string, build Builder) (*sender.Message, error) {
+	p, err := session.LoadProfile(opts)
+	if err != nil {
+		return nil, err
+	}
+	mailbox := p.Mailbox
+	if mailbox == "" {
+		mailbox = from
+	}
+	if mailbox == "" {
+		return nil, failure.New(failure.Usage, "no From address: the profile has no mailbox", "give --from, or set mailbox in the profile")
+	}
+	return build(mailbox, p.FromName)
+}
