@@ -17,17 +17,11 @@ func (a *app) newTokenCmd() *cobra.Command {
 		Example: helptext.TokenExample,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := a.sessionOptions()
-			opts.NoSender = true
-			s, err := session.Open(cmd.Context(), opts)
+			tok, err := session.AccessToken(cmd.Context(), a.sessionOptions())
 			if err != nil {
 				return err
 			}
-			tok, err := s.Tokens.TokenContext(cmd.Context())
-			if err != nil {
-				return s.Explain(err)
-			}
-			_, err = fmt.Fprintln(a.io.Out, tok.AccessToken)
+			_, err = fmt.Fprintln(a.io.Out, tok)
 			return err
 		},
 	}
