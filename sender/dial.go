@@ -317,10 +317,10 @@ func transportKind(e *Error, err error) {
 // big before it is sent; a message over the SIZE the server advertised is
 // refused here, before MAIL FROM, as BadMessage.
 func (c *conn) submit(p *prepared, rcpts []string) (dot bool, err error) {
-	if ok, _ := c.c.Extension("SMTPUTF8"); p.smtputf8 && !ok {
+	if ok, _ := c.c.Extension("SMTPUTF8"); p.SMTPUTF8 && !ok {
 		return false, withStage(StageMail, errNoSMTPUTF8)
 	}
-	from := "<" + p.from + ">"
+	from := "<" + p.From + ">"
 	if c.sizeExt && p.size > 0 {
 		if c.size > 0 && p.size > c.size {
 			return false, &stageErr{stage: StageMail, err: &tooBigError{size: p.size, max: c.size}}
@@ -344,14 +344,14 @@ func (c *conn) submit(p *prepared, rcpts []string) (dot bool, err error) {
 		c.afterFailure(err, true)
 		return false, withStage(StageData, err)
 	}
-	cw := &countWriter{w: w}
-	if err := p.write(cw); err != nil {
+	n, err := p.WriteTo(w)
+	if err != nil {
 		// The message text could not be written: the DATA phase cannot be
 		// ended cleanly, so the connection is given up.
 		c.broken = true
 		return false, withStage(StageData, err)
 	}
-	c.trace.Note("message text sent (%d bytes)", cw.n)
+	c.trace.Note("message text sent (%d bytes)", n)
 	// The final dot goes out in Close, which then waits for the reply,
 	// up to FinalDotTimeout.
 	c.dc.FinalDot = c.finalDot

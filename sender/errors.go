@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/m365send/m365send/internal/connhints"
+	"github.com/m365send/m365send/internal/message"
 	"github.com/m365send/m365send/internal/smtpconn"
 
 	"github.com/m365send/m365send/internal/failure"
@@ -35,7 +36,7 @@ const (
 
 // ErrInvalidMessage is wrapped by every error of Message.Validate: the
 // message itself is unsendable or unsafe (exit 65 in the CLI).
-var ErrInvalidMessage = errors.New("invalid message")
+var ErrInvalidMessage = message.ErrInvalidMessage
 
 // errNoSMTPUTF8 stops a transaction whose envelope holds a non-ASCII
 // address when the server did not offer SMTPUTF8 (RFC 6531).

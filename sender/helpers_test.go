@@ -1,13 +1,10 @@
 package sender
 
 import (
-	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
-	"io"
-	"mime"
-	"mime/multipart"
-	"net/mail"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -140,66 +137,6 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// parsed is a received message split into its parts.
-type parsed struct {
-	header mail.Header
-	parts  []part // leaves of the MIME tree, in order
-}
-
-type part struct {
-	header map[string][]string
-	ctype  string
-	params map[string]string
-	body   []byte // decoded
-}
-
-func parseMessage(t *testing.T, data []byte) parsed {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("parse message: %v", err)
-	}
-	p := parsed{header: m.Header}
-	walk(t, map[string][]string(m.Header), m.Body, &p.parts)
-	return p
-}
-
-func walk(t *testing.T, h map[string][]string, body io.Reader, out *[]part) {
-	t.Helper()
-	get := func(k string) string {
-		if v := h[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	ct := get("Content-Type")
-	if ct == "" {
-		ct = "text/plain"
-	}
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil {
-		t.Fatalf("content type %q: %v", ct, err)
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			pp, err := mr.NextRawPart()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatalf("multipart: %v", err)
-			}
-			walk(t, pp.Header, pp, out)
-		}
-	}
-	raw, err := io.ReadAll(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	*out = append(*out, part{header: h, ctype: mt, params: params, body: decodeBody(t, get("Content-Transfer-Encoding"), raw)})
-}
-
 // startSMTP starts a fake Office 365 for one test and closes it when the
 // test ends.
 func startSMTP(tb testing.TB, opts smtptest.Options) *smtptest.Server {
@@ -210,4 +147,20 @@ func startSMTP(tb testing.TB, opts smtptest.Options) *smtptest.Server {
 	}
 	tb.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+func randomBytes(t testing.TB, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeFile(t testing.TB, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

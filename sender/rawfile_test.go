@@ -3,7 +3,6 @@ package sender
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,19 +63,5 @@ func TestRawFileIsStreamedWithItsSize(t *testing.T) {
 	}
 	if res[0].MessageID != "<big-1@contoso.com>" {
 		t.Errorf("MessageID %q, want the file's", res[0].MessageID)
-	}
-}
-
-func TestRawFileExcludesOtherContent(t *testing.T) {
-	path, _ := writeRawMessage(t, 100)
-	for _, m := range []*Message{
-		{To: []string{"ops@example.com"}, RawFile: path, Raw: []byte("x")},
-		{To: []string{"ops@example.com"}, RawFile: path, Text: "x"},
-		{To: []string{"ops@example.com"}, RawFile: filepath.Dir(path)},
-		{To: []string{"ops@example.com"}, RawFile: path + ".missing"},
-	} {
-		if err := m.Validate(); !errors.Is(err, ErrInvalidMessage) {
-			t.Errorf("Validate(%+v) = %v, want ErrInvalidMessage", m, err)
-		}
 	}
 }

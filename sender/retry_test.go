@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m365send/m365send/internal/mimetest"
 	"github.com/m365send/m365send/internal/smtpconn"
 
 	"github.com/wneessen/go-mail/log"
@@ -33,8 +34,8 @@ func exactlyOnce(t *testing.T, srv *smtptest.Server, n int) {
 	t.Helper()
 	got := map[string]int{}
 	for _, m := range srv.Messages() {
-		p := parseMessage(t, m.Data)
-		got[p.header.Get("Subject")]++
+		p := mimetest.Parse(t, m.Data)
+		got[p.Header.Get("Subject")]++
 	}
 	for i := 1; i <= n; i++ {
 		subj := fmt.Sprintf("msg %02d", i)
@@ -475,9 +476,9 @@ func TestSendDuplicatesWhenReplyToFinalDotIsLost(t *testing.T) {
 	got := srv.Messages()
 	var subjects, ids []string
 	for _, m := range got {
-		p := parseMessage(t, m.Data)
-		subjects = append(subjects, p.header.Get("Subject"))
-		ids = append(ids, p.header.Get("Message-Id"))
+		p := mimetest.Parse(t, m.Data)
+		subjects = append(subjects, p.Header.Get("Subject"))
+		ids = append(ids, p.Header.Get("Message-Id"))
 	}
 	if want := []string{"msg 01", "msg 02", "msg 02", "msg 03"}; !slices.Equal(subjects, want) {
 		t.Fatalf("server recorded %q, want %q", subjects, want)

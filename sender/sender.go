@@ -31,9 +31,12 @@ import (
 	"net"
 	"net/mail"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/m365send/m365send/internal/message"
+	"github.com/m365send/m365send/internal/rfc5322"
 	"github.com/m365send/m365send/internal/smtpconn"
 
 	"golang.org/x/oauth2"
@@ -171,8 +174,8 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.Mailbox == "" {
 		return bad("no mailbox", "set the mailbox the token may send as (M365SEND_MAILBOX)")
 	}
-	a, err := parseAddr("mailbox", cfg.Mailbox)
-	if err != nil || a.Name != "" {
+	a, err := rfc5322.ParseAddress(cfg.Mailbox)
+	if err != nil || a.Name != "" || strings.ContainsAny(cfg.Mailbox, "\r\n") {
 		return bad(fmt.Sprintf("mailbox %q is not an address", cfg.Mailbox), "set the mailbox as a bare address, e.g. alerts@contoso.com")
 	}
 	if cfg.Host == "" {
@@ -231,6 +234,12 @@ func New(cfg Config) (*Sender, error) {
 	}
 	return s, nil
 }
+
+// Message is one message to send: composed from parts (From, To,
+// Subject, Text, HTML, Attachments, ...), or Raw or RawFile, a complete
+// message sent byte for byte. Validate checks it; WriteTo writes it as it
+// would be sent. Its fields are documented in internal/message.
+type Message = message.Message
 
 // Result is the outcome for one message of a Send call.
 type Result struct {
@@ -304,19 +313,19 @@ func (s *Sender) SendEach(ctx context.Context, each func(i int, r Result), msgs 
 	preps := make([]*prepared, len(msgs))
 	pending := 0
 	for i, m := range msgs {
-		p, err := m.prepare(s.mailbox)
+		mp, err := message.Prepare(m, s.mailbox)
 		if err != nil {
 			results[i].Err = err
 			continue
 		}
-		p.sentBefore = m.SentBefore
+		p := &prepared{Prepared: mp, sentBefore: m.SentBefore}
 		if p.size, err = measure(p); err != nil {
 			results[i].Err = err
 			continue
 		}
 		preps[i] = p
-		results[i].MessageID = p.messageID
-		results[i].Recipients = p.rcpts
+		results[i].MessageID = p.MessageID
+		results[i].Recipients = p.Rcpts
 		pending++
 	}
 	if pending > 0 {
@@ -334,11 +343,22 @@ func (s *Sender) SendEach(ctx context.Context, each func(i int, r Result), msgs 
 // nowhere: attachments are read twice (once here), which costs far less
 // than sending a message the server then refuses for its size.
 func measure(p *prepared) (int64, error) {
-	cw := &countWriter{w: io.Discard}
-	if err := p.write(cw); err != nil {
+	n, err := p.WriteTo(io.Discard)
+	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
-	return cw.n, nil
+	return n, nil
+}
+
+// prepared is a message of a Send call ready for the wire, with what the
+// sender keeps about it.
+type prepared struct {
+	*message.Prepared
+	size       int64 // the length of its text (SIZE=), or 0 when unknown
+	sentBefore bool  // Message.SentBefore
+	// paced: Config.Shared has already counted its next try (sendAll
+	// waits for the first message's turn before it takes a connection).
+	paced bool
 }
 
 // sendAll sends the prepared messages over one connection, calling each
@@ -382,10 +402,10 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 				failRest(i+1, e)
 				return
 			}
-			s.logger.Warn("message not accepted", "message_id", p.messageID, "error", e)
+			s.logger.Warn("message not accepted", "message_id", p.MessageID, "error", e)
 			continue
 		}
-		s.logger.Debug("message accepted", "message_id", p.messageID, "recipients", len(p.rcpts))
+		s.logger.Debug("message accepted", "message_id", p.MessageID, "recipients", len(p.Rcpts))
 		if each != nil {
 			each(i, results[i])
 		}
@@ -455,7 +475,7 @@ func connStage(st Stage) bool {
 // MaxRecipients recipients, and records the outcome in res (but Err).
 func (s *Sender) sendOne(ctx context.Context, cp **conn, p *prepared, res *Result) *Error {
 	until := time.Now().Add(s.cfg.SendTimeout)
-	for rcpts := range slices.Chunk(p.rcpts, MaxRecipients) {
+	for rcpts := range slices.Chunk(p.Rcpts, MaxRecipients) {
 		if e := s.sendTxn(ctx, cp, p, rcpts, until, res); e != nil {
 			return e
 		}

@@ -2,15 +2,14 @@ package sender
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"mime"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/m365send/m365send/internal/mimetest"
 	"github.com/m365send/m365send/sender/smtptest"
 )
 
@@ -69,7 +68,7 @@ func TestSendComposedMessageArrivesIntact(t *testing.T) {
 		t.Error("message has a bare LF")
 	}
 
-	p := parseMessage(t, m.Data)
+	p := mimetest.Parse(t, m.Data)
 	checks := map[string]string{
 		"From":       `"Contoso Alerts" <alerts@contoso.com>`,
 		"To":         `"Ann" <ann@example.com>`,
@@ -79,50 +78,50 @@ func TestSendComposedMessageArrivesIntact(t *testing.T) {
 		"Message-Id": res[0].MessageID,
 	}
 	for k, want := range checks {
-		if got := p.header.Get(k); got != want {
+		if got := p.Header.Get(k); got != want {
 			t.Errorf("header %s = %q, want %q", k, got, want)
 		}
 	}
-	if subj, err := new(mime.WordDecoder).DecodeHeader(p.header.Get("Subject")); err != nil || subj != msg.Subject {
+	if subj, err := new(mime.WordDecoder).DecodeHeader(p.Header.Get("Subject")); err != nil || subj != msg.Subject {
 		t.Errorf("Subject = %q (%v), want %q", subj, err, msg.Subject)
 	}
 	if !strings.HasSuffix(res[0].MessageID, "@contoso.com>") {
 		t.Errorf("Message-ID %q is not in the sender's domain", res[0].MessageID)
 	}
 
-	var text, html, att, inl *part
-	for i := range p.parts {
-		pt := &p.parts[i]
+	var text, html, att, inl *mimetest.Part
+	for i := range p.Parts {
+		pt := &p.Parts[i]
 		switch {
-		case pt.ctype == "text/plain":
+		case pt.Type == "text/plain":
 			text = pt
-		case pt.ctype == "text/html":
+		case pt.Type == "text/html":
 			html = pt
-		case pt.ctype == "application/pdf":
+		case pt.Type == "application/pdf":
 			att = pt
-		case pt.ctype == "image/png":
+		case pt.Type == "image/png":
 			inl = pt
 		}
 	}
 	if text == nil || html == nil || att == nil || inl == nil {
-		t.Fatalf("parts = %v", partTypes(p.parts))
+		t.Fatalf("parts = %v", mimetest.Types(p.Parts))
 	}
-	if got := strings.ReplaceAll(string(text.body), "\r\n", "\n"); got != msg.Text {
+	if got := strings.ReplaceAll(string(text.Body), "\r\n", "\n"); got != msg.Text {
 		t.Errorf("text body = %q, want %q", got, msg.Text)
 	}
-	if string(html.body) != msg.HTML {
-		t.Errorf("html body = %q", html.body)
+	if string(html.Body) != msg.HTML {
+		t.Errorf("html body = %q", html.Body)
 	}
-	if !bytes.Equal(att.body, pdfBytes) {
-		t.Errorf("attachment differs: %d bytes, want %d", len(att.body), len(pdfBytes))
+	if !bytes.Equal(att.Body, pdfBytes) {
+		t.Errorf("attachment differs: %d bytes, want %d", len(att.Body), len(pdfBytes))
 	}
-	if !strings.HasPrefix(att.header["Content-Disposition"][0], "attachment") {
-		t.Errorf("attachment disposition %q", att.header["Content-Disposition"])
+	if !strings.HasPrefix(att.Header["Content-Disposition"][0], "attachment") {
+		t.Errorf("attachment disposition %q", att.Header["Content-Disposition"])
 	}
-	if !bytes.Equal(inl.body, pngBytes) {
+	if !bytes.Equal(inl.Body, pngBytes) {
 		t.Errorf("inline image differs")
 	}
-	if cid := inl.header["Content-Id"]; len(cid) == 0 || cid[0] != "<logo.png>" {
+	if cid := inl.Header["Content-Id"]; len(cid) == 0 || cid[0] != "<logo.png>" {
 		t.Errorf("inline Content-ID = %v", cid)
 	}
 }
@@ -174,90 +173,6 @@ func TestSendRawIsByteExact(t *testing.T) {
 	}
 }
 
-func TestWriteToMatchesWhatIsSent(t *testing.T) {
-	dir := t.TempDir()
-	f := filepath.Join(dir, "data.bin")
-	content := randomBytes(t, 5000)
-	writeFile(t, f, content)
-	msg := &Message{From: "alerts@contoso.com", To: []string{"a@example.com"}, Subject: "s", Text: "body", Attachments: []string{f}}
-	var buf bytes.Buffer
-	n, err := msg.WriteTo(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != int64(buf.Len()) {
-		t.Errorf("WriteTo returned %d, wrote %d", n, buf.Len())
-	}
-	p := parseMessage(t, buf.Bytes())
-	var found bool
-	for _, pt := range p.parts {
-		if bytes.Equal(pt.body, content) {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("attachment not found in WriteTo output; parts %v", partTypes(p.parts))
-	}
-}
-
-func TestValidateRejects(t *testing.T) {
-	dir := t.TempDir()
-	// File names that would break out of a MIME header line; they exist, so
-	// only the name can be refused.
-	evilInline := filepath.Join(dir, "a.png>\r\nBcc: evil@example.com\r\nX-Evil: <x")
-	evilAttach := filepath.Join(dir, "r.pdf\"\nX-Evil: 1")
-	tabName := filepath.Join(dir, "t\tab.txt")
-	delName := filepath.Join(dir, "d\x7f.txt")
-	for _, p := range []string{evilInline, evilAttach, tabName, delName} {
-		writeFile(t, p, []byte("x"))
-	}
-	cases := map[string]*Message{
-		"CRLF in inline name":    {To: []string{"a@example.com"}, HTML: "<img src=cid:a.png>", Inline: []string{evilInline}},
-		"LF in attachment name":  {To: []string{"a@example.com"}, Attachments: []string{evilAttach}},
-		"tab in attachment name": {To: []string{"a@example.com"}, Attachments: []string{tabName}},
-		"DEL in attachment name": {To: []string{"a@example.com"}, Attachments: []string{delName}},
-		"no recipient":           {Text: "x"},
-		"CRLF in subject":        {To: []string{"a@example.com"}, Subject: "hi\r\nBcc: evil@example.com"},
-		"LF in from name":        {To: []string{"a@example.com"}, FromName: "A\nB"},
-		"CRLF in address":        {To: []string{"a@example.com\r\nRCPT TO:<evil@example.com>"}},
-		"CR in header value":     {To: []string{"a@example.com"}, Headers: []string{"X-A: b\rX-Evil: 1"}},
-		"malformed address":      {To: []string{"not an address"}},
-		"malformed cc":           {To: []string{"a@example.com"}, Cc: []string{"@@"}},
-		"header without colon":   {To: []string{"a@example.com"}, Headers: []string{"X-A b"}},
-		"reserved header":        {To: []string{"a@example.com"}, Headers: []string{"Bcc: x@example.com"}},
-		"raw with parts":         {To: []string{"a@example.com"}, Raw: []byte("Subject: x\r\n\r\nx"), Text: "y"},
-		"missing attachment":     {To: []string{"a@example.com"}, Attachments: []string{filepath.Join(dir, "nope")}},
-		"directory attached":     {To: []string{"a@example.com"}, Attachments: []string{dir}},
-	}
-	for name, m := range cases {
-		t.Run(name, func(t *testing.T) {
-			err := m.Validate()
-			if !errors.Is(err, ErrInvalidMessage) {
-				t.Fatalf("Validate = %v, want ErrInvalidMessage", err)
-			}
-			if strings.ContainsAny(err.Error(), "\r\n") {
-				t.Errorf("error message spans lines: %q", err)
-			}
-		})
-	}
-	t.Run("injection named", func(t *testing.T) {
-		for _, m := range []*Message{
-			{To: []string{"a@example.com"}, Subject: "a\nb"},
-			{To: []string{"a@example.com"}, Inline: []string{evilInline}},
-			{To: []string{"a@example.com"}, Attachments: []string{evilAttach}},
-			// net/mail parses this, CR LF and all, into a display name
-			// taken from the comment.
-			{To: []string{"a@b.com (x\r\nBcc: y@z.com)"}},
-			{To: []string{"a@example.com"}, From: "a@b.com (x\r\nBcc: y@z.com)"},
-		} {
-			err := m.Validate()
-			if err == nil || !strings.Contains(err.Error(), "header injection") {
-				t.Errorf("error %v does not say header injection", err)
-			}
-		}
-	})
-}
-
 func TestSendDoesNotSendInvalidMessage(t *testing.T) {
 	srv := startSMTP(t, smtptest.Options{})
 	s, _ := newTestSender(t, srv, &tokens{current: "t"}, nil)
@@ -273,30 +188,6 @@ func TestSendDoesNotSendInvalidMessage(t *testing.T) {
 	if n := len(srv.Messages()); n != 1 {
 		t.Errorf("server got %d messages, want 1", n)
 	}
-}
-
-func randomBytes(t testing.TB, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func writeFile(t testing.TB, path string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func partTypes(ps []part) []string {
-	var out []string
-	for _, p := range ps {
-		out = append(out, p.ctype)
-	}
-	return out
 }
 
 func TestSendEachReportsEveryMessageBeforeTheNextGoesOut(t *testing.T) {

@@ -21,7 +21,6 @@ const maxLines = 1500
 var ceilings = map[string]int{
 	"cmd/m365send": 1600,
 	"config":       1891,
-	"sender":       2070,
 	"token":        1592,
 }
 

@@ -1,5 +1,5 @@
 // Package mimesplice streams attachments into a message without holding
-// them in memory: package sender's composer puts a random marker line in
+// them in memory: internal/message's composer puts a random marker line in
 // place of each file's base64 body, and Writer replaces each marker line
 // with the base64 of its file as the message text goes out.
 package mimesplice

@@ -1,4 +1,4 @@
-package sender
+package message
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 // prepareRawFile makes p send the message in path (Message.RawFile),
 // streamed: the file is opened each time the text is written, and only
 // its header section is read to find the Message-ID.
-func prepareRawFile(p *prepared, path string) (*prepared, error) {
+func prepareRawFile(p *Prepared, path string) (*Prepared, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, failure.Wrap(failure.BadMessage, fmt.Errorf("%w: raw message file: %w", ErrInvalidMessage, err), "give the path of a readable file holding the whole message")
@@ -28,7 +28,7 @@ func prepareRawFile(p *prepared, path string) (*prepared, error) {
 	if i := headerEnd(head); i >= 0 {
 		head = head[:i]
 	}
-	p.messageID = rawMessageID(head)
+	p.MessageID = rawMessageID(head)
 	p.write = func(w io.Writer) error {
 		f, err := os.Open(path)
 		if err != nil {

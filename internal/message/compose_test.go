@@ -1,4 +1,4 @@
-package sender
+package message
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/m365send/m365send/internal/mimetest"
 )
 
 func TestEmptyAttachment(t *testing.T) {
@@ -16,9 +18,9 @@ func TestEmptyAttachment(t *testing.T) {
 	if _, err := (&Message{From: testMailbox, To: []string{"a@example.com"}, Text: "x", Attachments: []string{path}}).WriteTo(&buf); err != nil {
 		t.Fatal(err)
 	}
-	p := parseMessage(t, buf.Bytes())
-	if len(p.parts) != 2 || len(p.parts[1].body) != 0 || p.parts[1].params["name"] != "empty.txt" {
-		t.Errorf("parts %v, attachment %q", partTypes(p.parts), p.parts[len(p.parts)-1].body)
+	p := mimetest.Parse(t, buf.Bytes())
+	if len(p.Parts) != 2 || len(p.Parts[1].Body) != 0 || p.Parts[1].Params["name"] != "empty.txt" {
+		t.Errorf("parts %v, attachment %q", mimetest.Types(p.Parts), p.Parts[len(p.Parts)-1].Body)
 	}
 }
 
@@ -49,27 +51,27 @@ func TestWriteToFileNamesCannotInjectHeaders(t *testing.T) {
 		if _, err := m.WriteTo(&buf); err != nil {
 			t.Fatal(err)
 		}
-		p := parseMessage(t, buf.Bytes()) // fails on a Content-Type it cannot parse
+		p := mimetest.Parse(t, buf.Bytes()) // fails on a Content-Type it cannot parse
 		allowed := map[string]bool{"Content-Type": true, "Content-Transfer-Encoding": true, "Content-Disposition": true, "Content-Id": true}
 		var files int
-		for _, pt := range p.parts {
-			if pt.ctype != "image/png" && pt.ctype != "application/pdf" {
+		for _, pt := range p.Parts {
+			if pt.Type != "image/png" && pt.Type != "application/pdf" {
 				continue
 			}
 			files++
-			for k := range pt.header {
+			for k := range pt.Header {
 				if !allowed[k] {
-					t.Errorf("%s part has unexpected header %q", pt.ctype, k)
+					t.Errorf("%s part has unexpected header %q", pt.Type, k)
 				}
 			}
-			if strings.Contains(pt.params["name"], `"`) {
-				t.Errorf("%s name parameter %q keeps a quote", pt.ctype, pt.params["name"])
+			if strings.Contains(pt.Params["name"], `"`) {
+				t.Errorf("%s name parameter %q keeps a quote", pt.Type, pt.Params["name"])
 			}
-			if _, dp, err := mime.ParseMediaType(pt.header["Content-Disposition"][0]); err != nil || len(dp) != 1 || dp["filename"] == "" {
-				t.Errorf("Content-Disposition %q: params %v, %v", pt.header["Content-Disposition"], dp, err)
+			if _, dp, err := mime.ParseMediaType(pt.Header["Content-Disposition"][0]); err != nil || len(dp) != 1 || dp["filename"] == "" {
+				t.Errorf("Content-Disposition %q: params %v, %v", pt.Header["Content-Disposition"], dp, err)
 			}
-			if pt.ctype == "image/png" {
-				cid := pt.header["Content-Id"]
+			if pt.Type == "image/png" {
+				cid := pt.Header["Content-Id"]
 				if len(cid) != 1 || !strings.HasPrefix(cid[0], "<") || !strings.HasSuffix(cid[0], ">") ||
 					strings.ContainsAny(cid[0][1:len(cid[0])-1], "<>\"\\") {
 					t.Errorf("Content-ID %q is not one well-formed <id>", cid)
@@ -77,7 +79,7 @@ func TestWriteToFileNamesCannotInjectHeaders(t *testing.T) {
 			}
 		}
 		if files != 2 {
-			t.Errorf("parts %v, want the image and the PDF", partTypes(p.parts))
+			t.Errorf("parts %v, want the image and the PDF", mimetest.Types(p.Parts))
 		}
 	})
 }

@@ -1,8 +1,16 @@
-package sender
+// Package message is the message model of package sender, which exports
+// it as sender.Message: what a message is (its fields), what makes one
+// unsendable (Validate, the one place its addresses and headers are
+// checked and parsed), and how it becomes the text that goes on the wire
+// (Prepare, WriteTo): go-mail composes it, attachments are streamed from
+// their files (internal/mimesplice), a raw message goes byte for byte.
+// The graph package sends the same messages.
+package message
 
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/mail"
@@ -14,6 +22,11 @@ import (
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/internal/rfc5322"
 )
+
+// ErrInvalidMessage is wrapped by every error of Message.Validate: the
+// message itself is unsendable or unsafe (exit 65 in the CLI). Package
+// sender exports it as sender.ErrInvalidMessage.
+var ErrInvalidMessage = errors.New("invalid message")
 
 // Message is one message to send: composed from parts, or Raw.
 type Message struct {
@@ -60,12 +73,13 @@ type Message struct {
 	// (or the mailbox). Unlike sendmail mode, nothing else is repaired:
 	// the caller who gives a whole message gets exactly it.
 	Raw []byte
-	// SentBefore tells Send that the caller already sent this message
-	// once without learning whether it arrived (an earlier Result had
-	// MaybeDelivered set): Send then makes one try only, so that even if
-	// this reply is lost too the message never goes out in full more than
-	// twice in all (see Result.MaybeDuplicate). A queue that retries
-	// messages sets it for such a message.
+	// SentBefore tells sender.Sender.Send that the caller already sent
+	// this message once without learning whether it arrived (an earlier
+	// sender.Result had MaybeDelivered set): Send then makes one try
+	// only, so that even if this reply is lost too the message never
+	// goes out in full more than twice in all (see
+	// sender.Result.MaybeDuplicate). A queue that retries messages sets
+	// it for such a message.
 	SentBefore bool
 
 	// RawFile, when set, is the path of a file holding a complete RFC
@@ -73,8 +87,7 @@ type Message struct {
 	// it is needed (to measure it for SIZE=, and once per try), so that a
 	// large message is never held in memory; package sender/input reads
 	// standard input into such a file. The file must stay unchanged until
-	// Send returns. It excludes
-	// Raw and the composed fields, as Raw does.
+	// Send returns. It excludes Raw and the composed fields, as Raw does.
 	RawFile string
 }
 
@@ -113,7 +126,7 @@ func (m *Message) Validate() error {
 }
 
 // envelope is what check parsed: the addresses and extra headers of a
-// valid Message, so that prepare need not parse them again.
+// valid Message, so that Prepare need not parse them again.
 type envelope struct {
 	from    *mail.Address // nil when From is ""
 	replyTo *mail.Address // nil when ReplyTo is ""
@@ -333,13 +346,13 @@ func firstLine(s string) string {
 // with From "" the From header is left out, so set From for a faithful
 // dry run.
 func (m *Message) WriteTo(w io.Writer) (int64, error) {
-	p, err := m.prepare(nil)
+	p, err := Prepare(m, nil)
 	if err != nil {
 		return 0, err
 	}
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriter(cw)
-	if err := p.write(bw); err != nil {
+	if _, err := p.WriteTo(bw); err != nil {
 		return cw.n, err
 	}
 	err = bw.Flush()

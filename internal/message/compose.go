@@ -1,4 +1,4 @@
-package sender
+package message
 
 import (
 	"bytes"
@@ -16,54 +16,57 @@ import (
 	"github.com/m365send/m365send/internal/rfc5322"
 )
 
-// prepared is a validated message ready to go on the wire any number of
+// Prepared is a validated message ready to go on the wire any number of
 // times (a retry sends the same Message-ID).
-type prepared struct {
-	from       string   // envelope sender
-	rcpts      []string // envelope recipients: To, Cc, Bcc
-	messageID  string
-	write      func(w io.Writer) error // the message text, CRLF line endings
-	size       int64                   // the length of what write writes (SIZE=), or 0 when unknown
-	sentBefore bool                    // Message.SentBefore
-	// smtputf8: an envelope address is not ASCII, so the server must
+type Prepared struct {
+	From      string   // envelope sender
+	Rcpts     []string // envelope recipients: To, Cc, Bcc
+	MessageID string
+	// SMTPUTF8: an envelope address is not ASCII, so the server must
 	// offer SMTPUTF8 (RFC 6531) to take it.
-	smtputf8 bool
-	// paced: Config.Shared has already counted its next try (sendAll
-	// waits for the first message's turn before it takes a connection).
-	paced bool
+	SMTPUTF8 bool
+	write    func(w io.Writer) error // the message text, CRLF line endings
 }
 
-// prepare validates m (as Validate does, parsing each address and header
+// WriteTo writes the message text (CRLF line endings, no dot-stuffing);
+// attachments and a RawFile are streamed from their files each time.
+func (p *Prepared) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	err := p.write(cw)
+	return cw.n, err
+}
+
+// Prepare validates m (as Validate does, parsing each address and header
 // once) and builds the envelope and the writer. mailbox, when not nil, is
 // the default From.
-func (m *Message) prepare(mailbox *mail.Address) (*prepared, error) {
+func Prepare(m *Message, mailbox *mail.Address) (*Prepared, error) {
 	env, err := m.check()
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{}
+	p := &Prepared{}
 	fromAddr := env.from
 	if fromAddr == nil {
 		fromAddr = mailbox
 	}
 	if fromAddr != nil {
-		p.from = fromAddr.Address
+		p.From = fromAddr.Address
 	}
 	for _, l := range [...][]*mail.Address{env.to, env.cc, env.bcc} {
 		for _, a := range l {
-			p.rcpts = append(p.rcpts, a.Address)
+			p.Rcpts = append(p.Rcpts, a.Address)
 		}
 	}
-	p.smtputf8 = !rfc5322.IsASCII(p.from)
-	for _, r := range p.rcpts {
-		p.smtputf8 = p.smtputf8 || !rfc5322.IsASCII(r)
+	p.SMTPUTF8 = !rfc5322.IsASCII(p.From)
+	for _, r := range p.Rcpts {
+		p.SMTPUTF8 = p.SMTPUTF8 || !rfc5322.IsASCII(r)
 	}
 
 	if m.RawFile != "" {
 		return prepareRawFile(p, m.RawFile)
 	}
 	if m.Raw != nil {
-		p.messageID = rawMessageID(m.Raw)
+		p.MessageID = rawMessageID(m.Raw)
 		raw := m.Raw
 		p.write = func(w io.Writer) error { return writeRaw(w, raw) }
 		return p, nil
@@ -88,8 +91,8 @@ func (m *Message) prepare(mailbox *mail.Address) (*prepared, error) {
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
-	p.messageID = newMessageID(p.from)
-	msg.SetMessageIDWithValue(strings.Trim(p.messageID, "<>"))
+	p.MessageID = newMessageID(p.From)
+	msg.SetMessageIDWithValue(strings.Trim(p.MessageID, "<>"))
 	msg.SetUserAgent("m365send")
 	for _, h := range env.headers {
 		msg.SetGenHeader(gomail.Header(h[0]), h[1])
