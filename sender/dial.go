@@ -128,7 +128,7 @@ func (s *Sender) connectOnce(ctx context.Context, probe *Probe, token string, un
 	c.c, err = smtp.NewClient(c.rc, s.cfg.Host)
 	if err != nil {
 		c.close()
-		return nil, s.fail(ctx, StageGreeting, err)
+		return nil, s.fail(ctx, StageGreeting, c.cause(err))
 	}
 	c.traceClient()
 	if err := c.c.Hello(s.ehlo); err != nil {
@@ -226,11 +226,16 @@ func (c *conn) startTLS(ctx context.Context, conf *tls.Config, ehlo string) erro
 	return c.c.Hello(ehlo)
 }
 
-// cause returns the read failure that made err, when there was one:
-// go-mail reports a failed EHLO as "EHLO/HELO exchange failed" with both
-// errors, though smtpconn.ReplyConn kept HELO from being sent.
+// cause returns the read failure that made err, when there was one: once
+// a read has failed, every later read and write fails with it
+// (smtpconn.ReplyConn), so whatever go-mail reports comes from it. go-mail
+// reports a failed EHLO as "EHLO/HELO exchange failed" with both errors,
+// though smtpconn.ReplyConn kept HELO from being sent; and a reply cut
+// off mid-line by a timeout or a dropped connection reaches go-mail as a
+// whole line (bufio's ReadLine returns the part it has), which it reports
+// as a "short response" or a malformed one.
 func (c *conn) cause(err error) error {
-	if c.rc != nil && c.rc.Err() != nil && errors.Is(err, c.rc.Err()) {
+	if c.rc != nil && c.rc.Err() != nil {
 		return c.rc.Err()
 	}
 	return err

@@ -301,6 +301,22 @@ func TestDribbledGreetingCannotOutlastCommandTimeout(t *testing.T) {
 	}
 }
 
+// A reply cut off mid-line by the timeout is the timeout, not a "short
+// response": go-mail's reader hands the part it has on as a whole line.
+func TestReplyCutOffMidLineIsTheTimeout(t *testing.T) {
+	h := startHostile(t, func(hc *hostileConn) {
+		if hc.write("220") {
+			hc.drain()
+		}
+	})
+	s := h.sender(t, func(c *Config) { c.CommandTimeout = 200 * time.Millisecond })
+	_, err := s.Send(testCtx(t), &Message{To: []string{"ops@example.com"}, Text: "hi"})
+	var se *Error
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &se) || se.Stage != StageGreeting || !se.Temporary {
+		t.Fatalf("Send error = %v, want a temporary greeting timeout", err)
+	}
+}
+
 func TestDribbledRepliesCannotOutlastSendTimeout(t *testing.T) {
 	// Each reply comes within CommandTimeout, slowly; the whole send must
 	// still end at SendTimeout, however many tries are left.

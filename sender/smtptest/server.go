@@ -289,7 +289,8 @@ func (s *Server) serve() {
 	}
 }
 
-// forget drops a closed connection from the bookkeeping.
+// forget drops a closed connection (nil: none) from the bookkeeping, and
+// one of user's authenticated connections ("": none).
 func (s *Server) forget(c net.Conn, user string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -142,6 +142,13 @@ func (ss *session) run() {
 		case "NOOP":
 			ss.send("250 2.0.0 OK")
 		case "QUIT":
+			// The user's connection stops counting before the 221: a
+			// client that opens its next one on reading it is never seen
+			// over its limit (PeakConns, MaxConnsPerUser).
+			if ss.counted {
+				ss.srv.forget(nil, ss.user)
+				ss.counted = false
+			}
 			ss.send("221 2.0.0 Service closing transmission channel")
 			return
 		default:
