@@ -1,4 +1,4 @@
-package relay
+package relaycert
 
 import (
 	"crypto/x509"
@@ -11,10 +11,8 @@ import (
 
 func TestGeneratedCertificateIsKept(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	c, _ := Decode("c.toml", nil)
-	c.Hostname = "relay.example.com"
 	now := time.Now()
-	cert, generated, err := Certificate(c, dir, now)
+	cert, generated, err := Load("", "", "relay.example.com", dir, now)
 	if err != nil || !generated {
 		t.Fatalf("first start: generated %v, %v", generated, err)
 	}
@@ -36,7 +34,7 @@ func TestGeneratedCertificateIsKept(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("key file: %v %v", fi, err)
 	}
-	again, generated, err := Certificate(c, dir, now)
+	again, generated, err := Load("", "", "relay.example.com", dir, now)
 	if err != nil || generated || Fingerprint(again) != fp {
 		t.Fatalf("second start: generated %v, fingerprint %s (was %s), %v", generated, Fingerprint(again), fp, err)
 	}
