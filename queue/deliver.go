@@ -289,7 +289,7 @@ func (d *Deliverer) fill(ctx context.Context, now time.Time) error {
 	d.mu.Lock()
 	var skip []string
 	for p, r := range d.routes {
-		if r.box != nil && (now.Before(r.box.hold) || len(r.box.backlog) >= max) || r.err != nil && now.Before(r.until) {
+		if r.box != nil && (now.Before(r.box.hold) || len(r.box.backlog) >= max || r.box.conns == 0 && now.Before(r.box.shared)) || r.err != nil && now.Before(r.until) {
 			skip = append(skip, p)
 		}
 	}
@@ -396,10 +396,10 @@ func (d *Deliverer) start(ctx context.Context, now time.Time) {
 }
 
 // share asks the Limiter for a connection of mailbox b and a permit for
-// batch, started at now. It returns what of batch may go and the
-// release of the connection; what may not goes back to the front of the
-// backlog (with nil release: nothing goes, and the connection is given
-// back to b), until the Limiter's Retry.
+// batch, started at now: what of batch may go and the connection's
+// release. The rest goes back to the backlog's front until the Limiter's
+// Retry (nil release: nothing goes; the connection is b's again, and if b
+// has none left in use its backlog goes back to the queue, see fill).
 func (d *Deliverer) share(ctx context.Context, b *mailbox, batch []*Message, now time.Time) ([]*Message, func(time.Time)) {
 	g, err := d.cfg.Limiter.Acquire(ctx, b.name, len(batch), b.rate, now)
 	if err != nil {
@@ -432,7 +432,16 @@ func (d *Deliverer) share(ctx context.Context, b *mailbox, batch []*Message, now
 		}
 		b.conns--
 		d.active--
+		var shutOut []*Message
+		if b.conns == 0 {
+			// Other processes hold the mailbox: its backlog goes back to
+			// the queue for them rather than wait here for a connection.
+			shutOut, b.backlog = b.backlog, nil
+		}
 		d.mu.Unlock()
+		for _, m := range shutOut {
+			_ = d.cfg.Queue.Release(context.WithoutCancel(ctx), m)
+		}
 		d.poke()
 		return nil, nil
 	}

@@ -104,3 +104,65 @@ func TestDelivererKeepsTheSharedLimits(t *testing.T) {
 		t.Errorf("%d MAIL FROM for 12 messages", got)
 	}
 }
+
+// shutOut is a Limiter whose mailbox other processes hold entirely: it
+// denies every connection for a minute, and says so on events.
+type shutOut struct{ events chan string }
+
+func (l shutOut) Acquire(_ context.Context, _ string, _, _ int, now time.Time) (queue.Grant, error) {
+	l.events <- "denied"
+	return queue.Grant{Retry: now.Add(time.Minute)}, nil
+}
+
+// A Deliverer that the Limiter shuts out of a mailbox (other relays hold
+// its every connection) gives what it claimed back to the queue, for the
+// relays that can deliver, and claims no more until the Limiter's Retry:
+// it does not sit on messages it cannot send.
+func TestDelivererShutOutGivesItsBacklogBack(t *testing.T) {
+	w := newWorld(t, smtptest.Options{}, queue.Policy{})
+	for i := range 5 {
+		w.enqueue(t, mailbox, "ops@example.com", fmt.Sprintf("message %d", i))
+	}
+	events := make(chan string, 100)
+	d, err := queue.NewDeliverer(queue.DelivererConfig{
+		Queue: w.q,
+		Route: func(context.Context, string) (queue.Route, error) {
+			return queue.Route{Mailbox: mailbox, Transport: w.tr}, nil
+		},
+		Limiter: shutOut{events},
+		Now:     w.clk.Now, // stands still: the Retry never comes
+		Wait: func(ctx context.Context, _ time.Time, _ bool, wake <-chan struct{}) error {
+			select {
+			case <-wake:
+				events <- "woke"
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error)
+	go func() { ran <- d.Run(ctx) }()
+	defer func() { cancel(); <-ran }()
+	// The denial, then the wake-up that follows the connection's end.
+	for _, want := range []string{"denied", "woke"} {
+		if got := <-events; got != want {
+			t.Fatalf("event %q, want %q", got, want)
+		}
+	}
+	// Another relay finds every message free to claim.
+	got, err := w.q.Claim(context.Background(), queue.ClaimRequest{Now: w.clk.Now(), Max: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5 {
+		t.Errorf("another relay could claim %d of the 5 messages the shut-out Deliverer took", len(got))
+	}
+	if n := w.srv.Count(smtptest.StageGreeting); n != 0 {
+		t.Errorf("%d connections to the server; the Limiter granted none", n)
+	}
+}
