@@ -30,11 +30,3 @@ func TestParseClaimsOfAppToken(t *testing.T) {
 		t.Errorf("exp %v vs token expiry %v", c.ExpiresAt, tok.Expiry)
 	}
 }
-
-func TestParseClaimsRejectsGarbage(t *testing.T) {
-	for _, s := range []string{"", "abc", "a.b", "a.!!!.c", "a.bm90IGpzb24.c"} {
-		if _, err := ParseClaims(s); err == nil {
-			t.Errorf("%q accepted", s)
-		}
-	}
-}

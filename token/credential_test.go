@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/m365send/m365send/internal/aadstshints"
 	"github.com/m365send/m365send/internal/certfile"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/token/entratest"
@@ -70,7 +71,7 @@ func TestUnregisteredCertificateIsAADSTS700027(t *testing.T) {
 	cfg := certConfig(t, a, other)
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
 	var te *Error
-	if !errors.As(err, &te) || te.Code != 700027 || te.Hint() != aadstsInfo(700027).Hint {
+	if !errors.As(err, &te) || te.Code != 700027 || te.Hint() != aadstshints.For(700027).Hint {
 		t.Fatalf("err = %v, want AADSTS700027", err)
 	}
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
-	"github.com/m365send/m365send/internal/signin"
 	"golang.org/x/oauth2"
+
+	"github.com/m365send/m365send/internal/entraanswer"
+	"github.com/m365send/m365send/internal/signin"
 )
 
 // publicClient builds the MSAL public client on first use. Called with
@@ -168,9 +169,5 @@ func (s *Source) deviceCode(ctx context.Context, c *public.Client) (public.AuthR
 // redirectErr is the *Error for an error Entra ID sent to the redirect
 // URI instead of a code.
 func redirectErr(re *signin.RedirectError) *Error {
-	e := &Error{OAuthError: re.OAuthError, Description: oneLine(re.Description), Err: re}
-	if m := aadstsRE.FindStringSubmatch(re.Description); m != nil {
-		e.Code, _ = strconv.Atoi(m[1])
-	}
-	return e
+	return &Error{OAuthError: re.OAuthError, Description: oneLine(re.Description), Code: entraanswer.Code(re.Description), Err: re}
 }

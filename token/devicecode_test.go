@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m365send/m365send/internal/aadstshints"
 	"github.com/m365send/m365send/token/entratest"
 )
 
@@ -130,7 +131,7 @@ func TestRevokedOrExpiredRefreshTokenNeedsLogin(t *testing.T) {
 			if !errors.As(err, &te) || te.Code != c.code || te.OAuthError != "invalid_grant" {
 				t.Fatalf("err = %#v, want *Error with AADSTS%d", err, c.code)
 			}
-			if te.Hint() != aadstsInfo(c.code).Hint || !strings.Contains(te.Error(), "AADSTS") {
+			if te.Hint() != aadstshints.For(c.code).Hint || !strings.Contains(te.Error(), "AADSTS") {
 				t.Errorf("hint %q, message %q", te.Hint(), te.Error())
 			}
 		})

@@ -2,21 +2,19 @@ package token
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
-	"regexp"
-	"strconv"
 	"strings"
-	"time"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/m365send/m365send/internal/aadstshints"
+	"github.com/m365send/m365send/internal/entraanswer"
 	"github.com/m365send/m365send/internal/failure"
-	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/tokencache"
 )
 
@@ -62,15 +60,6 @@ func (e *Error) Error() string {
 	}
 	return b.String()
 }
-
-// oauthBody is Entra ID's error JSON.
-type oauthBody struct {
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description"`
-	ErrorCodes       []int  `json:"error_codes"`
-}
-
-var aadstsRE = regexp.MustCompile(`AADSTS(\d+)`)
 
 // wrapErr turns an error from MSAL into an *Error where it came from Entra
 // ID or the network; context errors and local failures pass through
@@ -124,70 +113,9 @@ func wrapErr(what string, err error) error {
 
 // fromResponse builds an *Error from an HTTP error answer.
 func fromResponse(resp *http.Response, err error) *Error {
-	e := &Error{Err: err}
-	var body oauthBody
-	if resp.Body != nil {
-		if data, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<16)); rerr == nil {
-			_ = json.Unmarshal(data, &body)
-		}
-	}
-	if body.Error == "" && err != nil {
-		// MSAL reads the body itself while polling a device code; its
-		// error text still holds the JSON after the status line.
-		msg := err.Error()
-		if i := strings.Index(msg, "{"); i >= 0 {
-			_ = json.NewDecoder(strings.NewReader(msg[i:])).Decode(&body)
-		}
-	}
-	// Both come from the network: one line, no terminal controls.
-	e.OAuthError = safetext.OneLine(body.Error)
-	e.Description = safetext.OneLine(firstLine(body.ErrorDescription))
-	if len(body.ErrorCodes) > 0 {
-		e.Code = body.ErrorCodes[0]
-	} else if m := aadstsRE.FindStringSubmatch(body.ErrorDescription); m != nil {
-		e.Code, _ = strconv.Atoi(m[1])
-	}
-	status := resp.StatusCode
-	e.Temporary = status >= 500 || status == http.StatusTooManyRequests || body.Error == "temporarily_unavailable"
-	if e.Temporary {
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
-	}
-	if e.Description == "" && e.OAuthError == "" {
-		e.Description = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
-	}
-	return e
-}
-
-// maxRetryAfter caps a Retry-After: longer waits are reported as this.
-const maxRetryAfter = 24 * time.Hour
-
-// parseRetryAfter reads a Retry-After header (seconds or an HTTP date), as
-// a wait between 0 and maxRetryAfter; 0 when there is none or it is bad.
-func parseRetryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		switch {
-		case secs < 0:
-			return 0
-		case secs > int64(maxRetryAfter/time.Second):
-			return maxRetryAfter
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return min(max(time.Until(t), 0), maxRetryAfter)
-	}
-	return 0
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	return strings.TrimSpace(s)
+	a := entraanswer.Read(resp, err)
+	return &Error{OAuthError: a.OAuthError, Description: a.Description, Code: a.Code,
+		Temporary: a.Temporary, RetryAfter: a.RetryAfter, Err: err}
 }
 
 func oneLine(s string) string {
@@ -227,7 +155,7 @@ func loginRequired(err error) error {
 // needsLogin reports whether an Entra ID error from a silent (refresh
 // token) request can only be cured by signing in again.
 func needsLogin(e *Error) bool {
-	if h := aadstsInfo(e.Code); h.Code != 0 {
+	if h := aadstshints.For(e.Code); h.Code != 0 {
 		// The table knows: a Conditional Access block or a disabled app
 		// is not cured by signing in again, whatever the OAuth error.
 		return h.SignIn

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m365send/m365send/internal/aadstshints"
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/token/entratest"
 )
@@ -72,7 +73,7 @@ func TestUnknownTenantIsAADSTS90002(t *testing.T) {
 	cfg.Tenant = "fabrikam.onmicrosoft.com"
 	_, err := mustNew(t, cfg).TokenContext(context.Background())
 	var te *Error
-	if !errors.As(err, &te) || te.Code != 90002 || te.Hint() != aadstsInfo(90002).Hint {
+	if !errors.As(err, &te) || te.Code != 90002 || te.Hint() != aadstshints.For(90002).Hint {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -167,15 +167,3 @@ func FuzzEntraError(f *testing.F) {
 		}
 	})
 }
-
-// Retry-After is never negative and never more than maxRetryAfter.
-func FuzzRetryAfter(f *testing.F) {
-	for _, s := range []string{"0", "120", "3600", "Wed, 21 Oct 2015 07:28:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", "-1", "9223372036854775807", " 5 "} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, v string) {
-		if d := parseRetryAfter(v); d < 0 || d > maxRetryAfter {
-			t.Fatalf("parseRetryAfter(%q) = %v", v, d)
-		}
-	})
-}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/m365send/m365send/internal/tokencache"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/m365send/m365send/internal/tokencache"
 
 	"github.com/m365send/m365send/internal/failure"
 	"github.com/m365send/m365send/token/entratest"

@@ -2,11 +2,12 @@ package token
 
 import (
 	"context"
-	"github.com/m365send/m365send/internal/tokencache"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/m365send/m365send/internal/tokencache"
 
 	"github.com/m365send/m365send/token/entratest"
 )
