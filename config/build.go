@@ -11,6 +11,7 @@ import (
 	"github.com/m365send/m365send/internal/configerr"
 	"github.com/m365send/m365send/internal/configfile"
 	"github.com/m365send/m365send/internal/configkey"
+	"github.com/m365send/m365send/internal/secretsource"
 	"github.com/m365send/m365send/internal/suggest"
 
 	"github.com/m365send/m365send/internal/cloud"
@@ -225,7 +226,7 @@ func (b *builder) credential(s configkey.Setting, ok bool) error {
 		}
 		p.ClientSecretEnv = s.Val
 	case "client_secret_file":
-		if err := checkSecretFile(s.Val, "client secret file"); err != nil {
+		if err := secretsource.CheckFile(s.Val, "client secret file"); err != nil {
 			return err
 		}
 		p.ClientSecretFile = s.Val
@@ -245,7 +246,7 @@ func (b *builder) credential(s configkey.Setting, ok bool) error {
 		if err != nil {
 			return err
 		}
-		if err := checkCertificate(s.Val, password); err != nil {
+		if err := secretsource.Certificate(s.Val, password); err != nil {
 			return err
 		}
 		p.CertificateFile = s.Val
@@ -276,10 +277,10 @@ func (b *builder) certificatePasswordValue() (string, error) {
 		return "", s.From.Errorf("certificate_password_env names an environment variable (such as ALERTS_CERT_PASSWORD) that holds the password; it is not the password itself",
 			"malformed certificate_password_env %s: not an environment variable name", shown(s.Val))
 	}
-	v := b.env(s.Val)
-	if v == "" {
-		return "", s.From.Errorf(fmt.Sprintf("export %s=<the certificate file's password>", s.Val),
-			"environment variable %s (named by certificate_password_env) is empty or not set", s.Val)
+	v, e := secretsource.Env(b.env, s.Val, "certificate_password_env", "the certificate file's password")
+	if e != nil {
+		e.File, e.Line, e.Key = s.From.File, s.From.Line, s.From.Key
+		return "", e
 	}
 	return v, nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/secretsource"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -116,7 +117,7 @@ func TestGoodCertificateLoads(t *testing.T) {
 	} {
 		f := newFixture(t)
 		path := f.write("app.pem", content, 0o600)
-		if err := checkCertificate(path, ""); err != nil {
+		if err := secretsource.Certificate(path, ""); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

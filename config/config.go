@@ -33,6 +33,8 @@ import (
 
 	"github.com/m365send/m365send/internal/configerr"
 	"github.com/m365send/m365send/internal/keyring"
+	"github.com/m365send/m365send/internal/safefile"
+	"github.com/m365send/m365send/internal/secretsource"
 )
 
 // Flows a profile can use.
@@ -292,9 +294,9 @@ func (p *Profile) RootCAs() (*x509.CertPool, error) {
 // headers, skipping any that do not parse. A file with none is not an
 // error here; the callers say so in their own words.
 func readCAFile(path string) ([]*x509.Certificate, error) {
-	rest, err := readChecked(path, "CA file", maxSecretFileSize, false)
+	rest, err := safefile.Read(path, "CA file", secretsource.MaxFileSize, false)
 	if err != nil {
-		return nil, err
+		return nil, configerr.FromFile(err)
 	}
 	var certs []*x509.Certificate
 	for len(rest) > 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/safefile"
+	"github.com/m365send/m365send/internal/secretsource"
 
 	"github.com/m365send/m365send/internal/failure"
 )
@@ -86,7 +87,7 @@ func TestConfigAndSecretFilesMustBeRegular(t *testing.T) {
 // refused, not read whole.
 func TestSecretFileReadWithALimit(t *testing.T) {
 	f := newFixture(t)
-	secret := f.write("secret", strings.Repeat("s", maxSecretFileSize+1), 0o600)
+	secret := f.write("secret", strings.Repeat("s", secretsource.MaxFileSize+1), 0o600)
 	f.config("[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\nclient_secret_file = \"" + secret + "\"\n")
 	p, err := f.load(LoadOptions{Profile: "p"})
 	if err != nil {

@@ -1,6 +1,9 @@
 package config
 
-import "github.com/m365send/m365send/internal/masked"
+import (
+	"github.com/m365send/m365send/internal/masked"
+	"github.com/m365send/m365send/internal/safefile"
+)
 
 // How configuration values appear in error messages: one rule for every
 // echoed value (package masked), because a secret pasted into the wrong
@@ -18,3 +21,8 @@ func isShownInFull(s string) bool { return masked.InFull(s) }
 
 // looksLikeSecretValue is masked.LooksLikeSecret.
 func looksLikeSecretValue(s string) bool { return masked.LooksLikeSecret(s) }
+
+// ShellQuote quotes s for a POSIX shell when it needs it (for commands
+// shown in hints): s itself when it is only letters, digits and
+// /._-+:@%,=, else s in single quotes.
+func ShellQuote(s string) string { return safefile.ShellQuote(s) }
