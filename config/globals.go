@@ -32,7 +32,7 @@ type Globals struct {
 	// as root) and the addresses and names each stands for.
 	Aliases map[string][]string
 	// AliasesFile is a file in /etc/aliases syntax (aliases_file, relative
-	// to the file's folder), or "". The table's names win over the file's.
+	// to the file's folder, "~/" the home folder), or "". The table's names win over the file's.
 	AliasesFile string
 	// Syslog is the syslog facility that sendmail logs one line per
 	// message to (syslog = true: "mail"), or "" for none.
@@ -66,7 +66,8 @@ func LoadGlobals(opts LoadOptions) (*Globals, error) {
 			// A folder; a database URL stays as written.
 			g.Queue = relpath.Resolve(file.Queue, filepath.Dir(file.Path), env("HOME"))
 		}
-		g.Aliases, g.AliasesFile, g.Syslog = file.Aliases, file.AliasesFile, file.Syslog
+		g.Aliases, g.Syslog = file.Aliases, file.Syslog
+		g.AliasesFile = relpath.Resolve(file.AliasesFile, filepath.Dir(file.Path), env("HOME"))
 		g.Profiles = file.ProfileNames()
 	}
 	if q := env(configkey.EnvQueue); q != "" {

@@ -21,10 +21,11 @@ func TestRelativePathsResolveAgainstTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.write("ca.pem", string(ca.CertPEM), 0o600)
-	f.config("queue = \"spool\"\n[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\n" +
+	f.config("queue = \"spool\"\naliases_file = \"~/aliases\"\n[profiles.p]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\n" +
 		"certificate_file = \"keys/app.pem\"\nca_file = \"~/ca.pem\"\ncache_dir = \"../cache\"\n" +
 		"[profiles.cmd]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\n" +
 		"client_secret_command = [\"./bin/secret\", \"relative/arg\"]\n" +
+		"on_login_required = [\"bin/notify\", \"m365send\"]\n" +
 		"[profiles.path]\ntenant = \"" + tenantID + "\"\nclient_id = \"" + clientID + "\"\n" +
 		"client_secret_command = [\"pass\", \"show\"]\n")
 	other := t.TempDir()
@@ -52,6 +53,9 @@ func TestRelativePathsResolveAgainstTheFile(t *testing.T) {
 	if want := []string{filepath.Join(dir, "bin", "secret"), "relative/arg"}; !slices.Equal(p.ClientSecretCommand, want) {
 		t.Errorf("ClientSecretCommand = %q, want %q", p.ClientSecretCommand, want)
 	}
+	if want := []string{filepath.Join(dir, "bin", "notify"), "m365send"}; !slices.Equal(p.OnLoginRequired, want) {
+		t.Errorf("OnLoginRequired = %q, want %q", p.OnLoginRequired, want)
+	}
 	p, err = f.load(LoadOptions{Profile: "path"})
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +70,9 @@ func TestRelativePathsResolveAgainstTheFile(t *testing.T) {
 	}
 	if want := filepath.Join(dir, "spool"); g.Queue != want {
 		t.Errorf("Queue = %q, want %q", g.Queue, want)
+	}
+	if want := filepath.Join(f.dir, "aliases"); g.AliasesFile != want {
+		t.Errorf("AliasesFile = %q, want %q", g.AliasesFile, want)
 	}
 
 	// The environment's paths are the caller's: relative to the working

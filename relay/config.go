@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/relpath"
 	"github.com/m365send/m365send/relay/passwordhash"
 )
 
@@ -56,7 +58,9 @@ type Config struct {
 	Hostname string `toml:"hostname"`
 	// TLSCertFile and TLSKeyFile are a PEM certificate chain and its key.
 	// When both are empty a self-signed certificate is generated on first
-	// start and kept in the state folder (see Certificate).
+	// start and kept in the state folder (see Certificate). Decode resolves
+	// them as every path in the file is (internal/relpath): relative to the
+	// file's folder, "~/" the home folder.
 	TLSCertFile string `toml:"tls_cert_file"`
 	TLSKeyFile  string `toml:"tls_key_file"`
 	// MaxSize is the largest message accepted, in bytes (SIZE).
@@ -151,8 +155,9 @@ func (d *Duration) UnmarshalText(b []byte) error {
 }
 
 // Decode reads the [relay] table of a configuration file (the other tables
-// are ignored) and fills in the defaults. A file without the table gives
-// the default configuration. It does not check the values: see Check.
+// are ignored), resolves its paths against path's folder and fills in the
+// defaults. A file without the table gives the default configuration. It
+// does not check the values: see Check.
 func Decode(path string, raw []byte) (*Config, error) {
 	var doc struct {
 		Relay Config `toml:"relay"`
@@ -167,6 +172,10 @@ func Decode(path string, raw []byte) (*Config, error) {
 		}
 	}
 	c := &doc.Relay
+	home, _ := os.UserHomeDir()
+	dir := filepath.Dir(path)
+	c.TLSCertFile = relpath.Resolve(c.TLSCertFile, dir, home)
+	c.TLSKeyFile = relpath.Resolve(c.TLSKeyFile, dir, home)
 	c.setDefaults()
 	return c, nil
 }

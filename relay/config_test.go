@@ -140,3 +140,26 @@ func TestCheckAcceptsCertificateFiles(t *testing.T) {
 		t.Fatal("Check accepted a garbage key")
 	}
 }
+
+// TestDecodeResolvesCertificatePaths checks that tls_cert_file and
+// tls_key_file mean what every other path in the file means: relative to
+// the file's folder and "~/" the home folder, whatever the working
+// directory of the relay's service manager; an absolute path stays.
+func TestDecodeResolvesCertificatePaths(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for _, tc := range []struct{ cert, key, wantCert, wantKey string }{
+		{"relay.pem", "keys/relay.key", "/etc/m365send/relay.pem", "/etc/m365send/keys/relay.key"},
+		{"~/relay.pem", "../relay.key", filepath.Join(home, "relay.pem"), "/etc/relay.key"},
+		{"/srv/tls/relay.pem", "/srv/tls/relay.key", "/srv/tls/relay.pem", "/srv/tls/relay.key"},
+		{"", "", "", ""},
+	} {
+		c, err := Decode("/etc/m365send/config.toml", []byte("[relay]\ntls_cert_file = \""+tc.cert+"\"\ntls_key_file = \""+tc.key+"\"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.TLSCertFile != tc.wantCert || c.TLSKeyFile != tc.wantKey {
+			t.Errorf("tls_cert_file %q, tls_key_file %q: got %q and %q, want %q and %q", tc.cert, tc.key, c.TLSCertFile, c.TLSKeyFile, tc.wantCert, tc.wantKey)
+		}
+	}
+}

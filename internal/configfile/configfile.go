@@ -54,7 +54,7 @@ type File struct {
 	// Aliases is the sendmail interface's [aliases] table: local names
 	// (lower case) and the addresses each stands for.
 	Aliases map[string][]string
-	// AliasesFile is aliases_file, resolved against the file's folder.
+	// AliasesFile is aliases_file as written, or "".
 	AliasesFile string
 	// Syslog is the syslog facility (syslog = true: "mail"), or "".
 	Syslog string

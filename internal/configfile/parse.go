@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -335,10 +334,7 @@ func (l *File) addSys(k toml.Key, typ string, v any) error {
 		if !ok {
 			return wrongType(o, configkey.TypeString, typ)
 		}
-		if s != "" && !filepath.IsAbs(s) {
-			s = filepath.Join(filepath.Dir(l.Path), s)
-		}
-		l.AliasesFile = s
+		l.AliasesFile = s // resolved against the file's folder by config.LoadGlobals
 		return nil
 	case k[0] == "syslog":
 		switch t := v.(type) {

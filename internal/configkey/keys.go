@@ -53,8 +53,8 @@ type Key struct {
 	// EnvOnly marks a key the file cannot hold: AZURE_CLIENT_SECRET, the
 	// one literal secret, comes only from the environment.
 	EnvOnly bool
-	// Path marks a key that names a file or folder (for
-	// client_secret_command, its program): in the file, a relative path
+	// Path marks a key that names a file or folder (for a command, its
+	// program when it has a "/"): in the file, a relative path
 	// is relative to the file's folder and "~/" is the home folder (see
 	// internal/relpath); from the environment it is taken as it is.
 	Path bool
@@ -135,7 +135,7 @@ func All() []Key {
 		{Name: "cache_dir", Env: "M365SEND_CACHE_DIR", Type: TypeString, Path: true,
 			Default: "$M365SEND_STATE_DIR/tokens, else $XDG_STATE_HOME/m365send/tokens, else ~/.local/state/m365send/tokens",
 			Doc:     "the folder of the token cache files (the sign-ins), one per profile; a cache in the old default, ~/.cache/m365send, is moved here on first use"},
-		{Name: "on_login_required", Type: TypeArgv,
+		{Name: "on_login_required", Type: TypeArgv, Path: true,
 			Doc: `a command, as a list run without a shell, run once when a send finds that a person must sign in again, with LOGIN_REQUIRED_PROFILE and LOGIN_REQUIRED_REASON in its environment, such as ["/usr/local/bin/notify", "m365send"]`},
 	}
 }
