@@ -1,18 +1,15 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
-	"github.com/m365send/m365send/internal/configerr"
+	"github.com/m365send/m365send/internal/configcheck"
 	"github.com/m365send/m365send/internal/configfile"
 	"github.com/m365send/m365send/internal/configkey"
+	"github.com/m365send/m365send/internal/hostcheck"
 	"github.com/m365send/m365send/internal/secretsource"
-	"github.com/m365send/m365send/internal/suggest"
 
 	"github.com/m365send/m365send/internal/cloud"
 )
@@ -154,13 +151,10 @@ func (b *builder) flow(s configkey.Setting, ok bool) error {
 		if b.cred != "" {
 			p.Flow = FlowClientCredentials
 		}
-	case FlowClientCredentials, FlowDeviceCode:
 	default:
-		hint := suggest.DidYouMean(p.Flow, []string{FlowClientCredentials, FlowDeviceCode}, suggest.TypoLimit(p.Flow))
-		if hint == "" {
-			hint = `flow is "client_credentials" (an app) or "device_code" (a person)`
+		if err := configcheck.OneOf(s, p.Flow, "flow", []string{FlowClientCredentials, FlowDeviceCode}, `flow is "client_credentials" (an app) or "device_code" (a person)`); err != nil {
+			return err
 		}
-		return s.From.Errorf(hint, "unknown flow %s", shown(p.Flow))
 	}
 	if p.Flow == FlowClientCredentials && b.cred == "" {
 		return b.locate(&Error{Key: "profiles." + b.shownName(), Msg: fmt.Sprintf("profile %s uses client_credentials but has no client credential", shown(p.Name)),
@@ -172,33 +166,18 @@ func (b *builder) flow(s configkey.Setting, ok bool) error {
 // tenant sets Tenant: a GUID or a domain; "common" and "organizations"
 // only for device_code.
 func (b *builder) tenant(s configkey.Setting, ok bool) error {
-	b.p.Tenant = s.Val
-	switch t := strings.ToLower(s.Val); {
-	case t == "":
+	if b.p.Tenant = s.Val; s.Val == "" {
 		return b.missing("tenant", "AZURE_TENANT_ID", "tenant")
-	case t == "common" || t == "organizations" || t == "consumers":
-		if b.p.Flow == FlowClientCredentials || t == "consumers" {
-			return s.From.Errorf("use your tenant's ID (a GUID) or its domain, such as contoso.onmicrosoft.com",
-				"tenant %s cannot be used here; Entra ID needs a specific tenant (AADSTS9001023)", shown(s.Val))
-		}
-	case IsGUID(t), isDomain(t):
-	default:
-		return s.From.Errorf("use the directory (tenant) ID, a GUID, or a verified domain such as contoso.onmicrosoft.com",
-			"malformed tenant %s: not a GUID or a domain", shown(s.Val))
 	}
-	return nil
+	return configcheck.Tenant(s, b.p.Flow == FlowClientCredentials)
 }
 
 // clientID sets ClientID, a GUID.
 func (b *builder) clientID(s configkey.Setting, ok bool) error {
-	switch b.p.ClientID = s.Val; {
-	case s.Val == "":
+	if b.p.ClientID = s.Val; s.Val == "" {
 		return b.missing("client_id", "AZURE_CLIENT_ID", "client_id (application ID)")
-	case !IsGUID(s.Val):
-		return s.From.Errorf("copy the Application (client) ID from the app registration's Overview page",
-			"malformed client_id %s: not a GUID", shown(s.Val))
 	}
-	return nil
+	return configcheck.ClientID(s)
 }
 
 // credential validates and records the client credential s of the key
@@ -220,9 +199,8 @@ func (b *builder) credential(s configkey.Setting, ok bool) error {
 	case configkey.Secret:
 		p.clientSecret = s.Val
 	case "client_secret_env":
-		if !envNameRE.MatchString(s.Val) {
-			return s.From.Errorf("client_secret_env names an environment variable (such as ALERTS_SECRET) that holds the secret; it is not the secret itself",
-				"malformed client_secret_env %s: not an environment variable name", shown(s.Val))
+		if err := configcheck.EnvName(s, "client_secret_env", "ALERTS_SECRET", "secret"); err != nil {
+			return err
 		}
 		p.ClientSecretEnv = s.Val
 	case "client_secret_file":
@@ -237,8 +215,8 @@ func (b *builder) credential(s configkey.Setting, ok bool) error {
 		}
 		p.ClientSecretKeyring = true
 	case "client_secret_command":
-		if len(s.Argv) == 0 || s.Argv[0] == "" {
-			return s.From.Errorf(`client_secret_command is an argv list, such as ["pass", "show", "m365/alerts"]`, "empty client_secret_command")
+		if err := configcheck.Argv(s, "client_secret_command", `["pass", "show", "m365/alerts"]`); err != nil {
+			return err
 		}
 		p.ClientSecretCommand = s.Argv
 	case "certificate_file":
@@ -251,11 +229,8 @@ func (b *builder) credential(s configkey.Setting, ok bool) error {
 		}
 		p.CertificateFile = s.Val
 	case "federated_token_file":
-		// Projected service-account tokens are commonly mode 0644 inside a
-		// container; they are short-lived, so no mode check here.
-		if _, err := os.Stat(s.Val); err != nil {
-			return s.From.Errorf("point it at the projected token file (AKS: /var/run/secrets/azure/tokens/azure-identity-token)",
-				"federated_token_file %s: %v", shownPath(s.Val), configerr.UnwrapPath(err))
+		if err := configcheck.FederatedTokenFile(s); err != nil {
+			return err
 		}
 		p.FederatedTokenFile = s.Val
 	}
@@ -273,9 +248,8 @@ func (b *builder) certificatePasswordValue() (string, error) {
 	if !ok {
 		return "", nil
 	}
-	if !envNameRE.MatchString(s.Val) {
-		return "", s.From.Errorf("certificate_password_env names an environment variable (such as ALERTS_CERT_PASSWORD) that holds the password; it is not the password itself",
-			"malformed certificate_password_env %s: not an environment variable name", shown(s.Val))
+	if err := configcheck.EnvName(s, "certificate_password_env", "ALERTS_CERT_PASSWORD", "password"); err != nil {
+		return "", err
 	}
 	v, e := secretsource.Env(b.env, s.Val, "certificate_password_env", "the certificate file's password")
 	if e != nil {
@@ -313,20 +287,14 @@ func (b *builder) mailbox(s configkey.Setting, ok bool) error {
 	if s.Val == "" {
 		return nil
 	}
-	if err := checkAddress(s.Val); err != nil {
-		return s.From.Errorf("mailbox is a plain address such as alerts@contoso.com", "malformed mailbox %s: %s", shown(s.Val), reason(s.Val, err, "not a plain address"))
-	}
 	b.p.Mailbox = s.Val
-	return nil
+	return configcheck.Mailbox(s)
 }
 
 // fromName sets FromName, one line.
 func (b *builder) fromName(s configkey.Setting, ok bool) error {
-	if strings.ContainsAny(s.Val, "\r\n") {
-		return s.From.Errorf("", "from_name must be one line")
-	}
 	b.p.FromName = s.Val
-	return nil
+	return configcheck.FromName(s)
 }
 
 // cloud sets Cloud, global when not set.
@@ -338,14 +306,7 @@ func (b *builder) cloud(s configkey.Setting, ok bool) error {
 			b.p.Cloud = c.Name
 		}
 	}
-	if _, err := cloud.Lookup(b.p.Cloud); err != nil {
-		hint := suggest.DidYouMean(b.p.Cloud, cloud.Names(), suggest.TypoLimit(b.p.Cloud))
-		if hint == "" {
-			hint = "cloud is one of " + strings.Join(cloud.Names(), ", ")
-		}
-		return s.From.Errorf(hint, "unknown cloud %s", shown(s.Val))
-	}
-	return nil
+	return configcheck.OneOf(s, b.p.Cloud, "cloud", cloud.Names(), "cloud is one of "+strings.Join(cloud.Names(), ", "))
 }
 
 // smtpHost sets SMTPHost: a bare host name, not another cloud's.
@@ -353,35 +314,18 @@ func (b *builder) smtpHost(s configkey.Setting, ok bool) error {
 	if s.Val == "" {
 		return nil
 	}
-	if err := checkHost(s.Val); err != nil {
-		return s.From.Errorf("smtp_host is a bare host name such as smtp.office365.com; the port goes in smtp_port", "malformed smtp_host %s: %v", shown(s.Val), reason(s.Val, err, "not a host name"))
-	}
-	if err := checkHostCloud("smtp_host", s.Val, b.p.Cloud); err != nil {
-		err.File, err.Line, err.Key = s.From.File, s.From.Line, s.From.Key
-		return err
-	}
 	b.p.SMTPHost = s.Val
-	return nil
+	return configcheck.SMTPHost(s, b.p.Cloud)
 }
 
 // smtpPort sets SMTPPort, 587 when not set; an explicit 0 is refused
 // rather than read as "the default", and so is 465.
-func (b *builder) smtpPort(s configkey.Setting, ok bool) error {
+func (b *builder) smtpPort(s configkey.Setting, ok bool) (err error) {
 	b.p.SMTPPort = cloud.SMTPPort
-	if !ok {
-		return nil
+	if ok {
+		b.p.SMTPPort, err = configcheck.SMTPPort(s)
 	}
-	port, err := strconv.Atoi(s.Val)
-	switch {
-	case err != nil:
-		return s.From.Errorf("smtp_port is a number; Office 365 uses 587", "malformed smtp_port %s", shown(s.Val))
-	case port < 1 || port > 65535:
-		return s.From.Errorf("Office 365 uses 587; leave smtp_port out for the default", "smtp_port %d is out of range: must be 1-65535", port)
-	case port == 465:
-		return s.From.Errorf("Office 365 doesn't support 465; use 587 STARTTLS", "port 465 (implicit TLS) is not supported")
-	}
-	b.p.SMTPPort = port
-	return nil
+	return err
 }
 
 // authorityHost sets AuthorityHost: "host[:port]" or an https URL, not
@@ -390,18 +334,11 @@ func (b *builder) authorityHost(s configkey.Setting, ok bool) error {
 	if s.Val == "" {
 		return nil
 	}
-	if err := checkAuthority(s.Val); err != nil {
-		return s.From.Errorf(`authority_host is "host[:port]" or an https:// URL, such as login.microsoftonline.us`, "malformed authority_host %s: %v", shown(s.Val), reason(s.Val, err, "not a host or https URL"))
-	}
-	if err := checkHostCloud("authority_host", s.Val, b.p.Cloud); err != nil {
-		err.File, err.Line, err.Key = s.From.File, s.From.Line, s.From.Key
-		return err
-	}
 	b.p.AuthorityHost = s.Val
-	return nil
+	return configcheck.AuthorityHost(s, b.p.Cloud)
 }
 
-// azureAuthority returns AZURE_AUTHORITY_HOST's configkey.Setting when it applies:
+// azureAuthority returns AZURE_AUTHORITY_HOST's setting when it applies:
 // as azidentity does, only when the profile sets neither cloud nor
 // authority_host, which win over it.
 func (b *builder) azureAuthority() (configkey.Setting, bool) {
@@ -423,25 +360,16 @@ func (b *builder) azureAuthority() (configkey.Setting, bool) {
 // login.microsoftonline.us is usgov, not usgovdod).
 func (b *builder) azureAuthorityCloud() (cloud.Cloud, bool) {
 	s, ok := b.azureAuthority()
-	if !ok || checkAzureAuthority(s.Val) != nil {
+	if !ok || configcheck.AzureAuthority(s) != nil {
 		return cloud.Cloud{}, false
 	}
-	host := strings.ToLower(HostOf(s.Val))
+	host := strings.ToLower(hostcheck.HostOf(s.Val))
 	for _, c := range cloud.All() {
 		if c.AuthorityHost == host {
 			return c, true
 		}
 	}
 	return cloud.Cloud{}, false
-}
-
-// checkAzureAuthority accepts what azidentity accepts in
-// AZURE_AUTHORITY_HOST: an https:// URL.
-func checkAzureAuthority(v string) error {
-	if !strings.HasPrefix(strings.ToLower(v), "https://") {
-		return errors.New("not an https:// URL")
-	}
-	return checkAuthority(v)
 }
 
 // azureAuthorityHost applies AZURE_AUTHORITY_HOST (see azureAuthority): a
@@ -452,9 +380,8 @@ func (b *builder) azureAuthorityHost(_ configkey.Setting, _ bool) error {
 	if !ok {
 		return nil
 	}
-	if err := checkAzureAuthority(s.Val); err != nil {
-		return s.From.Errorf("AZURE_AUTHORITY_HOST is an https:// URL such as https://login.microsoftonline.us/ (azidentity's rule); unset it, or set cloud in the profile, which wins over it",
-			"malformed AZURE_AUTHORITY_HOST %s: %v", shown(s.Val), reason(s.Val, err, "not an https URL"))
+	if err := configcheck.AzureAuthority(s); err != nil {
+		return err
 	}
 	if _, ok := b.azureAuthorityCloud(); !ok {
 		b.p.AuthorityHost = s.Val
@@ -463,42 +390,23 @@ func (b *builder) azureAuthorityHost(_ configkey.Setting, _ bool) error {
 }
 
 // caFile reads ca_file's certificates once.
-func (b *builder) caFile(s configkey.Setting, ok bool) error {
+func (b *builder) caFile(s configkey.Setting, ok bool) (err error) {
 	if s.Val == "" {
 		return nil
 	}
-	const hint = "ca_file is a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)"
-	certs, err := readCAFile(s.Val)
-	var ce *Error
-	if errors.As(err, &ce) {
-		return s.From.Errorf(ce.Advice, "ca_file %s: %s", shownPath(s.Val), ce.Msg)
+	b.p.caCerts, err = configcheck.CAFile(s)
+	if err == nil {
+		b.p.CAFile = s.Val
 	}
-	if err != nil {
-		return s.From.Errorf(hint, "ca_file %s: %v", shownPath(s.Val), configerr.UnwrapPath(err))
-	}
-	if len(certs) == 0 {
-		return s.From.Errorf(hint, "ca_file %s holds no PEM certificate", shownPath(s.Val))
-	}
-	b.p.CAFile, b.p.caCerts = s.Val, certs
-	return nil
+	return err
 }
 
-const rateHint = "rate_per_minute is -1 (no pacing), 0 (the default, 30) or a number of messages a minute; Exchange Online allows 30 per mailbox"
-
 // rate sets RatePerMinute: -1, 0 or more.
-func (b *builder) rate(s configkey.Setting, ok bool) error {
-	if !ok {
-		return nil
+func (b *builder) rate(s configkey.Setting, ok bool) (err error) {
+	if ok {
+		b.p.RatePerMinute, err = configcheck.Rate(s)
 	}
-	n, err := strconv.Atoi(s.Val)
-	if err != nil {
-		return s.From.Errorf(rateHint, "malformed rate_per_minute %s", shown(s.Val))
-	}
-	if n < -1 {
-		return s.From.Errorf(rateHint, "rate_per_minute %d is out of range", n)
-	}
-	b.p.RatePerMinute = n
-	return nil
+	return err
 }
 
 // The token stores token_store names.
@@ -545,9 +453,6 @@ func (b *builder) onLoginRequired(s configkey.Setting, ok bool) error {
 	if !ok {
 		return nil
 	}
-	if len(s.Argv) == 0 || s.Argv[0] == "" {
-		return s.From.Errorf(`on_login_required is an argv list, such as ["/usr/local/bin/page-oncall", "m365send"]`, "empty on_login_required")
-	}
 	b.p.OnLoginRequired = s.Argv
-	return nil
+	return configcheck.Argv(s, "on_login_required", `["/usr/local/bin/page-oncall", "m365send"]`)
 }

@@ -24,17 +24,15 @@ package config
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/m365send/m365send/internal/configcheck"
 	"github.com/m365send/m365send/internal/configerr"
 	"github.com/m365send/m365send/internal/keyring"
-	"github.com/m365send/m365send/internal/safefile"
-	"github.com/m365send/m365send/internal/secretsource"
 )
 
 // Flows a profile can use.
@@ -271,7 +269,7 @@ func (p *Profile) RootCAs() (*x509.CertPool, error) {
 	}
 	certs := p.caCerts
 	if certs == nil {
-		if certs, err = readCAFile(p.CAFile); err != nil {
+		if certs, err = configcheck.ReadCAFile(p.CAFile); err != nil {
 			var ce *Error
 			if errors.As(err, &ce) {
 				ce.Key = "ca_file"
@@ -287,31 +285,4 @@ func (p *Profile) RootCAs() (*x509.CertPool, error) {
 		pool.AddCert(c)
 	}
 	return pool, nil
-}
-
-// readCAFile reads the certificates of a PEM file the way
-// x509.CertPool.AppendCertsFromPEM does: CERTIFICATE blocks without
-// headers, skipping any that do not parse. A file with none is not an
-// error here; the callers say so in their own words.
-func readCAFile(path string) ([]*x509.Certificate, error) {
-	rest, err := safefile.Read(path, "CA file", secretsource.MaxFileSize, false)
-	if err != nil {
-		return nil, configerr.FromFile(err)
-	}
-	var certs []*x509.Certificate
-	for len(rest) > 0 {
-		var block *pem.Block
-		if block, rest = pem.Decode(rest); block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			continue
-		}
-		certs = append(certs, c)
-	}
-	return certs, nil
 }

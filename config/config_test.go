@@ -635,21 +635,6 @@ func verifyOpts(pool *x509.CertPool) x509.VerifyOptions {
 	return x509.VerifyOptions{Roots: pool, DNSName: "localhost"}
 }
 
-func TestPublicHostsComeFromTheCloudTable(t *testing.T) {
-	want := map[string][]string{
-		"login.microsoftonline.com":        {"global"},
-		"login.microsoftonline.us":         {"usgov", "usgovdod"},
-		"login.partner.microsoftonline.cn": {"china"},
-		"smtp.office365.com":               {"global"},
-		"smtp.office365.us":                {"usgov"},
-		"outlook-dod.office365.us":         {"usgovdod"},
-		"smtp.partner.outlook.cn":          {"china"},
-	}
-	if got := publicHosts(); !reflect.DeepEqual(got, want) {
-		t.Errorf("publicHosts() = %v, want %v", got, want)
-	}
-}
-
 func TestRootCAsUsesTheCertificatesLoadRead(t *testing.T) {
 	ca, caFile, p := caProfile(t)
 	// Load read and parsed ca_file: RootCAs does not read it again.

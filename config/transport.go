@@ -1,11 +1,10 @@
 package config
 
 import (
-	"net/url"
 	"strings"
 
+	"github.com/m365send/m365send/internal/configcheck"
 	"github.com/m365send/m365send/internal/configkey"
-	"github.com/m365send/m365send/internal/suggest"
 )
 
 // The values of the transport key.
@@ -17,32 +16,17 @@ const (
 
 // transport sets Transport, "smtp" when not set.
 func (b *builder) transport(s configkey.Setting, ok bool) error {
-	v := strings.ToLower(strings.TrimSpace(s.Val))
-	switch v {
-	case "":
-		v = TransportSMTP
-	case TransportSMTP, TransportGraph, TransportAuto:
-	default:
-		names := []string{TransportSMTP, TransportGraph, TransportAuto}
-		hint := suggest.DidYouMean(v, names, suggest.TypoLimit(v))
-		if hint == "" {
-			hint = `transport is "smtp", "graph" or "auto"`
-		}
-		return s.From.Errorf(hint, "unknown transport %s", shown(s.Val))
+	b.p.Transport = strings.ToLower(strings.TrimSpace(s.Val))
+	if b.p.Transport == "" {
+		b.p.Transport = TransportSMTP
 	}
-	b.p.Transport = v
-	return nil
+	return configcheck.OneOf(s, b.p.Transport, "transport", []string{TransportSMTP, TransportGraph, TransportAuto}, `transport is "smtp", "graph" or "auto"`)
 }
 
 // graphURL sets GraphURL: an https URL with a host.
-func (b *builder) graphURL(s configkey.Setting, ok bool) error {
-	if s.Val == "" {
-		return nil
+func (b *builder) graphURL(s configkey.Setting, ok bool) (err error) {
+	if s.Val != "" {
+		b.p.GraphURL, err = configcheck.GraphURL(s)
 	}
-	u, err := url.Parse(s.Val)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return s.From.Errorf("graph_url is an https URL such as https://graph.microsoft.com/v1.0", "malformed graph_url %s", shown(s.Val))
-	}
-	b.p.GraphURL = strings.TrimRight(s.Val, "/")
-	return nil
+	return err
 }
