@@ -20,6 +20,12 @@
 //
 // Secrets never sit in the file itself: they come from an environment
 // variable, a file, a command, a certificate or a federated token file.
+//
+// Load puts together what packages under internal/ do: the key table
+// (configkey), reading the file and picking the profile (configfile), the
+// environment's layer (configenv), what each value may be (configcheck),
+// reading secrets (secretsource) and where each value came from
+// (provenance); their errors are configerr's, which Error is.
 package config
 
 import (
@@ -32,18 +38,16 @@ import (
 
 	"github.com/m365send/m365send/internal/configcheck"
 	"github.com/m365send/m365send/internal/configerr"
+	"github.com/m365send/m365send/internal/configkey"
 	"github.com/m365send/m365send/internal/keyring"
+	"github.com/m365send/m365send/internal/provenance"
 )
 
 // Flows a profile can use.
 const (
-	FlowClientCredentials = "client_credentials"
-	FlowDeviceCode        = "device_code"
+	FlowClientCredentials = configkey.FlowClientCredentials
+	FlowDeviceCode        = configkey.FlowDeviceCode
 )
-
-// defaultProfileName is the profile used when neither --profile,
-// $M365SEND_PROFILE nor the file's default_profile names one.
-const defaultProfileName = "default"
 
 // defaultSecretCommandTimeout bounds client_secret_command.
 const defaultSecretCommandTimeout = 30 * time.Second
@@ -170,7 +174,7 @@ type Profile struct {
 	secretTimeout time.Duration
 	// prov says where each value came from (nil for a Profile built by
 	// hand; see Sources).
-	prov *provenance
+	prov *provenance.Record
 	// caCerts are CAFile's certificates, read once by Load (nil for a
 	// Profile built by hand, whose RootCAs reads CAFile).
 	caCerts []*x509.Certificate

@@ -1,13 +1,9 @@
 package config
 
 import (
-	"fmt"
-	"strconv"
-
 	"github.com/m365send/m365send/internal/configenv"
 	"github.com/m365send/m365send/internal/configfile"
-	"github.com/m365send/m365send/internal/configkey"
-	"github.com/m365send/m365send/internal/suggest"
+	"github.com/m365send/m365send/internal/provenance"
 )
 
 // LoadOptions says where to look. Env is required (os.Getenv in main, a map
@@ -61,10 +57,10 @@ func Load(opts LoadOptions) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if file == nil && !envNamesProfile(env) {
-		return nil, noFileError(looked)
+	if file == nil && !configenv.NamesProfile(env) {
+		return nil, configfile.NoFile(looked)
 	}
-	name, nameFrom, err := selectProfile(opts.Profile, env, file)
+	name, nameFrom, err := configfile.SelectProfile(opts.Profile, env, file)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +72,11 @@ func Load(opts LoadOptions) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.prov = &provenance{set: set, replaced: over, name: nameFrom, file: fileOrigin(opts.File, env, file)}
+	path := ""
+	if file != nil {
+		path = file.Path
+	}
+	p.prov = &provenance.Record{Set: set, Replaced: over, Name: nameFrom, File: provenance.FileSource(opts.File, env, path)}
 	return p, nil
 }
 
@@ -87,70 +87,4 @@ func Load(opts LoadOptions) (*Profile, error) {
 func File(flag string, env func(string) string) string {
 	path, _ := configfile.Path(flag, env)
 	return path
-}
-
-// envNamesProfile reports whether the environment sets any required
-// profile key (AZURE_TENANT_ID, AZURE_CLIENT_ID): whether it is meant to
-// make a profile without a file.
-func envNamesProfile(env func(string) string) bool {
-	for _, k := range configkey.All() {
-		if k.Required && k.Env != "" && env(k.Env) != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// noFileError says that there is no configuration file, where it was
-// looked for, and how to make one (ErrNoFile: the command adds how its
-// callers name a file).
-func noFileError(looked string) *Error {
-	if looked == "" {
-		return &Error{Msg: "no configuration file: neither $XDG_CONFIG_HOME nor $HOME is set, so there is no default one",
-			Advice: "name one, or put the profile in the environment (AZURE_TENANT_ID, AZURE_CLIENT_ID and a credential)", Err: ErrNoFile}
-	}
-	return &Error{Msg: "no configuration file at " + shownPath(looked),
-		Advice: "create one with `m365send init`, or put the profile in the environment (AZURE_TENANT_ID, AZURE_CLIENT_ID and a credential)", Err: ErrNoFile}
-}
-
-// selectProfile picks the profile name: --profile, $M365SEND_PROFILE, the
-// file's default_profile, then "default".
-func selectProfile(flag string, env func(string) string, file *configfile.File) (string, configkey.Origin, error) {
-	var name string
-	var from configkey.Origin
-	switch {
-	case flag != "":
-		name, from = flag, configkey.Origin{Layer: configkey.LayerFlag, Key: "--profile"}
-	case env(configkey.EnvProfile) != "":
-		name, from = env(configkey.EnvProfile), configkey.Origin{Layer: configkey.LayerEnv, Key: configkey.EnvProfile}
-	case file != nil && file.DefaultProfile.Val != "":
-		name, from = file.DefaultProfile.Val, file.DefaultProfile.From
-	default:
-		return defaultProfileName, configkey.Origin{Layer: configkey.LayerDefault}, nil
-	}
-	if file == nil {
-		return name, from, nil
-	}
-	if _, ok := file.Profiles[name]; ok {
-		return name, from, nil
-	}
-	names := file.ProfileNames()
-	hint := ""
-	if best := suggest.Closest(name, names, suggest.TypoLimit(name), nil); best != "" {
-		hint = fmt.Sprintf("did you mean %s?", strconv.Quote(best))
-		if configfile.ShownKey([]string{best}) != best {
-			hint = "did you mean the profile " + shown(best) + "?"
-		}
-	}
-	if hint == "" && len(names) > 0 {
-		hint = "profiles in " + file.Path + ": " + file.ShownProfiles()
-	}
-	if hint == "" {
-		hint = "add a [profiles." + configfile.ShownKey([]string{name}) + "] table"
-	}
-	e := from.Errorf(hint, "no profile %s in %s", shown(name), file.Path)
-	if from.Layer != configkey.LayerFile {
-		e.File, e.Line = "", 0
-	}
-	return "", configkey.Origin{}, e
 }

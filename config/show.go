@@ -19,9 +19,6 @@ func shownPath(p string) string { return masked.Path(p) }
 // isShownInFull is masked.InFull: whether shown(s) is s itself, quoted.
 func isShownInFull(s string) bool { return masked.InFull(s) }
 
-// looksLikeSecretValue is masked.LooksLikeSecret.
-func looksLikeSecretValue(s string) bool { return masked.LooksLikeSecret(s) }
-
 // ShellQuote quotes s for a POSIX shell when it needs it (for commands
 // shown in hints): s itself when it is only letters, digits and
 // /._-+:@%,=, else s in single quotes.

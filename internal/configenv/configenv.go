@@ -113,3 +113,15 @@ func closestVar(name string, vars []string) string {
 		return suggest.EditDistance(want, have)
 	})
 }
+
+// NamesProfile reports whether the environment sets any required
+// profile key (AZURE_TENANT_ID, AZURE_CLIENT_ID): whether it is meant to
+// make a profile without a file.
+func NamesProfile(env func(string) string) bool {
+	for _, k := range configkey.All() {
+		if k.Required && k.Env != "" && env(k.Env) != "" {
+			return true
+		}
+	}
+	return false
+}

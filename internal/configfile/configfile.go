@@ -6,8 +6,9 @@
 // what to do. A value that could be a pasted secret is never echoed.
 //
 // It reads the profiles' keys (internal/configkey) and the top-level
-// ones; it does not merge, resolve or validate a profile (package config
-// does), and the [relay] table is package relay's.
+// ones, and picks the profile (SelectProfile); it does not merge, resolve
+// or validate a profile (package config does), and the [relay] table is
+// package relay's.
 package configfile
 
 import (

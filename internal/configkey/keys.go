@@ -174,3 +174,9 @@ func IsCredential(key string) bool {
 // IsSecret reports whether key holds or names a client secret (rather
 // than a certificate or a federated token).
 func IsSecret(key string) bool { return strings.HasPrefix(key, Secret) }
+
+// The flows a profile can use (the flow key).
+const (
+	FlowClientCredentials = "client_credentials"
+	FlowDeviceCode        = "device_code"
+)
