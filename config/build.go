@@ -5,13 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/m365send/m365send/internal/cloud"
 	"github.com/m365send/m365send/internal/configcheck"
 	"github.com/m365send/m365send/internal/configfile"
 	"github.com/m365send/m365send/internal/configkey"
 	"github.com/m365send/m365send/internal/hostcheck"
 	"github.com/m365send/m365send/internal/secretsource"
-
-	"github.com/m365send/m365send/internal/cloud"
 )
 
 // builder turns merged settings into a Profile, one key at a time, in
