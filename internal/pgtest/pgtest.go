@@ -17,6 +17,9 @@
 //
 //	func TestX(t *testing.T) { url := pg.Database(t) ... }
 //
+// PGTEST_DURABLE=1 keeps PostgreSQL's fsync and synchronous commit on
+// (they are off by default, for speed), for benchmarks.
+//
 // When the binaries are missing (or the server cannot start), Start
 // returns a nil *Server and Database skips the test, or fails it when
 // REQUIRE_TEST_TOOLS=1 (as .ci/run sets). PostgreSQL refuses to run as
@@ -147,8 +150,13 @@ func start() (*Server, error) {
 		return fail(fmt.Errorf("pgtest: initdb: %w: %s", err, out))
 	}
 	// Only the Unix socket, no TCP; no fsync (a test server's data is
-	// thrown away).
-	opts := "-c listen_addresses='' -k " + s.sock + " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+	// thrown away), unless PGTEST_DURABLE=1 asks for a server that
+	// commits as a production one does (for benchmarks against the
+	// on-disk spool, which syncs every message).
+	opts := "-c listen_addresses='' -k " + s.sock + " -c max_connections=200"
+	if os.Getenv("PGTEST_DURABLE") != "1" {
+		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
 	if out, err := s.run("pg_ctl", "start", "-w", "-t", "60", "-D", s.data, "-l", filepath.Join(s.data, "log"), "-o", opts); err != nil {
 		log, _ := os.ReadFile(filepath.Join(s.data, "log"))
 		return fail(fmt.Errorf("pgtest: pg_ctl start: %w: %s %s", err, out, log))

@@ -16,7 +16,9 @@ import (
 // BenchmarkRelays measures accepted msgs/s (Enqueue, committed) and
 // handled msgs/s (Claim, Open, Update, Done: the queue's side of a
 // delivery) with 1, 2 and 3 relays (Queue handles, 10 goroutines each)
-// on one database, and the on-disk spool for comparison.
+// on one database, and the on-disk spool for comparison. Set
+// PGTEST_DURABLE=1 for a server that syncs its commits, as the spool
+// does (docs/development.md).
 func BenchmarkRelays(b *testing.B) {
 	body := "Subject: bench\r\n\r\n" + strings.Repeat("x", 2048) + "\r\n"
 	env := queue.Envelope{From: "app@contoso.com", To: []string{"ops@example.com"}, Profile: "work"}
