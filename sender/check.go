@@ -41,6 +41,6 @@ func (s *Sender) Check(ctx context.Context) (*Probe, error) {
 	if e != nil {
 		return p, e
 	}
-	c.quit()
+	c.Quit()
 	return p, nil
 }

@@ -20,7 +20,8 @@ import (
 // Stage names the step of the SMTP exchange where an error happened.
 type Stage string
 
-// Stages of an SMTP exchange.
+// Stages of an SMTP exchange; those of the SMTP session are named as
+// internal/smtpconn's steps, which stepFail turns into them.
 const (
 	StageConfig   Stage = "config"
 	StageDNS      Stage = "dns"
@@ -37,10 +38,6 @@ const (
 // ErrInvalidMessage is wrapped by every error of Message.Validate: the
 // message itself is unsendable or unsafe (exit 65 in the CLI).
 var ErrInvalidMessage = message.ErrInvalidMessage
-
-// errNoSMTPUTF8 stops a transaction whose envelope holds a non-ASCII
-// address when the server did not offer SMTPUTF8 (RFC 6531).
-var errNoSMTPUTF8 = connhints.ErrNoSMTPUTF8
 
 // Error is a failure to submit, with what the server said. Kind and Hint
 // say what the failure calls for; cmd maps the kind to an exit status.
@@ -180,7 +177,7 @@ func classify(server string, stage Stage, err error, secrets ...string) *Error {
 	case errors.Is(err, context.Canceled):
 		e.Text = "canceled"
 	case errors.Is(err, smtpconn.ErrNotEncrypted), errors.Is(err, smtpconn.ErrBadChallenge), errors.Is(err, smtpconn.ErrNoXOAuth2),
-		errors.Is(err, errNoSMTPUTF8),
+		errors.Is(err, smtpconn.ErrNoSMTPUTF8),
 		connhints.IsCertificateError(err), errors.As(err, &alrt):
 		// Permanent: the server would do the same again.
 	case errors.As(err, &dnse):

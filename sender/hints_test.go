@@ -319,3 +319,16 @@ func TestLocalFailureKinds(t *testing.T) {
 		t.Errorf("New with a bad mailbox: %v, kind %v", err, failure.KindOf(err))
 	}
 }
+
+// The session's steps become the stages of the same names.
+func TestStagesAreTheSessionSteps(t *testing.T) {
+	for step, stage := range map[smtpconn.Step]Stage{
+		smtpconn.StepDNS: StageDNS, smtpconn.StepConnect: StageConnect, smtpconn.StepGreeting: StageGreeting,
+		smtpconn.StepStartTLS: StageStartTLS, smtpconn.StepAuth: StageAuth, smtpconn.StepMail: StageMail,
+		smtpconn.StepRcpt: StageRcpt, smtpconn.StepData: StageData,
+	} {
+		if Stage(step) != stage {
+			t.Errorf("step %q is not stage %q", step, stage)
+		}
+	}
+}

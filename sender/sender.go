@@ -147,7 +147,7 @@ type Sender struct {
 	cfg     Config
 	server  string        // host:port
 	mailbox *mail.Address // Mailbox, parsed: the default From
-	ehlo    string        // the EHLO name, from smtpconn.LocalName
+	dialer  smtpconn.Dialer
 	logger  *slog.Logger
 	slots   chan struct{} // one per allowed connection
 	pacer   *pacer
@@ -222,7 +222,8 @@ func New(cfg Config) (*Sender, error) {
 		cfg:     cfg,
 		server:  net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)),
 		mailbox: a,
-		ehlo:    smtpconn.LocalName(),
+		dialer: smtpconn.Dialer{Server: net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), Host: cfg.Host, EHLO: smtpconn.LocalName(),
+			RootCAs: cfg.RootCAs, DialTimeout: cfg.DialTimeout, CommandTimeout: cfg.CommandTimeout, FinalDotTimeout: cfg.FinalDotTimeout},
 		logger:  logger,
 		slots:   make(chan struct{}, cfg.MaxConns),
 		now:     time.Now,
@@ -387,8 +388,8 @@ func (s *Sender) sendAll(ctx context.Context, preps []*prepared, results []Resul
 	}
 	defer release()
 
-	var c *conn
-	defer func() { c.quit() }()
+	var c *smtpconn.Conn
+	defer func() { c.Quit() }()
 	for i, p := range preps {
 		if p == nil {
 			continue
@@ -473,7 +474,7 @@ func connStage(st Stage) bool {
 
 // sendOne submits p within SendTimeout, as one transaction per
 // MaxRecipients recipients, and records the outcome in res (but Err).
-func (s *Sender) sendOne(ctx context.Context, cp **conn, p *prepared, res *Result) *Error {
+func (s *Sender) sendOne(ctx context.Context, cp **smtpconn.Conn, p *prepared, res *Result) *Error {
 	until := time.Now().Add(s.cfg.SendTimeout)
 	for rcpts := range slices.Chunk(p.Rcpts, MaxRecipients) {
 		if e := s.sendTxn(ctx, cp, p, rcpts, until, res); e != nil {
@@ -486,7 +487,7 @@ func (s *Sender) sendOne(ctx context.Context, cp **conn, p *prepared, res *Resul
 
 // sendTxn submits p to rcpts, retrying transient failures; after a lost
 // final-dot reply it tries once more at most.
-func (s *Sender) sendTxn(ctx context.Context, cp **conn, p *prepared, rcpts []string, until time.Time, res *Result) *Error {
+func (s *Sender) sendTxn(ctx context.Context, cp **smtpconn.Conn, p *prepared, rcpts []string, until time.Time, res *Result) *Error {
 	lost, firstLost := 0, 0 // tries whose final-dot reply was lost; the first of them
 	if p.sentBefore {
 		// The caller's own earlier send counts as the lost one (try 0):
@@ -559,7 +560,7 @@ const (
 // tryOnce makes one try: connect if needed, pace, submit. dot reports
 // that the final dot was sent (so a failure without a reply means the
 // message may have arrived).
-func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared, rcpts []string, until time.Time) (e *Error, dot bool) {
+func (s *Sender) tryOnce(ctx context.Context, cp **smtpconn.Conn, p *prepared, rcpts []string, until time.Time) (e *Error, dot bool) {
 	if *cp == nil {
 		c, e := s.connect(ctx, nil, until)
 		if e != nil {
@@ -578,24 +579,19 @@ func (s *Sender) tryOnce(ctx context.Context, cp **conn, p *prepared, rcpts []st
 		return classify(s.server, StageMail, err), false
 	}
 	c := *cp
-	c.dc.Until = until
-	c.finalDot = s.cfg.FinalDotTimeout
-	dot, err = c.submit(p, rcpts)
+	dot, err = c.Send(smtpconn.Message{From: p.From, SMTPUTF8: p.SMTPUTF8, Size: p.size, Text: p}, rcpts, until)
 	if err == nil {
 		return nil, dot
 	}
-	if c.broken {
-		c.close()
+	if c.Broken {
+		c.Close()
 		*cp = nil
 	}
-	stage, rcpt := StageData, ""
-	var st *stageErr
+	var st *smtpconn.StepError
 	if errors.As(err, &st) {
-		stage, rcpt, err = st.stage, st.rcpt, st.err
+		st.Err = c.Cause(st.Err)
 	}
-	e = s.fail(ctx, stage, c.cause(err), c.trace.Secrets...)
-	e.Recipient = rcpt
-	return e, dot
+	return s.stepFail(ctx, err, c.Trace.Secrets...), dot
 }
 
 func (s *Sender) newTrace() *smtpconn.Trace {

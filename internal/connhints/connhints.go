@@ -18,11 +18,6 @@ import (
 	"github.com/m365send/m365send/internal/smtpconn"
 )
 
-// ErrNoSMTPUTF8 stops a transaction whose envelope holds a non-ASCII
-// address when the server did not offer SMTPUTF8 (RFC 6531): it could not
-// take it, and no encoding of an address is allowed in the envelope.
-var ErrNoSMTPUTF8 = errors.New("an address is not ASCII and the server does not offer SMTPUTF8")
-
 // Hints for failures that are not server replies. The connection hints
 // are the ones `doctor` gives for its dns, tcp and starttls steps.
 const (
@@ -79,7 +74,7 @@ func Describe(err error, stage, server string, temporary bool) (failure.Kind, st
 		return failure.Unavailable, hintNoXOAuth2
 	case errors.Is(err, smtpconn.ErrBadChallenge):
 		return failure.Permission, hintChallenge
-	case errors.Is(err, ErrNoSMTPUTF8):
+	case errors.Is(err, smtpconn.ErrNoSMTPUTF8):
 		return failure.BadAddress, hintNoSMTPUTF8
 	case errors.As(err, &uae):
 		return failure.Config, hintUnknownCA

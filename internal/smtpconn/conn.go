@@ -1,10 +1,14 @@
-// Package smtpconn is the wire under package sender's SMTP client: the
+// Package smtpconn is the SMTP connection under package sender: a
+// session driven step by step with go-mail's smtp.Client (Dialer.Dial:
+// the greeting, EHLO and STARTTLS; Conn.Auth; Conn.Send, one
+// transaction), whose errors name their step, and the wire under it: the
 // connection that bounds every read and write in time (DeadlineConn), the
 // one that bounds the server's replies in size before go-mail's reader
 // buffers them (ReplyConn), the STARTTLS-injection check, the XOAUTH2
 // mechanism that refuses a plain connection, and the protocol trace that
-// redacts the token wherever it appears. Package sender owns the session
-// (which step, which error, which hint); this package owns the bytes.
+// redacts the token wherever it appears. Package sender owns the policy
+// (tokens, retries, pacing, which error and which hint); this package owns
+// the session and the bytes.
 package smtpconn
 
 import (
@@ -29,7 +33,7 @@ import (
 // message's SendTimeout, except the wait for the final-dot reply, which
 // RFC 5321 lets last 10 minutes whatever came before. The connection is
 // unblocked at once when the context of the Send ends (context.AfterFunc
-// in package sender's connectOnce).
+// in Dialer.Dial).
 type DeadlineConn struct {
 	net.Conn
 	Idle     time.Duration // CommandTimeout
