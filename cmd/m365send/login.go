@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/internal/signin"
-	"github.com/m365send/m365send/token"
 )
 
 func (a *app) newLoginCmd() *cobra.Command {
@@ -37,29 +35,7 @@ func (a *app) login(ctx context.Context, req signin.Request) error {
 	if err != nil {
 		return &usageError{msg: err.Error(), hint: "see `m365send login --help`"}
 	}
-	opts := a.sessionOptions()
-	// A person's sign-in needs no client credential.
-	opts.NoCredential = true
-	opts.SignIn = token.SignIn(choice.Method)
-	opts.DeviceCodePrompt = func(ctx context.Context, dc token.DeviceCode) error {
-		if choice.Why != "" {
-			fmt.Fprintf(a.io.Err, "Signing in with a device code: %s.\n", choice.Why)
-		}
-		msg := dc.Message
-		if msg == "" {
-			msg = fmt.Sprintf("To sign in, open %s in a web browser and enter the code %s.", dc.VerificationURL, dc.UserCode)
-		}
-		fmt.Fprintln(a.io.Err, msg)
-		if !dc.ExpiresAt.IsZero() {
-			fmt.Fprintf(a.io.Err, "Waiting for the sign-in (the code expires at %s)...\n", dc.ExpiresAt.Local().Format(time.Kitchen))
-		}
-		return nil
-	}
-	opts.OpenBrowser = func(u string, failed func(error)) error {
-		fmt.Fprintf(a.io.Err, "Opening the sign-in page in a browser; waiting for the sign-in...\nIf no browser opens, open this address on this machine:\n\n  %s\n\n", u)
-		return choice.Open(u, failed)
-	}
-	opts.PasteBack = signin.AskOn(a.io.In, a.io.Err)
+	opts := session.PersonSignIn(a.sessionOptions(), choice, a.io.In, a.io.Err)
 	who, cacheFile, err := session.Login(ctx, opts)
 	if err != nil {
 		return err

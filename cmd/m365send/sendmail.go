@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/m365send/m365send/internal/helptext"
+	"github.com/m365send/m365send/internal/sendmail"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/internal/submit"
 )
@@ -26,48 +25,16 @@ func (a *app) newSendmailCmd() *cobra.Command {
 			}
 			// With flag parsing off, cobra hands over the global flags too
 			// (m365send --config F sendmail ...): take them out here.
-			rest, defaults, err := globalSendmailFlags(args)
+			rest, configFile, profile, err := sendmail.GlobalFlags(args)
 			if err != nil {
 				a.exitCode = exitCodeFor(err)
 				reporter{prog: "sendmail"}.print(a.io.Err, err)
 				return nil
 			}
-			a.exitCode = runSendmailWith(cmd.Context(), rest, a.io, defaults)
+			a.exitCode = runSendmailWith(cmd.Context(), rest, a.io, session.Options{ConfigFile: configFile, Profile: profile})
 			return nil
 		},
 	}
-}
-
-// globalSendmailFlags removes m365send's global --config and --profile
-// flags (which sendmail's syntax never uses) from args, up to "--".
-func globalSendmailFlags(args []string) ([]string, session.Options, error) {
-	var so session.Options
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		name, value, hasValue := strings.Cut(arg, "=")
-		if name != "--config" && name != "--profile" {
-			rest = append(rest, arg)
-			continue
-		}
-		if !hasValue {
-			if i+1 >= len(args) {
-				return nil, so, &usageError{msg: fmt.Sprintf("flag %s needs an argument", name)}
-			}
-			i++
-			value = args[i]
-		}
-		if name == "--config" {
-			so.ConfigFile = value
-		} else {
-			so.Profile = value
-		}
-	}
-	return rest, so, nil
 }
 
 // runSendmail implements `m365send sendmail` and the binary invoked as

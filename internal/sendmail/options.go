@@ -216,3 +216,36 @@ func unsupportedMode(what string) error {
 		Advice: "m365send only sends a message read on standard input (-bm, the default)",
 	}
 }
+
+// GlobalFlags takes m365send's global --config and --profile flags (and
+// their --flag=value forms), which sendmail's own syntax never uses, out
+// of args up to "--", for `m365send [--config F] sendmail ...`: cobra
+// hands them over with the sendmail options. rest is what is left for
+// ParseArgs; a flag without its value is a usage error.
+func GlobalFlags(args []string) (rest []string, configFile, profile string, err error) {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, value, hasValue := strings.Cut(arg, "=")
+		if name != "--config" && name != "--profile" {
+			rest = append(rest, arg)
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, "", "", &UsageError{Msg: fmt.Sprintf("flag %s needs an argument", name)}
+			}
+			i++
+			value = args[i]
+		}
+		if name == "--config" {
+			configFile = value
+		} else {
+			profile = value
+		}
+	}
+	return rest, configFile, profile, nil
+}

@@ -3,9 +3,12 @@ package session
 import (
 	"context"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/signin"
 	"github.com/m365send/m365send/token"
 )
 
@@ -47,4 +50,35 @@ func Login(ctx context.Context, opts Options) (SignedIn, string, error) {
 		who.Account = c.UPN
 	}
 	return who, cacheFile, nil
+}
+
+// PersonSignIn returns opts set up for Login with the sign-in method of
+// choice (signin.Choose), telling the person on w what to do: the device
+// code and when it expires (and why a device code, when they did not ask
+// for one), or the address of the sign-in page; with paste-back the
+// address the browser ends on is read from in. A person's sign-in needs
+// no client credential.
+func PersonSignIn(opts Options, choice signin.Choice, in io.Reader, w io.Writer) Options {
+	opts.NoCredential = true
+	opts.SignIn = token.SignIn(choice.Method)
+	opts.DeviceCodePrompt = func(ctx context.Context, dc token.DeviceCode) error {
+		if choice.Why != "" {
+			fmt.Fprintf(w, "Signing in with a device code: %s.\n", choice.Why)
+		}
+		msg := dc.Message
+		if msg == "" {
+			msg = fmt.Sprintf("To sign in, open %s in a web browser and enter the code %s.", dc.VerificationURL, dc.UserCode)
+		}
+		fmt.Fprintln(w, msg)
+		if !dc.ExpiresAt.IsZero() {
+			fmt.Fprintf(w, "Waiting for the sign-in (the code expires at %s)...\n", dc.ExpiresAt.Local().Format(time.Kitchen))
+		}
+		return nil
+	}
+	opts.OpenBrowser = func(u string, failed func(error)) error {
+		fmt.Fprintf(w, "Opening the sign-in page in a browser; waiting for the sign-in...\nIf no browser opens, open this address on this machine:\n\n  %s\n\n", u)
+		return choice.Open(u, failed)
+	}
+	opts.PasteBack = signin.AskOn(in, w)
+	return opts
 }

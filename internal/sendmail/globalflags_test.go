@@ -1,11 +1,13 @@
-package main
+package sendmail
 
 import (
 	"reflect"
 	"testing"
+
+	"github.com/m365send/m365send/internal/failure"
 )
 
-func TestGlobalSendmailFlags(t *testing.T) {
+func TestGlobalFlags(t *testing.T) {
 	tests := []struct {
 		args       []string
 		wantRest   []string
@@ -21,9 +23,9 @@ func TestGlobalSendmailFlags(t *testing.T) {
 		{args: []string{"-t", "--profile"}, wantErr: true},
 	}
 	for _, tt := range tests {
-		rest, so, err := globalSendmailFlags(tt.args)
+		rest, configFile, profile, err := GlobalFlags(tt.args)
 		if tt.wantErr {
-			if err == nil || exitCodeFor(err) != exitUsage {
+			if err == nil || failure.KindOf(err) != failure.Usage {
 				t.Errorf("%q: err = %v, want a usage error", tt.args, err)
 			}
 			continue
@@ -32,8 +34,8 @@ func TestGlobalSendmailFlags(t *testing.T) {
 			t.Errorf("%q: %v", tt.args, err)
 			continue
 		}
-		if !reflect.DeepEqual(rest, tt.wantRest) || so.ConfigFile != tt.wantConfig || so.Profile != tt.wantProf {
-			t.Errorf("%q: rest %q config %q profile %q; want %q %q %q", tt.args, rest, so.ConfigFile, so.Profile, tt.wantRest, tt.wantConfig, tt.wantProf)
+		if !reflect.DeepEqual(rest, tt.wantRest) || configFile != tt.wantConfig || profile != tt.wantProf {
+			t.Errorf("%q: rest %q config %q profile %q; want %q %q %q", tt.args, rest, configFile, profile, tt.wantRest, tt.wantConfig, tt.wantProf)
 		}
 	}
 }
