@@ -1,14 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/m365send/m365send/internal/doctor"
 	"github.com/m365send/m365send/internal/helptext"
-	"github.com/m365send/m365send/internal/safetext"
 )
 
 func (a *app) newDoctorCmd() *cobra.Command {
@@ -37,30 +35,11 @@ func (a *app) newDoctorCmd() *cobra.Command {
 	return cmd
 }
 
-// printDoctor writes doctor's results, a step a line with its fix below,
-// and returns the exit code of the first failure. A step that failed on an
-// error is told as every command tells that error (messageFor), and its
-// fix ends with the error's hint (rep.hint).
+// printDoctor writes doctor's results (doctor.Write, with rep's hints)
+// and returns the exit code of the first failure, 0 when none failed.
 func printDoctor(w io.Writer, rep reporter, r *doctor.Report) int {
-	code := exitOK
-	for _, res := range r.Results {
-		detail, fix := res.Detail, res.Fix
-		if res.Err != nil {
-			if detail == "" {
-				detail = messageFor(res.Err)
-			}
-			fix = joinHints(fix, rep.hint(res.Err))
-		}
-		fmt.Fprintf(w, "%-5s %-10s %s\n", res.Status, res.Step, safetext.OneLine(detail))
-		if fix != "" && res.Status != doctor.OK {
-			fmt.Fprintf(w, "      %-10s fix: %s\n", "", safetext.OneLine(fix))
-		}
-		if res.Status == doctor.Fail && code == exitOK {
-			code = exitCodeOf(res.Kind)
-		}
+	if k, failed := doctor.Write(w, r, rep.hint); failed {
+		return exitCodeOf(k)
 	}
-	if r.Summary != "" {
-		fmt.Fprintf(w, "\n%s\n", r.Summary)
-	}
-	return code
+	return exitOK
 }

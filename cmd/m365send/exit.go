@@ -1,16 +1,10 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"strings"
 
-	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/failtext"
 	"github.com/m365send/m365send/internal/failure"
-	"github.com/m365send/m365send/internal/safetext"
-	"github.com/m365send/m365send/token"
 )
 
 // Exit codes, after sysexits(3), as sendmail and msmtp use them.
@@ -112,9 +106,8 @@ func (e *usageError) Error() string      { return e.msg }
 func (e *usageError) Kind() failure.Kind { return failure.Usage }
 func (e *usageError) Hint() string       { return e.hint }
 
-// reporter tells a person about a failure: one line saying what happened,
-// one saying what to do. The hint is the failure's own (written in the
-// library's terms) followed by the command's advice for its kind.
+// reporter tells a person about a failure (failtext.Teller: one line
+// saying what happened, one saying what to do) and warns.
 type reporter struct {
 	// prog starts every line: "m365send", or "sendmail" for the
 	// sendmail interface, whose callers know no m365send flags.
@@ -125,84 +118,21 @@ type reporter struct {
 	doctor bool
 }
 
-// hint is the one-line hint for err: its own hint and the command's
-// advice for its kind, either of which may be absent.
-func (r reporter) hint(err error) string {
-	return joinHints(safetext.OneLine(hintOf(err)), r.advice(failure.KindOf(err), err))
+func (r reporter) teller() failtext.Teller {
+	return failtext.Teller{Prog: r.prog, Profile: r.profile, Doctor: r.doctor}
 }
 
-// joinHints joins the non-empty hints with "; ".
-func joinHints(hints ...string) string {
-	var out []string
-	for _, h := range hints {
-		if h != "" {
-			out = append(out, h)
-		}
-	}
-	return strings.Join(out, "; ")
-}
+// hint is the one-line hint for err (failtext.Teller.Hint).
+func (r reporter) hint(err error) string { return r.teller().Hint(err) }
 
-// advice is what the command adds to the hint of err, a failure of kind
-// k: how to do what the hint says with this command.
-func (r reporter) advice(k failure.Kind, err error) string {
-	switch {
-	case errors.Is(err, config.ErrNoProfile):
-		if r.prog == "sendmail" {
-			return "sendmail takes no profile option"
-		}
-		return "--profile NAME chooses one"
-	case errors.Is(err, config.ErrNoFile):
-		if r.prog == "sendmail" {
-			return "sendmail names the file with -C FILE (else $M365SEND_CONFIG)"
-		}
-		return "m365send names the file with --config FILE (else $M365SEND_CONFIG)"
-	}
-	var ce *token.CacheError
-	if k == failure.Config && errors.As(err, &ce) && !errors.Is(err, token.ErrInsecureCache) {
-		// A cache folder that cannot be used: say how to choose another.
-		return "the token cache folder is set with $M365SEND_CACHE_DIR or cache_dir in the profile"
-	}
-	if r.prog == "sendmail" {
-		switch k {
-		case failure.SignIn:
-			return "sendmail cannot sign in by itself: as the user it runs as, run `m365send login` once " +
-				"(the profile is $M365SEND_PROFILE or the file's default_profile)"
-		case failure.Permission:
-			return "as the user sendmail runs as, `m365send doctor` checks each permission"
-		}
-		return ""
-	}
-	profile := ""
-	if r.profile != "" {
-		profile = " --profile " + config.ShellQuote(r.profile)
-	}
-	switch k {
-	case failure.SignIn:
-		return "run `m365send login" + profile + "`"
-	case failure.Permission:
-		if !r.doctor {
-			return "`m365send doctor" + profile + "` checks each permission"
-		}
-	}
-	return ""
-}
+// advice is the command's advice for err, of kind k (failtext.Teller.Advice).
+func (r reporter) advice(k failure.Kind, err error) string { return r.teller().Advice(k, err) }
 
-// print writes err as one line saying what happened and, where a hint is
-// known, a second line saying what to do.
-func (r reporter) print(w io.Writer, err error) {
-	fmt.Fprintf(w, "%s: %s\n", r.prog, messageFor(err))
-	if h := r.hint(err); h != "" {
-		fmt.Fprintf(w, "  hint: %s\n", h)
-	}
-}
+// print writes err and its hint (failtext.Teller.Print).
+func (r reporter) print(w io.Writer, err error) { r.teller().Print(w, err) }
 
 // warn writes a warning in the shape of an error: "m365send: warning: ...".
-func (r reporter) warn(w io.Writer, msg string) {
-	fmt.Fprintf(w, "%s: warning: %s\n", r.prog, safetext.OneLine(msg))
-}
-
-// hintOf is the failure's own hint (failtext.Hint).
-func hintOf(err error) string { return failtext.Hint(err) }
+func (r reporter) warn(w io.Writer, msg string) { r.teller().Warn(w, msg) }
 
 // messageFor is the one-line text for err (failtext.Message).
 func messageFor(err error) string { return failtext.Message(err) }

@@ -1,6 +1,6 @@
 // Package failtext words a failure for a person, as every command of
 // m365send prints it: one line, safe for a terminal, and the failure's own
-// hint.
+// hint followed by the command's advice for its kind (Teller).
 package failtext
 
 import (
