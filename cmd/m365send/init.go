@@ -57,21 +57,15 @@ func (a *app) newInitCmd() *cobra.Command {
 
 // init runs `m365send init`.
 func (a *app) init(cmd *cobra.Command, f *initFlags) error {
-	values := map[string]string{}
+	given := map[string]string{}
 	for _, v := range initValueFlags {
 		if cmd.Flags().Changed(strings.ReplaceAll(v.key, "_", "-")) {
-			values[v.key] = *f.values[v.key]
+			given[v.key] = *f.values[v.key]
 		}
 	}
-	for _, kv := range f.set {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return &usageError{msg: fmt.Sprintf("--set %q: not KEY=VALUE", kv), hint: "such as --set smtp_port=587"}
-		}
-		if _, dup := values[k]; dup {
-			return &usageError{msg: fmt.Sprintf("%s is given twice", k), hint: "give each key once"}
-		}
-		values[k] = v
+	values, err := initconfig.Values(given, f.set)
+	if err != nil {
+		return err
 	}
 	opts := initconfig.Options{
 		Path:    config.File(a.configFile, a.io.Env),
@@ -90,27 +84,10 @@ func (a *app) init(cmd *cobra.Command, f *initFlags) error {
 	if err != nil {
 		return err
 	}
-	what := "added profile %q to %s"
-	if res.Created {
-		what = "wrote profile %q to %s (mode 0600)"
+	for _, line := range res.Report(a.configFile, a.profile) {
+		fmt.Fprintln(a.io.Err, line)
 	}
-	fmt.Fprintf(a.io.Err, "m365send: "+what+"\n", res.Profile, res.Path)
-	if res.SecretFile != "" {
-		fmt.Fprintf(a.io.Err, "m365send: the client secret is in %s (mode 0600)\n", res.SecretFile)
-	}
-	profile := ""
-	if a.profile != "" {
-		profile = " --profile " + config.ShellQuote(a.profile)
-	}
-	if a.configFile != "" {
-		profile = " --config " + config.ShellQuote(a.configFile) + profile
-	}
-	if res.Flow == config.FlowDeviceCode {
-		fmt.Fprintf(a.io.Err, "next: sign in once with `m365send login%s`\n", profile)
-		return nil
-	}
-	if !res.Doctor {
-		fmt.Fprintf(a.io.Err, "next: check it with `m365send doctor%s`\n", profile)
+	if res.Flow == config.FlowDeviceCode || !res.Doctor {
 		return nil
 	}
 	rep := a.reporter()
