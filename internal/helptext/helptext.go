@@ -294,7 +294,10 @@ an array), subject, body, html (a file), attachments, headers
 ("Name: value" strings) and reply_to; paths are relative to the working
 directory. A line that does not parse stops the batch before anything is
 sent; a message that cannot be built (a bad address, a missing file)
-fails alone. Neither --dry-run nor --queue goes with several messages.
+fails alone. Several messages are sent, never queued: a queue in the
+configuration file does not apply (one that fails for now is reported,
+exit 75, for the caller to send again); --queue and --dry-run are refused,
+and so is the whole command when queue_always = true.
 
 --dry-run prints the message exactly as it would be sent and sends nothing;
 it needs no token. --json prints one JSON object on standard output:

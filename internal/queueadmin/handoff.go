@@ -42,6 +42,10 @@ func LoadHandoff(opts config.LoadOptions, force bool) (*Handoff, error) {
 	return &Handoff{Dir: dir, always: g.QueueAlways}, nil
 }
 
+// Always reports whether every message goes to the queue without a try
+// (queue_always = true).
+func (h *Handoff) Always() bool { return h != nil && h.always }
+
 // Takes reports whether a message that met err (nil: not tried yet) goes
 // to the queue: every message with queue_always, else one that met a
 // temporary failure or the sending quota.

@@ -3,6 +3,8 @@ package submit
 import (
 	"context"
 
+	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/queueadmin"
 	"github.com/m365send/m365send/internal/session"
 	"github.com/m365send/m365send/sender"
 )
@@ -29,9 +31,21 @@ type Item struct {
 // message's Item, in the order of builds, as soon as it and those before
 // it are known. A message that cannot be built or is refused fails alone;
 // when the connection is lost for good, the messages after it fail with
-// that error. The queue is not used. The error is the session's (then
-// nothing was sent and report is not called).
+// that error. The queue is never used: a message that fails for now is
+// reported as such, for the caller to send again (docs/commands.md). With
+// queue_always = true, which asks that every message go to the queue,
+// SendMany refuses (a usage failure) and sends nothing. The error is the
+// session's or that refusal (then nothing was sent and report is not
+// called).
 func SendMany(ctx context.Context, opts session.Options, builds []Builder, report func(Item)) error {
+	h, err := queueadmin.LoadHandoff(opts.LoadOptions(), false)
+	if err != nil {
+		return err
+	}
+	if h.Always() {
+		return failure.New(failure.Usage, "--batch and several --raw send over one connection and never queue, but queue_always = true asks that every message go to the queue",
+			"send the messages one by one with `m365send send` (each goes to the queue), or leave queue_always out")
+	}
 	s, err := session.Open(ctx, opts)
 	if err != nil {
 		return err
