@@ -291,28 +291,37 @@ func fleetLosesNothingWhenARelayDies(t *testing.T, dbURL string) {
 		t.Fatal(err)
 	}
 	defer db.Close(context.Background())
-	var killedHeld, killSeq int
+	r := f.relays[victim]
+	owner := "%/" + strconv.Itoa(r.cmd.Process.Pid) + "/%" // pgqueue's owner: host/pid/random
+	held := func() int {
+		var n int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM m365send_messages WHERE lease_token IS NOT NULL AND owner LIKE $1`, owner).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	killed := false
+	var killedHeld, killSeq, killedAt int
 	for seen := 1; seen <= total; seen++ {
 		select {
 		case <-taken:
 		case err := <-errs:
 			t.Fatal(err)
 		}
-		if seen != killAt {
+		// From killAt on, kill it as soon as it holds claimed messages,
+		// which the others may take only once its lease ends (at the
+		// last message, whatever it holds).
+		if killed || seen < killAt || seen < total && held() == 0 {
 			continue
 		}
-		r := f.relays[victim]
 		up.remove(r.addr)
-		pid := r.cmd.Process.Pid
 		r.kill() // SIGKILL
+		killed, killedAt = true, seen
 		// Every message the dead relay handed to the fake is counted by
 		// now: the fake records a message before its 250.
 		killSeq = len(srv.Messages())
 		// Its leases stay until they end (lease=3s).
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM m365send_messages WHERE lease_token IS NOT NULL AND owner LIKE $1`,
-			"%/"+strconv.Itoa(pid)+"/%").Scan(&killedHeld); err != nil {
-			t.Fatal(err)
-		}
+		killedHeld = held()
 	}
 	wg.Wait()
 	close(errs)
@@ -467,8 +476,8 @@ func fleetLosesNothingWhenARelayDies(t *testing.T, dbURL string) {
 	if sum := hits[0] + hits[1] + hits[2]; elapsed > 3*usableToken && sum <= relays {
 		t.Errorf("no relay asked for a second token in %v, with tokens usable for %v: %v", elapsed.Round(time.Millisecond), usableToken, hits)
 	}
-	t.Logf("%d messages submitted, %d acknowledged, %d deliveries (%d of messages not acknowledged); %d messages twice (%d cut by the kill, %d dropped by the fake); the killed relay held %d leases; peak %d connections; token requests per relay %v (at most %d each); %v",
-		total, nAcked, len(msgs), extra, dups, killDups, dropDups, killedHeld, srv.PeakConns(sandbox.AppMailbox), hits, perRelay, elapsed.Round(time.Millisecond))
+	t.Logf("%d messages submitted, %d acknowledged, %d deliveries (%d of messages not acknowledged); %d messages twice (%d cut by the kill, %d dropped by the fake); the relay killed at message %d held %d leases; peak %d connections; token requests per relay %v (at most %d each); %v",
+		total, nAcked, len(msgs), extra, dups, killDups, dropDups, killedAt, killedHeld, srv.PeakConns(sandbox.AppMailbox), hits, perRelay, elapsed.Round(time.Millisecond))
 }
 
 // fleetRelaysStartTogether: two relay processes started at
