@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/helptext"
 	"github.com/m365send/m365send/internal/safetext"
 	"github.com/m365send/m365send/internal/session"
@@ -127,17 +125,7 @@ func (a *app) newRootCmd() *cobra.Command {
 // the configuration file the command line (--config) or the environment
 // selects; nothing when it cannot be read.
 func (a *app) completeProfiles(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
-	g, err := config.LoadGlobals(config.LoadOptions{File: a.configFile, Env: a.io.Env})
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	var names []string
-	for _, n := range g.Profiles {
-		if strings.HasPrefix(n, prefix) {
-			names = append(names, n)
-		}
-	}
-	return names, cobra.ShellCompDirectiveNoFileComp
+	return session.ProfileNames(a.io.sessionOptions(session.Options{ConfigFile: a.configFile}), prefix), cobra.ShellCompDirectiveNoFileComp
 }
 
 // fail prints err as one line saying what happened and, where known, one

@@ -1,6 +1,7 @@
 // Package helptext holds the long help and the examples of m365send's
-// commands (cobra's Long and Example), from which "m365send help", the
-// manual pages (docs/man) and docs/commands.md are made. The commands in
+// commands (cobra's Long and Example), which "m365send help" prints and
+// the manual pages (docs/man) are generated from; docs/commands.md says
+// the same at more length, so a change here goes there too. The commands in
 // cmd/m365send declare their flags and call the packages that do the
 // work; what they say about themselves is here, in one place to read and
 // edit.

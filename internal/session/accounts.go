@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"strings"
 
 	"github.com/m365send/m365send/config"
 	"github.com/m365send/m365send/internal/keyring"
@@ -70,4 +71,21 @@ func DeleteSecret(ctx context.Context, opts Options) error {
 		return err
 	}
 	return p.Keyring().Delete(ctx, keyring.SecretAccount(p.Name))
+}
+
+// ProfileNames returns the names of the profiles in the configuration
+// file opts select that start with prefix, for completing --profile;
+// none when the file cannot be read.
+func ProfileNames(opts Options, prefix string) []string {
+	g, err := config.LoadGlobals(config.LoadOptions{File: opts.ConfigFile, Env: opts.Getenv})
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, n := range g.Profiles {
+		if strings.HasPrefix(n, prefix) {
+			names = append(names, n)
+		}
+	}
+	return names
 }
