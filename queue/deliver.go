@@ -377,14 +377,17 @@ func (d *Deliverer) start(ctx context.Context, now time.Time) {
 			d.wg.Add(1)
 			go func() {
 				defer d.wg.Done()
+				release := func(time.Time) {}
 				if d.cfg.Limiter != nil {
-					var release func(time.Time)
 					if batch, release = d.share(ctx, b, batch, now); release == nil {
 						return
 					}
-					defer func() { release(d.cfg.Now()) }()
 				}
 				d.deliver(ctx, b, r.Route, batch, now)
+				// The shared connection goes back before this process's
+				// (below), or the next connection this process starts finds
+				// it still taken and waits for the Limiter's Retry.
+				release(d.cfg.Now())
 				d.mu.Lock()
 				b.conns--
 				d.active--
