@@ -17,7 +17,8 @@ const DefaultGrace = 30 * time.Second
 // delivery engine over opts.Queue (nil: messages are only queued, e.g.
 // for another process to deliver), until ctx ends or a listener fails.
 // Each accepted message wakes d. When ctx ends it stops accepting
-// connections at once, gives the SMTP transactions in progress grace
+// connections at once, closes the idle sessions with a 421 (see
+// Server.Shutdown), gives the SMTP transactions in progress grace
 // (DefaultGrace when 0) to finish, and returns when d has returned too
 // (d finishes its deliveries in flight within its own Grace); everything
 // not delivered stays queued. It returns nil after ctx ended.

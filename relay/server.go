@@ -65,6 +65,8 @@ type Server struct {
 	ctx    context.Context // ends at Close; bounds Enqueue
 	cancel context.CancelFunc
 
+	draining atomic.Bool // Shutdown began: idle sessions are told 421 and closed
+
 	mu        sync.Mutex
 	closing   bool
 	servers   []*smtp.Server
@@ -192,10 +194,7 @@ func (s *Server) Serve(ln net.Listener, l Listener) error {
 	s.servers = append(s.servers, srv)
 	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
-	ln = &limitListener{Listener: ln, s: s, implicit: l.ImplicitTLS}
-	if l.ImplicitTLS {
-		ln = tls.NewListener(ln, srv.TLSConfig)
-	}
+	ln = &limitListener{Listener: ln, s: s, implicit: l.ImplicitTLS, tls: srv.TLSConfig}
 	err := srv.Serve(ln)
 	s.mu.Lock()
 	closing := s.closing
@@ -240,12 +239,16 @@ func (s *Server) closeLive() {
 	}
 }
 
-// Shutdown stops accepting connections at once and waits, until ctx ends,
-// for the open connections to end (a message being received is queued
-// and acknowledged); then it closes those still open.
+// Shutdown stops accepting connections at once, tells the idle sessions
+// (waiting for a command, no transaction begun) "421 4.3.2 <host> shutting
+// down" and closes them, and waits, until ctx ends, for the transactions
+// in progress: a message being received is queued and acknowledged, and
+// its session is then told 421 and closed. At the end of ctx it closes
+// those still open.
 func (s *Server) Shutdown(ctx context.Context) error {
 	srvs := s.stop()
 	s.log.Info("relay: stopped accepting connections", "open", s.open())
+	s.drain()
 	errs := make([]error, len(srvs))
 	var wg sync.WaitGroup
 	for i, srv := range srvs {
@@ -376,6 +379,7 @@ type limitListener struct {
 	net.Listener
 	s        *Server
 	implicit bool
+	tls      *tls.Config // for implicit TLS
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -398,6 +402,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			s.mu.Lock()
 			s.live[cc] = struct{}{}
 			s.mu.Unlock()
+			if l.implicit {
+				return tls.Server(cc, l.tls), nil
+			}
+			cc.top = cc // plaintext until STARTTLS
 			return cc, nil
 		}
 		s.log.Info("relay: refused", "client", c.RemoteAddr().String(), "user", "", "code", "421 4.7.0",
@@ -410,11 +418,19 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
+// countedConn is one client connection (under TLS, if any): it is
+// counted per client address, and it knows whether its session waits for
+// a command, for Shutdown (see drain.go).
 type countedConn struct {
 	net.Conn
 	s    *Server
 	a    netip.Addr
 	once sync.Once
+
+	mu      sync.Mutex
+	waiting bool     // blocked reading from the client
+	busy    bool     // a transaction is in progress (MAIL accepted, DATA not done)
+	top     net.Conn // where a reply is written (the TLS connection once TLS is up); nil: unknown
 }
 
 func (c *countedConn) Close() error {

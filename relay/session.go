@@ -25,6 +25,7 @@ type session struct {
 	tls     bool
 	network *Network // the configured network the client is in, or nil
 	user    *user    // after AUTH
+	conn    *countedConn
 
 	// The transaction.
 	from    string // envelope sender, after rewrite_from
@@ -41,6 +42,10 @@ func (s *Server) newSession(c *smtp.Conn, l *Listener) *session {
 		remote: c.Conn().RemoteAddr().String(),
 		addr:   addrOf(c.Conn().RemoteAddr()),
 		tls:    isTLS,
+		conn:   connOf(c.Conn()),
+	}
+	if ss.conn != nil {
+		ss.conn.setTop(c.Conn())
 	}
 	ss.network = s.network(ss.addr)
 	return ss
@@ -151,6 +156,24 @@ func (ss *session) grant() *Grant {
 // Mail chooses the profile from the envelope sender, or refuses it.
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	ss.Reset()
+	if ss.s.draining.Load() {
+		return ss.refuse(421, smtp.EnhancedCode{4, 3, 2}, ss.s.cfg.Hostname+" shutting down")
+	}
+	err := ss.mail(from)
+	if err == nil {
+		ss.setBusy(true)
+	}
+	return err
+}
+
+// setBusy tells the connection whether a transaction is in progress.
+func (ss *session) setBusy(b bool) {
+	if ss.conn != nil {
+		ss.conn.setBusy(b)
+	}
+}
+
+func (ss *session) mail(from string) error {
 	g := ss.grant()
 	if g == nil {
 		// 530 5.7.0 (RFC 4954 section 6): the client may authenticate;
@@ -210,6 +233,7 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 
 // Data queues the message and returns only when it is durable.
 func (ss *session) Data(r io.Reader) error {
+	defer ss.setBusy(false)
 	if len(ss.to) == 0 || ss.profile == "" {
 		return ss.refuse(503, smtp.EnhancedCode{5, 5, 1}, "Bad sequence of commands")
 	}
@@ -248,10 +272,17 @@ func (ss *session) Data(r io.Reader) error {
 // Reset ends the transaction.
 func (ss *session) Reset() {
 	ss.from, ss.profile, ss.rewrite, ss.to = "", "", false, nil
+	ss.setBusy(false)
 }
 
-// Logout ends the session.
-func (ss *session) Logout() error { return nil }
+// Logout ends the session (at the end of the connection, or at STARTTLS).
+func (ss *session) Logout() error {
+	ss.setBusy(false)
+	if ss.conn != nil {
+		ss.conn.setTop(nil)
+	}
+	return nil
+}
 
 // loginServer is the server side of the LOGIN mechanism
 // (draft-murchison-sasl-login), which go-sasl does not provide.
