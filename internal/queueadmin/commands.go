@@ -69,9 +69,11 @@ func Each(ctx context.Context, opts config.LoadOptions, args []string, rank func
 // Migrate moves every message and dead letter of the spool folder the
 // configuration of opts names into the PostgreSQL queue at url
 // (backend.Move), as `m365send queue migrate` does. It returns what was
-// moved once the move began (nil before: the configuration did not load),
-// even when it failed; a move that left messages a relay was delivering
-// fails for now (backend.ErrBusyLeft).
+// moved, also when the move failed midway (what it moved stays moved);
+// nil when it failed before moving anything (the configuration did not
+// load, the database was not reached), so that the command does not say
+// "moved 0 messages" over an error. A move that left messages a relay was
+// delivering fails for now (backend.ErrBusyLeft).
 func Migrate(ctx context.Context, opts config.LoadOptions, url string) (*backend.Moved, error) {
 	g, err := config.LoadGlobals(opts)
 	if err != nil {
@@ -84,6 +86,9 @@ func Migrate(ctx context.Context, opts config.LoadOptions, url string) (*backend
 	mv, err := backend.Move(ctx, dir, url)
 	if err == nil && mv.Busy > 0 {
 		err = backend.ErrBusyLeft(mv.Busy)
+	}
+	if err != nil && mv.Queued+mv.Dead == 0 {
+		return nil, err
 	}
 	return &mv, err
 }
