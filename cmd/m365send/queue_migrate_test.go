@@ -44,9 +44,10 @@ var migrateSubject = regexp.MustCompile(`(?m)^Subject: migrate (\w+)\r$`)
 // next try is an hour away and a dead letter, then moves it to
 // PostgreSQL with `m365send queue migrate --to`:
 //
-//   - a wrong URL fails (exit 69) and moves nothing;
-//   - a move that the database stops after two messages fails, having
-//     moved those and left the others in the spool, none in both;
+//   - a wrong URL fails (exit 69), moves nothing and prints no "moved";
+//   - a move that the database stops after two new rows fails (exit
+//     69), having moved those and left the others in the spool, none in
+//     both, and prints what it moved;
 //   - run again, it moves the rest, skipping a message that is in the
 //     database already, and says what it moved (without the URL's
 //     password); a third run moves nothing and copies nothing twice;
