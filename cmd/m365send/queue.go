@@ -107,7 +107,7 @@ func (a *app) newQueueCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			mv, err := queueadmin.Migrate(cmd.Context(), lo(), to)
 			if mv != nil {
-				fmt.Fprintf(a.io.Out, "moved %d messages and %d dead letters to %s\n", mv.Queued, mv.Dead, backend.Describe(to))
+				fmt.Fprintf(a.io.Out, "moved %s to %s\n", mv, backend.Describe(to))
 			}
 			return err
 		},

@@ -280,7 +280,7 @@ CREATE TRIGGER m365send_test_stop BEFORE INSERT ON m365send_messages FOR EACH RO
 		t.Errorf("migrate stopped by the database: exit %d, stderr %q; want 69 saying to run the move again", code, stderr)
 	}
 	moved, left := inDB(), inSpool()
-	want := fmt.Sprintf("moved %d messages and 0 dead letters to ", len(all)-len(left))
+	want := "moved " + nounCount(len(all)-len(left), "message") + " and 0 dead letters to "
 	if !strings.HasPrefix(stdout, want) {
 		t.Errorf("migrate stopped by the database printed %q, want %q...", stdout, want)
 	}
@@ -306,7 +306,7 @@ CREATE TRIGGER m365send_test_stop BEFORE INSERT ON m365send_messages FOR EACH RO
 		t.Fatal(err)
 	}
 	code, stdout, stderr = run(onSpool, "queue", "migrate", "--to", withPassword)
-	want = fmt.Sprintf("moved %d messages and 1 dead letters to postgres://postgres:xxxxx@/", len(left)-1)
+	want = "moved " + nounCount(len(left)-1, "message") + " and 1 dead letter to postgres://postgres:xxxxx@/"
 	if code != 0 || !strings.HasPrefix(stdout, want) {
 		t.Errorf("second migrate: exit %d, stdout %q, stderr %q; want 0 and %q...", code, stdout, stderr, want)
 	}
@@ -414,4 +414,13 @@ CREATE TRIGGER m365send_test_stop BEFORE INSERT ON m365send_messages FOR EACH RO
 	if dead, err := pq.List(ctx, queue.Filter{Dead: true}); err != nil || len(dead) != 1 || dead[0].ID != ids["dead"] {
 		t.Errorf("dead letters on the database: %v, %v; want only %s", dead, err, ids["dead"])
 	}
+}
+
+// nounCount writes n and noun, adding an s unless n is 1, as the move's
+// report does.
+func nounCount(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -23,6 +23,19 @@ type Moved struct {
 	Busy int
 }
 
+// String says what moved, as "3 messages and 1 dead letter".
+func (m Moved) String() string {
+	return count(m.Queued, "message", "messages") + " and " + count(m.Dead, "dead letter", "dead letters")
+}
+
+// count writes n with the noun's singular or plural form.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // MoveToDatabase moves every message and dead letter of the spool from
 // into the database to, keeping IDs and states, without losing one: each
 // is locked in the spool (a message being delivered is left, and

@@ -137,3 +137,18 @@ func TestMoveToDatabase(t *testing.T) {
 		t.Errorf("database holds %d queued, want 4", len(all))
 	}
 }
+
+func TestMovedSaysWhatMovedInEnglish(t *testing.T) {
+	for _, tc := range []struct {
+		mv   Moved
+		want string
+	}{
+		{Moved{}, "0 messages and 0 dead letters"},
+		{Moved{Queued: 1, Dead: 1}, "1 message and 1 dead letter"},
+		{Moved{Queued: 4, Dead: 2, Busy: 1}, "4 messages and 2 dead letters"},
+	} {
+		if got := tc.mv.String(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.mv, got, tc.want)
+		}
+	}
+}
