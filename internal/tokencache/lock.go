@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/filelock"
 )
 
 // DefaultLockTimeout is how long a token request waits for the profile's
@@ -55,10 +56,11 @@ func (e *LockError) Hint() string {
 	return "another process holds this profile's token cache lock (a sign-in waiting for a person, or a hung process): let it finish or end it, then try again"
 }
 
-// FileLock is an advisory exclusive lock (flock) on a lock file beside the
-// cache. flock locks belong to the open file description, so two opens in
-// one process exclude each other as two processes do; the kernel drops the
-// lock when the process dies, so a killed process never leaves it held.
+// FileLock is an exclusive lock (internal/filelock: flock on Unix,
+// LockFileEx on Windows) on a lock file beside the cache. The lock belongs
+// to the open file, so two opens in one process exclude each other as two
+// processes do; the system drops the lock when the process dies, so a
+// killed process never leaves it held.
 // The holder writes its PID into the file, so that a waiting process can
 // say who it waits for. A nil *FileLock (or one with no file) holds
 // nothing: the cache folder could not be written.
@@ -101,8 +103,7 @@ func (s *Store) Lock(ctx context.Context) (*FileLock, error) {
 		return nil, err
 	}
 	l := &FileLock{f}
-	fd := int(f.Fd())
-	if busy, err := tryFlock(fd); err == nil && !busy {
+	if ok, err := filelock.TryLock(f); err == nil && ok {
 		l.writePID()
 		return l, nil
 	} else if err != nil {
@@ -114,7 +115,7 @@ func (s *Store) Lock(ctx context.Context) (*FileLock, error) {
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() {
-		done <- waitFlock(fd)
+		done <- filelock.Lock(f)
 	}()
 	warn := time.NewTimer(s.LockWarn)
 	defer warn.Stop()
@@ -179,7 +180,7 @@ func (l *FileLock) Unlock() {
 	if l == nil || l.f == nil {
 		return
 	}
-	unlockFlock(int(l.f.Fd()))
+	_ = filelock.Unlock(l.f)
 	_ = l.f.Close()
 	l.f = nil
 }

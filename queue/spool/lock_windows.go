@@ -28,22 +28,6 @@ func openLock(path string) (*os.File, error) {
 	return os.NewFile(uintptr(h), path), nil
 }
 
-// tryLock takes an exclusive lock on f without waiting; it reports false
-// when someone else holds one (LockFileEx; dropped when the process
-// dies). The locked byte lies far past the end of the file, because
-// Windows locks are mandatory: a lock on the data would stop its readers.
-func tryLock(f *os.File) (bool, error) {
-	ol := windows.Overlapped{OffsetHigh: 0x40000000}
-	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
-	if err == nil {
-		return true, nil
-	}
-	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) || errors.Is(err, windows.ERROR_IO_PENDING) {
-		return false, nil
-	}
-	return false, err
-}
-
 // syncDir does nothing on Windows, where a directory cannot be opened
 // for syncing; NTFS journals renames.
 func syncDir(string) error { return nil }

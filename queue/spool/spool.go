@@ -25,7 +25,8 @@
 //
 // Several processes may use one spool at once (the relay, `m365send
 // queue`, sendmail handing a message over). Whoever changes a message
-// holds an exclusive lock (flock(2); LockFileEx on Windows) on its .eml,
+// holds an exclusive lock (internal/filelock: flock(2); LockFileEx on
+// Windows) on its .eml,
 // which is never replaced, so the lock follows the message into the dead
 // letters: Claim takes it without waiting and skips a message locked by
 // someone else; Retry and Delete fail with queue.ErrBusy while it is
@@ -59,6 +60,7 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/internal/failure"
+	"github.com/m365send/m365send/internal/filelock"
 	"github.com/m365send/m365send/queue"
 )
 
@@ -452,7 +454,7 @@ func (s *Spool) lockEML(dir string, id queue.ID) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	ok, err := tryLock(f)
+	ok, err := filelock.TryLock(f)
 	if err != nil || !ok {
 		_ = f.Close()
 		return nil, err
