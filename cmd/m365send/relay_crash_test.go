@@ -286,61 +286,7 @@ rate_per_minute = -1
 	defer sp.Close()
 	drainCtx, drainCancel := context.WithTimeout(ctx, 90*time.Second)
 	defer drainCancel()
-	copies := make([]int, total)
-	lastOnConn := map[int]int{} // the Seq of each connection's last message
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var msgs []smtptest.Message
-	for {
-		msgs = srv.Messages()
-		clear(copies)
-		for _, m := range msgs {
-			sm := crashSubject.FindSubmatch(m.Data)
-			if sm == nil {
-				t.Fatalf("delivered a message that no device sent: %q", m.Data)
-			}
-			n, _ := strconv.Atoi(string(sm[1]))
-			if n < 0 || n >= total || string(m.Data) != crashMsg(n) || m.From != sandbox.AppMailbox {
-				t.Fatalf("delivered message %d changed: from %q: %q", n, m.From, m.Data)
-			}
-			copies[n]++
-			lastOnConn[m.Conn] = max(lastOnConn[m.Conn], m.Seq)
-		}
-		missing := 0
-		for n := range total {
-			if ok[n] && copies[n] == 0 {
-				missing++
-			}
-		}
-		left, err := sp.List(ctx, queue.Filter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dead, err := sp.List(ctx, queue.Filter{Dead: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(dead) > 0 {
-			t.Fatalf("%d messages went to the dead letters, the first: %+v", len(dead), dead[0])
-		}
-		if missing == 0 && len(left) == 0 {
-			break
-		}
-		now := time.Now()
-		for _, m := range left {
-			if m.NextAttempt.After(now) {
-				// Busy: the relay is trying it; not found: delivered since.
-				if err := sp.Retry(ctx, m.ID, now); err != nil && !errors.Is(err, queue.ErrBusy) && !errors.Is(err, queue.ErrNotFound) {
-					t.Fatalf("retry %s: %v", m.ID, err)
-				}
-			}
-		}
-		select {
-		case <-tick.C:
-		case <-drainCtx.Done():
-			t.Fatalf("the queue did not drain: %d acknowledged messages not delivered, %d still queued", missing, len(left))
-		}
-	}
+	msgs, copies, lastOnConn := drainQueue(drainCtx, t, srv, sp, total, ok)
 	if code := r.stop(t); code != 0 {
 		t.Errorf("the last relay exited %d after SIGTERM, want 0", code)
 	}
@@ -397,4 +343,71 @@ rate_per_minute = -1
 	t.Logf("kill boundaries (connections): %v", boundaries)
 	t.Logf("%d messages submitted, %d acknowledged, %d deliveries (%d of messages not acknowledged), %d messages more than once (%d copies again after a kill, %d after a dropped connection); %d kills, %d connections dropped; %v",
 		total, nAcked, len(msgs), extra, dups, killDups, dropDups, killed, len(drops), time.Since(start).Round(time.Millisecond))
+}
+
+// drainQueue waits until every message n with ok[n] (acknowledged by a
+// relay) has reached srv and q holds no message, making each one waiting
+// for its next try due now, as `queue retry` would (a message a killed
+// relay was trying, or whose reply the fake dropped, waits a minute). It
+// fails the test if a message went to the dead letters, if srv got a
+// message the devices did not send or a changed one, or if ctx ends
+// first. It returns what srv received, the copies of each message and the
+// Seq of each connection's last message.
+func drainQueue(ctx context.Context, t *testing.T, srv *smtptest.Server, q queue.Queue, total int, ok []bool) (msgs []smtptest.Message, copies []int, lastOnConn map[int]int) {
+	t.Helper()
+	copies = make([]int, total)
+	lastOnConn = map[int]int{}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		msgs = srv.Messages()
+		clear(copies)
+		for _, m := range msgs {
+			sm := crashSubject.FindSubmatch(m.Data)
+			if sm == nil {
+				t.Fatalf("delivered a message that no device sent: %q", m.Data)
+			}
+			n, _ := strconv.Atoi(string(sm[1]))
+			if n < 0 || n >= total || string(m.Data) != crashMsg(n) || m.From != sandbox.AppMailbox {
+				t.Fatalf("delivered message %d changed: from %q: %q", n, m.From, m.Data)
+			}
+			copies[n]++
+			lastOnConn[m.Conn] = max(lastOnConn[m.Conn], m.Seq)
+		}
+		missing := 0
+		for n := range total {
+			if ok[n] && copies[n] == 0 {
+				missing++
+			}
+		}
+		left, err := q.List(ctx, queue.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead, err := q.List(ctx, queue.Filter{Dead: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dead) > 0 {
+			t.Fatalf("%d messages went to the dead letters, the first: %+v", len(dead), dead[0])
+		}
+		if missing == 0 && len(left) == 0 {
+			return msgs, copies, lastOnConn
+		}
+		now := time.Now()
+		for _, m := range left {
+			if m.NextAttempt.After(now) {
+				// Busy: a relay is trying it (or a dead relay's lease
+				// holds); not found: delivered since.
+				if err := q.Retry(ctx, m.ID, now); err != nil && !errors.Is(err, queue.ErrBusy) && !errors.Is(err, queue.ErrNotFound) {
+					t.Fatalf("retry %s: %v", m.ID, err)
+				}
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("the queue did not drain: %d acknowledged messages not delivered, %d still queued", missing, len(left))
+		}
+	}
 }

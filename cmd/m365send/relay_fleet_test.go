@@ -378,60 +378,7 @@ func fleetLosesNothingWhenARelayDies(t *testing.T, dbURL string) {
 		t.Fatal(err)
 	}
 	defer pq.Close()
-	copies := make([]int, total)
-	lastOnConn := map[int]int{} // the Seq of each connection's last message
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var msgs []smtptest.Message
-	for {
-		msgs = srv.Messages()
-		clear(copies)
-		for _, m := range msgs {
-			sm := crashSubject.FindSubmatch(m.Data)
-			if sm == nil {
-				t.Fatalf("delivered a message that no device sent: %q", m.Data)
-			}
-			n, _ := strconv.Atoi(string(sm[1]))
-			if n < 0 || n >= total || string(m.Data) != crashMsg(n) || m.From != sandbox.AppMailbox {
-				t.Fatalf("delivered message %d changed: from %q: %q", n, m.From, m.Data)
-			}
-			copies[n]++
-			lastOnConn[m.Conn] = max(lastOnConn[m.Conn], m.Seq)
-		}
-		missing := 0
-		for n := range total {
-			if ok[n] && copies[n] == 0 {
-				missing++
-			}
-		}
-		left, err := pq.List(ctx, queue.Filter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dead, err := pq.List(ctx, queue.Filter{Dead: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(dead) > 0 {
-			t.Fatalf("%d messages went to the dead letters, the first: %+v", len(dead), dead[0])
-		}
-		if missing == 0 && len(left) == 0 {
-			break
-		}
-		now := time.Now()
-		for _, m := range left {
-			if m.NextAttempt.After(now) {
-				if err := pq.Retry(ctx, m.ID, now); err != nil && !errors.Is(err, queue.ErrBusy) && !errors.Is(err, queue.ErrNotFound) {
-					t.Fatalf("retry %s: %v", m.ID, err)
-				}
-			}
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatalf("the queue did not drain: %d acknowledged messages not delivered, %d still queued", missing, len(left))
-		}
-	}
+	msgs, copies, lastOnConn := drainQueue(ctx, t, srv, pq, total, ok)
 	elapsed := time.Since(start)
 	for i, r := range f.relays {
 		if i == victim {
