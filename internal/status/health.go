@@ -7,9 +7,11 @@
 // found to be required.
 //
 // The record holds times and a reason, never a token or secret. It is
-// written atomically (a temporary file renamed over it); two processes
-// updating it at once may lose one update, which costs a slightly older
-// time in the report, nothing more.
+// written atomically (a temporary file renamed over it), and each update
+// reads, changes and writes it under an exclusive lock on
+// <record>.lock (internal/filelock), so processes updating it at once
+// (the relay and a send from cron) lose no update, and on_login_required
+// runs once however many processes find the sign-in required.
 package status
 
 import (
@@ -20,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/m365send/m365send/internal/filelock"
 )
 
 // Health is what is known about a profile's sign-in beyond its token
@@ -76,9 +80,21 @@ func ReadHealth(path string) (Health, error) {
 	return h, nil
 }
 
+// LockFile is the lock file of the health record at path.
+func LockFile(path string) string { return path + ".lock" }
+
 // update applies f to the record at path and writes it back (0600,
-// atomically). The folder must exist (the token cache's).
+// atomically), holding the record's lock from the read to the rename. The
+// folder must exist (the token cache's).
 func update(path string, f func(*Health)) (Health, error) {
+	lk, err := os.OpenFile(LockFile(path), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return Health{}, fmt.Errorf("lock sign-in record: %w", err)
+	}
+	defer lk.Close() // releases the lock
+	if err := filelock.Lock(lk); err != nil {
+		return Health{}, fmt.Errorf("lock sign-in record: %w", err)
+	}
 	h, err := ReadHealth(path)
 	if err != nil {
 		h = Health{} // a damaged record is replaced
