@@ -1,3 +1,7 @@
+//go:build linux
+
+// The hardening tests use Linux's tmpfs mounts, FIFOs and file modes.
+
 package token
 
 import (

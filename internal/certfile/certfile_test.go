@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -145,22 +144,6 @@ func checkError(t *testing.T, err error, path string, problem error, hint string
 	}
 	if h := failure.HintOf(err); !strings.Contains(h, path) || !strings.Contains(h, hint) {
 		t.Errorf("hint %q does not name the file or lacks %q", h, hint)
-	}
-}
-
-func TestLoadRefusesWhatIsNotARegularFile(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo.pem")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	big := filepath.Join(dir, "big.pem")
-	if err := os.WriteFile(big, make([]byte, MaxSize+1), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range []string{filepath.Join(dir, "missing.pem"), dir, fifo, big} {
-		_, err := Load(path, "") // a FIFO with no writer must not hang
-		checkError(t, err, path, ErrUnreadable, path)
 	}
 }
 
