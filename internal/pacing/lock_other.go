@@ -2,10 +2,5 @@
 
 package pacing
 
-// fileLock does nothing where there is no flock: pacing then holds only
-// within each process (the sender's own).
-type fileLock struct{}
-
-func lockFile(string) (*fileLock, error)    { return &fileLock{}, nil }
-func tryLockFile(string) (*fileLock, error) { return &fileLock{}, nil }
-func (l *fileLock) unlock()                 {}
+// lockOpenFlags adds nothing where O_NOFOLLOW and O_NONBLOCK do not exist.
+const lockOpenFlags = 0
