@@ -16,6 +16,27 @@ import (
 	"github.com/m365send/m365send/sender"
 )
 
+// The Deliverer's event messages: it logs exactly one record with one of
+// them per event, which package internal/metrics counts (docs/relay.md).
+const (
+	// EventDelivered: a message reached all its remaining recipients (Info).
+	EventDelivered = "queue: delivered"
+	// EventDeferred: an attempt failed temporarily; tried again later (Info).
+	EventDeferred = "queue: deferred"
+	// EventRefused: a recipient was refused permanently (Warn).
+	EventRefused = "queue: refused"
+	// EventExpired: a message's retry period ended undelivered (Warn).
+	EventExpired = "queue: retry period over"
+	// EventBounced: a failure notification was queued for the sender (Warn).
+	EventBounced = "queue: bounced"
+	// EventDeadLetter: a message moved to the dead letters (Warn), or
+	// moving it failed (Error).
+	EventDeadLetter = "queue: dead letter"
+	// EventMaybeDelivered: the reply to a message was lost; it is not
+	// sent again (Warn).
+	EventMaybeDelivered = "queue: maybe delivered, not tried again"
+)
+
 // Transport submits messages for one mailbox; *sender.Sender is one.
 // Build it with MaxAttempts 1 and RatePerMinute -1: the Deliverer retries
 // and paces, across all the messages of the mailbox.
@@ -661,7 +682,7 @@ func (d *Deliverer) record(ctx, keep context.Context, b *mailbox, r Route, m *Me
 			if res.MaybeDuplicate {
 				attrs = append(attrs, "maybe_duplicate", true)
 			}
-			d.log.Info("queue: delivered", attrs...)
+			d.log.Info(EventDelivered, attrs...)
 		} else {
 			m.LastError = FailureOf(e)
 		}
@@ -751,14 +772,14 @@ func (d *Deliverer) defer_(ctx context.Context, m *Message, now time.Time, err e
 	}
 	switch {
 	case expired:
-		d.log.Warn("queue: retry period over", attrs...)
+		d.log.Warn(EventExpired, attrs...)
 	case v.Permanent:
-		d.log.Warn("queue: refused", append(attrs, "recipient", v.Recipient)...)
+		d.log.Warn(EventRefused, append(attrs, "recipient", v.Recipient)...)
 	default:
 		if v.Recipient != "" {
 			attrs = append(attrs, "recipient", v.Recipient, "recipient_next_attempt", m.recipient(v.Recipient).NextAttempt)
 		}
-		d.log.Info("queue: deferred", append(attrs, "next_attempt", m.NextAttempt, "mailbox_held", v.Mailbox)...)
+		d.log.Info(EventDeferred, append(attrs, "next_attempt", m.NextAttempt, "mailbox_held", v.Mailbox)...)
 	}
 	d.mu.Lock()
 	r := d.routes[m.Profile]
@@ -796,9 +817,9 @@ func (d *Deliverer) finish(ctx context.Context, m *Message, r Route, now time.Ti
 	if len(reasons) > 0 {
 		reason := strings.Join(reasons, "; ")
 		if err := q.DeadLetter(ctx, m, reason); err != nil {
-			d.log.Error("queue: dead letter", "id", m.ID, "error", err)
+			d.log.Error(EventDeadLetter, "id", m.ID, "error", err)
 		} else {
-			d.log.Warn("queue: dead letter", "id", m.ID, "reason", reason)
+			d.log.Warn(EventDeadLetter, "id", m.ID, "reason", reason)
 		}
 		return
 	}
@@ -831,7 +852,7 @@ func (d *Deliverer) notify(ctx context.Context, m *Message, r Route, now time.Ti
 	if err != nil {
 		return "undeliverable; the notification failed: " + oneLine(err.Error())
 	}
-	d.log.Warn("queue: bounced", "id", m.ID, "to", m.From, "notification", id)
+	d.log.Warn(EventBounced, "id", m.ID, "to", m.From, "notification", id)
 	d.Kick()
 	return ""
 }
@@ -941,7 +962,7 @@ func (d *Deliverer) maybeDelivered(m *Message, addrs []string, now time.Time, er
 	if hint == "" {
 		hint = "no reply came after the message was sent in full: it may have arrived; check with a recipient before sending it again"
 	}
-	d.log.Warn("queue: maybe delivered, not tried again", "id", m.ID, "profile", m.Profile, "recipients", len(addrs), "attempts", m.Attempts, "error", f.Error(), "hint", hint)
+	d.log.Warn(EventMaybeDelivered, "id", m.ID, "profile", m.Profile, "recipients", len(addrs), "attempts", m.Attempts, "error", f.Error(), "hint", hint)
 }
 
 // countStatus counts m's recipients with status st.

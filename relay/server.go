@@ -408,7 +408,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			cc.top = cc // plaintext until STARTTLS
 			return cc, nil
 		}
-		s.log.Info("relay: refused", "client", c.RemoteAddr().String(), "user", "", "code", "421 4.7.0",
+		s.log.Info(EventRefused, "client", c.RemoteAddr().String(), "user", "", "code", "421 4.7.0",
 			"reason", fmt.Sprintf("more than %d connections from one address", s.cfg.MaxConnectionsPerClient))
 		if !l.implicit {
 			c.SetWriteDeadline(time.Now().Add(time.Second))

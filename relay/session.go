@@ -14,6 +14,17 @@ import (
 	"github.com/m365send/m365send/relay/fromheader"
 )
 
+// The relay's event messages: it logs exactly one record with one of them
+// per event (at Info), which package internal/metrics counts
+// (docs/relay.md).
+const (
+	// EventAccepted: a message was queued and answered 250.
+	EventAccepted = "relay: accepted"
+	// EventRefused: a command or connection was refused; the record's
+	// "code" is the reply ("535 5.7.8").
+	EventRefused = "relay: refused"
+)
+
 // session is one SMTP connection's state.
 type session struct {
 	s       *Server
@@ -56,7 +67,7 @@ func (ss *session) refuse(code int, enh smtp.EnhancedCode, reason string, attrs 
 		name = ss.user.Name
 	}
 	args := append([]any{"client", ss.remote, "user", name, "code", fmt.Sprintf("%d %d.%d.%d", code, enh[0], enh[1], enh[2]), "reason", reason}, attrs...)
-	ss.s.log.Info("relay: refused", args...)
+	ss.s.log.Info(EventRefused, args...)
 	return &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: reason}
 }
 
@@ -263,7 +274,7 @@ func (ss *session) Data(r io.Reader) error {
 	if ss.s.accepted != nil {
 		ss.s.accepted(id)
 	}
-	ss.s.log.Info("relay: accepted", "client", ss.remote, "user", name, "id", string(id), "from", ss.from, "profile", ss.profile, "recipients", len(ss.to))
+	ss.s.log.Info(EventAccepted, "client", ss.remote, "user", name, "id", string(id), "from", ss.from, "profile", ss.profile, "recipients", len(ss.to))
 	return nil
 }
 

@@ -385,17 +385,18 @@ func (s *Source) acquire(ctx context.Context, force bool) (*oauth2.Token, error)
 				tok, cached, err = s.silent(ctx)
 			}
 			var te *Error
-			if err == nil || attempt >= maxAttempts || !errors.As(err, &te) || !te.Temporary {
+			if err == nil || !errors.As(err, &te) {
 				return err
 			}
 			wait := te.RetryAfter
 			if wait <= 0 {
 				wait = time.Duration(attempt) * 500 * time.Millisecond
 			}
-			if wait > maxRetryWait {
+			if attempt >= maxAttempts || !te.Temporary || wait > maxRetryWait {
+				s.log.Info(LogRequestFailed, "attempt", attempt, "error", err.Error())
 				return err
 			}
-			s.log.Info("Entra ID failed temporarily; retrying", "attempt", attempt, "wait", wait, "error", err.Error())
+			s.log.Info(LogRequestFailed, "attempt", attempt, "error", err.Error(), "retry_in", wait)
 			if serr := s.sleep(ctx, wait); serr != nil {
 				return err
 			}
@@ -413,6 +414,17 @@ func (s *Source) acquire(ctx context.Context, force bool) (*oauth2.Token, error)
 	return copyToken(tok), nil
 }
 
+// The messages of the records a Source logs (at Info) once per request to
+// Entra ID's token endpoint, which package internal/metrics counts
+// (docs/relay.md). A token from memory or the cache logs neither.
+const (
+	// LogNewToken: Entra ID issued an access token.
+	LogNewToken = "new access token from Entra ID"
+	// LogRequestFailed: a token request failed, answered by Entra ID or
+	// on the way to it (the record's "retry_in" says when it is retried).
+	LogRequestFailed = "token: Entra ID request failed"
+)
+
 // logAcquired says (at Info) where an access token came from, so that a
 // cached token hiding a changed credential is visible. Never the token.
 func (s *Source) logAcquired(tok *oauth2.Token, cached bool) {
@@ -429,9 +441,9 @@ func (s *Source) logAcquired(tok *oauth2.Token, cached bool) {
 		s.log.Info("access token from the "+where+"; Entra ID was not asked, so the credential was not checked",
 			"expires_in", left)
 	case s.cfg.Flow == FlowClientCredentials:
-		s.log.Info("new access token from Entra ID", "credential", s.cfg.credentialKind(), "expires_in", left)
+		s.log.Info(LogNewToken, "credential", s.cfg.credentialKind(), "expires_in", left)
 	default:
-		s.log.Info("new access token from Entra ID", "credential", "refresh token of the cached sign-in", "expires_in", left)
+		s.log.Info(LogNewToken, "credential", "refresh token of the cached sign-in", "expires_in", left)
 	}
 }
 

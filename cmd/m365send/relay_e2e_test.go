@@ -34,6 +34,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/m365send/m365send/internal/sandbox"
+	"github.com/m365send/m365send/token/entratest"
 )
 
 // cheapHash is password's argon2id PHC string at the lowest cost the relay
@@ -414,6 +415,8 @@ const e2eMsg = "From: Scanner <" + sandbox.AppMailbox + ">\r\nTo: bob@example.co
 func TestRelayEndToEndNetSMTP(t *testing.T) {
 	t.Parallel() // waits on processes; overlaps the other slow tests
 	r := startRelay(t, e2eRelayTable(t))
+	// The first token request fails (and is retried): the metrics count it.
+	r.sb.Authority.InjectFault(entratest.Fault{Endpoint: entratest.EndpointToken, Status: http.StatusServiceUnavailable})
 	delivered := 0
 	for _, auth := range []smtp.Auth{smtp.PlainAuth("", "scanner", "s3cret", "127.0.0.1"), loginAuth{"scanner", "s3cret"}} {
 		c := r.dial(t, true)
@@ -496,7 +499,16 @@ func TestRelayEndToEndNetSMTP(t *testing.T) {
 		t.Errorf("/healthz: %d %q, want 200 ok", code, body)
 	}
 	_, body := get("/metrics")
+	// Each request the fake Entra ID answered is counted once, the failed
+	// one as an error; the second delivery's token came from memory and
+	// is not.
+	hits := r.sb.Authority.RequestsFrom(entratest.EndpointToken, sandbox.AppClientID)
+	if hits < 2 {
+		t.Errorf("Entra ID was asked %d times for %d deliveries and a failure", hits, delivered)
+	}
 	for _, want := range []string{
+		fmt.Sprintf("m365send_token_requests_total{result=%q} %d\n", "ok", hits-1),
+		`m365send_token_requests_total{result="error"} 1` + "\n",
 		"m365send_relay_up 1\n",
 		"m365send_relay_accepted_total 2\n",
 		`m365send_relay_refused_total{code="535"} 2` + "\n",

@@ -3,9 +3,12 @@
 // and its Deliverer did, gauges of the queue, and /healthz.
 //
 // The counters are taken from the relay's event log rather than from
-// hooks in packages relay and queue: those log exactly one line per event
-// ("relay: accepted", "queue: delivered", ...), and Handler counts the
-// lines as they pass on to the real handler. The text exposition format is
+// hooks in packages relay, queue and token: those log exactly one line per
+// event, with a message that is a constant of the package logging it
+// (relay.EventAccepted, queue.EventDelivered, token.LogNewToken, ...), and
+// Handler counts the lines as they pass on to the real handler. The
+// tables below use the same constants, so a renamed message keeps its
+// counter; the tests fail for an event constant with no counter. The text exposition format is
 // written by hand: a handful of counters and gauges do not need
 // client_golang and its dependencies.
 //
@@ -28,18 +31,27 @@ import (
 	"time"
 
 	"github.com/m365send/m365send/queue"
+	"github.com/m365send/m365send/relay"
+	"github.com/m365send/m365send/token"
 )
 
-// Results are the values of the result label of
-// m365send_queue_deliveries_total, by the Deliverer's log message.
+// results are the values of the result label of
+// m365send_queue_deliveries_total, by the Deliverer's event message.
 var results = map[string]string{
-	"queue: delivered":                        "delivered",
-	"queue: deferred":                         "deferred",
-	"queue: refused":                          "refused",
-	"queue: retry period over":                "expired",
-	"queue: bounced":                          "bounced",
-	"queue: dead letter":                      "dead_letter",
-	"queue: maybe delivered, not tried again": "maybe_delivered",
+	queue.EventDelivered:      "delivered",
+	queue.EventDeferred:       "deferred",
+	queue.EventRefused:        "refused",
+	queue.EventExpired:        "expired",
+	queue.EventBounced:        "bounced",
+	queue.EventDeadLetter:     "dead_letter",
+	queue.EventMaybeDelivered: "maybe_delivered",
+}
+
+// tokenResults are the values of the result label of
+// m365send_token_requests_total, by the token Source's message.
+var tokenResults = map[string]string{
+	token.LogNewToken:      "ok",
+	token.LogRequestFailed: "error",
 }
 
 // Metrics counts the relay's events and serves them with the queue's
@@ -53,6 +65,7 @@ type Metrics struct {
 	accepted   uint64
 	refused    map[string]uint64 // by reply code
 	deliveries map[string]uint64 // by result
+	tokens     map[string]uint64 // by result
 }
 
 // New returns Metrics whose gauges read q (nil: no queue gauges) at each
@@ -61,9 +74,12 @@ func New(q queue.Queue, now func() time.Time) *Metrics {
 	if now == nil {
 		now = time.Now
 	}
-	m := &Metrics{q: q, now: now, refused: map[string]uint64{}, deliveries: map[string]uint64{}}
+	m := &Metrics{q: q, now: now, refused: map[string]uint64{}, deliveries: map[string]uint64{}, tokens: map[string]uint64{}}
 	for _, r := range results {
 		m.deliveries[r] = 0
+	}
+	for _, r := range tokenResults {
+		m.tokens[r] = 0
 	}
 	return m
 }
@@ -77,9 +93,9 @@ func (m *Metrics) observe(r slog.Record) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch r.Message {
-	case "relay: accepted":
+	case relay.EventAccepted:
 		m.accepted++
-	case "relay: refused":
+	case relay.EventRefused:
 		code := "other"
 		r.Attrs(func(a slog.Attr) bool {
 			if a.Key == "code" {
@@ -91,7 +107,7 @@ func (m *Metrics) observe(r slog.Record) {
 			return true
 		})
 		m.refused[code]++
-	case "queue: dead letter":
+	case queue.EventDeadLetter:
 		// At Warn the message moved; at Error moving it failed.
 		if r.Level == slog.LevelWarn {
 			m.deliveries["dead_letter"]++
@@ -99,6 +115,8 @@ func (m *Metrics) observe(r slog.Record) {
 	default:
 		if res, ok := results[r.Message]; ok {
 			m.deliveries[res]++
+		} else if res, ok := tokenResults[r.Message]; ok {
+			m.tokens[res]++
 		}
 	}
 }
@@ -205,6 +223,8 @@ func (m *Metrics) write(ctx context.Context, w io.Writer) error {
 	labelled("m365send_relay_refused_total", "code", m.refused)
 	metric("m365send_queue_deliveries_total", "counter", "Delivery outcomes by result: delivered, deferred (tried again later), refused (permanently, per recipient), expired, bounced (a notification sent), dead_letter, maybe_delivered.")
 	labelled("m365send_queue_deliveries_total", "result", m.deliveries)
+	metric("m365send_token_requests_total", "counter", "Requests to Entra ID's token endpoint by result: ok (a new access token), error (refused, or failed on the way); a token from memory or the cache is not a request.")
+	labelled("m365send_token_requests_total", "result", m.tokens)
 	m.mu.Unlock()
 	if m.q == nil {
 		return nil

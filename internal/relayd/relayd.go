@@ -107,6 +107,7 @@ func Run(ctx context.Context, opts session.Options) error {
 	if c.MetricsListen != "" {
 		m = metrics.New(sp, nil)
 		log = slog.New(m.Handler(log.Handler()))
+		opts.LogHandler = m.Handler // the profiles' token requests
 		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", c.MetricsListen)
 		if err != nil {
 			return fmt.Errorf("relay: metrics: listen %s: %w", c.MetricsListen, err)

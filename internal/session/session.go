@@ -107,6 +107,9 @@ type Options struct {
 	// NoWarnings turns Warnings and Trace's warnings off (a second Open
 	// of the same profile).
 	NoWarnings bool
+	// LogHandler, if set, wraps the session's log handler: the relay's
+	// metrics count the token requests from it (internal/metrics).
+	LogHandler func(slog.Handler) slog.Handler
 }
 
 // prog is the program name warnings start with.
@@ -130,6 +133,9 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 		return nil, err
 	}
 	log := clilog.New(opts.Stderr, opts.prog(), opts.Trace != nil)
+	if opts.LogHandler != nil {
+		log = slog.New(opts.LogHandler(log.Handler()))
+	}
 	if (opts.Warnings || opts.Trace != nil) && !opts.NoWarnings && opts.Stderr != nil {
 		for _, w := range p.Warnings() {
 			fmt.Fprintf(opts.Stderr, "%s: warning: %s\n", opts.prog(), w)
