@@ -74,6 +74,10 @@ type Config struct {
 	// of message data) and each write of a reply ("5m").
 	ReadTimeout  Duration `toml:"read_timeout"`
 	WriteTimeout Duration `toml:"write_timeout"`
+	// ShutdownGrace is how long, after SIGTERM, the transactions in
+	// progress may take to finish (DefaultGrace); idle sessions are
+	// closed at once.
+	ShutdownGrace Duration `toml:"shutdown_grace"`
 	// Users are the clients that authenticate ([[relay.users]]).
 	Users []User `toml:"users"`
 	// Networks are the client networks that may send without
@@ -168,7 +172,7 @@ func Decode(path string, raw []byte) (*Config, error) {
 	}
 	for _, k := range md.Undecoded() {
 		if len(k) > 0 && k[0] == "relay" {
-			return nil, failure.New(failure.Config, fmt.Sprintf("%s: unknown key %s", path, k), "check the spelling; the keys of [relay] are listen, listen_tls, listeners, hostname, tls_cert_file, tls_key_file, max_size, max_recipients, max_connections_per_client, read_timeout, write_timeout, users, networks, metrics_listen")
+			return nil, failure.New(failure.Config, fmt.Sprintf("%s: unknown key %s", path, k), "check the spelling; the keys of [relay] are listen, listen_tls, listeners, hostname, tls_cert_file, tls_key_file, max_size, max_recipients, max_connections_per_client, read_timeout, write_timeout, shutdown_grace, users, networks, metrics_listen")
 		}
 	}
 	c := &doc.Relay
@@ -226,6 +230,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = Duration(DefaultTimeout)
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = Duration(DefaultGrace)
 	}
 }
 

@@ -24,6 +24,9 @@ func TestDecodeDefaults(t *testing.T) {
 	if time.Duration(c.ReadTimeout) != 5*time.Minute || time.Duration(c.WriteTimeout) != 5*time.Minute {
 		t.Errorf("timeouts %v %v", c.ReadTimeout, c.WriteTimeout)
 	}
+	if time.Duration(c.ShutdownGrace) != DefaultGrace {
+		t.Errorf("shutdown_grace %v, want %v", c.ShutdownGrace, DefaultGrace)
+	}
 	if err := Check(c, []string{"x"}); err != nil {
 		t.Errorf("Check of the defaults: %v", err)
 	}
@@ -97,6 +100,7 @@ func TestCheck(t *testing.T) {
 		{"metrics listener", `metrics_listen = "127.0.0.1:9465"`, ""},
 		{"bad metrics listener", `metrics_listen = "9465"`, "metrics_listen"},
 		{"bad min_tls", "[[relay.listeners]]\naddress = \"127.0.0.1:25\"\nmin_tls = \"1.4\"", "min_tls"},
+		{"shutdown_grace", `shutdown_grace = "10m"`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

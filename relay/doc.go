@@ -29,6 +29,7 @@
 //	max_connections_per_client = 20
 //	read_timeout = "5m"
 //	write_timeout = "5m"
+//	shutdown_grace = "30s"             # after SIGTERM, for transactions in progress
 //	metrics_listen = "127.0.0.1:9465" # Prometheus /metrics and /healthz (default: none)
 //
 //	[[relay.listeners]]                # a listener with its own settings

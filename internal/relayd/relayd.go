@@ -159,7 +159,7 @@ func Run(ctx context.Context, opts session.Options) error {
 				m.SetReady(true)
 			}
 		},
-	}, d, 0)
+	}, d, time.Duration(c.ShutdownGrace))
 	if m != nil {
 		m.SetReady(false)
 	}
