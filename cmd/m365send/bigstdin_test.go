@@ -118,6 +118,7 @@ func runBig(t *testing.T, args []string, header string, body int64, h hash.Hash)
 // 100 MB). A message over 150 MB is refused (65) after reading no more,
 // with memory as flat.
 func TestLargeStandardInputIsStreamed(t *testing.T) {
+	skipUnderRace(t)
 	if testing.Short() {
 		t.Skip("pipes 120 MB three times")
 	}
@@ -165,5 +166,16 @@ func TestLargeStandardInputIsStreamed(t *testing.T) {
 	}
 	if n := len(sb.SMTP.Messages()); n != 2 {
 		t.Errorf("the server holds %d messages, want 2", n)
+	}
+}
+
+// skipUnderRace skips a test that pushes 150 MB or more through the
+// program when the race detector instruments every byte it touches
+// (minutes instead of seconds). Such tests check streaming and memory,
+// not concurrency; scripts/test.sh runs them again without -race.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceDetector {
+		t.Skip("pushes 150 MB or more through the program; scripts/test.sh runs it without -race")
 	}
 }

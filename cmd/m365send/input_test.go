@@ -18,6 +18,7 @@ func (endless) Read(p []byte) (int, error) {
 }
 
 func TestStandardInputOverTheLimitIsRefused(t *testing.T) {
+	skipUnderRace(t)
 	for _, args := range [][]string{
 		{"send", "--dry-run", "--raw", "-"},
 		{"send", "--dry-run", "--to", "ops@contoso.com", "--body", "-"},
