@@ -23,13 +23,7 @@ const byeTimeout = 2 * time.Second
 // for a command with no transaction in progress.
 func (s *Server) drain() {
 	s.draining.Store(true)
-	s.mu.Lock()
-	live := make([]*countedConn, 0, len(s.live))
-	for c := range s.live {
-		live = append(live, c)
-	}
-	s.mu.Unlock()
-	for _, c := range live {
+	for _, c := range s.liveConns() {
 		c.mu.Lock()
 		if c.waiting && !c.busy {
 			// The session's goroutine is blocked in Read and takes c.mu

@@ -228,15 +228,21 @@ func (s *Server) open() int {
 
 // closeLive closes every open connection.
 func (s *Server) closeLive() {
+	for _, c := range s.liveConns() {
+		c.Close()
+	}
+}
+
+// liveConns returns the open connections, taken under s.mu so that the
+// caller can act on each without holding it.
+func (s *Server) liveConns() []*countedConn {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	live := make([]*countedConn, 0, len(s.live))
 	for c := range s.live {
 		live = append(live, c)
 	}
-	s.mu.Unlock()
-	for _, c := range live {
-		c.Close()
-	}
+	return live
 }
 
 // Shutdown stops accepting connections at once, tells the idle sessions

@@ -263,16 +263,7 @@ rate_per_minute = -1
 	for err := range errs {
 		t.Fatal(err)
 	}
-	ok := make([]bool, total)
-	nAcked := 0
-	for _, a := range acked {
-		for n, v := range a {
-			if v && !ok[n] {
-				ok[n] = true
-				nAcked++
-			}
-		}
-	}
+	ok, nAcked := anyAcked(acked, total)
 
 	// Let the last relay drain the queue: every acknowledged message
 	// arrives and the spool empties. A message a killed relay was trying
@@ -410,4 +401,19 @@ func drainQueue(ctx context.Context, t *testing.T, srv *smtptest.Server, q queue
 			t.Fatalf("the queue did not drain: %d acknowledged messages not delivered, %d still queued", missing, len(left))
 		}
 	}
+}
+
+// anyAcked merges the devices' acknowledgements: ok[n] is set when any
+// device got a 250 for message n; nAcked counts those messages.
+func anyAcked(acked [][]bool, total int) (ok []bool, nAcked int) {
+	ok = make([]bool, total)
+	for _, a := range acked {
+		for n, v := range a {
+			if v && !ok[n] {
+				ok[n] = true
+				nAcked++
+			}
+		}
+	}
+	return ok, nAcked
 }

@@ -356,16 +356,7 @@ func fleetLosesNothingWhenARelayDies(t *testing.T, dbURL string) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	ok := make([]bool, total)
-	nAcked := 0
-	for _, a := range acked {
-		for n, v := range a {
-			if v && !ok[n] {
-				ok[n] = true
-				nAcked++
-			}
-		}
-	}
+	ok, nAcked := anyAcked(acked, total)
 
 	// Drain: every acknowledged message arrives and the queue empties. A
 	// message a relay was trying when it died (or whose reply the fake
