@@ -143,26 +143,11 @@ func TestRelayCrashLosesNothing(t *testing.T) {
 	}
 	t.Cleanup(func() { sb.Close() })
 	srv := sb.SMTP
-	v := sb.Vars()
-	// A profile of its own: rate_per_minute = -1 turns the relay's pacing
-	// off for the mailbox, so that 1,000 messages take seconds.
-	profile := fmt.Sprintf(`default_profile = "office"
-
-[profiles.office]
-flow = "client_credentials"
-tenant = %q
-client_id = %q
-client_secret_file = %q
-mailbox = %q
-authority_host = %q
-smtp_host = %q
-smtp_port = %s
-ca_file = %q
-rate_per_minute = -1
-`, v["TENANT_ID"], v["APP_ID"], v["SECRET_FILE"], v["APP_MAILBOX"], v["AUTHORITY_HOST"], v["SMTP_HOST"], v["SMTP_PORT"], v["CA_FILE"])
+	// A profile of its own, unpaced, so that 1,000 messages take seconds.
+	profile := unpacedProfile(sb, sb.Vars()["APP_ID"])
 	r := &relayProc{sb: sb, home: home, file: filepath.Join(home, "relay.toml"), state: filepath.Join(home, "state")}
 	r.writeConfigText(t, profile+"\n[relay]\nlisten = [\"127.0.0.1:0\"]\n"+
-		fmt.Sprintf("\n[[relay.users]]\nname = \"scanner\"\npassword_hash = %q\nprofiles = [\"office\"]\n", cheapHash(t, "s3cret")))
+		officeScanner(t))
 
 	bd := newBoard()
 	var logs []*logWatch // each relay process's
@@ -416,4 +401,33 @@ func anyAcked(acked [][]bool, total int) (ok []bool, nAcked int) {
 		}
 	}
 	return ok, nAcked
+}
+
+// unpacedProfile is a configuration whose default profile "office" signs
+// in to sb's fake Entra ID as the app clientID and sends as the sandbox's
+// app mailbox, with rate_per_minute = -1: the relay's pacing is off for
+// the mailbox, so that a thousand messages take seconds, not the 30 a
+// minute of Exchange.
+func unpacedProfile(sb *sandbox.Sandbox, clientID string) string {
+	v := sb.Vars()
+	return fmt.Sprintf(`default_profile = "office"
+
+[profiles.office]
+flow = "client_credentials"
+tenant = %q
+client_id = %q
+client_secret_file = %q
+mailbox = %q
+authority_host = %q
+smtp_host = %q
+smtp_port = %s
+ca_file = %q
+rate_per_minute = -1
+`, v["TENANT_ID"], clientID, v["SECRET_FILE"], v["APP_MAILBOX"], v["AUTHORITY_HOST"], v["SMTP_HOST"], v["SMTP_PORT"], v["CA_FILE"])
+}
+
+// officeScanner is a [[relay.users]] entry, scanner with password s3cret,
+// for unpacedProfile's profile "office".
+func officeScanner(t testing.TB) string {
+	return fmt.Sprintf("\n[[relay.users]]\nname = \"scanner\"\npassword_hash = %q\nprofiles = [\"office\"]\n", cheapHash(t, "s3cret"))
 }

@@ -86,7 +86,6 @@ func newFleet(t *testing.T, n int, queueURL string, opts sandbox.Options) *fleet
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := sb.Vars()
 	f := &fleet{sb: sb}
 	for i := range n {
 		if err := sb.Authority.AddApp(entratest.App{ClientID: fleetClientID(i), Secret: strings.TrimSpace(string(secret)), Mailboxes: []string{sandbox.AppMailbox}}); err != nil {
@@ -97,29 +96,10 @@ func newFleet(t *testing.T, n int, queueURL string, opts sandbox.Options) *fleet
 			t.Fatal(err)
 		}
 		r := &relayProc{sb: sb, home: dir, file: filepath.Join(dir, "relay.toml"), state: filepath.Join(dir, "state")}
-		r.writeConfigText(t, fmt.Sprintf(`queue = %q
-default_profile = "office"
-
-[profiles.office]
-flow = "client_credentials"
-tenant = %q
-client_id = %q
-client_secret_file = %q
-mailbox = %q
-authority_host = %q
-smtp_host = %q
-smtp_port = %s
-ca_file = %q
-rate_per_minute = -1
-
+		r.writeConfigText(t, fmt.Sprintf("queue = %q\n", queueURL)+unpacedProfile(sb, fleetClientID(i))+`
 [relay]
 listen = ["127.0.0.1:0"]
-
-[[relay.users]]
-name = "scanner"
-password_hash = %q
-profiles = ["office"]
-`, queueURL, v["TENANT_ID"], fleetClientID(i), v["SECRET_FILE"], v["APP_MAILBOX"], v["AUTHORITY_HOST"], v["SMTP_HOST"], v["SMTP_PORT"], v["CA_FILE"], cheapHash(t, "s3cret")))
+`+officeScanner(t))
 		f.relays = append(f.relays, r)
 	}
 	return f
