@@ -234,6 +234,28 @@ one_line() {
 	printf '%s' "$value"
 }
 
+# request_role API_APP_ID API_NAME ROLE PLACEHOLDER LABEL makes the app
+# request the application permission ROLE of the API (its app role, looked
+# up in this tenant; PLACEHOLDER stands for its ID in --dry-run), unless
+# it already does. LABEL names the permission in what the script says.
+request_role() {
+	local api=$1 name=$2 role=$3 placeholder=$4 label=$5 id have
+	say "looking up the $role app role of $name"
+	id=$(az_out "$placeholder" ad sp show --id "$api" --query "appRoles[?value=='$role'].id" -o tsv)
+	if [ -z "$id" ]; then
+		say "FAILED: $name has no $role app role in this tenant"
+		exit 1
+	fi
+	id=$(one_line "$role role ID" "$id")
+	have=$(az_out "" ad app permission list --id "$app_id" --query "[?resourceAppId=='$api'].resourceAccess[].id" -o tsv)
+	if printf '%s\n' "$have" | grep -qixF -- "$id"; then
+		say "$label is already requested"
+	else
+		say "adding $label (application permission)"
+		az_do ad app permission add --id "$app_id" --api "$api" --api-permissions "$id=Role"
+	fi
+}
+
 # toml_str renders a TOML basic string.
 toml_str() {
 	local s=${1//\\/\\\\}
@@ -307,35 +329,9 @@ sp_object_id=$(one_line "service principal object ID" "$(az_out "<servicePrincip
 
 # 4. SMTP.SendAsApp with admin consent (not with RBAC for Applications).
 if [ "$use_rbac" -eq 0 ]; then
-	say "looking up the $EXO_ROLE app role of Office 365 Exchange Online"
-	role_id=$(az_out "<smtpSendAsAppRoleId>" ad sp show --id "$EXO_APP_ID" --query "appRoles[?value=='$EXO_ROLE'].id" -o tsv)
-	if [ -z "$role_id" ]; then
-		say "FAILED: Office 365 Exchange Online has no $EXO_ROLE app role in this tenant"
-		exit 1
-	fi
-	role_id=$(one_line "$EXO_ROLE role ID" "$role_id")
-	have=$(az_out "" ad app permission list --id "$app_id" --query "[?resourceAppId=='$EXO_APP_ID'].resourceAccess[].id" -o tsv)
-	if printf '%s\n' "$have" | grep -qixF -- "$role_id"; then
-		say "$EXO_ROLE is already requested"
-	else
-		say "adding $EXO_ROLE (application permission)"
-		az_do ad app permission add --id "$app_id" --api "$EXO_APP_ID" --api-permissions "$role_id=Role"
-	fi
+	request_role "$EXO_APP_ID" "Office 365 Exchange Online" "$EXO_ROLE" "<smtpSendAsAppRoleId>" "$EXO_ROLE"
 	if [ "$use_graph" -eq 1 ]; then
-		say "looking up the $GRAPH_ROLE app role of Microsoft Graph"
-		graph_role_id=$(az_out "<graphMailSendRoleId>" ad sp show --id "$GRAPH_APP_ID" --query "appRoles[?value=='$GRAPH_ROLE'].id" -o tsv)
-		if [ -z "$graph_role_id" ]; then
-			say "FAILED: Microsoft Graph has no $GRAPH_ROLE app role in this tenant"
-			exit 1
-		fi
-		graph_role_id=$(one_line "$GRAPH_ROLE role ID" "$graph_role_id")
-		have=$(az_out "" ad app permission list --id "$app_id" --query "[?resourceAppId=='$GRAPH_APP_ID'].resourceAccess[].id" -o tsv)
-		if printf '%s\n' "$have" | grep -qixF -- "$graph_role_id"; then
-			say "Graph $GRAPH_ROLE is already requested"
-		else
-			say "adding Microsoft Graph $GRAPH_ROLE (application permission)"
-			az_do ad app permission add --id "$app_id" --api "$GRAPH_APP_ID" --api-permissions "$graph_role_id=Role"
-		fi
+		request_role "$GRAPH_APP_ID" "Microsoft Graph" "$GRAPH_ROLE" "<graphMailSendRoleId>" "Microsoft Graph $GRAPH_ROLE"
 	fi
 	say "granting admin consent"
 	az_do ad app permission admin-consent --id "$app_id"
