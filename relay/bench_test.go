@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"net"
 	"net/smtp"
 	"sync"
 	"sync/atomic"
@@ -63,21 +62,9 @@ func BenchmarkRelayEndToEnd(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	sp, d := deliveryTo(b, srv)
-	c := baseConfig(b)
-	if err := Check(c, []string{"office", "sales"}); err != nil {
-		b.Fatal(err)
-	}
-	ca := newTestCA(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: c, Queue: sp, Mailboxes: testMailboxes, Certificate: ca.cert,
-			Ready: func(a []net.Addr) { ready <- a[0].String() }}, d, 0)
-	}()
-	addr := <-ready
+	addr, ca, done := runDelivering(ctx, b, srv)
 	cs := make([]*smtp.Client, clients)
 	for i := range cs {
 		cl, err := smtp.Dial(addr)

@@ -304,10 +304,12 @@ func send(c *smtp.Client, from string, to []string, msg string) error {
 
 const testMsg = "From: Office <office@contoso.com>\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
 
-// deliveryTo builds what Run delivers through in the tests: a spool in a
-// temporary folder and a Deliverer (pacing off, one attempt each) that
-// sends every message as office@contoso.com to the fake srv.
-func deliveryTo(tb testing.TB, srv *smtptest.Server) (*spool.Spool, *queue.Deliverer) {
+// runDelivering starts Run with baseConfig, a spool in a temporary folder
+// and a Deliverer (pacing off, one attempt each) that sends every message
+// as office@contoso.com to the fake srv. It returns the address Run
+// listens on, the CA of its certificate, and where Run's result arrives
+// once ctx ends.
+func runDelivering(ctx context.Context, tb testing.TB, srv *smtptest.Server) (string, *testCA, <-chan error) {
 	tb.Helper()
 	s, err := sender.New(sender.Config{Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}),
 		Mailbox: "office@contoso.com", Host: srv.Host(), Port: srv.Port(), RootCAs: srv.RootCAs(),
@@ -327,5 +329,16 @@ func deliveryTo(tb testing.TB, srv *smtptest.Server) (*spool.Spool, *queue.Deliv
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return sp, d
+	c := baseConfig(tb)
+	if err := Check(c, []string{"office", "sales"}); err != nil {
+		tb.Fatal(err)
+	}
+	ca := newTestCA(tb)
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: c, Queue: sp, Mailboxes: testMailboxes, Certificate: ca.cert,
+			Ready: func(a []net.Addr) { ready <- a[0].String() }}, d, 0)
+	}()
+	return <-ready, ca, done
 }

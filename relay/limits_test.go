@@ -3,7 +3,6 @@ package relay
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/smtp"
 	"sync"
 	"testing"
@@ -24,21 +23,9 @@ func TestRelayMailboxConnectionCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	sp, d := deliveryTo(t, srv)
-	c := baseConfig(t)
-	if err := Check(c, []string{"office", "sales"}); err != nil {
-		t.Fatal(err)
-	}
-	ca := newTestCA(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: c, Queue: sp, Mailboxes: testMailboxes, Certificate: ca.cert,
-			Ready: func(a []net.Addr) { ready <- a[0].String() }}, d, 0)
-	}()
-	addr := <-ready
+	addr, ca, done := runDelivering(ctx, t, srv)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
